@@ -1,0 +1,1 @@
+//! Intel SGX SDK signed enclaves (`enclave.signed.so`).

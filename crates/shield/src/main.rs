@@ -1,0 +1,62 @@
+//! `shield`: the command-line front end. Flag parsing and output only; the
+//! logic lives in the library crates under `crates/`.
+//!
+//! Exit codes: 0 success; 1 the command ran and its answer is "no" (a check
+//! failed, a quote was refused, a script exited non-zero); 2 usage or input
+//! error.
+#![forbid(unsafe_code)]
+
+mod cmd;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Memory-safe enclaves and shielded scripts.
+#[derive(Debug, Parser)]
+#[command(name = "shield", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Compute an enclave's MRENCLAVE (.sgxs stream, Intel SDK signed .so, or Shield enclave).
+    Measure(cmd::measure::Args),
+    /// Sign an enclave: write its SIGSTRUCT.
+    Sign(cmd::sign::Args),
+    /// Print the fields of a SIGSTRUCT and check its signature.
+    Sigstruct(cmd::sigstruct::Args),
+    /// Create keys: an SGX enclave-signing key (--sgx-signing).
+    Keygen(cmd::keygen::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Measure(args) => cmd::measure::run(args),
+        Command::Sign(args) => cmd::sign::run(args),
+        Command::Sigstruct(args) => cmd::sigstruct::run(args),
+        Command::Keygen(args) => cmd::keygen::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            if is_broken_pipe(&err) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// A reader that closed our stdout early (`shield ... | head`) is not an error.
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

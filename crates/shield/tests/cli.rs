@@ -1,0 +1,144 @@
+//! The `shield` binary, run for real in a temporary directory.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn shield(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_shield"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("running shield")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn line_value<'a>(text: &'a str, prefix: &str) -> &'a str {
+    text.lines()
+        .find_map(|line| line.strip_prefix(prefix))
+        .unwrap_or_else(|| panic!("no line {prefix:?} in:\n{text}"))
+}
+
+/// Any x86-64 ELF binary works as a stand-in enclave image for measuring.
+fn enclave_binary(dir: &Path) -> &'static str {
+    std::fs::copy(env!("CARGO_BIN_EXE_shield"), dir.join("enclave.bin")).unwrap();
+    "enclave.bin"
+}
+
+#[test]
+fn measure_sign_and_inspect() {
+    let Some(key) = shield_testdata::file("sgx/sig1/sig1.key.pem") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let enclave = enclave_binary(dir.path());
+    std::fs::write(
+        dir.path().join("enclave.toml"),
+        "isv_prod_id = 4\nisv_svn = 2\nheap_max = \"1M\"\n",
+    )
+    .unwrap();
+
+    let measured = shield(
+        dir.path(),
+        &["measure", enclave, "--config", "enclave.toml"],
+    );
+    assert!(measured.status.success(), "{measured:?}");
+    let mrenclave = line_value(&stdout(&measured), "MRENCLAVE ").to_owned();
+    assert_eq!(mrenclave.len(), 64);
+
+    let key = key.to_str().unwrap();
+    let signed = shield(
+        dir.path(),
+        &[
+            "sign",
+            "--key",
+            key,
+            enclave,
+            "--config",
+            "enclave.toml",
+            "-o",
+            "enclave.sig",
+            "--date",
+            "2026-11-26",
+        ],
+    );
+    assert!(signed.status.success(), "{signed:?}");
+    assert_eq!(
+        std::fs::metadata(dir.path().join("enclave.sig"))
+            .unwrap()
+            .len(),
+        1808
+    );
+
+    let shown = shield(dir.path(), &["sigstruct", "enclave.sig"]);
+    let text = stdout(&shown);
+    assert!(shown.status.success(), "{shown:?}");
+    assert_eq!(line_value(&text, "ENCLAVEHASH "), mrenclave);
+    assert_eq!(
+        line_value(&text, "MRSIGNER "),
+        "83d719e77deaca1470f6baf62a4d774303c899db69020f9c70ee1dfc08c7ce9e"
+    );
+    assert_eq!(line_value(&text, "isvprodid: "), "4");
+    assert_eq!(line_value(&text, "isvsvn: "), "2");
+    assert_eq!(line_value(&text, "date: "), "2026-11-26");
+    assert_eq!(line_value(&text, "signature: "), "valid");
+
+    // One flipped byte in the signed region: exit 1 and says so.
+    let mut bytes = std::fs::read(dir.path().join("enclave.sig")).unwrap();
+    bytes[960] ^= 0x40;
+    std::fs::write(dir.path().join("bad.sig"), bytes).unwrap();
+    let shown = shield(dir.path(), &["sigstruct", "bad.sig"]);
+    assert_eq!(shown.status.code(), Some(1));
+    assert!(stdout(&shown).contains("signature: INVALID"));
+}
+
+#[test]
+fn keygen_writes_a_private_key_that_signs() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let made = shield(dir.path(), &["keygen", "--sgx-signing", "-o", "key.pem"]);
+    assert!(made.status.success(), "{made:?}");
+    let mode = std::fs::metadata(dir.path().join("key.pem"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let mrsigner = line_value(&stdout(&made), "MRSIGNER ").to_owned();
+
+    let again = shield(dir.path(), &["keygen", "--sgx-signing", "-o", "key.pem"]);
+    assert_eq!(again.status.code(), Some(2), "must not overwrite a key");
+
+    let enclave = enclave_binary(dir.path());
+    let signed = shield(
+        dir.path(),
+        &["sign", "--key", "key.pem", enclave, "-o", "e.sig"],
+    );
+    assert!(signed.status.success(), "{signed:?}");
+    assert_eq!(line_value(&stdout(&signed), "MRSIGNER "), mrsigner);
+}
+
+#[test]
+fn bad_inputs_give_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("junk"), b"not an enclave").unwrap();
+    let cases: [(&[&str], &str); 4] = [
+        (&["measure", "junk"], "no ELF header"),
+        (&["measure", "missing"], "reading missing"),
+        (&["sigstruct", "junk"], "1808 bytes"),
+        (
+            &["sign", "--key", "junk", "junk", "-o", "x"],
+            "not a PEM RSA private key",
+        ),
+    ];
+    for (args, needle) in cases {
+        let output = shield(dir.path(), args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(needle),
+            "{args:?}: {stderr:?} lacks {needle:?}"
+        );
+    }
+}
