@@ -67,7 +67,7 @@ impl EnclaveConfig {
     /// Checks that every field is in range.
     pub fn validate(&self) -> Result<()> {
         let page_multiple = |name: &str, value: u64, max: u64| {
-            if value == 0 || value % 4096 != 0 || value > max {
+            if value == 0 || !value.is_multiple_of(4096) || value > max {
                 Err(Error::Config(format!(
                     "{name} = {value:#x}: must be a non-zero multiple of 4096 and at most {max:#x}"
                 )))

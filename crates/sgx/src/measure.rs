@@ -143,7 +143,7 @@ impl Layout {
         }
         let mut seen = std::collections::BTreeSet::new();
         for page in &self.pages {
-            if page.offset % PAGE_SIZE != 0 || page.offset >= self.size {
+            if !page.offset.is_multiple_of(PAGE_SIZE) || page.offset >= self.size {
                 return Err(Error::Layout(format!(
                     "page offset {:#x} is not page-aligned inside the {:#x}-byte enclave",
                     page.offset, self.size

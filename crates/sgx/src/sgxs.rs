@@ -85,7 +85,7 @@ pub fn measure_sgxs(mut input: impl Read) -> Result<SgxsSummary> {
         }
         match tag {
             TAG_EADD => {
-                if offset % 4096 != 0 {
+                if !offset.is_multiple_of(4096) {
                     return Err(Error::Sgxs {
                         offset: position,
                         reason: format!("EADD offset {offset:#x} is not page-aligned"),
@@ -95,7 +95,7 @@ pub fn measure_sgxs(mut input: impl Read) -> Result<SgxsSummary> {
                 summary.pages += 1;
             }
             TAG_EEXTEND | TAG_UNMEASURED => {
-                if offset % 256 != 0 {
+                if !offset.is_multiple_of(256) {
                     return Err(Error::Sgxs {
                         offset: position,
                         reason: format!("chunk offset {offset:#x} is not 256-byte aligned"),
