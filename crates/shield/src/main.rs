@@ -30,6 +30,8 @@ enum Command {
     Sigstruct(cmd::sigstruct::Args),
     /// Create keys: an SGX enclave-signing key (--sgx-signing).
     Keygen(cmd::keygen::Args),
+    /// Verify an SGX/TDX DCAP quote and appraise it against a policy.
+    Verify(cmd::verify::Args),
 }
 
 fn main() -> ExitCode {
@@ -39,6 +41,7 @@ fn main() -> ExitCode {
         Command::Sign(args) => cmd::sign::run(args),
         Command::Sigstruct(args) => cmd::sigstruct::run(args),
         Command::Keygen(args) => cmd::keygen::run(args),
+        Command::Verify(args) => cmd::verify::run(args),
     };
     match result {
         Ok(code) => code,

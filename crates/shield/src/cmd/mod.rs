@@ -4,6 +4,7 @@ pub(crate) mod keygen;
 pub(crate) mod measure;
 pub(crate) mod sign;
 pub(crate) mod sigstruct;
+pub(crate) mod verify;
 
 use std::fs::OpenOptions;
 use std::io::Write;
