@@ -180,6 +180,29 @@ impl PlatformSecret {
     }
 }
 
+/// A KEYREQUEST for `name` under `policy` (any bits of [`policy`], kept
+/// as given), binding every attribute flag, no XFRM bit and all of
+/// MISCSELECT, for `isvsvn` and `cpusvn`, diversified by `key_id`.
+pub fn key_request(
+    name: KeyName,
+    policy: u16,
+    isvsvn: u16,
+    cpusvn: [u8; 16],
+    key_id: [u8; 32],
+) -> Keyrequest {
+    let mut bytes = [0u8; Keyrequest::UNPADDED_SIZE];
+    bytes[0..2].copy_from_slice(&(name as u16).to_le_bytes());
+    // Written as raw bytes: the `sgx-isa` flags type would drop policy bits
+    // it does not name (NOISVPRODID and the KSS bits).
+    bytes[2..4].copy_from_slice(&policy.to_le_bytes());
+    bytes[4..6].copy_from_slice(&isvsvn.to_le_bytes());
+    bytes[8..24].copy_from_slice(&cpusvn);
+    bytes[24..32].copy_from_slice(&u64::MAX.to_le_bytes());
+    bytes[40..72].copy_from_slice(&key_id);
+    bytes[72..76].copy_from_slice(&u32::MAX.to_le_bytes());
+    Keyrequest::try_copy_from(&bytes).unwrap_or_default()
+}
+
 /// The inputs of one key derivation, in a fixed encoding.
 #[derive(Default)]
 struct KeyDependencies {

@@ -32,6 +32,8 @@ enum Command {
     Keygen(cmd::keygen::Args),
     /// Verify an SGX/TDX DCAP quote and appraise it against a policy.
     Verify(cmd::verify::Args),
+    /// Check EDL files, or generate Rust from them.
+    Edl(cmd::edl::Args),
 }
 
 fn main() -> ExitCode {
@@ -42,6 +44,7 @@ fn main() -> ExitCode {
         Command::Sigstruct(args) => cmd::sigstruct::run(args),
         Command::Keygen(args) => cmd::keygen::run(args),
         Command::Verify(args) => cmd::verify::run(args),
+        Command::Edl(args) => cmd::edl::run(args),
     };
     match result {
         Ok(code) => code,

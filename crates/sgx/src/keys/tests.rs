@@ -136,3 +136,38 @@ fn platform_secret_round_trips_and_rejects_wrong_lengths() {
     assert!(PlatformSecret::from_bytes(&[0; 79]).is_none());
     assert!(!format!("{p:?}").contains(&format!("{:?}", &p.to_bytes()[..16])));
 }
+
+#[test]
+fn key_request_keeps_policy_bits_that_sgx_isa_does_not_name() {
+    let request = key_request(
+        KeyName::Seal,
+        policy::MRSIGNER | policy::NOISVPRODID,
+        3,
+        [1; 16],
+        [7; 32],
+    );
+    assert_eq!(
+        request.keypolicy.bits(),
+        policy::MRSIGNER | policy::NOISVPRODID
+    );
+    assert_eq!(
+        (
+            request.keyname,
+            request.isvsvn,
+            request.cpusvn,
+            request.keyid
+        ),
+        (4, 3, [1; 16], [7; 32])
+    );
+    assert_eq!(request.attributemask, [!0, 0]);
+    assert_eq!(request.miscmask, !0);
+    let p = platform();
+    let a = identity(1, 5, 3);
+    let mut b = identity(1, 5, 3);
+    b.isvprodid += 1;
+    // NOISVPRODID: two products of one signer share the key.
+    assert_eq!(
+        *egetkey(&p, &a, &request).unwrap(),
+        *egetkey(&p, &b, &request).unwrap()
+    );
+}

@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use shield_sgx::config::EnclaveConfig;
 use shield_sgx::hex;
 use shield_sgx::measure::Measurement;
-use shield_sgx::{sgxs, shield_layout};
+use shield_sgx::{sdk, sgxs, shield_layout};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
@@ -24,13 +24,20 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
     for line in &measured.details {
         println!("{line}");
     }
-    Ok(ExitCode::SUCCESS)
+    // An embedded SIGSTRUCT that does not sign this enclave: the answer is "no".
+    Ok(if measured.matches == Some(false) {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// An enclave's measurement and what was learnt on the way.
 pub(crate) struct Measured {
     pub(crate) mrenclave: Measurement,
     pub(crate) details: Vec<String>,
+    /// For formats that embed a SIGSTRUCT: whether its ENCLAVEHASH matches.
+    pub(crate) matches: Option<bool>,
 }
 
 /// Measures `path` by its format: SGXS by its first record, otherwise a
@@ -49,6 +56,19 @@ pub(crate) fn measure_file(path: &Path, config: Option<&Path>) -> Result<Measure
                 format!("pages: {}", summary.pages),
                 format!("measured chunks: {}", summary.measured_chunks),
             ],
+            matches: None,
+        });
+    }
+    if sdk::is_sdk_enclave(&bytes) {
+        let measured = sdk::measure_sdk_enclave(&bytes)
+            .with_context(|| format!("measuring {}", path.display()))?;
+        let mut details = vec!["format: intel sdk signed enclave".to_owned()];
+        // `describe` opens with the MRENCLAVE line, which `run` prints itself.
+        details.extend(measured.describe().lines().skip(1).map(str::to_owned));
+        return Ok(Measured {
+            mrenclave: measured.mrenclave,
+            details,
+            matches: Some(measured.matches_sigstruct),
         });
     }
     let config = load_config(config)?;
@@ -63,6 +83,7 @@ pub(crate) fn measure_file(path: &Path, config: Option<&Path>) -> Result<Measure
             format!("stack size: {:#x}", config.stack_size),
             format!("tcs count: {}", config.tcs_count),
         ],
+        matches: None,
     })
 }
 

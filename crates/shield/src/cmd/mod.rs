@@ -1,5 +1,6 @@
 //! One module per subcommand: a clap `Args` struct and `run(args) -> Result<ExitCode>`.
 
+pub(crate) mod edl;
 pub(crate) mod keygen;
 pub(crate) mod measure;
 pub(crate) mod sign;

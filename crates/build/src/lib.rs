@@ -1,0 +1,189 @@
+//! Builds an enclave from a host crate's `build.rs`, the way `prost-build`
+//! generates code: one call, and the host's code finds the signed enclave
+//! through environment variables set at compile time.
+//!
+//! ```no_run
+//! // In the `main` of a host crate's build.rs:
+//! shield_build::EnclaveBuild::new("hello-enclave", "HELLO_ENCLAVE")
+//!     .signing_key("../dev-signing-key.pem")
+//!     .config("../enclave.toml")
+//!     .build()
+//!     .unwrap();
+//! // main.rs then uses env!("HELLO_ENCLAVE") (the binary; its SIGSTRUCT is
+//! // the same path with ".sig", its config with ".toml").
+//! ```
+//!
+//! The enclave crate is built by a nested `cargo build` with a target
+//! directory of its own under `OUT_DIR` (sharing the host's would deadlock
+//! on Cargo's build lock), in the host's profile. The binary is then
+//! measured and signed with `shield-sgx`, exactly as `shield sign` does.
+#![forbid(unsafe_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use shield_sgx::config::EnclaveConfig;
+use shield_sgx::shield_layout;
+use shield_sgx::sigstruct::{SigningKey, SigstructFields, bcd_date};
+
+/// A built, signed enclave.
+#[derive(Debug, Clone)]
+pub struct BuiltEnclave {
+    /// The enclave binary.
+    pub binary: PathBuf,
+    /// Its SIGSTRUCT (`binary` + `.sig`).
+    pub sigstruct: PathBuf,
+    /// Its config (`binary` + `.toml`).
+    pub config: PathBuf,
+}
+
+/// One enclave to build from a `build.rs`.
+#[derive(Debug, Clone)]
+pub struct EnclaveBuild {
+    package: String,
+    env_var: String,
+    key: Option<PathBuf>,
+    config: Option<PathBuf>,
+}
+
+impl EnclaveBuild {
+    /// Builds cargo package `package`; its path is exported to the host's
+    /// code as `env!(env_var)`.
+    pub fn new(package: &str, env_var: &str) -> Self {
+        Self {
+            package: package.into(),
+            env_var: env_var.into(),
+            key: None,
+            config: None,
+        }
+    }
+
+    /// The RSA-3072 (e = 3) PEM key to sign with, relative to the host
+    /// crate's directory.
+    pub fn signing_key(mut self, path: impl Into<PathBuf>) -> Self {
+        self.key = Some(path.into());
+        self
+    }
+
+    /// The enclave config (TOML), relative to the host crate's directory.
+    pub fn config(mut self, path: impl Into<PathBuf>) -> Self {
+        self.config = Some(path.into());
+        self
+    }
+
+    /// Builds, signs and exports. Errors are messages for a build log.
+    pub fn build(&self) -> Result<BuiltEnclave, String> {
+        let manifest_dir = PathBuf::from(env("CARGO_MANIFEST_DIR")?);
+        let out_dir = PathBuf::from(env("OUT_DIR")?);
+        let profile = if env("PROFILE")? == "release" {
+            "release"
+        } else {
+            "debug"
+        };
+        let target_dir = out_dir.join("enclave-target");
+
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut command = Command::new(cargo);
+        command
+            .args(["build", "--locked", "-p", &self.package, "--target-dir"])
+            .arg(&target_dir);
+        if profile == "release" {
+            command.arg("--release");
+        }
+        // Variables the outer cargo (or clippy) set for this build script
+        // must not steer the inner build.
+        const OUTER: [&str; 4] = [
+            "RUSTC_WRAPPER",
+            "RUSTC_WORKSPACE_WRAPPER",
+            "CLIPPY_ARGS",
+            "CLIPPY_CONF_DIR",
+        ];
+        for (name, _) in std::env::vars_os() {
+            let name = name.to_string_lossy();
+            if name.starts_with("CARGO_") && name != "CARGO_HOME" || OUTER.contains(&name.as_ref())
+            {
+                command.env_remove(name.as_ref());
+            }
+        }
+        let status = command
+            .current_dir(&manifest_dir)
+            .status()
+            .map_err(|e| format!("running cargo: {e}"))?;
+        if !status.success() {
+            return Err(format!(
+                "building enclave package {} failed ({status})",
+                self.package
+            ));
+        }
+        let binary = target_dir.join(profile).join(&self.package);
+
+        let config_text = match &self.config {
+            Some(path) => read_text(&manifest_dir.join(path))?,
+            None => String::new(),
+        };
+        let config = EnclaveConfig::from_toml(&config_text).map_err(|e| e.to_string())?;
+        let key_path = manifest_dir.join(self.key.as_deref().ok_or("no signing key given")?);
+        let key = SigningKey::from_pem(&read_text(&key_path)?)
+            .map_err(|e| format!("{}: {e}", key_path.display()))?;
+
+        let bytes = std::fs::read(&binary).map_err(|e| format!("{}: {e}", binary.display()))?;
+        let mrenclave = shield_layout::layout(&bytes, &config)
+            .and_then(|l| l.measure())
+            .map_err(|e| e.to_string())?;
+        // A fixed date keeps the SIGSTRUCT reproducible build to build.
+        let date = bcd_date(2026, 1, 1).ok_or("date")?;
+        let mut sigstruct = SigstructFields::for_config(mrenclave, &config, date).to_unsigned();
+        key.sign(&mut sigstruct).map_err(|e| e.to_string())?;
+
+        let built = BuiltEnclave {
+            sigstruct: suffixed(&binary, ".sig"),
+            config: suffixed(&binary, ".toml"),
+            binary,
+        };
+        std::fs::write(&built.sigstruct, sigstruct.as_ref()).map_err(|e| e.to_string())?;
+        std::fs::write(&built.config, config_text).map_err(|e| e.to_string())?;
+
+        println!(
+            "cargo:rustc-env={}={}",
+            self.env_var,
+            built.binary.display()
+        );
+        println!("cargo:rerun-if-changed={}", key_path.display());
+        if let Some(config) = &self.config {
+            println!(
+                "cargo:rerun-if-changed={}",
+                manifest_dir.join(config).display()
+            );
+        }
+        // The enclave's sources and the runtime crates it is built from.
+        let workspace = workspace_root(&manifest_dir);
+        for dir in ["crates", "examples"] {
+            println!("cargo:rerun-if-changed={}", workspace.join(dir).display());
+        }
+        Ok(built)
+    }
+}
+
+fn env(name: &str) -> Result<String, String> {
+    std::env::var(name)
+        .map_err(|_| format!("{name} is not set: call EnclaveBuild from a build script"))
+}
+
+fn read_text(path: &Path) -> Result<String, String> {
+    std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn suffixed(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// The nearest ancestor holding a `Cargo.lock`.
+fn workspace_root(start: &Path) -> PathBuf {
+    start
+        .ancestors()
+        .find(|dir| dir.join("Cargo.lock").exists())
+        .unwrap_or(start)
+        .to_owned()
+}

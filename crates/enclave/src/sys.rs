@@ -1,0 +1,142 @@
+//! The enclave runtime's only `unsafe` code: adopting inherited descriptors,
+//! the heap-limited global allocator, the SIGSYS handler and the immediate
+//! exit used when the enclave must end.
+#![allow(unsafe_code)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use shield_channel::{ControlBlock, EndReason};
+
+/// Where the enclave reports how it ends; set once at start-up.
+pub(crate) static CONTROL: OnceLock<ControlBlock> = OnceLock::new();
+
+/// Exit status used after reporting through the control block.
+pub(crate) const EXIT_REPORTED: i32 = 70;
+
+/// Takes ownership of descriptor `fd` if it is open.
+pub(crate) fn adopt_fd(fd: RawFd) -> Option<OwnedFd> {
+    // SAFETY: F_GETFD only reads descriptor flags; any integer is a valid argument.
+    let open = unsafe { libc::fcntl(fd, libc::F_GETFD) } != -1;
+    // SAFETY: the descriptor is open (checked just above), and the host's
+    // launcher passes descriptors 3.. to the enclave for the runtime alone:
+    // nothing else in this process owns them.
+    open.then(|| unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Ends the process at once, without unwinding or running destructors:
+/// the enclave is in a state where nothing more may run.
+pub(crate) fn exit_now(code: i32) -> ! {
+    // SAFETY: _exit is async-signal-safe and has no preconditions.
+    unsafe { libc::_exit(code) }
+}
+
+/// Reports `reason` through the control block, then exits.
+pub(crate) fn end(reason: EndReason, detail: u64, message: &[u8]) -> ! {
+    if let Some(control) = CONTROL.get() {
+        control.report_end(reason, detail, message);
+    }
+    exit_now(EXIT_REPORTED)
+}
+
+/// The system allocator with a ceiling: the enclave's HeapMaxSize. As with
+/// the SGX SDK, running out ends the enclave (the host sees out-of-memory).
+pub(crate) struct LimitedAllocator;
+
+static HEAP_USED: AtomicUsize = AtomicUsize::new(0);
+static HEAP_LIMIT: AtomicUsize = AtomicUsize::new(usize::MAX);
+
+/// Sets the heap ceiling in bytes.
+pub(crate) fn set_heap_limit(bytes: usize) {
+    HEAP_LIMIT.store(bytes, Ordering::SeqCst);
+}
+
+fn charge(bytes: usize) {
+    let before = HEAP_USED.fetch_add(bytes, Ordering::Relaxed);
+    if before.saturating_add(bytes) > HEAP_LIMIT.load(Ordering::Relaxed) {
+        end(EndReason::OutOfMemory, bytes as u64, b"");
+    }
+}
+
+// SAFETY: every method forwards to `System` with the caller's arguments
+// unchanged; the only addition is bookkeeping on atomics, and ending the
+// process (never returning a bad pointer) when the limit is crossed.
+unsafe impl GlobalAlloc for LimitedAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        charge(layout.size());
+        // SAFETY: forwarded unchanged; the caller upholds `alloc`'s contract.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        charge(layout.size());
+        // SAFETY: forwarded unchanged.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        HEAP_USED.fetch_sub(layout.size(), Ordering::Relaxed);
+        // SAFETY: forwarded unchanged; `ptr` came from this allocator.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if new_size > layout.size() {
+            charge(new_size - layout.size());
+        } else {
+            HEAP_USED.fetch_sub(layout.size() - new_size, Ordering::Relaxed);
+        }
+        // SAFETY: forwarded unchanged.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+/// Routes SIGSYS (a system call the sandbox refused) to a handler that
+/// reports the call's number and ends the enclave.
+pub(crate) fn install_sigsys_handler() -> std::io::Result<()> {
+    // SAFETY: a zeroed sigaction is a valid "no flags, empty mask" value.
+    let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
+    action.sa_sigaction = on_sigsys as *const () as usize;
+    action.sa_flags = libc::SA_SIGINFO;
+    // SAFETY: installs a handler that only does async-signal-safe work
+    // (atomics, a bounded copy into shared memory, _exit).
+    let rc = unsafe { libc::sigaction(libc::SIGSYS, &action, std::ptr::null_mut()) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// Offset of `si_syscall` in x86-64's `siginfo_t` (after signo, errno,
+/// code, padding and the faulting address).
+const SI_SYSCALL_OFFSET: usize = 24;
+
+extern "C" fn on_sigsys(
+    _signal: libc::c_int,
+    info: *mut libc::siginfo_t,
+    _context: *mut libc::c_void,
+) {
+    // SAFETY: the kernel passes a valid siginfo_t for an SA_SIGINFO
+    // handler; for SIGSYS its `si_syscall` int sits at this offset.
+    let number = unsafe {
+        info.cast::<u8>()
+            .add(SI_SYSCALL_OFFSET)
+            .cast::<libc::c_int>()
+            .read()
+    };
+    end(EndReason::ForbiddenSyscall, number as u64, b"");
+}
+
+#[global_allocator]
+static ALLOCATOR: LimitedAllocator = LimitedAllocator;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn adopting_a_closed_descriptor_gives_none() {
+        assert!(super::adopt_fd(1_000_000).is_none());
+    }
+}
