@@ -8,15 +8,6 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-fn sdk_dir() -> Option<PathBuf> {
-    let mut candidates = Vec::new();
-    if let Some(d) = std::env::var_os("SHIELD_TESTDATA") {
-        candidates.push(PathBuf::from(d).join("edl-sdk"));
-    }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    candidates.push(root.join("../shared/testdata/edl-sdk"));
-    candidates.into_iter().find(|p| p.is_dir())
-}
 
 fn edl_files(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -35,11 +26,7 @@ fn edl_files(dir: &Path, out: &mut Vec<PathBuf>) {
 
 #[test]
 fn sdk_edl_files_are_within_the_grammar() {
-    let Some(dir) = sdk_dir() else {
-        eprintln!(
-            "SKIPPED: Intel SDK EDL files not present ($SHIELD_TESTDATA/edl-sdk or ../shared/testdata/edl-sdk)"
-        );
-        println!("SKIPPED: Intel SDK EDL files not present");
+    let Some(dir) = shield_testdata::file("edl-sdk") else {
         return;
     };
     let mut files = Vec::new();

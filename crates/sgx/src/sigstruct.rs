@@ -20,6 +20,8 @@ use crate::{Error, Result, hex};
 
 /// SIGSTRUCT.HEADER, fixed by the SDM.
 pub const HEADER: [u8; 16] = [6, 0, 0, 0, 0xe1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0];
+/// Bit 31 of HEADER bytes 12..16: the Intel SDK's "release type" marker.
+pub const HEADER_TYPE_RELEASE: u32 = 1 << 31;
 /// SIGSTRUCT.HEADER2, fixed by the SDM.
 pub const HEADER2: [u8; 16] = [1, 1, 0, 0, 0x60, 0, 0, 0, 0x60, 0, 0, 0, 1, 0, 0, 0];
 /// SIGSTRUCT.VENDOR for Intel-signed enclaves; everyone else uses 0.
@@ -226,9 +228,18 @@ pub fn parse(bytes: &[u8]) -> Result<Sigstruct> {
             bytes.len()
         ))
     })?;
-    // MISCSELECT goes through a bitflags type that keeps unknown bits, so
-    // re-reading it raw is not needed; the headers are what make it a SIGSTRUCT.
-    if sigstruct.header != HEADER || sigstruct.header2 != HEADER2 {
+    // Bytes 12..16 of HEADER are the SDK's `type` word: 0, or bit 31 set
+    // for a "release type" signature; enclaves signed either way launch.
+    let header_type = u32::from_le_bytes([
+        sigstruct.header[12],
+        sigstruct.header[13],
+        sigstruct.header[14],
+        sigstruct.header[15],
+    ]);
+    if sigstruct.header[..12] != HEADER[..12]
+        || header_type & !HEADER_TYPE_RELEASE != 0
+        || sigstruct.header2 != HEADER2
+    {
         return Err(Error::Sigstruct(
             "HEADER or HEADER2 is not the SDM's constant".into(),
         ));

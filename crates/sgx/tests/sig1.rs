@@ -93,6 +93,13 @@ fn the_vector_verifies_and_any_flipped_signed_bit_is_rejected() {
         }
     }
     assert_eq!(flips, (128 + 128 + 384 + 768) * 8);
+
+    // The SDK's release-type bit in HEADER is accepted by the parser, and
+    // (being in the signed region) still breaks this signature.
+    let mut release = bytes.clone();
+    release[15] |= 0x80;
+    let parsed = sigstruct::parse(&release).unwrap();
+    assert!(sigstruct::verify(&parsed).is_err());
 }
 
 #[test]
