@@ -13,6 +13,8 @@
 //! Inside an ECALL, [`egetkey`] and [`ereport`] reach the simulated CPU,
 //! and the generated OCALL proxies reach the host through the transport the
 //! dispatcher is given.
+//! The trusted services built on them (sealing, local attestation,
+//! protected files) are in [`services`].
 //!
 //! ```no_run
 //! // In an enclave binary (the dispatcher comes from generated code):
@@ -29,6 +31,7 @@
 mod cpu;
 mod runtime;
 mod sandbox;
+pub mod services;
 mod sys;
 
 pub use cpu::{CpuError, egetkey, ereport, seal_key};

@@ -128,6 +128,7 @@ fn start(handler: Arc<dyn EcallHandler>) -> Result<Never, String> {
             .stack_size(stack_size)
             .spawn(move || {
                 drop(std::hint::black_box(vec![0u8; 64]));
+                prime_heap_trim();
                 started.wait();
                 sandboxed.wait();
                 serve(&handler, channel)
@@ -145,6 +146,21 @@ fn start(handler: Arc<dyn EcallHandler>) -> Result<Never, String> {
         // The main thread has nothing more to do; the host ends the process.
         std::thread::park();
     }
+}
+
+/// Makes glibc trim this thread's malloc heap once, before the sandbox.
+///
+/// The first time glibc shrinks a non-main arena's heap it reads
+/// `/proc/sys/vm/overcommit_memory` (`check_may_shrink_heap`) and caches
+/// the answer; inside the sandbox that `openat` would end the enclave
+/// (seen with rustls, whose handshakes free large buffers). Growing the
+/// heap by chunks below the mmap threshold and freeing them makes the top
+/// chunk exceed the trim threshold, so the file is read now.
+fn prime_heap_trim() {
+    let chunks: Vec<Vec<u8>> = (0..8)
+        .map(|_| std::hint::black_box(vec![1u8; 100 * 1024]))
+        .collect();
+    drop(std::hint::black_box(chunks));
 }
 
 /// The host that launched us; when it is gone, so are we (checked between

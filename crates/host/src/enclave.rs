@@ -7,7 +7,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::process::Child;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -15,11 +15,12 @@ use rustix::process::{Pid, Signal, WaitId, WaitIdOptions};
 use shield_channel::{Channel, ControlBlock, EndReason, Message, kind};
 use shield_edl::wire::{BridgeError, EcallTransport};
 use shield_sgx::identity::EnclaveIdentity;
-use shield_sgx::isa::{Keyrequest, Targetinfo};
+use shield_sgx::isa::{Keyrequest, Report, Targetinfo};
 use shield_sgx::keys::{EgetkeyError, PlatformSecret, egetkey};
 use shield_sgx::report::ereport;
 
 use crate::image::{EnclaveImage, LaunchMode};
+use crate::quoting::SimQuotingEnclave;
 use crate::{Error, LostReason, Result, platform, sys};
 
 /// Payload bytes per channel unless configured: enough for a protected-file
@@ -121,13 +122,12 @@ impl EnclaveBuilder {
             .clone()
             .or_else(|| Some(with_suffix(&self.binary, ".toml")).filter(|p| p.exists()));
         let image = EnclaveImage::load(&self.binary, config.as_deref(), &sigstruct, self.mode)?;
-        let platform = platform::load_or_create_platform(
-            &self
-                .platform
-                .clone()
-                .unwrap_or_else(crate::default_platform_path),
-        )?;
-        Enclave::start(image, platform, Box::new(ocalls), &self)
+        let platform_path = self
+            .platform
+            .clone()
+            .unwrap_or_else(crate::default_platform_path);
+        let platform = platform::load_or_create_platform(&platform_path)?;
+        Enclave::start(image, platform, &platform_path, Box::new(ocalls), &self)
     }
 }
 
@@ -142,6 +142,10 @@ struct Shared {
     id: usize,
     identity: EnclaveIdentity,
     platform: PlatformSecret,
+    /// Where the simulated quoting state lives (the platform secret's directory).
+    quoting_dir: PathBuf,
+    /// The simulated quoting enclave, loaded on first use.
+    quoting: OnceLock<SimQuotingEnclave>,
     ocalls: Box<dyn OcallHandler>,
     channels: Vec<Channel>,
     control: ControlBlock,
@@ -185,6 +189,7 @@ impl Enclave {
     fn start(
         image: EnclaveImage,
         platform: PlatformSecret,
+        platform_path: &Path,
         ocalls: Box<dyn OcallHandler>,
         options: &EnclaveBuilder,
     ) -> Result<Self> {
@@ -207,6 +212,11 @@ impl Enclave {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             identity: image.identity,
             platform,
+            quoting_dir: platform_path
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .map_or_else(|| PathBuf::from("."), Path::to_owned),
+            quoting: OnceLock::new(),
             ocalls,
             free_tcs: Mutex::new((0..channels.len()).rev().collect()),
             channels,
@@ -268,6 +278,37 @@ impl Enclave {
             .dead
             .load(Ordering::SeqCst)
             .then(|| self.shared.lost_reason())
+    }
+
+    /// The TARGETINFO of the simulated quoting enclave: an enclave that
+    /// wants a quote makes its EREPORT for this target, then hands the
+    /// report to [`Enclave::quote`] (normally through an OCALL).
+    pub fn qe_target_info(&self) -> Targetinfo {
+        crate::quoting::sim_qe_target_info()
+    }
+
+    /// The simulated quoting enclave of this enclave's platform (state next
+    /// to its platform secret, created on first use).
+    pub fn quoting_enclave(&self) -> Result<&SimQuotingEnclave> {
+        if let Some(qe) = self.shared.quoting.get() {
+            return Ok(qe);
+        }
+        let qe = SimQuotingEnclave::load_or_create(
+            &self.shared.quoting_dir,
+            self.shared.platform.clone(),
+        )?;
+        Ok(self.shared.quoting.get_or_init(|| qe))
+    }
+
+    /// Turns `report` (432 bytes, made for [`Enclave::qe_target_info`]) into
+    /// a DCAP v3 quote signed by the machine's *simulated* quoting stack.
+    /// Refused unless the report's MAC shows it was made on this platform
+    /// for the simulated QE.
+    pub fn quote(&self, report: &[u8]) -> Result<Vec<u8>> {
+        let report = Report::try_copy_from(report).ok_or_else(|| {
+            Error::Quoting(format!("a REPORT is 432 bytes, got {}", report.len()))
+        })?;
+        self.quoting_enclave()?.quote(&report)
     }
 
     /// Runs ECALL `index` with an encoded `request`; returns the encoded

@@ -42,6 +42,9 @@ pub enum Error {
     /// A message does not fit the channel, or the enclave broke protocol.
     #[error("channel: {0}")]
     Channel(String),
+    /// The simulated quoting enclave refused a report, or its state is unusable.
+    #[error("simulated quoting: {0}")]
+    Quoting(String),
 }
 
 /// Result with this crate's [`Error`].

@@ -32,6 +32,7 @@ mod error;
 mod image;
 mod intel_config;
 mod platform;
+pub mod quoting;
 mod sys;
 
 pub use enclave::{Enclave, EnclaveBuilder, OcallHandler};
@@ -39,3 +40,4 @@ pub use error::{Error, LostReason, Result};
 pub use image::{EnclaveImage, LaunchMode};
 pub use intel_config::config_from_intel_xml;
 pub use platform::{default_platform_path, load_or_create_platform};
+pub use quoting::SimQuotingEnclave;

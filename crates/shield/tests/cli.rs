@@ -142,3 +142,76 @@ fn bad_inputs_give_clear_errors() {
         );
     }
 }
+
+#[test]
+fn verify_a_simulation_quote_with_the_machines_simulation_root() {
+    use shield_sgx::identity::EnclaveIdentity;
+    use shield_sgx::isa::{Attributes, AttributesFlags};
+
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("platform.secret");
+    let platform = shield_host::load_or_create_platform(&secret).unwrap();
+    let qe = shield_host::SimQuotingEnclave::load_or_create(dir.path(), platform.clone()).unwrap();
+    let enclave = EnclaveIdentity {
+        mrenclave: [0x5e; 32],
+        mrsigner: [0x51; 32],
+        isvprodid: 1,
+        isvsvn: 1,
+        attributes: Attributes {
+            flags: AttributesFlags::INIT | AttributesFlags::MODE64BIT,
+            xfrm: 3,
+        },
+        miscselect: 0,
+    };
+    let report = shield_sgx::report::ereport(&platform, &enclave, &qe.target_info(), &[0; 64]);
+    std::fs::write(dir.path().join("quote.bin"), qe.quote(&report).unwrap()).unwrap();
+    std::fs::write(dir.path().join("allow.toml"), "allow_simulation = true\n").unwrap();
+    std::fs::write(dir.path().join("deny.toml"), "allow_simulation = false\n").unwrap();
+    let verify = |args: &[&str]| {
+        let mut all = vec!["verify", "quote.bin", "--collateral", "sim-collateral"];
+        all.extend_from_slice(args);
+        Command::new(env!("CARGO_BIN_EXE_shield"))
+            .args(&all)
+            .current_dir(dir.path())
+            .env("SHIELD_PLATFORM_SECRET", &secret)
+            .output()
+            .expect("running shield")
+    };
+
+    // allow_simulation: the machine's simulation root (beside the platform secret) is tried.
+    let out = verify(&["--policy", "allow.toml"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("verdict: ACCEPTED (SIMULATION)"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stdout(&out).contains("mrenclave: 5e5e5e"),
+        "{}",
+        stdout(&out)
+    );
+
+    // Named explicitly, the root is used, but the policy still refuses simulation.
+    let out = verify(&["--policy", "deny.toml", "--sim-root", "sim-root-ca.pem"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("REFUSED (SIMULATION)"),
+        "{}",
+        stdout(&out)
+    );
+
+    // Without either, it is an untrusted chain under Intel's root.
+    let out = verify(&["--policy", "deny.toml"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("verdict: REFUSED\n"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stdout(&out).contains("untrusted certificate chain"),
+        "{}",
+        stdout(&out)
+    );
+}

@@ -2,13 +2,22 @@
 //!
 //! Exit 0: the quote is valid and the policy accepts it; 1: refused (the
 //! verdict says why); 2: an input could not be read or parsed.
+//!
+//! Quotes are checked against Intel's production root. A quote from Shield's
+//! *simulated* quoting enclave chains to the machine's "Shield Simulation
+//! Root CA" instead: it is tried when `--sim-root FILE` names that root, or
+//! when the policy says `allow_simulation = true` and the root exists at its
+//! default place (`sim-root-ca.pem` beside the platform secret). Such a
+//! verdict is always marked SIMULATION, and refused unless the policy
+//! allows simulation.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
-use shield_attest::{Collateral, Policy, Verdict, Verifier};
+use shield_attest::pki::Cert;
+use shield_attest::{Collateral, Policy, TrustAnchors, Verdict, Verifier};
 
 /// Largest quote or policy file read.
 const MAX_INPUT: u64 = 16 * 1024 * 1024;
@@ -28,6 +37,11 @@ pub(crate) struct Args {
     /// Verification time in unix seconds (default: now).
     #[arg(long, value_name = "UNIX_SECONDS")]
     at: Option<u64>,
+    /// Also trust this simulation root CA (PEM or DER), e.g.
+    /// `~/.shield/sim-root-ca.pem`. Without it, the default one is used
+    /// when the policy allows simulation.
+    #[arg(long, value_name = "FILE")]
+    sim_root: Option<PathBuf>,
     /// Print the verdict as JSON.
     #[arg(long)]
     json: bool,
@@ -66,13 +80,23 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
             .context("system clock before 1970")?
             .as_secs(),
     };
-    let verdict = Verdict::evaluate(
+    let mut verdict = Verdict::evaluate(
         &Verifier::intel(),
         &quote,
         collateral.as_ref(),
         &policy,
         now,
     );
+    let untrusted = matches!(verdict.error, Some(shield_attest::Error::UntrustedChain(_)));
+    if untrusted && let Some(anchors) = simulation_anchors(args.sim_root.as_deref(), &policy)? {
+        verdict = Verdict::evaluate(
+            &Verifier::new(anchors),
+            &quote,
+            collateral.as_ref(),
+            &policy,
+            now,
+        );
+    }
     // writeln! rather than println!: a closed pipe is an error main() handles.
     let mut out = std::io::stdout().lock();
     if args.json {
@@ -85,4 +109,27 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// The simulation root to try: `--sim-root`, else the machine's default one
+/// when the policy allows simulation and it exists.
+fn simulation_anchors(explicit: Option<&Path>, policy: &Policy) -> Result<Option<TrustAnchors>> {
+    let path = match explicit {
+        Some(p) => p.to_owned(),
+        None => {
+            let p = shield_host::quoting::default_sim_root_path();
+            if !policy.allow_simulation || !p.is_file() {
+                return Ok(None);
+            }
+            p
+        }
+    };
+    let bytes = read_limited(&path)?;
+    let cert = if bytes.starts_with(b"-----BEGIN") {
+        Cert::from_pem(&bytes)
+    } else {
+        Cert::from_der(&bytes)
+    }
+    .with_context(|| format!("simulation root {}", path.display()))?;
+    Ok(Some(TrustAnchors::simulation(&[cert.der()])?))
 }
