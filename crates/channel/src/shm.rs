@@ -93,10 +93,9 @@ impl SharedRegion {
             offset.is_multiple_of(4) && offset + 4 <= self.len,
             "atomic_u32 offset {offset}"
         );
-        // SAFETY: in bounds and 4-aligned (the mapping is page-aligned);
-        // the memory lives as long as `self`; AtomicU32 has the layout of
-        // u32 and any bit pattern is valid; all access to this word, from
-        // either process, is atomic.
+        // SAFETY: in bounds and 4-aligned (the mapping is page-aligned), alive as long as
+        // `self`; AtomicU32 has u32's layout, any bit pattern is valid, and both processes
+        // only ever access this word atomically.
         unsafe { &*self.base.as_ptr().add(offset).cast::<AtomicU32>() }
     }
 

@@ -39,6 +39,9 @@ pub enum Error {
         /// The enclave's explanation.
         reason: String,
     },
+    /// A bug: an invariant of this crate did not hold.
+    #[error("internal error: {0}")]
+    Internal(&'static str),
     /// A message does not fit the channel, or the enclave broke protocol.
     #[error("channel: {0}")]
     Channel(String),

@@ -5,8 +5,10 @@ use std::fs::OpenOptions;
 use std::io::{Read, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use shield_sgx::keys::PlatformSecret;
+use zeroize::Zeroizing;
 
 use crate::{Error, Result};
 
@@ -25,6 +27,24 @@ pub fn default_platform_path() -> PathBuf {
 /// Reads the platform secret at `path`, creating it (and its directory,
 /// mode 0700) if absent. A secret file readable by others is refused.
 pub fn load_or_create_platform(path: &Path) -> Result<PlatformSecret> {
+    let bytes =
+        load_or_create_private_file(path, PlatformSecret::SIZE, "a platform secret", || {
+            PlatformSecret::generate(SIMULATED_CPUSVN)
+                .to_bytes()
+                .to_vec()
+        })?;
+    PlatformSecret::from_bytes(&bytes).ok_or(Error::Internal("platform secret size"))
+}
+
+/// Reads the `size`-byte secret file at `path`, or creates it from
+/// `generate()` (file mode 0600, directory 0700). A file readable by others
+/// or of the wrong size is refused, naming `what` it should hold.
+pub(crate) fn load_or_create_private_file(
+    path: &Path,
+    size: usize,
+    what: &str,
+    generate: impl FnOnce() -> Vec<u8>,
+) -> Result<Zeroizing<Vec<u8>>> {
     let io = |source| Error::Io {
         path: path.to_owned(),
         source,
@@ -34,60 +54,58 @@ pub fn load_or_create_platform(path: &Path) -> Result<PlatformSecret> {
             let mode = file.metadata().map_err(io)?.permissions().mode();
             if mode & 0o077 != 0 {
                 return Err(Error::Refused(format!(
-                    "{} has mode {:o}: the platform secret must be readable by its owner only (chmod 600)",
+                    "{} has mode {:o}: {what} must be readable by its owner only (chmod 600)",
                     path.display(),
                     mode & 0o777
                 )));
             }
-            let mut bytes = zeroize::Zeroizing::new(Vec::with_capacity(PlatformSecret::SIZE + 1));
-            let read = Read::by_ref(&mut file)
-                .take(PlatformSecret::SIZE as u64 + 1)
+            let mut bytes = Zeroizing::new(Vec::with_capacity(size + 1));
+            Read::by_ref(&mut file)
+                .take(size as u64 + 1)
                 .read_to_end(&mut bytes)
                 .map_err(io)?;
-            PlatformSecret::from_bytes(&bytes[..read]).ok_or_else(|| {
-                Error::Refused(format!(
-                    "{} is not a platform secret ({read} bytes)",
-                    path.display()
-                ))
-            })
+            if bytes.len() != size {
+                return Err(Error::Refused(format!(
+                    "{} is not {what} ({} bytes, expected {size})",
+                    path.display(),
+                    bytes.len()
+                )));
+            }
+            Ok(bytes)
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => create(path),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o700)
+                    .create(dir)
+                    .map_err(io)?;
+            }
+            let secret = Zeroizing::new(generate());
+            // Write a private temporary file, then link it into place: a
+            // crash never leaves a half-written secret, and racing first
+            // uses (other processes, or threads of this one) agree on the
+            // one that linked first.
+            static NEXT: AtomicU64 = AtomicU64::new(0);
+            let unique = NEXT.fetch_add(1, Ordering::Relaxed);
+            let tmp = path.with_extension(format!("tmp{}-{unique}", std::process::id()));
+            let mut file = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&tmp)
+                .map_err(io)?;
+            let written = file.write_all(&secret).and_then(|()| file.sync_all());
+            let linked = written.and_then(|()| match std::fs::hard_link(&tmp, path) {
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+                other => other,
+            });
+            let _ = std::fs::remove_file(&tmp);
+            linked.map_err(io)?;
+            load_or_create_private_file(path, size, what, Vec::new)
+        }
         Err(e) => Err(io(e)),
     }
-}
-
-fn create(path: &Path) -> Result<PlatformSecret> {
-    let io = |source| Error::Io {
-        path: path.to_owned(),
-        source,
-    };
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .map_err(io)?;
-    }
-    let secret = PlatformSecret::generate(SIMULATED_CPUSVN);
-    // Write a private temporary file, then rename: a crash never leaves a
-    // half-written secret, and two first uses racing agree on one secret.
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&tmp)
-        .map_err(io)?;
-    file.write_all(&*secret.to_bytes())
-        .and_then(|()| file.sync_all())
-        .map_err(io)?;
-    std::fs::hard_link(&tmp, path).or_else(|e| match e.kind() {
-        std::io::ErrorKind::AlreadyExists => Ok(()),
-        _ => Err(io(e)),
-    })?;
-    let _ = std::fs::remove_file(&tmp);
-    // Whoever linked first won; everyone uses that secret.
-    load_or_create_platform(path)
 }
 
 #[cfg(test)]

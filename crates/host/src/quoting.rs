@@ -30,9 +30,6 @@
 //! `allow_simulation = true` to accept them, and every verdict says
 //! SIMULATION.
 
-use std::fs::OpenOptions;
-use std::io::{Read, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use p256::ecdsa::SigningKey;
@@ -451,67 +448,19 @@ fn iso(secs: u64) -> String {
 /// Reads the 32-byte seed at `path`, creating it (mode 0600; directory
 /// 0700) if absent. A seed readable by others is refused.
 fn load_or_create_seed(path: &Path) -> Result<[u8; 32]> {
-    let io = |source| Error::Io {
-        path: path.to_owned(),
-        source,
-    };
-    match OpenOptions::new().read(true).open(path) {
-        Ok(mut file) => {
-            let mode = file.metadata().map_err(io)?.permissions().mode();
-            if mode & 0o077 != 0 {
-                return Err(Error::Refused(format!(
-                    "{} has mode {:o}: the simulated quoting keys must be readable by their owner only (chmod 600)",
-                    path.display(),
-                    mode & 0o777
-                )));
-            }
-            let mut bytes = zeroize::Zeroizing::new(Vec::new());
-            Read::by_ref(&mut file)
-                .take(33)
-                .read_to_end(&mut bytes)
-                .map_err(io)?;
-            <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| {
-                Error::Refused(format!(
-                    "{} is not a simulated quoting seed ({} bytes)",
-                    path.display(),
-                    bytes.len()
-                ))
-            })
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::DirBuilder::new()
-                    .recursive(true)
-                    .mode(0o700)
-                    .create(dir)
-                    .map_err(io)?;
-            }
-            let mut seed = zeroize::Zeroizing::new([0u8; 32]);
-            getrandom::getrandom(&mut seed[..]).map_err(|e| Error::Quoting(e.to_string()))?;
-            let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-            let mut file = OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&tmp)
-                .map_err(io)?;
-            file.write_all(&seed[..])
-                .and_then(|()| file.sync_all())
-                .map_err(io)?;
-            // First link wins; a racing creator then reads the winner's seed.
-            std::fs::hard_link(&tmp, path).or_else(|e| match e.kind() {
-                std::io::ErrorKind::AlreadyExists => Ok(()),
-                _ => Err(io(e)),
-            })?;
-            let _ = std::fs::remove_file(&tmp);
-            load_or_create_seed(path)
-        }
-        Err(e) => Err(io(e)),
-    }
+    let mut fresh = zeroize::Zeroizing::new([0u8; 32]);
+    getrandom::getrandom(&mut fresh[..]).map_err(|e| Error::Quoting(e.to_string()))?;
+    let bytes =
+        crate::platform::load_or_create_private_file(path, 32, "a simulated quoting seed", || {
+            fresh.to_vec()
+        })?;
+    <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| Error::Internal("seed size"))
 }
 
 #[cfg(test)]
 mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
     use super::*;
     use shield_attest::{Policy, TcbStatus, Verdict, Verifier};
     use shield_sgx::report::ereport;

@@ -55,10 +55,9 @@ pub(crate) fn spawn(
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-    // SAFETY: the closure runs in the child between fork and exec, so it
-    // may only make async-signal-safe calls and must not allocate: it uses
-    // dup2, close_range and setsid on integers captured by copy. `sources`
-    // stay open in the parent until `spawn` returns (owned by `staged`).
+    // SAFETY: runs in the child between fork and exec: only async-signal-safe calls (dup2,
+    // close_range, setsid) on integers captured by copy, no allocation; `sources` stay open
+    // in the parent until `spawn` returns (owned by `staged`).
     unsafe {
         command.pre_exec(move || {
             for (i, &source) in sources.iter().enumerate() {
