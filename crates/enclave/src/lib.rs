@@ -12,7 +12,8 @@
 //!
 //! Inside an ECALL, [`egetkey`] and [`ereport`] reach the simulated CPU,
 //! and the generated OCALL proxies reach the host through the transport the
-//! dispatcher is given.
+//! dispatcher is given, or through [`CurrentTcs`] from objects that live
+//! longer than one ECALL's borrow.
 //! The trusted services built on them (sealing, local attestation,
 //! protected files) are in [`services`].
 //!
@@ -35,6 +36,6 @@ pub mod services;
 mod sys;
 
 pub use cpu::{CpuError, egetkey, ereport, seal_key};
-pub use runtime::{EcallHandler, run};
+pub use runtime::{CurrentTcs, EcallHandler, run};
 pub use shield_edl::wire;
 pub use shield_sgx::isa;

@@ -3,6 +3,7 @@
 
 use std::cell::RefCell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::rc::Rc;
 use std::sync::{Arc, Barrier};
 
 use shield_channel::shm::SharedRegion;
@@ -49,6 +50,8 @@ where
 thread_local! {
     /// This TCS worker's channel, for OCALLs and the simulated CPU.
     static CHANNEL: RefCell<Option<Arc<Channel>>> = const { RefCell::new(None) };
+    /// This TCS worker's transport, for [`CurrentTcs`].
+    static TRANSPORT: RefCell<Option<Rc<TcsTransport>>> = const { RefCell::new(None) };
     /// The message of the panic being unwound on this thread, if any.
     static PANIC_MESSAGE: RefCell<Option<String>> = const { RefCell::new(None) };
 }
@@ -178,10 +181,11 @@ fn host_alive() -> shield_channel::Result<()> {
 
 fn serve(handler: &Arc<dyn EcallHandler>, channel: Arc<Channel>) -> ! {
     CHANNEL.with(|c| *c.borrow_mut() = Some(channel.clone()));
-    let transport = TcsTransport {
+    let transport = Rc::new(TcsTransport {
         channel: channel.clone(),
         handler: handler.clone(),
-    };
+    });
+    TRANSPORT.with(|t| *t.borrow_mut() = Some(transport.clone()));
     loop {
         match channel.recv(host_alive) {
             Ok(message) if message.kind == kind::ECALL => {
@@ -194,6 +198,23 @@ fn serve(handler: &Arc<dyn EcallHandler>, channel: Arc<Channel>) -> ! {
             Err(shield_channel::Error::PeerGone) => sys::exit_now(0),
             Err(e) => sys::end(EndReason::Panicked, 0, format!("channel: {e}").as_bytes()),
         }
+    }
+}
+
+/// OCALLs through the TCS the calling thread serves. The generated
+/// dispatcher lends each ECALL a transport for the length of the call; this
+/// one is for objects that must outlive such a borrow but are only used
+/// while some ECALL runs on the same thread (a protected file handed to a
+/// script engine, say). Used on any other thread, every OCALL is an error.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CurrentTcs;
+
+impl OcallTransport for CurrentTcs {
+    fn ocall(&self, index: u32, request: &[u8]) -> Result<Vec<u8>, BridgeError> {
+        let transport = TRANSPORT.with(|t| t.borrow().clone()).ok_or_else(|| {
+            BridgeError::Transport("OCALL from a thread that serves no TCS".into())
+        })?;
+        transport.ocall(index, request)
     }
 }
 

@@ -155,7 +155,7 @@ impl NodeStore for MemoryStore {
 }
 
 /// The application's hook for whole-file rollback: see the module docs.
-pub trait VersionHook {
+pub trait VersionHook: Send {
     /// Called at open with the root version found; refuse it to refuse the
     /// open.
     fn check(&self, root_version: u64) -> Result<()>;
@@ -163,7 +163,7 @@ pub trait VersionHook {
     fn committed(&self, _root_version: u64) {}
 }
 
-impl<F: Fn(u64) -> Result<()>> VersionHook for F {
+impl<F: Fn(u64) -> Result<()> + Send> VersionHook for F {
     fn check(&self, root_version: u64) -> Result<()> {
         self(root_version)
     }

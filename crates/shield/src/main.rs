@@ -2,11 +2,12 @@
 //! logic lives in the library crates under `crates/`.
 //!
 //! Exit codes: 0 success; 1 the command ran and its answer is "no" (a check
-//! failed, a quote was refused, a script exited non-zero); 2 usage or input
-//! error.
+//! failed, a quote or bundle was refused); 2 usage or input error. `open`
+//! and `exec` exit with the script's own exit status.
 #![forbid(unsafe_code)]
 
 mod cmd;
+mod script;
 
 use std::process::ExitCode;
 
@@ -28,8 +29,20 @@ enum Command {
     Sign(cmd::sign::Args),
     /// Print the fields of a SIGSTRUCT and check its signature.
     Sigstruct(cmd::sigstruct::Args),
-    /// Create keys: an SGX enclave-signing key (--sgx-signing).
+    /// Run the whole ScriptShield round trip on a built-in example.
+    Demo(cmd::demo::Args),
+    /// Create keys: a script owner's keys, or an SGX enclave-signing key (--sgx-signing).
     Keygen(cmd::keygen::Args),
+    /// (Host) Have the script enclave make its attested key (ak.json).
+    EnclaveKey(cmd::enclave_key::Args),
+    /// (Owner) Pack a script and its files into a bundle for an attested enclave key.
+    Pack(cmd::pack::Args),
+    /// (Host) Run a bundle in the script enclave; write its encrypted result.
+    Run(cmd::run::Args),
+    /// (Owner) Check and decrypt a result; print its output, extract its files.
+    Open(cmd::open::Args),
+    /// Development: run a plaintext script in the script enclave (or --native).
+    Exec(cmd::exec::Args),
     /// Verify an SGX/TDX DCAP quote and appraise it against a policy.
     Verify(cmd::verify::Args),
     /// Check EDL files, or generate Rust from them.
@@ -42,7 +55,13 @@ fn main() -> ExitCode {
         Command::Measure(args) => cmd::measure::run(args),
         Command::Sign(args) => cmd::sign::run(args),
         Command::Sigstruct(args) => cmd::sigstruct::run(args),
+        Command::Demo(args) => cmd::demo::run(args),
         Command::Keygen(args) => cmd::keygen::run(args),
+        Command::EnclaveKey(args) => cmd::enclave_key::run(args),
+        Command::Pack(args) => cmd::pack::run(args),
+        Command::Run(args) => cmd::run::run(args),
+        Command::Open(args) => cmd::open::run(args),
+        Command::Exec(args) => cmd::exec::run(args),
         Command::Verify(args) => cmd::verify::run(args),
         Command::Edl(args) => cmd::edl::run(args),
     };

@@ -1,6 +1,6 @@
-use std::cell::Cell;
 use std::io::{self, Read, Seek, SeekFrom, Write};
-use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use proptest::prelude::*;
 use shield_sgx::identity::EnclaveIdentity;
@@ -202,18 +202,19 @@ fn replayed_nodes_are_detected() {
 
 #[test]
 fn the_version_hook_detects_whole_file_rollback() {
-    let latest = Rc::new(Cell::new(0u64));
-    let hook = |latest: &Rc<Cell<u64>>| -> Option<Box<dyn VersionHook>> {
-        struct Counter(Rc<Cell<u64>>);
+    let latest = Arc::new(AtomicU64::new(0));
+    let hook = |latest: &Arc<AtomicU64>| -> Option<Box<dyn VersionHook>> {
+        struct Counter(Arc<AtomicU64>);
         impl VersionHook for Counter {
             fn check(&self, v: u64) -> Result<()> {
-                if v < self.0.get() {
-                    return Err(Error::Rollback(format!("version {v} < {}", self.0.get())));
+                let latest = self.0.load(Ordering::SeqCst);
+                if v < latest {
+                    return Err(Error::Rollback(format!("version {v} < {latest}")));
                 }
                 Ok(())
             }
             fn committed(&self, v: u64) {
-                self.0.set(v);
+                self.0.store(v, Ordering::SeqCst);
             }
         }
         Some(Box::new(Counter(latest.clone())))
@@ -222,7 +223,7 @@ fn the_version_hook_detects_whole_file_rollback() {
     let mut file = ProtectedFile::open_with_hook(old.clone(), "f", key(), hook(&latest)).unwrap();
     file.write_all(b"x").unwrap();
     let new = file.close().unwrap();
-    assert!(latest.get() > 0);
+    assert!(latest.load(Ordering::SeqCst) > 0);
     assert!(matches!(
         ProtectedFile::open_with_hook(old, "f", key(), hook(&latest)),
         Err(Error::Rollback(_))

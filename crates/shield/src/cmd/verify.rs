@@ -47,7 +47,7 @@ pub(crate) struct Args {
     json: bool,
 }
 
-fn read_limited(path: &Path) -> Result<Vec<u8>> {
+pub(crate) fn read_limited(path: &Path) -> Result<Vec<u8>> {
     let len = std::fs::metadata(path)
         .with_context(|| format!("reading {}", path.display()))?
         .len();
@@ -113,7 +113,10 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
 
 /// The simulation root to try: `--sim-root`, else the machine's default one
 /// when the policy allows simulation and it exists.
-fn simulation_anchors(explicit: Option<&Path>, policy: &Policy) -> Result<Option<TrustAnchors>> {
+pub(crate) fn simulation_anchors(
+    explicit: Option<&Path>,
+    policy: &Policy,
+) -> Result<Option<TrustAnchors>> {
     let path = match explicit {
         Some(p) => p.to_owned(),
         None => {

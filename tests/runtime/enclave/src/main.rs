@@ -66,6 +66,12 @@ impl Ecalls for Tests {
         ocalls.ocall_add_one(x).unwrap_or(-1)
     }
 
+    fn ecall_ocall_current_tcs(&self, _: &OcallProxy<'_>, x: i32) -> i32 {
+        OcallProxy::new(&shield_enclave::CurrentTcs, Limits::default())
+            .ocall_add_one(x)
+            .unwrap_or(-1)
+    }
+
     fn ecall_nested(&self, ocalls: &OcallProxy<'_>, x: i32) -> i32 {
         ocalls.ocall_call_back(x).unwrap_or(-1)
     }

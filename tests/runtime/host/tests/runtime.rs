@@ -66,6 +66,7 @@ fn an_ocall_and_a_large_round_trip() {
     let state = tempfile::tempdir().unwrap();
     let (enclave, _) = launch(state.path());
     assert_eq!(proxy(&enclave).ecall_with_ocall(41).unwrap(), 42);
+    assert_eq!(proxy(&enclave).ecall_ocall_current_tcs(41).unwrap(), 42);
     let input: Vec<u8> = (0..1 << 20).map(|i| (i % 251) as u8).collect();
     let mut output = vec![0u8; input.len()];
     proxy(&enclave).ecall_bytes(&input, &mut output).unwrap();

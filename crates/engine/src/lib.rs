@@ -1,0 +1,171 @@
+//! Script engines for Shield: an [`Engine`] runs one unmodified script to
+//! completion against a [`Job`] that supplies everything the script may touch
+//! (standard streams, a [`vfs::Vfs`], a [`Clock`]) under [`Limits`], and
+//! reports an [`Outcome`]; nothing else of the host (real files, processes,
+//! environment) is reachable, so the same engine runs inside an enclave under
+//! seccomp and natively on the host. [`lua::LuaEngine`] implements Lua 5.4.
+//!
+//! ```
+//! use std::collections::BTreeMap;
+//! use shield_engine::lua::LuaEngine;
+//! use shield_engine::vfs::{MemoryFiles, MemoryWrites, Overlay};
+//! use shield_engine::{Engine, Job, Limits, Outcome, SystemClock};
+//!
+//! let mut files = BTreeMap::new();
+//! files.insert("main.lua".to_owned(), b"print('hello ' .. arg[1])".to_vec());
+//! let mut vfs = Overlay::new(MemoryFiles::new(files), MemoryWrites::new());
+//! let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+//! let outcome = LuaEngine::new().run(Job {
+//!     entry: "main.lua",
+//!     args: &["world".to_owned()],
+//!     stdin: &mut std::io::empty(),
+//!     stdout: &mut stdout,
+//!     stderr: &mut stderr,
+//!     vfs: &mut vfs,
+//!     clock: &SystemClock,
+//!     limits: Limits { instructions: Some(1_000_000), ..Limits::default() },
+//! });
+//! assert_eq!(outcome, Outcome::Exited(0));
+//! assert_eq!(stdout, b"hello world\n");
+//! ```
+#![forbid(unsafe_code)]
+
+use std::fmt;
+use std::sync::OnceLock;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+pub mod lua;
+pub mod vfs;
+
+/// A script language implementation.
+pub trait Engine: Send + Sync {
+    /// Language name, e.g. "lua".
+    fn language(&self) -> &'static str;
+    /// Runs one script to completion. Never panics on any script input; every
+    /// failure is an [`Outcome`].
+    fn run(&self, job: Job<'_>) -> Outcome;
+}
+
+/// One script run: the entry script, its arguments, and everything it may use.
+pub struct Job<'a> {
+    /// Normalized VFS path of the entry script, e.g. `"main.lua"`; `arg[0]`.
+    pub entry: &'a str,
+    /// `arg[1..]`, and the main chunk's `...`.
+    pub args: &'a [String],
+    /// `io.read`, `io.lines()`, `io.stdin`.
+    pub stdin: &'a mut dyn std::io::Read,
+    /// `print`, `io.write`, `io.stdout`.
+    pub stdout: &'a mut dyn std::io::Write,
+    /// `io.stderr`, and the error report.
+    pub stderr: &'a mut dyn std::io::Write,
+    /// `io.open`, `io.lines(path)`, `dofile`, `loadfile`, `require`.
+    pub vfs: &'a mut dyn vfs::Vfs,
+    /// `os.time`, `os.clock` (and `os.date`'s "now").
+    pub clock: &'a dyn Clock,
+    /// What the run may consume.
+    pub limits: Limits,
+}
+
+impl fmt::Debug for Job<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Job")
+            .field("entry", &self.entry)
+            .field("args", &self.args)
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Time as a script sees it.
+pub trait Clock {
+    /// Seconds since the Unix epoch (`os.time()`).
+    fn unix_time(&self) -> i64;
+    /// CPU seconds used by the program (`os.clock()`).
+    fn cpu_seconds(&self) -> f64;
+}
+
+/// The host's clock: [`SystemTime`] for the date, and for `cpu_seconds` the
+/// wall time elapsed since the first call in this process.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn unix_time(&self) -> i64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+            .unwrap_or(0)
+    }
+
+    fn cpu_seconds(&self) -> f64 {
+        static START: OnceLock<Instant> = OnceLock::new();
+        START.get_or_init(Instant::now).elapsed().as_secs_f64()
+    }
+}
+
+/// What a run may consume; `None` means unlimited.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// VM instructions executed.
+    pub instructions: Option<u64>,
+    /// Bytes of script-managed memory.
+    pub memory_bytes: Option<u64>,
+    /// Bytes written to stdout, stderr and files through the VFS, together.
+    pub output_bytes: Option<u64>,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Normal end (0) or `os.exit(n)` (`true` gives 0, `false` gives 1).
+    Exited(i32),
+    /// An uncaught script error (syntax or runtime): the message, with a
+    /// traceback when available.
+    Error(String),
+    /// A limit stopped the script.
+    Limit {
+        /// Which limit.
+        kind: LimitKind,
+        /// A one-line description.
+        message: String,
+    },
+}
+
+impl Outcome {
+    /// The process exit status: `Exited(n)` gives n, `Error` 1, `Limit` 3.
+    pub fn exit_status(&self) -> i32 {
+        match self {
+            Outcome::Exited(n) => *n,
+            Outcome::Error(_) => 1,
+            Outcome::Limit { .. } => 3,
+        }
+    }
+}
+
+/// Which limit stopped a script.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LimitKind {
+    /// [`Limits::instructions`].
+    Instructions,
+    /// [`Limits::memory_bytes`].
+    Memory,
+    /// [`Limits::output_bytes`].
+    Output,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_status() {
+        assert_eq!(Outcome::Exited(0).exit_status(), 0);
+        assert_eq!(Outcome::Exited(7).exit_status(), 7);
+        assert_eq!(Outcome::Error("x".into()).exit_status(), 1);
+        let limit = Outcome::Limit {
+            kind: LimitKind::Memory,
+            message: String::new(),
+        };
+        assert_eq!(limit.exit_status(), 3);
+    }
+}

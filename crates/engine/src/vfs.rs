@@ -1,0 +1,671 @@
+//! The virtual file system scripts see.
+//!
+//! Scripts never touch the real file system: every `io.open`, `require`,
+//! `dofile` and `loadfile` goes through a [`Vfs`]. Paths are relative to the
+//! VFS root and [`normalize`]d first, so absolute paths and paths escaping the
+//! root are refused before any layer sees them.
+//!
+//! The usual VFS is an [`Overlay`]: a read-only base layer ([`ReadLayer`]: the
+//! script bundle) under a writable layer ([`WriteLayer`]: files the script
+//! writes). In memory that is [`MemoryFiles`] + [`MemoryWrites`]; on a host
+//! directory it is [`DirReader`] + [`DirWriter`].
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::fs;
+use std::io::{self, Cursor, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// An open file: readable, writable and seekable (each may refuse).
+pub trait VfsFile: Read + Write + Seek + Send {}
+impl<T: Read + Write + Seek + Send> VfsFile for T {}
+
+/// How a file is opened, as decoded from a Lua/C `fopen` mode string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpenMode {
+    /// Reading is allowed.
+    pub read: bool,
+    /// Writing is allowed.
+    pub write: bool,
+    /// Every write goes to the end of the file.
+    pub append: bool,
+    /// The file is emptied when opened.
+    pub truncate: bool,
+    /// The file is created when missing.
+    pub create: bool,
+}
+
+impl OpenMode {
+    /// Decodes `"r"`, `"w"`, `"a"`, `"r+"`, `"w+"`, `"a+"`, each optionally
+    /// followed by `"b"` (as Lua 5.4 accepts); `None` for anything else.
+    pub fn parse(lua_mode: &str) -> Option<OpenMode> {
+        let mut chars = lua_mode.chars();
+        let first = chars.next()?;
+        let rest = chars.as_str();
+        let (plus, rest) = match rest.strip_prefix('+') {
+            Some(r) => (true, r),
+            None => (false, rest),
+        };
+        if !rest.chars().all(|c| c == 'b') {
+            return None;
+        }
+        let mode = match first {
+            'r' => OpenMode {
+                read: true,
+                write: plus,
+                append: false,
+                truncate: false,
+                create: false,
+            },
+            'w' => OpenMode {
+                read: plus,
+                write: true,
+                append: false,
+                truncate: true,
+                create: true,
+            },
+            'a' => OpenMode {
+                read: plus,
+                write: true,
+                append: true,
+                truncate: false,
+                create: true,
+            },
+            _ => return None,
+        };
+        Some(mode)
+    }
+}
+
+/// A file system as a script sees it.
+pub trait Vfs: Send {
+    /// Opens `path`, which is already normalized (see [`normalize`]).
+    /// Missing files give [`io::ErrorKind::NotFound`], refused ones
+    /// [`io::ErrorKind::PermissionDenied`].
+    fn open(&mut self, path: &str, mode: OpenMode) -> io::Result<Box<dyn VfsFile>>;
+}
+
+/// Normalizes a script-supplied path relative to the VFS root:
+/// `"./a/../b.lua"` becomes `"b.lua"`, `"a//b"` becomes `"a/b"`.
+///
+/// Refuses absolute paths and paths escaping the root
+/// ([`io::ErrorKind::PermissionDenied`]), and empty paths, paths naming the
+/// root itself and paths containing NUL ([`io::ErrorKind::InvalidInput`]).
+pub fn normalize(path: &str) -> io::Result<String> {
+    if path.is_empty() {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "empty path"));
+    }
+    if path.contains('\0') {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "path contains a NUL byte",
+        ));
+    }
+    if path.starts_with('/') {
+        return Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!("absolute path not allowed: {path}"),
+        ));
+    }
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                if parts.pop().is_none() {
+                    return Err(io::Error::new(
+                        io::ErrorKind::PermissionDenied,
+                        format!("path escapes the root: {path}"),
+                    ));
+                }
+            }
+            p => parts.push(p),
+        }
+    }
+    if parts.is_empty() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("path names the root directory: {path}"),
+        ));
+    }
+    Ok(parts.join("/"))
+}
+
+/// The read-only base layer of an [`Overlay`].
+pub trait ReadLayer: Send {
+    /// The whole content of `path`, or `Ok(None)` when there is no such file.
+    fn read(&mut self, path: &str) -> io::Result<Option<Vec<u8>>>;
+}
+
+/// The writable layer of an [`Overlay`].
+pub trait WriteLayer: Send {
+    /// Creates `path`, or truncates it if it exists; the handle reads and writes.
+    fn create(&mut self, path: &str) -> io::Result<Box<dyn VfsFile>>;
+    /// Opens an existing written file for reading and writing at position 0,
+    /// or `Ok(None)` when it was never written.
+    fn open(&mut self, path: &str) -> io::Result<Option<Box<dyn VfsFile>>>;
+}
+
+/// A read-only base layer under a writable layer; written files shadow base
+/// files of the same path.
+///
+/// - `"r"`: the written file if present, else the base file (read-only),
+///   else `NotFound`.
+/// - `"w"`, `"w+"`: created (or truncated) in the write layer.
+/// - `"a"`, `"a+"`: the written file, else a written copy of the base file,
+///   else a new written file; positioned at the end, and every write appends.
+/// - `"r+"`: like `"a"` but the file must exist, and the position starts at 0.
+pub struct Overlay<R: ReadLayer, W: WriteLayer> {
+    read: R,
+    write: W,
+}
+
+impl<R: ReadLayer, W: WriteLayer> fmt::Debug for Overlay<R, W> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Overlay").finish_non_exhaustive()
+    }
+}
+
+impl<R: ReadLayer, W: WriteLayer> Overlay<R, W> {
+    /// Stacks `write` over `read`.
+    pub fn new(read: R, write: W) -> Self {
+        Overlay { read, write }
+    }
+
+    /// Gives back the two layers.
+    pub fn into_parts(self) -> (R, W) {
+        (self.read, self.write)
+    }
+
+    /// The base layer.
+    pub fn read_layer(&self) -> &R {
+        &self.read
+    }
+
+    /// The write layer.
+    pub fn write_layer(&self) -> &W {
+        &self.write
+    }
+
+    /// Opens for writing without truncating: the written file, else a copy of
+    /// the base file, else (when `create`) a new file.
+    fn open_existing_writable(&mut self, path: &str, create: bool) -> io::Result<Box<dyn VfsFile>> {
+        if let Some(f) = self.write.open(path)? {
+            return Ok(f);
+        }
+        match self.read.read(path)? {
+            Some(content) => {
+                let mut f = self.write.create(path)?;
+                f.write_all(&content)?;
+                f.seek(SeekFrom::Start(0))?;
+                Ok(f)
+            }
+            None if create => self.write.create(path),
+            None => Err(not_found(path)),
+        }
+    }
+}
+
+fn not_found(path: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::NotFound, format!("{path}: no such file"))
+}
+
+impl<R: ReadLayer, W: WriteLayer> Vfs for Overlay<R, W> {
+    fn open(&mut self, path: &str, mode: OpenMode) -> io::Result<Box<dyn VfsFile>> {
+        if !mode.write {
+            if let Some(f) = self.write.open(path)? {
+                return Ok(Box::new(ReadOnly(f)));
+            }
+            return match self.read.read(path)? {
+                Some(content) => Ok(Box::new(ReadOnly(Cursor::new(content)))),
+                None => Err(not_found(path)),
+            };
+        }
+        if mode.truncate {
+            return self.write.create(path);
+        }
+        let mut f = self.open_existing_writable(path, mode.create)?;
+        if mode.append {
+            f.seek(SeekFrom::End(0))?;
+            Ok(Box::new(Append(f)))
+        } else {
+            Ok(f)
+        }
+    }
+}
+
+/// A handle that refuses writes.
+struct ReadOnly<F>(F);
+
+impl<F: Read> Read for ReadOnly<F> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+impl<F> Write for ReadOnly<F> {
+    fn write(&mut self, _buf: &[u8]) -> io::Result<usize> {
+        Err(io::Error::from_raw_os_error(9)) // EBADF, as C's fwrite on an "r" stream
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<F: Seek> Seek for ReadOnly<F> {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        self.0.seek(pos)
+    }
+}
+
+/// A handle whose every write goes to the end of the file.
+struct Append<F>(F);
+
+impl<F: Read> Read for Append<F> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+impl<F: Write + Seek> Write for Append<F> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.seek(SeekFrom::End(0))?;
+        self.0.write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
+}
+
+impl<F: Seek> Seek for Append<F> {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        self.0.seek(pos)
+    }
+}
+
+/// A [`ReadLayer`] of in-memory files keyed by normalized path.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryFiles(pub BTreeMap<String, Vec<u8>>);
+
+impl MemoryFiles {
+    /// Serves `files` (keys are normalized paths such as `"lib/util.lua"`).
+    pub fn new(files: BTreeMap<String, Vec<u8>>) -> Self {
+        MemoryFiles(files)
+    }
+}
+
+impl ReadLayer for MemoryFiles {
+    fn read(&mut self, path: &str) -> io::Result<Option<Vec<u8>>> {
+        Ok(self.0.get(path).cloned())
+    }
+}
+
+type SharedBytes = Arc<Mutex<Vec<u8>>>;
+
+fn lock(bytes: &Mutex<Vec<u8>>) -> MutexGuard<'_, Vec<u8>> {
+    bytes.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A [`WriteLayer`] keeping written files in memory. Clones share the files.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryWrites {
+    files: Arc<Mutex<BTreeMap<String, SharedBytes>>>,
+}
+
+impl MemoryWrites {
+    /// No files written yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The contents of every file written so far.
+    pub fn files(&self) -> BTreeMap<String, Vec<u8>> {
+        let files = self.files.lock().unwrap_or_else(|e| e.into_inner());
+        files
+            .iter()
+            .map(|(k, v)| (k.clone(), lock(v).clone()))
+            .collect()
+    }
+}
+
+impl WriteLayer for MemoryWrites {
+    fn create(&mut self, path: &str) -> io::Result<Box<dyn VfsFile>> {
+        let mut files = self.files.lock().unwrap_or_else(|e| e.into_inner());
+        let data = files.entry(path.to_owned()).or_default().clone();
+        lock(&data).clear();
+        Ok(Box::new(MemoryHandle { data, pos: 0 }))
+    }
+
+    fn open(&mut self, path: &str) -> io::Result<Option<Box<dyn VfsFile>>> {
+        let files = self.files.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(files.get(path).map(|data| {
+            Box::new(MemoryHandle {
+                data: data.clone(),
+                pos: 0,
+            }) as Box<dyn VfsFile>
+        }))
+    }
+}
+
+/// A handle on a [`MemoryWrites`] file.
+struct MemoryHandle {
+    data: SharedBytes,
+    pos: u64,
+}
+
+impl Read for MemoryHandle {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let data = lock(&self.data);
+        let start = usize::try_from(self.pos)
+            .unwrap_or(usize::MAX)
+            .min(data.len());
+        let n = buf.len().min(data.len() - start);
+        buf[..n].copy_from_slice(&data[start..start + n]);
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl Write for MemoryHandle {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let mut data = lock(&self.data);
+        let start = usize::try_from(self.pos)
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "position too large"))?;
+        let end = start
+            .checked_add(buf.len())
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "position too large"))?;
+        if data.len() < end {
+            data.resize(end, 0);
+        }
+        data[start..end].copy_from_slice(buf);
+        self.pos = end as u64;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Seek for MemoryHandle {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        let len = lock(&self.data).len() as i128;
+        let new = match pos {
+            SeekFrom::Start(n) => i128::from(n),
+            SeekFrom::End(d) => len + i128::from(d),
+            SeekFrom::Current(d) => i128::from(self.pos) + i128::from(d),
+        };
+        if new < 0 {
+            return Err(io::Error::from_raw_os_error(22)); // EINVAL
+        }
+        self.pos = u64::try_from(new).map_err(|_| io::Error::from_raw_os_error(22))?;
+        Ok(self.pos)
+    }
+}
+
+/// Joins a normalized VFS path to `root`, refusing anything that is not a
+/// plain relative path.
+fn join_checked(root: &Path, path: &str) -> io::Result<PathBuf> {
+    let normalized = normalize(path)?;
+    if normalized != path {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("path is not normalized: {path}"),
+        ));
+    }
+    Ok(root.join(normalized))
+}
+
+/// Fails unless `real` (a canonical path) lies under the canonical `root`.
+fn check_inside(root: &Path, real: &Path, path: &str) -> io::Result<()> {
+    let root = root.canonicalize()?;
+    if real.starts_with(&root) {
+        Ok(())
+    } else {
+        Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!("path resolves outside the root: {path}"),
+        ))
+    }
+}
+
+/// A [`ReadLayer`] over a host directory. Refuses anything resolving outside
+/// the directory, symbolic links included.
+#[derive(Debug, Clone)]
+pub struct DirReader {
+    root: PathBuf,
+}
+
+impl DirReader {
+    /// Serves the files under `root`.
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        DirReader { root: root.into() }
+    }
+}
+
+impl ReadLayer for DirReader {
+    fn read(&mut self, path: &str) -> io::Result<Option<Vec<u8>>> {
+        let full = join_checked(&self.root, path)?;
+        let real = match full.canonicalize() {
+            Ok(real) => real,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        check_inside(&self.root, &real, path)?;
+        if !real.is_file() {
+            return Ok(None);
+        }
+        fs::read(&real).map(Some)
+    }
+}
+
+/// A [`WriteLayer`] over a host scratch directory; parent directories are
+/// created as needed. Refuses anything resolving outside the directory.
+#[derive(Debug, Clone)]
+pub struct DirWriter {
+    root: PathBuf,
+}
+
+impl DirWriter {
+    /// Writes files under `root` (which must exist).
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        DirWriter { root: root.into() }
+    }
+
+    /// Checks that the parent of `full` is inside the root and that `full`
+    /// itself is not a symbolic link.
+    fn check(&self, full: &Path, path: &str) -> io::Result<()> {
+        let parent = full.parent().unwrap_or(&self.root).canonicalize()?;
+        check_inside(&self.root, &parent, path)?;
+        match fs::symlink_metadata(full) {
+            Ok(meta) if meta.file_type().is_symlink() => Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                format!("refusing to write through a symbolic link: {path}"),
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl WriteLayer for DirWriter {
+    fn create(&mut self, path: &str) -> io::Result<Box<dyn VfsFile>> {
+        let full = join_checked(&self.root, path)?;
+        if let Some(parent) = full.parent() {
+            // Refuse before creating anything if an existing ancestor escapes.
+            let mut existing = parent;
+            while !existing.exists() {
+                match existing.parent() {
+                    Some(up) if existing != self.root => existing = up,
+                    _ => {
+                        return Err(io::Error::new(
+                            io::ErrorKind::NotFound,
+                            format!("write root {} does not exist", self.root.display()),
+                        ));
+                    }
+                }
+            }
+            check_inside(&self.root, &existing.canonicalize()?, path)?;
+            fs::create_dir_all(parent)?;
+        }
+        self.check(&full, path)?;
+        let f = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&full)?;
+        Ok(Box::new(f))
+    }
+
+    fn open(&mut self, path: &str) -> io::Result<Option<Box<dyn VfsFile>>> {
+        let full = join_checked(&self.root, path)?;
+        match fs::symlink_metadata(&full) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+            Ok(meta) if meta.is_dir() => return Ok(None),
+            Ok(_) => {}
+        }
+        self.check(&full, path)?;
+        let f = fs::OpenOptions::new().read(true).write(true).open(&full)?;
+        Ok(Some(Box::new(f)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalize_plain_paths() {
+        assert_eq!(normalize("./a/../b.lua").unwrap(), "b.lua");
+        assert_eq!(normalize("a//b").unwrap(), "a/b");
+        assert_eq!(normalize("a/./b/").unwrap(), "a/b");
+        assert_eq!(
+            normalize("lib/x/../helpers.lua").unwrap(),
+            "lib/helpers.lua"
+        );
+    }
+
+    #[test]
+    fn normalize_refuses_escapes() {
+        for bad in ["../x", "/etc/passwd", "a/../../x", "./..", "a/b/../../../c"] {
+            let err = normalize(bad).unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::PermissionDenied, "{bad}");
+        }
+        for bad in ["", ".", "a/..", "a\0b"] {
+            let err = normalize(bad).unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn open_mode_parse() {
+        let r = OpenMode::parse("r").unwrap();
+        assert!(r.read && !r.write && !r.create);
+        let w = OpenMode::parse("wb").unwrap();
+        assert!(w.write && w.truncate && w.create && !w.read);
+        let a = OpenMode::parse("a+").unwrap();
+        assert!(a.read && a.write && a.append && a.create && !a.truncate);
+        let rp = OpenMode::parse("r+b").unwrap();
+        assert!(rp.read && rp.write && !rp.create && !rp.truncate);
+        for bad in ["", "x", "rw", "r+x", "+r", "b"] {
+            assert_eq!(OpenMode::parse(bad), None, "{bad}");
+        }
+    }
+
+    fn overlay() -> Overlay<MemoryFiles, MemoryWrites> {
+        let mut base = BTreeMap::new();
+        base.insert("data.txt".to_owned(), b"base".to_vec());
+        Overlay::new(MemoryFiles::new(base), MemoryWrites::new())
+    }
+
+    fn read_all(f: &mut dyn VfsFile) -> String {
+        let mut s = String::new();
+        f.read_to_string(&mut s).unwrap();
+        s
+    }
+
+    #[test]
+    fn overlay_semantics() {
+        let mut vfs = overlay();
+        let m = |s| OpenMode::parse(s).unwrap();
+        // r: base, read-only
+        let mut f = vfs.open("data.txt", m("r")).unwrap();
+        assert_eq!(read_all(&mut *f), "base");
+        assert!(f.write(b"x").is_err());
+        assert_eq!(
+            vfs.open("missing", m("r")).err().unwrap().kind(),
+            io::ErrorKind::NotFound
+        );
+        assert_eq!(
+            vfs.open("missing", m("r+")).err().unwrap().kind(),
+            io::ErrorKind::NotFound
+        );
+        // a: copies base, appends
+        let mut f = vfs.open("data.txt", m("a")).unwrap();
+        f.write_all(b"+more").unwrap();
+        drop(f);
+        let mut f = vfs.open("data.txt", m("r")).unwrap();
+        assert_eq!(read_all(&mut *f), "base+more");
+        // r+: position 0, overwrite in place
+        let mut f = vfs.open("data.txt", m("r+")).unwrap();
+        f.write_all(b"B").unwrap();
+        drop(f);
+        // w: truncates
+        let mut f = vfs.open("new/out.txt", m("w")).unwrap();
+        f.write_all(b"hello").unwrap();
+        drop(f);
+        let (_, writes) = vfs.into_parts();
+        let files = writes.files();
+        assert_eq!(files["data.txt"], b"Base+more");
+        assert_eq!(files["new/out.txt"], b"hello");
+    }
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("shield-engine-vfs-{}-{name}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn dir_layers_refuse_symlink_escapes() {
+        let base = scratch("base");
+        let out = scratch("out");
+        let outside = scratch("outside");
+        fs::write(outside.join("secret"), b"secret").unwrap();
+        fs::write(base.join("ok.txt"), b"ok").unwrap();
+        std::os::unix::fs::symlink(outside.join("secret"), base.join("link")).unwrap();
+        std::os::unix::fs::symlink(&outside, out.join("dirlink")).unwrap();
+        std::os::unix::fs::symlink(outside.join("secret"), out.join("filelink")).unwrap();
+
+        let mut reader = DirReader::new(&base);
+        assert_eq!(reader.read("ok.txt").unwrap().unwrap(), b"ok");
+        assert_eq!(reader.read("nope").unwrap(), None);
+        assert_eq!(
+            reader.read("link").unwrap_err().kind(),
+            io::ErrorKind::PermissionDenied
+        );
+        assert!(reader.read("../outside/secret").is_err());
+
+        let mut writer = DirWriter::new(&out);
+        writer
+            .create("sub/dir/f.txt")
+            .unwrap()
+            .write_all(b"x")
+            .unwrap();
+        assert_eq!(fs::read(out.join("sub/dir/f.txt")).unwrap(), b"x");
+        assert!(writer.create("dirlink/evil").is_err());
+        assert!(writer.create("filelink").is_err());
+        assert!(writer.open("filelink").is_err());
+        assert_eq!(fs::read(outside.join("secret")).unwrap(), b"secret");
+        let mut missing = DirWriter::new(out.join("no-such-root"));
+        assert!(missing.create("a/b.txt").is_err());
+        assert!(!out.join("no-such-root").exists());
+        assert!(!outside.join("evil").exists());
+        for d in [base, out, outside] {
+            let _ = fs::remove_dir_all(d);
+        }
+    }
+}

@@ -1,0 +1,197 @@
+//! The trusted side every script enclave shares; the language comes in as a
+//! [`shield_engine::Engine`].
+//!
+//! A script enclave (one binary per language, e.g. `enclaves/lua`) is this
+//! runtime plus one engine:
+//!
+//! ```no_run
+//! # struct MyEngine;
+//! # impl shield_engine::Engine for MyEngine {
+//! #     fn language(&self) -> &'static str { "lua" }
+//! #     fn run(&self, _: shield_engine::Job<'_>) -> shield_engine::Outcome { shield_engine::Outcome::Exited(0) }
+//! # }
+//! fn main() {
+//!     shield_script_enclave::serve(MyEngine);
+//! }
+//! ```
+//!
+//! It answers the three ECALLs of `enclaves/script.edl`:
+//! * **new key** — makes the enclave's key pair ([`shield_bundle::EnclaveKeyPair`]),
+//!   seals the private part to this enclave (MRENCLAVE policy) and returns
+//!   the public part with a report for the quoting enclave whose REPORTDATA
+//!   binds it ([`keys`]);
+//! * **run bundle** — unseals the key, reads the bundle through OCALLs,
+//!   checks the owner's signature, then the bundle's policy against this
+//!   enclave's own report, and only then decrypts and runs the entry script.
+//!   The files the script writes are protected files whose encrypted nodes
+//!   the host stores; stdout, stderr, the exit status and those files leave
+//!   as a result encrypted to the owner and signed by the enclave key
+//!   ([`bundle_run`]);
+//! * **exec** — development mode: a plaintext script from the host's
+//!   directory, output passed through ([`exec`]).
+//!
+//! What the host sees of a bundle run: the bundle and result ciphertexts,
+//! encrypted protected-file nodes with their sizes and access pattern, the
+//! host-supplied arguments, clock requests, and timing.
+#![forbid(unsafe_code)]
+
+mod bridge {
+    #![allow(unreachable_pub, missing_docs, dead_code, clippy::too_many_arguments)]
+    include!(concat!(env!("OUT_DIR"), "/script_t.rs"));
+}
+
+pub mod bundle_run;
+pub mod exec;
+pub mod keys;
+mod outside;
+mod protected;
+
+use bridge::{Ecalls, OcallProxy};
+use shield_enclave::wire::Limits;
+use shield_engine::Engine;
+
+/// The bundle was refused (bad signature, wrong enclave, policy): no script ran.
+pub const REFUSED: i32 = -1;
+/// Something failed around the script (the host's answers, sealing, memory).
+pub const FAILED: i32 = -2;
+
+/// Serves the script-enclave ECALLs with `engine` until the host ends the
+/// enclave. Call it from `main`.
+pub fn serve<E: Engine + 'static>(engine: E) -> ! {
+    let enclave = ScriptEnclave { engine };
+    shield_enclave::run(
+        move |ocalls: &dyn shield_enclave::wire::OcallTransport, caller, index, request: &[u8]| {
+            bridge::dispatch_ecall(&enclave, ocalls, caller, index, request, Limits::default())
+        },
+    )
+}
+
+struct ScriptEnclave<E> {
+    engine: E,
+}
+
+/// Copies `text` into the host's message buffer, cut at a character boundary.
+fn put_message(text: &str, buf: &mut [u8], len: &mut u64) {
+    let mut n = text.len().min(buf.len());
+    while !text.is_char_boundary(n) {
+        n -= 1;
+    }
+    buf[..n].copy_from_slice(&text.as_bytes()[..n]);
+    *len = n as u64;
+}
+
+/// The arguments as the host sends them: each one followed by a NUL.
+fn split_args(bytes: &[u8]) -> Vec<String> {
+    let mut args: Vec<String> = bytes
+        .split(|&b| b == 0)
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect();
+    // The terminator of the last argument leaves one empty piece.
+    args.pop();
+    args
+}
+
+impl<E: Engine> Ecalls for ScriptEnclave<E> {
+    fn ecall_new_key(
+        &self,
+        _: &OcallProxy<'_>,
+        qe_target_info: &[u8],
+        public_key: &mut [u8],
+        report: &mut [u8],
+        sealed_key: &mut [u8],
+        sealed_len: &mut u64,
+        message: &mut [u8],
+        message_len: &mut u64,
+    ) -> i32 {
+        match keys::new_key(qe_target_info) {
+            Ok(made) if made.sealed.len() <= sealed_key.len() => {
+                public_key[..32].copy_from_slice(&made.public.encryption);
+                public_key[32..].copy_from_slice(&made.public.signing);
+                report.copy_from_slice(made.report.as_ref());
+                sealed_key[..made.sealed.len()].copy_from_slice(&made.sealed);
+                *sealed_len = made.sealed.len() as u64;
+                0
+            }
+            Ok(made) => {
+                let text = format!(
+                    "the sealed key needs {} bytes, the host gave {}",
+                    made.sealed.len(),
+                    sealed_key.len()
+                );
+                put_message(&text, message, message_len);
+                FAILED
+            }
+            Err(e) => {
+                put_message(&e, message, message_len);
+                FAILED
+            }
+        }
+    }
+
+    fn ecall_run_bundle(
+        &self,
+        _: &OcallProxy<'_>,
+        sealed_key: &[u8],
+        bundle_len: u64,
+        args: &[u8],
+        message: &mut [u8],
+        message_len: &mut u64,
+    ) -> i32 {
+        match bundle_run::run(&self.engine, sealed_key, bundle_len, &split_args(args)) {
+            Ok(()) => 0,
+            Err(bundle_run::Stop::Refused(text)) => {
+                put_message(&format!("bundle refused: {text}"), message, message_len);
+                REFUSED
+            }
+            Err(bundle_run::Stop::Failed(text)) => {
+                put_message(&text, message, message_len);
+                FAILED
+            }
+        }
+    }
+
+    fn ecall_exec(
+        &self,
+        _: &OcallProxy<'_>,
+        entry: &str,
+        args: &[u8],
+        max_instructions: u64,
+        max_memory: u64,
+        max_output: u64,
+        message: &mut [u8],
+        message_len: &mut u64,
+    ) -> i32 {
+        let limits = shield_engine::Limits {
+            instructions: (max_instructions != 0).then_some(max_instructions),
+            memory_bytes: (max_memory != 0).then_some(max_memory),
+            output_bytes: (max_output != 0).then_some(max_output),
+        };
+        match exec::run(&self.engine, entry, &split_args(args), limits) {
+            Ok(status) => status,
+            Err(text) => {
+                put_message(&text, message, message_len);
+                FAILED
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arguments_are_nul_terminated() {
+        assert!(split_args(b"").is_empty());
+        assert_eq!(split_args(b"a\0"), ["a"]);
+        assert_eq!(split_args(b"a\0\0b c\0"), ["a", "", "b c"]);
+    }
+
+    #[test]
+    fn messages_are_cut_at_character_boundaries() {
+        let mut buf = [0u8; 4];
+        let mut len = 0;
+        put_message("ab\u{e9}\u{e9}", &mut buf, &mut len);
+        assert_eq!(&buf[..len as usize], "ab\u{e9}".as_bytes());
+    }
+}

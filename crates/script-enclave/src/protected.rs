@@ -1,0 +1,120 @@
+//! Where a script's written files live while it runs: protected files whose
+//! encrypted, authenticated nodes the host stores (so output larger than
+//! the enclave's memory is possible and the host sees only ciphertext).
+//! The key is random per run and never leaves the enclave.
+
+use std::collections::BTreeMap;
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use shield_enclave::services::pfs::{FileKey, ProtectedFile};
+use shield_engine::vfs::{VfsFile, WriteLayer};
+use zeroize::Zeroizing;
+
+use crate::outside::HostNodes;
+
+type Shared = Arc<Mutex<ProtectedFile<HostNodes>>>;
+
+/// The write layer of a bundle run.
+#[derive(Debug)]
+pub(crate) struct ProtectedWrites {
+    key: Zeroizing<[u8; 16]>,
+    files: BTreeMap<String, Shared>,
+}
+
+impl ProtectedWrites {
+    pub(crate) fn new() -> io::Result<Self> {
+        let mut key = Zeroizing::new([0u8; 16]);
+        getrandom::getrandom(key.as_mut()).map_err(|e| io::Error::other(e.to_string()))?;
+        Ok(Self {
+            key,
+            files: BTreeMap::new(),
+        })
+    }
+
+    /// Every written file's contents, read back through its protected file.
+    pub(crate) fn contents(&self) -> io::Result<BTreeMap<String, Vec<u8>>> {
+        let mut out = BTreeMap::new();
+        for (path, file) in &self.files {
+            let mut file = lock(file);
+            file.seek(SeekFrom::Start(0))?;
+            let mut data = Vec::new();
+            file.read_to_end(&mut data)?;
+            out.insert(path.clone(), data);
+        }
+        Ok(out)
+    }
+}
+
+fn lock(file: &Shared) -> MutexGuard<'_, ProtectedFile<HostNodes>> {
+    file.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl WriteLayer for ProtectedWrites {
+    fn create(&mut self, path: &str) -> io::Result<Box<dyn VfsFile>> {
+        if let Some(file) = self.files.get(path) {
+            lock(file).set_len(0)?;
+            return Ok(Box::new(Handle::new(file.clone())));
+        }
+        // The host sees a number, not the script's name for the file.
+        let number = self.files.len() as u64;
+        let store = HostNodes { file: number };
+        let key = FileKey::Supplied(Zeroizing::new(*self.key));
+        let file = ProtectedFile::create(store, &format!("output-{number}"), key)?;
+        let shared = Arc::new(Mutex::new(file));
+        self.files.insert(path.to_owned(), shared.clone());
+        Ok(Box::new(Handle::new(shared)))
+    }
+
+    fn open(&mut self, path: &str) -> io::Result<Option<Box<dyn VfsFile>>> {
+        Ok(self
+            .files
+            .get(path)
+            .map(|file| Box::new(Handle::new(file.clone())) as Box<dyn VfsFile>))
+    }
+}
+
+/// One open handle: its own position in a shared protected file.
+struct Handle {
+    file: Shared,
+    position: u64,
+}
+
+impl Handle {
+    fn new(file: Shared) -> Self {
+        Self { file, position: 0 }
+    }
+
+    fn at_position<T>(
+        &mut self,
+        op: impl FnOnce(&mut ProtectedFile<HostNodes>) -> io::Result<T>,
+    ) -> io::Result<T> {
+        let mut file = lock(&self.file);
+        file.seek(SeekFrom::Start(self.position))?;
+        let result = op(&mut file);
+        self.position = file.stream_position()?;
+        result
+    }
+}
+
+impl Read for Handle {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.at_position(|f| f.read(buf))
+    }
+}
+
+impl Write for Handle {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.at_position(|f| f.write(buf))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(lock(&self.file).flush()?)
+    }
+}
+
+impl Seek for Handle {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        self.at_position(|f| f.seek(pos))
+    }
+}

@@ -1,0 +1,1 @@
+-- Nothing: the fixed cost of starting the interpreter (and the enclave).

@@ -1,0 +1,174 @@
+//! CPU-bound Lua scripts through `shield exec` (in the script enclave),
+//! `shield exec --native` (the same engine in the host process) and C Lua
+//! (`lua5.4`), side by side in one run; the table gives ratios.
+//!
+//! Then the end-to-end cost of a shielded run: `shield run` of a bundle
+//! holding `print("hello")` (launch, unseal, verify, decrypt, run, seal the
+//! result), against `shield exec` of the same script.
+//!
+//! `cargo bench -p shield --bench scripts` (SHIELD_BENCH_RUNS=N for more
+//! runs than 5; the median is reported). Wall time of whole processes, so
+//! the `empty` row is the fixed cost of starting each.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const SCRIPTS: [(&str, &str); 5] = [
+    ("empty", ""),
+    ("fib", "32"),
+    ("spectral", "400"),
+    ("strings", "200000"),
+    ("sort", "200000"),
+];
+
+fn time(command: &mut Command) -> Option<Duration> {
+    let start = Instant::now();
+    let status = command
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .status()
+        .ok()?;
+    status.success().then(|| start.elapsed())
+}
+
+fn median(command: &mut Command, runs: usize) -> Option<Duration> {
+    let mut times = (0..runs)
+        .map(|_| time(command))
+        .collect::<Option<Vec<_>>>()?;
+    times.sort();
+    Some(times[times.len() / 2])
+}
+
+fn main() {
+    let runs: usize = std::env::var("SHIELD_BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(5);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/lua");
+    let state = tempfile::tempdir().expect("a temporary state directory");
+    let shield = |native: bool, script: &str, arg: &str| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_shield"));
+        c.arg("exec");
+        if native {
+            c.arg("--native");
+        }
+        c.arg(dir.join(script))
+            .args(["--state-dir", state.path().to_str().expect("UTF-8")])
+            .args(["--", arg]);
+        c
+    };
+    let have_lua = Command::new("lua5.4").arg("-v").output().is_ok();
+    if !have_lua {
+        eprintln!("lua5.4 is not installed: its column is empty (apt-get install lua5.4)");
+    }
+    // Unpacks the enclave binary into the state directory once.
+    let _ = time(&mut shield(false, "empty.lua", ""));
+
+    println!("{runs} runs each, median wall time of the whole process");
+    println!();
+    println!(
+        "| script | lua5.4 | exec --native | exec (enclave) | enclave / native | native / lua5.4 |"
+    );
+    println!("|---|---|---|---|---|---|");
+    for (name, arg) in SCRIPTS {
+        let script = format!("{name}.lua");
+        let lua = if have_lua {
+            median(
+                Command::new("lua5.4")
+                    .arg(&script)
+                    .arg(arg)
+                    .current_dir(&dir),
+                runs,
+            )
+        } else {
+            None
+        };
+        let native = median(&mut shield(true, &script, arg), runs);
+        let enclave = median(&mut shield(false, &script, arg), runs);
+        let ms = |d: Option<Duration>| {
+            d.map_or("—".into(), |d| format!("{:.1} ms", d.as_secs_f64() * 1e3))
+        };
+        let ratio = |a: Option<Duration>, b: Option<Duration>| match (a, b) {
+            (Some(a), Some(b)) => format!("{:.3}", a.as_secs_f64() / b.as_secs_f64()),
+            _ => "—".into(),
+        };
+        println!(
+            "| {name} {arg} | {} | {} | {} | {} | {} |",
+            ms(lua),
+            ms(native),
+            ms(enclave),
+            ratio(enclave, native),
+            ratio(native, lua)
+        );
+    }
+    shielded_run(state.path(), runs);
+}
+
+fn ms(d: Option<Duration>) -> String {
+    d.map_or("—".into(), |d| format!("{:.1} ms", d.as_secs_f64() * 1e3))
+}
+
+fn ratio(a: Option<Duration>, b: Option<Duration>) -> String {
+    match (a, b) {
+        (Some(a), Some(b)) => format!("{:.3}", a.as_secs_f64() / b.as_secs_f64()),
+        _ => "—".into(),
+    }
+}
+
+/// `shield run` of a hello bundle, end to end, beside `shield exec` of it.
+fn shielded_run(state: &Path, runs: usize) {
+    let shield = |args: &[&str]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_shield"));
+        c.args(args)
+            .current_dir(state)
+            .env("SHIELD_STATE_DIR", state);
+        c
+    };
+    std::fs::write(state.join("hello.lua"), "print('hello')\n").expect("writing hello.lua");
+    assert!(
+        time(&mut shield(&["keygen", "-o", "owner"])).is_some(),
+        "shield keygen failed"
+    );
+    let made = shield(&["enclave-key", "-o", "ak.json"])
+        .output()
+        .expect("enclave-key");
+    let mrenclave = String::from_utf8_lossy(&made.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("enclave MRENCLAVE ").map(str::to_owned))
+        .expect("an MRENCLAVE line");
+    // The policy pins the enclave the key came from, and allows simulation.
+    std::fs::write(
+        state.join("policy.toml"),
+        format!("mrenclave = [\"{mrenclave}\"]\nallow_simulation = true\n"),
+    )
+    .expect("writing the policy");
+    let pack = [
+        "pack",
+        "hello.lua",
+        "--to",
+        "ak.json",
+        "--policy",
+        "policy.toml",
+        "--owner",
+        "owner",
+        "-o",
+        "hello.shield",
+    ];
+    assert!(time(&mut shield(&pack)).is_some(), "shield pack failed");
+    let run = median(
+        &mut shield(&["run", "hello.shield", "-o", "hello.result"]),
+        runs,
+    );
+    let exec = median(&mut shield(&["exec", "hello.lua"]), runs);
+    println!();
+    println!("| end to end | shield exec hello.lua | shield run hello.shield | run / exec |");
+    println!("|---|---|---|---|");
+    println!(
+        "| hello | {} | {} | {} |",
+        ms(exec),
+        ms(run),
+        ratio(run, exec)
+    );
+}

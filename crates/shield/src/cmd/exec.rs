@@ -1,0 +1,43 @@
+//! `shield exec [--native] FILE [-- ARGS...]`: development mode. Runs a
+//! plaintext script in the script enclave (or, with --native, the same
+//! engine in this process), stdin and output passed through. The script
+//! sees its own directory read-only and a scratch area (in memory) for
+//! writes. Exits with the script's exit status.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use crate::script::{ops, state};
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// Run the engine in this process instead of the enclave.
+    #[arg(long)]
+    native: bool,
+    /// The script.
+    file: PathBuf,
+    /// Limits (defaults: no instruction or output limit, 768M memory).
+    #[command(flatten)]
+    limits: super::LimitFlags,
+    /// State directory (the unpacked enclave; default: $SHIELD_STATE_DIR or ~/.shield).
+    #[arg(long)]
+    state_dir: Option<PathBuf>,
+    /// Arguments for the script (arg[1], ...).
+    #[arg(last = true)]
+    args: Vec<String>,
+}
+
+pub(crate) fn run(args: Args) -> Result<ExitCode> {
+    let limits = ops::exec_limits(&args.limits);
+    let status = if args.native {
+        ops::exec_native(&args.file, &args.args, limits)?
+    } else {
+        let state = state::resolve(args.state_dir.as_deref());
+        ops::exec_enclave(&args.file, &args.args, limits, &state)?
+    };
+    Ok(ExitCode::from(
+        u8::try_from(status.clamp(0, 255)).unwrap_or(1),
+    ))
+}

@@ -1,0 +1,123 @@
+//! `shield pack main.lua [FILES_OR_DIRS...] --to ak.json [--policy P] --owner DIR -o app.shield`:
+//! checks the enclave's attested key against the policy, then writes the
+//! bundle: encrypted to that key (HPKE), signed by the owner.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use shield_attest::Policy;
+use shield_bundle::{AttestedKey, Limits, OwnerSecret, PackInput};
+
+use crate::script::{ops, state};
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// The entry script, relative to the directory it will run in (packing
+    /// from that directory keeps `require` and `io.open` paths as they are).
+    entry: PathBuf,
+    /// More files, or directories (packed recursively), relative likewise.
+    files: Vec<PathBuf>,
+    /// The enclave's attested key (from `shield enclave-key`).
+    #[arg(long, value_name = "AK_JSON")]
+    to: PathBuf,
+    /// Which enclaves may open the bundle (TOML; see `shield verify`). The
+    /// quote must satisfy it; its identity part goes into the bundle and the
+    /// enclave checks it again. Without an identity in it, the bundle is
+    /// pinned to the MRENCLAVE of the enclave this `shield` carries.
+    #[arg(long)]
+    policy: Option<PathBuf>,
+    /// The owner directory (from `shield keygen -o`).
+    #[arg(long)]
+    owner: PathBuf,
+    /// The bundle to write.
+    #[arg(short, long)]
+    output: PathBuf,
+    /// A file the script reads as its standard input.
+    #[arg(long)]
+    stdin: Option<PathBuf>,
+    /// Limits (defaults: 20 billion instructions, 256M memory, 64M output).
+    #[command(flatten)]
+    limits: super::LimitFlags,
+    /// Also trust this simulation root CA for the quote (see `shield verify`).
+    #[arg(long, value_name = "FILE")]
+    sim_root: Option<PathBuf>,
+}
+
+pub(crate) fn run(args: Args) -> Result<ExitCode> {
+    let owner = OwnerSecret::load(&args.owner)?;
+    let text = ops::read_bounded(&args.to, ops::MAX_DOCUMENT)?;
+    let attested = AttestedKey::from_json(
+        std::str::from_utf8(&text)
+            .with_context(|| format!("{} is not UTF-8", args.to.display()))?,
+    )
+    .with_context(|| format!("reading the attested key {}", args.to.display()))?;
+    let policy = match &args.policy {
+        Some(path) => Some(
+            Policy::from_toml(
+                &String::from_utf8(ops::read_bounded(path, 1 << 20)?)
+                    .with_context(|| format!("{} is not UTF-8", path.display()))?,
+            )
+            .with_context(|| format!("policy {}", path.display()))?,
+        ),
+        None => None,
+    };
+    let policy = ops::complete_policy(policy, attested.language)?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .context("system clock before 1970")?
+        .as_secs();
+    let verdict = ops::check_attested_key(&attested, &policy, args.sim_root.as_deref(), now)?;
+    if !verdict.accepted {
+        eprintln!("{verdict}");
+        if verdict.simulation || !policy.allow_simulation {
+            eprintln!(
+                "(a quote from Shield's simulated quoting enclave is accepted only by a policy \
+                 with allow_simulation = true)"
+            );
+        }
+        bail!(
+            "the attested key {} is refused: not packing",
+            args.to.display()
+        );
+    }
+    let d = Limits::default();
+    let [instructions, memory_bytes, output_bytes] =
+        args.limits
+            .over(d.instructions, d.memory_bytes, d.output_bytes);
+    let limits = Limits {
+        instructions,
+        memory_bytes,
+        output_bytes,
+    };
+    let files = ops::collect_files(&args.entry, &args.files)?;
+    let input = PackInput {
+        language: attested.language,
+        policy: ops::enclave_policy(&policy),
+        limits,
+        entry: ops::bundle_path(&args.entry)?,
+        files,
+        stdin: args.stdin.clone(),
+    };
+    let size = ops::write_bundle(&input, &attested.key, &owner, &args.output)?;
+    println!(
+        "quote accepted{}: enclave {}",
+        if verdict.simulation {
+            " (SIMULATION root)"
+        } else {
+            ""
+        },
+        verdict
+            .identity
+            .as_ref()
+            .and_then(|i| i.mrenclave.clone())
+            .unwrap_or_default()
+    );
+    println!(
+        "wrote {} ({size} bytes: {} files encrypted to key {}, signed by the owner)",
+        args.output.display(),
+        input.files.len(),
+        &state::hex(&attested.key.fingerprint())[..16]
+    );
+    Ok(ExitCode::SUCCESS)
+}

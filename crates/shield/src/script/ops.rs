@@ -1,0 +1,508 @@
+//! The operations behind the ScriptShield commands, shared by the commands
+//! themselves and by `shield demo`. They return what happened; printing is
+//! the caller's business.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use serde_json::json;
+use shield_attest::{Collateral, Policy, Verdict, Verifier};
+use shield_bundle::{AttestedKey, EnclaveKeyPublic, EnclavePolicy, Language, OwnerSecret};
+use shield_edl::wire::Limits;
+
+use super::bridge::EcallProxy;
+use super::host::ScriptHost;
+use super::{image, state};
+
+/// Largest ak.json, bundle or result read by the host-side commands.
+pub(crate) const MAX_DOCUMENT: u64 = 16 << 20;
+const MAX_BUNDLE: u64 = 512 << 20;
+/// Room for the enclave's messages.
+const MESSAGE_CAP: usize = 1024;
+
+fn message(buf: &[u8], len: u64) -> String {
+    let len = usize::try_from(len).unwrap_or(buf.len()).min(buf.len());
+    String::from_utf8_lossy(&buf[..len]).into_owned()
+}
+
+/// Reads a file of at most `max` bytes.
+pub(crate) fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>> {
+    let len = std::fs::metadata(path)
+        .with_context(|| format!("reading {}", path.display()))?
+        .len();
+    if len > max {
+        bail!(
+            "{} is {len} bytes, more than the {max} accepted",
+            path.display()
+        );
+    }
+    std::fs::read(path).with_context(|| format!("reading {}", path.display()))
+}
+
+/// Writes `bytes` to `path` through a temporary file, so that a failure
+/// never leaves half a file under the final name.
+fn write_whole(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = partial_path(path);
+    std::fs::write(&tmp, bytes)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+fn partial_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_owned();
+    name.push(format!(".partial{}", std::process::id()));
+    path.with_file_name(name)
+}
+
+// ---------------------------------------------------------------- enclave key
+
+/// A key made by `shield enclave-key`.
+#[derive(Debug)]
+pub(crate) struct MadeKey {
+    pub(crate) attested: AttestedKey,
+    pub(crate) sealed_path: PathBuf,
+    pub(crate) mrenclave: [u8; 32],
+}
+
+/// Launches the script enclave for `language`, has it make its key pair,
+/// stores the sealed private key under `state` and returns the attested
+/// public key (with a quote, and the collateral that checks it).
+pub(crate) fn make_enclave_key(language: Language, state: &Path) -> Result<MadeKey> {
+    let embedded = image::for_language(language);
+    let binary = embedded.unpack(state)?;
+    let enclave = ScriptHost::default().launch(&binary)?;
+    let proxy = EcallProxy::new(&enclave, Limits::default());
+    let target = enclave.qe_target_info();
+    let (mut public, mut report) = ([0u8; 64], [0u8; 432]);
+    let mut sealed = vec![0u8; 4096];
+    let mut sealed_len = 0u64;
+    let (mut msg, mut msg_len) = ([0u8; MESSAGE_CAP], 0u64);
+    let status = proxy.ecall_new_key(
+        target.as_ref(),
+        &mut public,
+        &mut report,
+        &mut sealed,
+        &mut sealed_len,
+        &mut msg,
+        &mut msg_len,
+    )?;
+    if status != 0 {
+        bail!(
+            "the enclave could not make a key: {}",
+            message(&msg, msg_len)
+        );
+    }
+    let sealed_len = usize::try_from(sealed_len)
+        .ok()
+        .filter(|&l| l <= sealed.len())
+        .context("the enclave reported an impossible sealed-key length")?;
+    let quote = enclave
+        .quote(&report)
+        .context("quoting the enclave's report")?;
+    let qe = enclave.quoting_enclave()?;
+    let mut collateral = serde_json::Map::new();
+    for (name, bytes) in qe.collateral_parts()? {
+        let value = if name.ends_with(".der") {
+            state::hex(&bytes)
+        } else {
+            String::from_utf8(bytes).context("collateral text is not UTF-8")?
+        };
+        collateral.insert(name.to_owned(), value.into());
+    }
+    let key = EnclaveKeyPublic {
+        encryption: public[..32].try_into().expect("32 bytes"),
+        signing: public[32..].try_into().expect("32 bytes"),
+    };
+    let sealed_path = state::sealed_key_path(state, &key.fingerprint());
+    state::private_dir(sealed_path.parent().expect("a key file has a directory"))?;
+    crate::cmd::write_secret_file(&sealed_path, &sealed[..sealed_len], true)?;
+    Ok(MadeKey {
+        attested: AttestedKey::new(language, key, quote, Some(collateral.into())),
+        sealed_path,
+        mrenclave: enclave.identity().mrenclave,
+    })
+}
+
+// ----------------------------------------------------------------------- pack
+
+/// What the owner's policy file says, made complete: without an enclave
+/// identity in it, the policy pins the MRENCLAVE of the enclave this
+/// `shield` carries (a quote from any other enclave is then refused).
+pub(crate) fn complete_policy(policy: Option<Policy>, language: Language) -> Result<Policy> {
+    let mut policy = policy.unwrap_or_default();
+    if policy.mrenclave.is_empty() && policy.mrsigner.is_none() {
+        policy.mrenclave = vec![image::for_language(language).mrenclave()?];
+    }
+    Ok(policy)
+}
+
+/// The identity part of `policy`, which the bundle carries and the enclave
+/// checks against its own report.
+pub(crate) fn enclave_policy(policy: &Policy) -> EnclavePolicy {
+    EnclavePolicy {
+        mrenclave: policy.mrenclave.clone(),
+        mrsigner: policy.mrsigner,
+        isvprodid: policy.isvprodid,
+        min_isvsvn: policy.min_isvsvn,
+        allow_debug: policy.allow_debug,
+    }
+}
+
+fn collateral_of(attested: &AttestedKey) -> Result<Option<Collateral>> {
+    let Some(value) = &attested.collateral else {
+        return Ok(None);
+    };
+    let text = |name: &str| -> Result<Vec<u8>> {
+        let s = value
+            .get(name)
+            .and_then(|v| v.as_str())
+            .with_context(|| format!("the key's collateral has no {name}"))?;
+        if name.ends_with(".der") {
+            Ok(hex::decode(s).with_context(|| format!("collateral {name} is not hex"))?)
+        } else {
+            Ok(s.as_bytes().to_vec())
+        }
+    };
+    Ok(Some(Collateral::from_pcs_parts(
+        &text("tcb_info.json")?,
+        &text("qe_identity.json")?,
+        &text("tcb_signing_chain.pem")?,
+        &text("pck_crl.der")?,
+        &text("root_crl.der")?,
+    )?))
+}
+
+/// Checks the attested key's quote: valid, acceptable to `policy`, and
+/// binding exactly this key. The verdict says why when it is refused.
+pub(crate) fn check_attested_key(
+    attested: &AttestedKey,
+    policy: &Policy,
+    sim_root: Option<&Path>,
+    now: u64,
+) -> Result<Verdict> {
+    let mut policy = policy.clone();
+    policy.report_data = Some(attested.key.report_data());
+    let collateral = collateral_of(attested)?;
+    let quote = &attested.quote;
+    let mut verdict =
+        Verdict::evaluate(&Verifier::intel(), quote, collateral.as_ref(), &policy, now);
+    let untrusted = matches!(verdict.error, Some(shield_attest::Error::UntrustedChain(_)));
+    if untrusted && let Some(anchors) = crate::cmd::verify::simulation_anchors(sim_root, &policy)? {
+        verdict = Verdict::evaluate(
+            &Verifier::new(anchors),
+            quote,
+            collateral.as_ref(),
+            &policy,
+            now,
+        );
+    }
+    Ok(verdict)
+}
+
+/// The files to pack: `entry` and every file under `inputs`, by the path
+/// the script will use (relative to the directory it runs in).
+pub(crate) fn collect_files(entry: &Path, inputs: &[PathBuf]) -> Result<Vec<(String, PathBuf)>> {
+    let mut files = BTreeMap::new();
+    let mut pending: Vec<PathBuf> = std::iter::once(entry.to_owned())
+        .chain(inputs.iter().cloned())
+        .collect();
+    while let Some(path) = pending.pop() {
+        if path.is_absolute() {
+            bail!(
+                "{}: give paths relative to the directory the script runs in",
+                path.display()
+            );
+        }
+        let meta =
+            std::fs::metadata(&path).with_context(|| format!("reading {}", path.display()))?;
+        if meta.is_dir() {
+            for item in
+                std::fs::read_dir(&path).with_context(|| format!("listing {}", path.display()))?
+            {
+                pending.push(item?.path());
+            }
+        } else if meta.is_file() {
+            files.insert(bundle_path(&path)?, path);
+        } else {
+            eprintln!("warning: skipping {} (not a regular file)", path.display());
+        }
+    }
+    Ok(files.into_iter().collect())
+}
+
+/// The path a script uses for `path`.
+pub(crate) fn bundle_path(path: &Path) -> Result<String> {
+    let text = path
+        .to_str()
+        .with_context(|| format!("{} is not UTF-8", path.display()))?;
+    shield_engine::vfs::normalize(text).with_context(|| format!("{}", path.display()))
+}
+
+/// Writes the bundle to `out` (through a temporary file), showing progress
+/// on large inputs.
+pub(crate) fn write_bundle(
+    input: &shield_bundle::PackInput,
+    to: &EnclaveKeyPublic,
+    owner: &OwnerSecret,
+    out: &Path,
+) -> Result<u64> {
+    let total = shield_bundle::bundle_total_bytes(input)?;
+    let bar = if total >= 16 << 20 {
+        let bar = indicatif::ProgressBar::new(total);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{msg} [{bar:40}] {bytes}/{total_bytes} ({eta})",
+            )
+            .expect("a valid template")
+            .progress_chars("=> "),
+        );
+        bar.set_message("packing");
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let tmp = partial_path(out);
+    let written = (|| -> Result<u64> {
+        let file =
+            std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+        let mut writer = std::io::BufWriter::new(file);
+        shield_bundle::pack(input, to, owner, &mut writer, &mut |done, total| {
+            bar.set_length(total);
+            bar.set_position(done);
+        })?;
+        writer.flush()?;
+        let file = writer.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, out).with_context(|| format!("writing {}", out.display()))?;
+        Ok(std::fs::metadata(out)?.len())
+    })();
+    bar.finish_and_clear();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
+}
+
+// ------------------------------------------------------------------------ run
+
+/// How a `run` ended.
+#[derive(Debug)]
+pub(crate) enum RunEnd {
+    /// A result was written (this many bytes).
+    Result(u64),
+    /// The enclave refused the bundle; no script ran.
+    Refused(String),
+}
+
+/// Runs `bundle` in the script enclave, writing the result to `out`.
+pub(crate) fn run_bundle(
+    bundle: &Path,
+    out: &Path,
+    args: &[String],
+    state: &Path,
+    trace: Option<&Path>,
+) -> Result<RunEnd> {
+    let bytes = read_bounded(bundle, MAX_BUNDLE)?;
+    let header = match shield_bundle::peek_header(&bytes) {
+        Ok(header) => header,
+        Err(e) => return Ok(RunEnd::Refused(format!("bundle refused: {e}"))),
+    };
+    let sealed_path = state::sealed_key_path(state, &header.recipient);
+    let sealed = std::fs::read(&sealed_path).with_context(|| {
+        format!(
+            "no sealed key for this bundle's enclave key {} in {} (was its ak.json made by \
+             `shield enclave-key` on this machine, with this state directory?)",
+            state::hex(&header.recipient),
+            sealed_path.parent().unwrap_or(state).display()
+        )
+    })?;
+    let binary = image::for_language(header.language).unpack(state)?;
+    let scratch = tempfile::Builder::new()
+        .prefix("run-")
+        .tempdir_in(state::private_dir(&state.join("scratch"))?)
+        .context("creating the scratch directory")?;
+    let partial = partial_path(out);
+    let result_file = std::fs::File::create(&partial)
+        .with_context(|| format!("creating {}", partial.display()))?;
+    let trace = match trace {
+        Some(path) => Some(std::sync::Mutex::new(
+            std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
+        )),
+        None => None,
+    };
+    let host = ScriptHost {
+        bundle: Some(std::sync::Mutex::new(std::fs::File::open(bundle)?)),
+        result: Some(std::sync::Mutex::new(result_file)),
+        nodes: Some(scratch.path().to_owned()),
+        trace,
+        ..ScriptHost::default()
+    };
+    let ended = (|| -> Result<RunEnd> {
+        let enclave = host.launch(&binary)?;
+        let proxy = EcallProxy::new(&enclave, Limits::default());
+        let mut arg_bytes = Vec::new();
+        for arg in args {
+            if arg.contains('\0') {
+                bail!("an argument contains a NUL byte");
+            }
+            arg_bytes.extend_from_slice(arg.as_bytes());
+            arg_bytes.push(0);
+        }
+        let (mut msg, mut msg_len) = ([0u8; MESSAGE_CAP], 0u64);
+        let status = proxy.ecall_run_bundle(
+            &sealed,
+            bytes.len() as u64,
+            &arg_bytes,
+            &mut msg,
+            &mut msg_len,
+        )?;
+        match status {
+            0 => {
+                std::fs::rename(&partial, out)
+                    .with_context(|| format!("writing {}", out.display()))?;
+                Ok(RunEnd::Result(std::fs::metadata(out)?.len()))
+            }
+            crate::script::REFUSED => Ok(RunEnd::Refused(message(&msg, msg_len))),
+            _ => bail!("the enclave failed: {}", message(&msg, msg_len)),
+        }
+    })();
+    if !matches!(ended, Ok(RunEnd::Result(_))) {
+        let _ = std::fs::remove_file(&partial);
+    }
+    ended
+}
+
+// ----------------------------------------------------------------------- open
+
+/// Opens a result as its owner.
+pub(crate) fn open_result(path: &Path, owner: &OwnerSecret) -> Result<shield_bundle::OpenedResult> {
+    let bytes = read_bounded(path, MAX_BUNDLE)?;
+    Ok(shield_bundle::open_result(&bytes, owner, MAX_BUNDLE)?)
+}
+
+/// Writes the script's files under `dir`; refuses to replace existing files
+/// unless `force`.
+pub(crate) fn extract(files: &BTreeMap<String, Vec<u8>>, dir: &Path, force: bool) -> Result<()> {
+    for (name, data) in files {
+        // Names come from the enclave's result, authenticated, but are
+        // normalized again: nothing is written outside `dir`.
+        let name = shield_engine::vfs::normalize(name)
+            .with_context(|| format!("the result names a file {name:?}"))?;
+        let path = dir.join(&name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating {}", parent.display()))?;
+        }
+        if path.exists() && !force {
+            bail!("{} exists; pass --force to replace it", path.display());
+        }
+        write_whole(&path, data)?;
+    }
+    Ok(())
+}
+
+// ----------------------------------------------------------------------- exec
+
+/// The limits of `shield exec` (both modes): none, but 768 MiB of memory
+/// (the enclave heap is 1 GiB); flags change them, 0 meaning "no limit".
+pub(crate) fn exec_limits(flags: &crate::cmd::LimitFlags) -> shield_engine::Limits {
+    let [instructions, memory_bytes, output_bytes] = flags.over(None, Some(768 << 20), None);
+    shield_engine::Limits {
+        instructions,
+        memory_bytes,
+        output_bytes,
+    }
+}
+
+/// Splits a script path into its directory (the script's root) and name.
+fn script_root(file: &Path) -> Result<(PathBuf, String)> {
+    let name = file
+        .file_name()
+        .and_then(|n| n.to_str())
+        .with_context(|| format!("{} is not a UTF-8 file name", file.display()))?
+        .to_owned();
+    let dir = match file.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    if !file.is_file() {
+        bail!("{} is not a file", file.display());
+    }
+    Ok((dir, name))
+}
+
+/// `shield exec --native`: the engine in this process.
+pub(crate) fn exec_native(
+    file: &Path,
+    args: &[String],
+    limits: shield_engine::Limits,
+) -> Result<i32> {
+    use shield_engine::Engine;
+    use shield_engine::vfs::{DirReader, MemoryWrites, Overlay};
+    let (root, entry) = script_root(file)?;
+    let mut vfs = Overlay::new(DirReader::new(root), MemoryWrites::new());
+    let mut stdout = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
+    let outcome = shield_engine::lua::LuaEngine::new().run(shield_engine::Job {
+        entry: &entry,
+        args,
+        stdin: &mut std::io::stdin().lock(),
+        stdout: &mut stdout,
+        stderr: &mut std::io::stderr(),
+        vfs: &mut vfs,
+        clock: &shield_engine::SystemClock,
+        limits,
+    });
+    stdout.flush()?;
+    Ok(outcome.exit_status())
+}
+
+/// `shield exec`: the script enclave runs the plaintext script.
+pub(crate) fn exec_enclave(
+    file: &Path,
+    args: &[String],
+    limits: shield_engine::Limits,
+    state: &Path,
+) -> Result<i32> {
+    let (root, entry) = script_root(file)?;
+    let binary = image::for_language(Language::Lua).unpack(state)?;
+    let enclave = ScriptHost {
+        dev_root: Some(root),
+        ..ScriptHost::default()
+    }
+    .launch(&binary)?;
+    let proxy = EcallProxy::new(&enclave, Limits::default());
+    let mut arg_bytes = Vec::new();
+    for arg in args {
+        arg_bytes.extend_from_slice(arg.as_bytes());
+        arg_bytes.push(0);
+    }
+    let (mut msg, mut msg_len) = ([0u8; MESSAGE_CAP], 0u64);
+    let status = proxy.ecall_exec(
+        &entry,
+        &arg_bytes,
+        limits.instructions.unwrap_or(0),
+        limits.memory_bytes.unwrap_or(0),
+        limits.output_bytes.unwrap_or(0),
+        &mut msg,
+        &mut msg_len,
+    )?;
+    if status < 0 {
+        bail!("the enclave failed: {}", message(&msg, msg_len));
+    }
+    Ok(status)
+}
+
+/// A policy file's text that allows this machine's simulated enclave: used
+/// by the demo, written out so the owner sees what they accept.
+pub(crate) fn simulation_policy_text(mrenclave: &[u8; 32]) -> String {
+    let value = json!(state::hex(mrenclave));
+    format!(
+        "# Accept only the Lua enclave this shield carries, and accept quotes from\n\
+         # this machine's *simulated* quoting enclave (no real SGX here).\n\
+         mrenclave = [{value}]\n\
+         allow_debug = false\n\
+         allow_simulation = true\n"
+    )
+}

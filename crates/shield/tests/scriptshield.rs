@@ -1,0 +1,577 @@
+//! ScriptShield end to end through the real `shield` binary: owner keys,
+//! the enclave's attested key, pack, run, open, exec — and what the host
+//! sees, tampering, identities, limits, and conformance with `lua5.4`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+/// Keys and policy shared by the tests (making an enclave key launches an
+/// enclave; once is enough).
+struct Fixture {
+    root: PathBuf,
+    state: PathBuf,
+    owner: PathBuf,
+    other_owner: PathBuf,
+    ak: PathBuf,
+    policy: PathBuf,
+    mrenclave: String,
+}
+
+fn fixture() -> &'static Fixture {
+    static FIXTURE: OnceLock<Fixture> = OnceLock::new();
+    FIXTURE.get_or_init(|| {
+        let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("scriptshield");
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(&root).unwrap();
+        let f = Fixture {
+            state: root.join("host-state"),
+            owner: root.join("owner"),
+            other_owner: root.join("other-owner"),
+            ak: root.join("ak.json"),
+            policy: root.join("policy.toml"),
+            mrenclave: String::new(),
+            root,
+        };
+        let mut f = f;
+        for owner in [&f.owner, &f.other_owner] {
+            ok(&run(
+                &f.root,
+                &["keygen", "-o", owner.to_str().unwrap()],
+                None,
+            ));
+        }
+        let made = run(
+            &f.root,
+            &["enclave-key", "--lang", "lua", "-o", "ak.json"],
+            None,
+        );
+        ok(&made);
+        f.mrenclave = line_value(&stdout(&made), "enclave MRENCLAVE ").to_owned();
+        std::fs::write(
+            &f.policy,
+            format!(
+                "mrenclave = [\"{}\"]\nallow_simulation = true\n",
+                f.mrenclave
+            ),
+        )
+        .unwrap();
+        f
+    })
+}
+
+/// Runs `shield args` in `dir` with the fixture's state directory.
+fn run(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let state = Path::new(env!("CARGO_TARGET_TMPDIR")).join("scriptshield/host-state");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_shield"))
+        .args(args)
+        .current_dir(dir)
+        .env("SHIELD_STATE_DIR", state)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("running shield");
+    let mut input = child.stdin.take().unwrap();
+    let data = stdin.unwrap_or_default().to_vec();
+    let writer = std::thread::spawn(move || {
+        use std::io::Write;
+        let _ = input.write_all(&data);
+    });
+    let output = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    output
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[track_caller]
+fn ok(output: &Output) {
+    assert!(
+        output.status.success(),
+        "shield failed: {:?}\nstdout:\n{}\nstderr:\n{}",
+        output.status,
+        stdout(output),
+        stderr(output)
+    );
+}
+
+fn line_value<'a>(text: &'a str, prefix: &str) -> &'a str {
+    text.lines()
+        .find_map(|line| line.strip_prefix(prefix))
+        .unwrap_or_else(|| panic!("no line {prefix:?} in:\n{text}"))
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// A directory holding `files`, under the fixture's root.
+fn project(name: &str, files: &[(&str, &str)]) -> PathBuf {
+    let dir = fixture().root.join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    for (path, text) in files {
+        let path = dir.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    dir
+}
+
+/// `shield pack` in `dir` with the fixture's key, owner and policy.
+fn pack(dir: &Path, inputs: &[&str], extra: &[&str]) -> Output {
+    pack_as(dir, &fixture().owner, inputs, extra)
+}
+
+/// `shield pack` in `dir` with the fixture's key and policy, as `owner`.
+fn pack_as(dir: &Path, owner: &Path, inputs: &[&str], extra: &[&str]) -> Output {
+    let f = fixture();
+    let mut args = vec!["pack"];
+    args.extend_from_slice(inputs);
+    args.extend_from_slice(&[
+        "--to",
+        f.ak.to_str().unwrap(),
+        "--policy",
+        f.policy.to_str().unwrap(),
+        "--owner",
+        owner.to_str().unwrap(),
+        "-o",
+        "app.shield",
+    ]);
+    args.extend_from_slice(extra);
+    run(dir, &args, None)
+}
+
+/// `shield open` of dir/app.result as the fixture's owner.
+fn open(dir: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "open",
+        "app.result",
+        "--owner",
+        fixture().owner.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    run(dir, &args, None)
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for item in std::fs::read_dir(from).unwrap() {
+        let item = item.unwrap();
+        let target = to.join(item.file_name());
+        if item.file_type().unwrap().is_dir() {
+            copy_dir(&item.path(), &target);
+        } else {
+            std::fs::copy(item.path(), target).unwrap();
+        }
+    }
+}
+
+fn inventory_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scripts/inventory")
+}
+
+fn inventory_stdin() -> Vec<u8> {
+    std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scripts/inventory.stdin"))
+        .unwrap()
+}
+
+#[test]
+fn a_multi_file_program_matches_lua54_in_the_enclave() {
+    let Ok(reference) = Command::new("lua5.4").arg("-v").output() else {
+        eprintln!("SKIPPED: lua5.4 is not installed (.ci/run installs it with apt)");
+        return;
+    };
+    assert!(reference.status.success());
+    let stdin = inventory_stdin();
+    let args = ["4", "x", "y"];
+
+    // The reference: C Lua in a copy of the program's directory.
+    let native = fixture().root.join("inventory-lua54");
+    let _ = std::fs::remove_dir_all(&native);
+    copy_dir(&inventory_dir(), &native);
+    let mut lua = Command::new("lua5.4");
+    lua.arg("main.lua").args(args).current_dir(&native);
+    let expected = {
+        let mut child = lua
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(&stdin).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    assert_eq!(expected.status.code(), Some(3), "{}", stderr(&expected));
+
+    // Shielded: pack from the program's directory, run, open.
+    let dir = fixture().root.join("inventory-shielded");
+    let _ = std::fs::remove_dir_all(&dir);
+    copy_dir(&inventory_dir(), &dir);
+    std::fs::write(dir.join("orders.txt"), &stdin).unwrap();
+    ok(&pack(
+        &dir,
+        &["main.lua", "inventory.lua", "lib", "data"],
+        &["--stdin", "orders.txt"],
+    ));
+    let mut run_args = vec!["run", "app.shield", "-o", "app.result", "--"];
+    run_args.extend_from_slice(&args);
+    ok(&run(&dir, &run_args, None));
+    let opened = open(&dir, &["--extract", "out"]);
+    assert_eq!(opened.status.code(), Some(3), "{}", stderr(&opened));
+    assert_eq!(stdout(&opened), stdout(&expected));
+    assert!(
+        stderr(&opened).contains("missing: kiwi"),
+        "{}",
+        stderr(&opened)
+    );
+    for written in ["restock.txt", "log.txt"] {
+        assert_eq!(
+            std::fs::read(dir.join("out").join(written)).unwrap(),
+            std::fs::read(native.join(written)).unwrap(),
+            "{written}"
+        );
+    }
+
+    // Development mode, in the enclave and natively: the same output.
+    for native_flag in [&[][..], &["--native"][..]] {
+        let mut exec_args = vec!["exec"];
+        exec_args.extend_from_slice(native_flag);
+        exec_args.extend_from_slice(&["main.lua", "--", "4", "x", "y"]);
+        let exec = run(&inventory_dir(), &exec_args, Some(&stdin));
+        assert_eq!(
+            exec.status.code(),
+            Some(3),
+            "{native_flag:?}: {}",
+            stderr(&exec)
+        );
+        assert_eq!(stdout(&exec), stdout(&expected), "{native_flag:?}");
+    }
+}
+
+#[test]
+fn the_host_never_sees_plaintext() {
+    let dir = project(
+        "markers",
+        &[
+            (
+                "main.lua",
+                "-- SCRIPT-MARKER-6d1f\n\
+                 local data = assert(io.open('secret.txt')):read('a')\n\
+                 local out = assert(io.open('written.txt', 'w'))\n\
+                 for i = 1, 3000 do out:write('WRITTEN-MARKER-c3a9 ', i, '\\n') end\n\
+                 out:close()\n\
+                 print('OUTPUT-MARKER-' .. '90be', #data)\n\
+                 io.stderr:write('STDERR-MARKER-' .. '51aa\\n')\n",
+            ),
+            ("secret.txt", "DATA-MARKER-44e0 the confidential input\n"),
+        ],
+    );
+    std::fs::write(dir.join("input.txt"), "STDIN-MARKER-7b2c\n").unwrap();
+    ok(&pack(
+        &dir,
+        &["main.lua", "secret.txt"],
+        &["--stdin", "input.txt"],
+    ));
+    ok(&run(
+        &dir,
+        &[
+            "run",
+            "app.shield",
+            "-o",
+            "app.result",
+            "--trace",
+            "host.trace",
+        ],
+        None,
+    ));
+    let trace = std::fs::read(dir.join("host.trace")).unwrap();
+    // The written file (about 75 KB) went out as protected-file nodes.
+    assert!(trace.len() > 75_000, "trace has only {} bytes", trace.len());
+    let mut host_visible = vec![
+        ("trace", trace),
+        ("bundle", std::fs::read(dir.join("app.shield")).unwrap()),
+        ("result", std::fs::read(dir.join("app.result")).unwrap()),
+    ];
+    let mut pending = vec![fixture().state.clone()];
+    while let Some(path) = pending.pop() {
+        if path.is_dir() {
+            pending.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+        } else if !path.ends_with("enclave") {
+            host_visible.push(("state", std::fs::read(&path).unwrap()));
+        }
+    }
+    for marker in [
+        "SCRIPT-MARKER-6d1f",
+        "DATA-MARKER-44e0",
+        "STDIN-MARKER-7b2c",
+        "WRITTEN-MARKER-c3a9",
+        "OUTPUT-MARKER-90be",
+        "STDERR-MARKER-51aa",
+    ] {
+        for (what, bytes) in &host_visible {
+            assert!(
+                !contains(bytes, marker.as_bytes()),
+                "{marker} in the {what}"
+            );
+        }
+    }
+    // The owner does see them all.
+    let opened = open(&dir, &["--extract", "out"]);
+    ok(&opened);
+    assert!(stdout(&opened).contains("OUTPUT-MARKER-90be\t40"));
+    assert!(stderr(&opened).contains("STDERR-MARKER-51aa"));
+    let written = std::fs::read_to_string(dir.join("out/written.txt")).unwrap();
+    assert_eq!(written.lines().count(), 3000);
+}
+
+#[test]
+fn any_flipped_byte_is_refused_before_the_script_runs() {
+    let dir = project(
+        "tamper",
+        &[(
+            "main.lua",
+            "print('ran') io.open('ran.txt','w'):write('x')\n",
+        )],
+    );
+    ok(&pack(&dir, &["main.lua"], &[]));
+    let bundle = std::fs::read(dir.join("app.shield")).unwrap();
+    // Every region: magic, header, payload, signature (the bundle crate's
+    // own tests flip every byte; here each flip goes through a real run).
+    let n = bundle.len();
+    let mut positions: Vec<usize> = (0..n).step_by(n / 40).collect();
+    positions.extend([0, 8, 12, n / 2, n - 65, n - 64, n - 1]);
+    for at in positions {
+        let mut bad = bundle.clone();
+        bad[at] ^= 0x20;
+        std::fs::write(dir.join("bad.shield"), &bad).unwrap();
+        let out = run(&dir, &["run", "bad.shield", "-o", "bad.result"], None);
+        assert_eq!(out.status.code(), Some(1), "byte {at}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("refused"),
+            "byte {at}: {}",
+            stderr(&out)
+        );
+        assert!(!dir.join("bad.result").exists(), "byte {at}");
+    }
+    // Truncated.
+    std::fs::write(dir.join("bad.shield"), &bundle[..n - 1]).unwrap();
+    let out = run(&dir, &["run", "bad.shield", "-o", "bad.result"], None);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+}
+
+#[test]
+fn bundles_for_other_identities_or_owners_are_refused() {
+    let f = fixture();
+    let dir = project("identities", &[("main.lua", "print('ran')\n")]);
+    let mrenclave = std::fs::read_to_string(&f.policy).unwrap();
+    let cases = [
+        // Another enclave: the quote does not satisfy the policy.
+        (
+            "other-mrenclave.toml",
+            format!(
+                "mrenclave = [\"{}\"]\nallow_simulation = true\n",
+                "ab".repeat(32)
+            ),
+        ),
+        // The script enclave is ISVSVN 1.
+        (
+            "min-svn.toml",
+            format!(
+                "mrsigner = \"{}\"\nisvprodid = 1\nmin_isvsvn = 2\nallow_simulation = true\n",
+                mrsigner()
+            ),
+        ),
+        // Simulation not allowed.
+        (
+            "no-sim.toml",
+            mrenclave.replace("allow_simulation = true", ""),
+        ),
+    ];
+    for (name, text) in cases {
+        std::fs::write(dir.join(name), text).unwrap();
+        let out = run(
+            &dir,
+            &[
+                "pack",
+                "main.lua",
+                "--to",
+                f.ak.to_str().unwrap(),
+                "--policy",
+                name,
+                "--owner",
+                f.owner.to_str().unwrap(),
+                "-o",
+                "refused.shield",
+            ],
+            None,
+        );
+        assert!(!out.status.success(), "{name}: {}", stdout(&out));
+        assert!(stderr(&out).contains("refused"), "{name}: {}", stderr(&out));
+        assert!(!dir.join("refused.shield").exists());
+    }
+
+    // The right policy packs; another owner's signature on it does not run.
+    ok(&pack(&dir, &["main.lua"], &[]));
+    let mine = std::fs::read(dir.join("app.shield")).unwrap();
+    let theirs_dir = project("identities-theirs", &[("main.lua", "print('ran')\n")]);
+    ok(&pack_as(&theirs_dir, &f.other_owner, &["main.lua"], &[]));
+    let theirs = std::fs::read(theirs_dir.join("app.shield")).unwrap();
+    let mut hybrid = mine.clone();
+    let n = hybrid.len();
+    hybrid[n - 64..].copy_from_slice(&theirs[theirs.len() - 64..]);
+    std::fs::write(dir.join("hybrid.shield"), &hybrid).unwrap();
+    let out = run(&dir, &["run", "hybrid.shield", "-o", "hybrid.result"], None);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+
+    // A result opens for its owner only.
+    ok(&run(&dir, &["run", "app.shield", "-o", "app.result"], None));
+    let out = run(
+        &dir,
+        &[
+            "open",
+            "app.result",
+            "--owner",
+            f.other_owner.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(!stdout(&out).contains("ran"));
+    let out = open(&dir, &[]);
+    ok(&out);
+    assert_eq!(stdout(&out), "ran\n");
+}
+
+#[test]
+fn the_enclave_checks_the_bundle_policy_itself() {
+    use shield_bundle::{AttestedKey, EnclavePolicy, Language, Limits, OwnerSecret, PackInput};
+    // Bundles made without `shield pack`'s quote check: only the enclave's
+    // own check stands between them and a run.
+    let f = fixture();
+    let dir = project("enclave-policy", &[("main.lua", "print('ran')\n")]);
+    let ak = AttestedKey::from_json(&std::fs::read_to_string(&f.ak).unwrap()).unwrap();
+    let owner = OwnerSecret::load(&f.owner).unwrap();
+    let mut mrenclave = [0u8; 32];
+    hex::decode_to_slice(&f.mrenclave, &mut mrenclave).unwrap();
+    let cases = [
+        (
+            EnclavePolicy {
+                mrenclave: vec![[0xab; 32]],
+                ..EnclavePolicy::default()
+            },
+            "MRENCLAVE",
+        ),
+        (
+            EnclavePolicy {
+                mrenclave: vec![mrenclave],
+                min_isvsvn: Some(2),
+                ..EnclavePolicy::default()
+            },
+            "ISVSVN",
+        ),
+        (
+            EnclavePolicy {
+                mrenclave: vec![mrenclave],
+                isvprodid: Some(2),
+                ..EnclavePolicy::default()
+            },
+            "ISVPRODID",
+        ),
+    ];
+    for (policy, reason) in cases {
+        let input = PackInput {
+            language: Language::Lua,
+            policy,
+            limits: Limits::default(),
+            entry: "main.lua".into(),
+            files: vec![("main.lua".into(), dir.join("main.lua"))],
+            stdin: None,
+        };
+        let mut bundle = Vec::new();
+        shield_bundle::pack(&input, &ak.key, &owner, &mut bundle, &mut |_, _| {}).unwrap();
+        std::fs::write(dir.join("app.shield"), &bundle).unwrap();
+        let out = run(&dir, &["run", "app.shield", "-o", "app.result"], None);
+        assert_eq!(out.status.code(), Some(1), "{reason}: {}", stderr(&out));
+        assert!(stderr(&out).contains(reason), "{reason}: {}", stderr(&out));
+        assert!(!dir.join("app.result").exists());
+    }
+}
+
+/// MRSIGNER of the repository's enclave-signing key.
+fn mrsigner() -> String {
+    let key = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../enclaves/signing-key.pem");
+    let out = run(
+        &fixture().root,
+        &[
+            "sign",
+            "--key",
+            key.to_str().unwrap(),
+            env!("CARGO_BIN_EXE_shield"),
+            "-o",
+            "x.sig",
+        ],
+        None,
+    );
+    ok(&out);
+    line_value(&stdout(&out), "MRSIGNER ").to_owned()
+}
+
+#[test]
+fn runaway_scripts_are_stopped_with_a_clear_error() {
+    let cases: [(&str, &str, &[&str], &str); 3] = [
+        (
+            "forever",
+            "local n = 0 while true do n = n + 1 end",
+            &["--max-instructions", "20000000"],
+            "instruction",
+        ),
+        (
+            "allocate",
+            "local t = {} local s = 'x' while true do s = s .. s t[#t + 1] = s end",
+            &["--max-memory", "64M"],
+            "memory",
+        ),
+        (
+            "chatter",
+            "while true do print('and on and on') end",
+            &["--max-output", "1M"],
+            "output",
+        ),
+    ];
+    for (name, script, limit, what) in cases {
+        let dir = project(name, &[("main.lua", script)]);
+        ok(&pack(&dir, &["main.lua"], limit));
+        // The host stays up and writes a result.
+        ok(&run(&dir, &["run", "app.shield", "-o", "app.result"], None));
+        let opened = open(&dir, &[]);
+        assert_eq!(opened.status.code(), Some(3), "{name}: {}", stderr(&opened));
+        let text = stderr(&opened);
+        assert!(
+            text.contains(what) && text.contains("limit"),
+            "{name}: {text}"
+        );
+        assert!(opened.stdout.len() <= 1 << 20, "{name}");
+    }
+}
+
+#[test]
+fn owner_keys_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let f = fixture();
+    let mode = std::fs::metadata(f.owner.join("owner.key"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    // Never replaced.
+    let again = run(&f.root, &["keygen", "-o", f.owner.to_str().unwrap()], None);
+    assert!(!again.status.success());
+}
