@@ -13,10 +13,13 @@
 //! // the same path with ".sig", its config with ".toml").
 //! ```
 //!
-//! The enclave crate is built by a nested `cargo build` with a target
-//! directory of its own under `OUT_DIR` (sharing the host's would deadlock
-//! on Cargo's build lock), in the host's profile. The binary is then
-//! measured and signed with `shield-sgx`, exactly as `shield sign` does.
+//! The enclave crate is built by a nested `cargo build`, in the host's
+//! profile, with a target directory of its own: `shield-enclaves/` inside
+//! the host's target directory (the host's directory itself would deadlock
+//! on Cargo's build lock). Every enclave of the workspace shares it, so
+//! their common dependencies compile once, and `cargo clippy` followed by
+//! `cargo test` builds them once. The binary is then measured and signed
+//! with `shield-sgx`, exactly as `shield sign` does.
 #![forbid(unsafe_code)]
 
 use std::path::{Path, PathBuf};
@@ -25,6 +28,19 @@ use std::process::Command;
 use shield_sgx::config::EnclaveConfig;
 use shield_sgx::shield_layout;
 use shield_sgx::sigstruct::{SigningKey, SigstructFields, bcd_date};
+
+/// Where nested enclave builds go: `shield-enclaves/` in the target
+/// directory that holds `out_dir` (found by Cargo's `CACHEDIR.TAG`), or
+/// under `out_dir` when there is none.
+fn nested_target_dir(out_dir: &Path) -> PathBuf {
+    out_dir
+        .ancestors()
+        .find(|dir| dir.join("CACHEDIR.TAG").is_file())
+        .map_or_else(
+            || out_dir.join("enclave-target"),
+            |t| t.join("shield-enclaves"),
+        )
+}
 
 /// A built, signed enclave.
 #[derive(Debug, Clone)]
@@ -80,7 +96,7 @@ impl EnclaveBuild {
         } else {
             "debug"
         };
-        let target_dir = out_dir.join("enclave-target");
+        let target_dir = nested_target_dir(&out_dir);
 
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut command = Command::new(cargo);

@@ -26,6 +26,9 @@ pub const BUNDLE_MAGIC: &[u8; 8] = b"SHIELDB1";
 pub const BUNDLE_FORMAT: &str = "shield-bundle/1";
 /// Largest bundle header, in bytes.
 pub const MAX_BUNDLE_HEADER: u32 = 1 << 20;
+/// Largest bundle Shield's script enclaves open: their 1 GiB heap holds it,
+/// its decrypted files, the script's memory and the result.
+pub const MAX_BUNDLE: u64 = 128 << 20;
 /// Largest manifest, in bytes.
 pub const MAX_MANIFEST: u32 = 1 << 20;
 /// Domain label of the owner's signature.

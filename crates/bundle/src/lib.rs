@@ -136,9 +136,9 @@ mod serde_util;
 mod wire;
 
 pub use bundle::{
-    BUNDLE_FORMAT, BUNDLE_MAGIC, BundleContents, BundleHeader, FileEntry, MAX_BUNDLE_HEADER,
-    MAX_MANIFEST, Manifest, PackInput, StdinEntry, VerifiedBundle, bundle_total_bytes, pack,
-    peek_header, verify_bundle,
+    BUNDLE_FORMAT, BUNDLE_MAGIC, BundleContents, BundleHeader, FileEntry, MAX_BUNDLE,
+    MAX_BUNDLE_HEADER, MAX_MANIFEST, Manifest, PackInput, StdinEntry, VerifiedBundle,
+    bundle_total_bytes, pack, peek_header, verify_bundle,
 };
 pub use chunked::{CHUNK, TAG};
 pub use error::{Error, Result};

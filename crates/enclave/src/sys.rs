@@ -4,6 +4,7 @@
 #![allow(unsafe_code)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -53,15 +54,52 @@ pub(crate) fn set_heap_limit(bytes: usize) {
     HEAP_LIMIT.store(bytes, Ordering::SeqCst);
 }
 
-fn charge(bytes: usize) {
+/// Bytes a thread takes from, or gives back to, the shared count at a
+/// time. Allocations served from a thread's credit cost no atomic
+/// operation (two per allocation made an allocation-heavy script ~10%
+/// slower than outside); the price is that the limit can be reached up to
+/// two batches per thread early.
+const BATCH: usize = 1 << 20;
+
+thread_local! {
+    /// Bytes this thread has counted in `HEAP_USED` but not handed out.
+    static CREDIT: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Counts `bytes` more in the shared total; past the limit, the enclave ends.
+fn reserve(bytes: usize) {
     let before = HEAP_USED.fetch_add(bytes, Ordering::Relaxed);
     if before.saturating_add(bytes) > HEAP_LIMIT.load(Ordering::Relaxed) {
         end(EndReason::OutOfMemory, bytes as u64, b"");
     }
 }
 
+fn charge(bytes: usize) {
+    CREDIT.with(|credit| match credit.get().checked_sub(bytes) {
+        Some(left) => credit.set(left),
+        None => {
+            // What is missing, plus a batch for the allocations to come.
+            reserve(bytes - credit.get() + BATCH);
+            credit.set(BATCH);
+        }
+    });
+}
+
+fn release(bytes: usize) {
+    CREDIT.with(|credit| {
+        let held = credit.get().saturating_add(bytes);
+        if held > 2 * BATCH {
+            HEAP_USED.fetch_sub(held - BATCH, Ordering::Relaxed);
+            credit.set(BATCH);
+        } else {
+            credit.set(held);
+        }
+    });
+}
+
 // SAFETY: every method forwards to `System` with the caller's arguments
-// unchanged; the only addition is bookkeeping on atomics, and ending the
+// unchanged; the only addition is bookkeeping (a thread-local credit and
+// an atomic total, neither of which allocates), and ending the
 // process (never returning a bad pointer) when the limit is crossed.
 unsafe impl GlobalAlloc for LimitedAllocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
@@ -77,7 +115,7 @@ unsafe impl GlobalAlloc for LimitedAllocator {
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        HEAP_USED.fetch_sub(layout.size(), Ordering::Relaxed);
+        release(layout.size());
         // SAFETY: forwarded unchanged; `ptr` came from this allocator.
         unsafe { System.dealloc(ptr, layout) }
     }
@@ -86,7 +124,7 @@ unsafe impl GlobalAlloc for LimitedAllocator {
         if new_size > layout.size() {
             charge(new_size - layout.size());
         } else {
-            HEAP_USED.fetch_sub(layout.size() - new_size, Ordering::Relaxed);
+            release(layout.size() - new_size);
         }
         // SAFETY: forwarded unchanged.
         unsafe { System.realloc(ptr, layout, new_size) }

@@ -14,16 +14,13 @@
 
 use std::io::Cursor;
 
-use shield_bundle::{EnclaveFacts, RunResult};
+use shield_bundle::{EnclaveFacts, MAX_BUNDLE, RunResult};
 use shield_engine::vfs::{MemoryFiles, Overlay};
 use shield_engine::{Engine, Job, Outcome};
 use shield_sgx::isa::{AttributesFlags, Targetinfo};
 
 use crate::outside::{self, HostClock};
 use crate::protected::ProtectedWrites;
-
-/// Largest bundle the enclave reads (its heap is 1 GiB).
-pub const MAX_BUNDLE: u64 = 512 << 20;
 
 /// Why a run stopped before writing a result.
 #[derive(Debug)]
@@ -92,11 +89,11 @@ pub fn run(
         stderr: &mut stderr,
         vfs: &mut vfs,
         clock: &HostClock,
-        limits: shield_engine::Limits {
+        limits: crate::capped(shield_engine::Limits {
             instructions: limits.instructions,
             memory_bytes: limits.memory_bytes,
             output_bytes: limits.output_bytes,
-        },
+        }),
     });
     let (_, writes) = vfs.into_parts();
     let files = writes

@@ -16,7 +16,7 @@ pub fn run(
     limits: Limits,
 ) -> Result<i32, String> {
     let entry = shield_engine::vfs::normalize(entry).map_err(|e| format!("{entry}: {e}"))?;
-    let max_file = limits.memory_bytes.unwrap_or(256 << 20);
+    let max_file = limits.memory_bytes.unwrap_or(crate::MAX_SCRIPT_MEMORY);
     // Writes go to a scratch area in enclave memory, dropped at the end.
     let mut vfs = Overlay::new(HostDirectory { max_file }, MemoryWrites::new());
     let (mut stdout, mut stderr) = (HostOutput::new(1), HostOutput::new(2));

@@ -55,6 +55,25 @@ pub const REFUSED: i32 = -1;
 /// Something failed around the script (the host's answers, sealing, memory).
 pub const FAILED: i32 = -2;
 
+/// Most memory a script may use here, whatever its limits ask: the
+/// enclave's 1 GiB heap also holds the bundle, its decrypted files and the
+/// result. A script that reaches it gets a clean limit error, not a lost
+/// enclave.
+pub const MAX_SCRIPT_MEMORY: u64 = 512 << 20;
+/// Most output (stdout, stderr, written files) a script may produce here:
+/// all of it is read back into the result.
+pub const MAX_SCRIPT_OUTPUT: u64 = 128 << 20;
+
+/// `limits` lowered to what this enclave can hold.
+pub fn capped(limits: shield_engine::Limits) -> shield_engine::Limits {
+    let cap = |asked: Option<u64>, max: u64| Some(asked.map_or(max, |a| a.min(max)));
+    shield_engine::Limits {
+        instructions: limits.instructions,
+        memory_bytes: cap(limits.memory_bytes, MAX_SCRIPT_MEMORY),
+        output_bytes: cap(limits.output_bytes, MAX_SCRIPT_OUTPUT),
+    }
+}
+
 /// Serves the script-enclave ECALLs with `engine` until the host ends the
 /// enclave. Call it from `main`.
 pub fn serve<E: Engine + 'static>(engine: E) -> ! {
@@ -166,7 +185,7 @@ impl<E: Engine> Ecalls for ScriptEnclave<E> {
             memory_bytes: (max_memory != 0).then_some(max_memory),
             output_bytes: (max_output != 0).then_some(max_output),
         };
-        match exec::run(&self.engine, entry, &split_args(args), limits) {
+        match exec::run(&self.engine, entry, &split_args(args), capped(limits)) {
             Ok(status) => status,
             Err(text) => {
                 put_message(&text, message, message_len);
@@ -185,6 +204,20 @@ mod tests {
         assert!(split_args(b"").is_empty());
         assert_eq!(split_args(b"a\0"), ["a"]);
         assert_eq!(split_args(b"a\0\0b c\0"), ["a", "", "b c"]);
+    }
+
+    #[test]
+    fn limits_are_capped_to_the_enclave() {
+        let none = shield_engine::Limits::default();
+        assert_eq!(capped(none).memory_bytes, Some(MAX_SCRIPT_MEMORY));
+        assert_eq!(capped(none).output_bytes, Some(MAX_SCRIPT_OUTPUT));
+        assert_eq!(capped(none).instructions, None);
+        let small = shield_engine::Limits {
+            instructions: Some(5),
+            memory_bytes: Some(1 << 20),
+            output_bytes: Some(1 << 20),
+        };
+        assert_eq!(capped(small), small);
     }
 
     #[test]

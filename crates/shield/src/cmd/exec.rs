@@ -18,7 +18,7 @@ pub(crate) struct Args {
     native: bool,
     /// The script.
     file: PathBuf,
-    /// Limits (defaults: no instruction or output limit, 768M memory).
+    /// Limits (defaults: no instruction or output limit, 512M memory).
     #[command(flatten)]
     limits: super::LimitFlags,
     /// State directory (the unpacked enclave; default: $SHIELD_STATE_DIR or ~/.shield).

@@ -18,7 +18,8 @@ use super::{image, state};
 
 /// Largest ak.json, bundle or result read by the host-side commands.
 pub(crate) const MAX_DOCUMENT: u64 = 16 << 20;
-const MAX_BUNDLE: u64 = 512 << 20;
+/// Largest result read (a script's output is capped at 128 MiB inside).
+const MAX_RESULT: u64 = 256 << 20;
 /// Room for the enclave's messages.
 const MESSAGE_CAP: usize = 1024;
 
@@ -249,6 +250,12 @@ pub(crate) fn write_bundle(
     out: &Path,
 ) -> Result<u64> {
     let total = shield_bundle::bundle_total_bytes(input)?;
+    if total > shield_bundle::MAX_BUNDLE {
+        bail!(
+            "the bundle would be {total} bytes; script enclaves open bundles of up to {} bytes",
+            shield_bundle::MAX_BUNDLE
+        );
+    }
     let bar = if total >= 16 << 20 {
         let bar = indicatif::ProgressBar::new(total);
         bar.set_style(
@@ -304,7 +311,7 @@ pub(crate) fn run_bundle(
     state: &Path,
     trace: Option<&Path>,
 ) -> Result<RunEnd> {
-    let bytes = read_bounded(bundle, MAX_BUNDLE)?;
+    let bytes = read_bounded(bundle, shield_bundle::MAX_BUNDLE)?;
     let header = match shield_bundle::peek_header(&bytes) {
         Ok(header) => header,
         Err(e) => return Ok(RunEnd::Refused(format!("bundle refused: {e}"))),
@@ -378,8 +385,8 @@ pub(crate) fn run_bundle(
 
 /// Opens a result as its owner.
 pub(crate) fn open_result(path: &Path, owner: &OwnerSecret) -> Result<shield_bundle::OpenedResult> {
-    let bytes = read_bounded(path, MAX_BUNDLE)?;
-    Ok(shield_bundle::open_result(&bytes, owner, MAX_BUNDLE)?)
+    let bytes = read_bounded(path, MAX_RESULT)?;
+    Ok(shield_bundle::open_result(&bytes, owner, MAX_RESULT)?)
 }
 
 /// Writes the script's files under `dir`; refuses to replace existing files
@@ -405,10 +412,11 @@ pub(crate) fn extract(files: &BTreeMap<String, Vec<u8>>, dir: &Path, force: bool
 
 // ----------------------------------------------------------------------- exec
 
-/// The limits of `shield exec` (both modes): none, but 768 MiB of memory
-/// (the enclave heap is 1 GiB); flags change them, 0 meaning "no limit".
+/// The limits of `shield exec` (both modes): none, but 512 MiB of memory
+/// (the most the script enclave gives a script); flags change them, 0
+/// meaning "no limit" (in the enclave: its maximum).
 pub(crate) fn exec_limits(flags: &crate::cmd::LimitFlags) -> shield_engine::Limits {
-    let [instructions, memory_bytes, output_bytes] = flags.over(None, Some(768 << 20), None);
+    let [instructions, memory_bytes, output_bytes] = flags.over(None, Some(512 << 20), None);
     shield_engine::Limits {
         instructions,
         memory_bytes,
