@@ -12,13 +12,16 @@ use anyhow::Result;
 use crate::script::{ops, state};
 
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Limits: none by default but 512M of memory (the script enclave's \
+    maximum). The script's exit status is shield's; 3 means it hit a limit."
+)]
 pub(crate) struct Args {
     /// Run the engine in this process instead of the enclave.
     #[arg(long)]
     native: bool,
     /// The script.
     file: PathBuf,
-    /// Limits (defaults: no instruction or output limit, 512M memory).
     #[command(flatten)]
     limits: super::LimitFlags,
     /// State directory (the unpacked enclave; default: $SHIELD_STATE_DIR or ~/.shield).

@@ -12,6 +12,11 @@ use shield_bundle::{AttestedKey, Limits, OwnerSecret, PackInput};
 use crate::script::{ops, state};
 
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Limits default to 20 billion instructions, 256M of memory and 64M of \
+    output; the script enclave lowers memory to at most 512M and output to 128M, and opens \
+    bundles of up to 128M. A script that hits a limit ends with exit status 3."
+)]
 pub(crate) struct Args {
     /// The entry script, relative to the directory it will run in (packing
     /// from that directory keeps `require` and `io.open` paths as they are).
@@ -36,7 +41,6 @@ pub(crate) struct Args {
     /// A file the script reads as its standard input.
     #[arg(long)]
     stdin: Option<PathBuf>,
-    /// Limits (defaults: 20 billion instructions, 256M memory, 64M output).
     #[command(flatten)]
     limits: super::LimitFlags,
     /// Also trust this simulation root CA for the quote (see `shield verify`).
