@@ -575,3 +575,35 @@ fn owner_keys_are_private() {
     let again = run(&f.root, &["keygen", "-o", f.owner.to_str().unwrap()], None);
     assert!(!again.status.success());
 }
+
+#[test]
+fn exec_confines_the_script_to_its_directory() {
+    let outside = project("exec-outside", &[("secret.txt", "OUTSIDE-MARKER\n")]);
+    let dir = project(
+        "exec-confined",
+        &[(
+            "main.lua",
+            "for _, path in ipairs({ '../exec-outside/secret.txt', 'link/secret.txt', \
+             '/etc/hostname' }) do\n\
+               local f, err = io.open(path)\n\
+               print(path, f and f:read('a') or 'refused')\n\
+             end\n\
+             io.open('scratch.txt', 'w'):write('kept in memory')\n\
+             print(io.open('scratch.txt'):read('a'))\n",
+        )],
+    );
+    std::os::unix::fs::symlink(&outside, dir.join("link")).unwrap();
+    for flags in [&[][..], &["--native"][..]] {
+        let mut args = vec!["exec"];
+        args.extend_from_slice(flags);
+        args.push("main.lua");
+        let out = run(&dir, &args, None);
+        ok(&out);
+        let text = stdout(&out);
+        assert!(!text.contains("OUTSIDE-MARKER"), "{flags:?}: {text}");
+        assert_eq!(text.matches("refused").count(), 3, "{flags:?}: {text}");
+        assert!(text.contains("kept in memory"), "{flags:?}: {text}");
+        // Writes stay in the scratch area, not in the script's directory.
+        assert!(!dir.join("scratch.txt").exists(), "{flags:?}");
+    }
+}
