@@ -23,8 +23,7 @@ pub fn run(
     let outcome = engine.run(Job {
         entry: &entry,
         args,
-        // The engine reads stdin a byte at a time: one OCALL per 64 KiB instead.
-        stdin: &mut std::io::BufReader::with_capacity(64 * 1024, HostStdin),
+        stdin: &mut HostStdin,
         stdout: &mut stdout,
         stderr: &mut stderr,
         vfs: &mut vfs,

@@ -118,3 +118,17 @@ pub fn parse_size(text: &str) -> std::result::Result<u64, String> {
     let value: u64 = digits.trim().parse().map_err(|_| bad())?;
     value.checked_mul(1 << shift).ok_or_else(bad)
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sizes() {
+        assert_eq!(super::parse_size("64M"), Ok(64 << 20));
+        assert_eq!(super::parse_size("1g"), Ok(1 << 30));
+        assert_eq!(super::parse_size("4096"), Ok(4096));
+        assert_eq!(super::parse_size("0x1000"), Ok(4096));
+        assert!(super::parse_size("12Q").is_err());
+        assert!(super::parse_size("").is_err());
+        assert!(super::parse_size("99999999999G").is_err());
+    }
+}

@@ -10,7 +10,6 @@ use shield_attest::Policy;
 use shield_bundle::{Language, Limits, OwnerSecret, PackInput};
 
 use crate::script::ops::{self, RunEnd};
-use crate::script::state;
 
 /// The example: a multi-file Lua program and its confidential data.
 const FILES: [(&str, &str); 3] = [
@@ -100,7 +99,7 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
         format_args!(
             "Lua enclave {}… made a key pair; the host keeps only the sealed private half and \
              publishes ak.json (public key + quote binding it)",
-            &state::hex(&made.mrenclave)[..16]
+            &shield_sgx::hex(&made.mrenclave)[..16]
         ),
     );
 

@@ -29,10 +29,10 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
     std::fs::write(&args.output, made.attested.to_json())
         .map_err(|e| anyhow::anyhow!("writing {}: {e}", args.output.display()))?;
     println!("wrote {}", args.output.display());
-    println!("enclave MRENCLAVE {}", state::hex(&made.mrenclave));
+    println!("enclave MRENCLAVE {}", shield_sgx::hex(&made.mrenclave));
     println!(
         "key fingerprint {}",
-        state::hex(&made.attested.key.fingerprint())
+        shield_sgx::hex(&made.attested.key.fingerprint())
     );
     println!(
         "sealed private key: {} (opens only in this enclave on this machine)",

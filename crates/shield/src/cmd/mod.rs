@@ -42,6 +42,20 @@ pub(crate) fn write_secret_file(path: &Path, bytes: &[u8], force: bool) -> Resul
     Ok(())
 }
 
+/// Reads a whole input file of at most `max` bytes, naming it in the error.
+pub(crate) fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>> {
+    let len = std::fs::metadata(path)
+        .with_context(|| format!("reading {}", path.display()))?
+        .len();
+    if len > max {
+        anyhow::bail!(
+            "{} is {len} bytes, more than the {max} accepted",
+            path.display()
+        );
+    }
+    read_file(path)
+}
+
 /// Reads a whole input file, naming it in the error.
 pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).with_context(|| format!("reading {}", path.display()))
@@ -54,10 +68,10 @@ pub(crate) struct LimitFlags {
     #[arg(long)]
     pub(crate) max_instructions: Option<u64>,
     /// Most memory the script may use, e.g. 256M (0: no limit).
-    #[arg(long, value_parser = parse_size)]
+    #[arg(long, value_parser = shield_sgx::config::parse_size)]
     pub(crate) max_memory: Option<u64>,
     /// Most output: stdout, stderr and written files together, e.g. 64M (0: no limit).
-    #[arg(long, value_parser = parse_size)]
+    #[arg(long, value_parser = shield_sgx::config::parse_size)]
     pub(crate) max_output: Option<u64>,
 }
 
@@ -80,42 +94,5 @@ impl LimitFlags {
             pick(self.max_memory, memory),
             pick(self.max_output, output),
         ]
-    }
-}
-
-/// A byte count: plain, hex (0x…), or with K, M or G (powers of 1024).
-pub(crate) fn parse_size(text: &str) -> std::result::Result<u64, String> {
-    let t = text.trim();
-    let (digits, unit) = match t.char_indices().last() {
-        Some((i, c)) if c.is_ascii_alphabetic() && !t.starts_with("0x") => (&t[..i], c),
-        _ => (t, ' '),
-    };
-    let shift = match unit.to_ascii_uppercase() {
-        ' ' => 0,
-        'K' => 10,
-        'M' => 20,
-        'G' => 30,
-        _ => return Err(format!("{text:?}: use a number with K, M or G")),
-    };
-    let n = match digits.strip_prefix("0x") {
-        Some(hex) => u64::from_str_radix(hex, 16),
-        None => digits.parse(),
-    }
-    .map_err(|_| format!("{text:?} is not a size"))?;
-    n.checked_mul(1 << shift)
-        .ok_or_else(|| format!("{text:?} is too large"))
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn sizes() {
-        assert_eq!(super::parse_size("64M"), Ok(64 << 20));
-        assert_eq!(super::parse_size("1g"), Ok(1 << 30));
-        assert_eq!(super::parse_size("4096"), Ok(4096));
-        assert_eq!(super::parse_size("0x1000"), Ok(4096));
-        assert!(super::parse_size("12Q").is_err());
-        assert!(super::parse_size("").is_err());
-        assert!(super::parse_size("99999999999G").is_err());
     }
 }

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use shield_bundle::OwnerSecret;
 
-use crate::script::{ops, state};
+use crate::script::ops;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
@@ -41,8 +41,8 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
     writeln!(
         err,
         "shield: result of bundle {} signed by enclave key {}; exit status {}",
-        &state::hex(&opened.bundle_digest)[..16],
-        &state::hex(&opened.enclave.fingerprint())[..16],
+        &shield_sgx::hex(&opened.bundle_digest)[..16],
+        &shield_sgx::hex(&opened.enclave.fingerprint())[..16],
         result.exit_status
     )?;
     match &args.extract {

@@ -9,7 +9,7 @@ use anyhow::{Context, Result, bail};
 use shield_attest::Policy;
 use shield_bundle::{AttestedKey, Limits, OwnerSecret, PackInput};
 
-use crate::script::{ops, state};
+use crate::script::ops;
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -50,7 +50,7 @@ pub(crate) struct Args {
 
 pub(crate) fn run(args: Args) -> Result<ExitCode> {
     let owner = OwnerSecret::load(&args.owner)?;
-    let text = ops::read_bounded(&args.to, ops::MAX_DOCUMENT)?;
+    let text = super::read_bounded(&args.to, ops::MAX_DOCUMENT)?;
     let attested = AttestedKey::from_json(
         std::str::from_utf8(&text)
             .with_context(|| format!("{} is not UTF-8", args.to.display()))?,
@@ -59,7 +59,7 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
     let policy = match &args.policy {
         Some(path) => Some(
             Policy::from_toml(
-                &String::from_utf8(ops::read_bounded(path, 1 << 20)?)
+                &String::from_utf8(super::read_bounded(path, 1 << 20)?)
                     .with_context(|| format!("{} is not UTF-8", path.display()))?,
             )
             .with_context(|| format!("policy {}", path.display()))?,
@@ -121,7 +121,7 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
         "wrote {} ({size} bytes: {} files encrypted to key {}, signed by the owner)",
         args.output.display(),
         input.files.len(),
-        &state::hex(&attested.key.fingerprint())[..16]
+        &shield_sgx::hex(&attested.key.fingerprint())[..16]
     );
     Ok(ExitCode::SUCCESS)
 }

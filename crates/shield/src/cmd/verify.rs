@@ -15,7 +15,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use shield_attest::pki::Cert;
 use shield_attest::{Collateral, Policy, TrustAnchors, Verdict, Verifier};
 
@@ -47,18 +47,8 @@ pub(crate) struct Args {
     json: bool,
 }
 
-pub(crate) fn read_limited(path: &Path) -> Result<Vec<u8>> {
-    let len = std::fs::metadata(path)
-        .with_context(|| format!("reading {}", path.display()))?
-        .len();
-    if len > MAX_INPUT {
-        bail!("{} is larger than {MAX_INPUT} bytes", path.display());
-    }
-    std::fs::read(path).with_context(|| format!("reading {}", path.display()))
-}
-
 pub(crate) fn run(args: Args) -> Result<ExitCode> {
-    let quote = read_limited(&args.quote)?;
+    let quote = super::read_bounded(&args.quote, MAX_INPUT)?;
     let collateral = match &args.collateral {
         Some(p) => Some(
             Collateral::load(p).with_context(|| format!("loading collateral {}", p.display()))?,
@@ -67,7 +57,7 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
     };
     let policy = match &args.policy {
         Some(p) => {
-            let text = String::from_utf8(read_limited(p)?)
+            let text = String::from_utf8(super::read_bounded(p, MAX_INPUT)?)
                 .with_context(|| format!("{} is not UTF-8", p.display()))?;
             Policy::from_toml(&text).with_context(|| format!("policy {}", p.display()))?
         }
@@ -80,23 +70,13 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
             .context("system clock before 1970")?
             .as_secs(),
     };
-    let mut verdict = Verdict::evaluate(
-        &Verifier::intel(),
+    let verdict = evaluate(
         &quote,
         collateral.as_ref(),
         &policy,
+        args.sim_root.as_deref(),
         now,
-    );
-    let untrusted = matches!(verdict.error, Some(shield_attest::Error::UntrustedChain(_)));
-    if untrusted && let Some(anchors) = simulation_anchors(args.sim_root.as_deref(), &policy)? {
-        verdict = Verdict::evaluate(
-            &Verifier::new(anchors),
-            &quote,
-            collateral.as_ref(),
-            &policy,
-            now,
-        );
-    }
+    )?;
     // writeln! rather than println!: a closed pipe is an error main() handles.
     let mut out = std::io::stdout().lock();
     if args.json {
@@ -111,12 +91,33 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
     })
 }
 
+/// Verifies `quote` against Intel's root, then, if it chains elsewhere,
+/// against the simulation root (`sim_root`, or the machine's default one
+/// when the policy allows simulation), and appraises it with `policy`.
+pub(crate) fn evaluate(
+    quote: &[u8],
+    collateral: Option<&Collateral>,
+    policy: &Policy,
+    sim_root: Option<&Path>,
+    now: u64,
+) -> Result<Verdict> {
+    let verdict = Verdict::evaluate(&Verifier::intel(), quote, collateral, policy, now);
+    let untrusted = matches!(verdict.error, Some(shield_attest::Error::UntrustedChain(_)));
+    if untrusted && let Some(anchors) = simulation_anchors(sim_root, policy)? {
+        return Ok(Verdict::evaluate(
+            &Verifier::new(anchors),
+            quote,
+            collateral,
+            policy,
+            now,
+        ));
+    }
+    Ok(verdict)
+}
+
 /// The simulation root to try: `--sim-root`, else the machine's default one
 /// when the policy allows simulation and it exists.
-pub(crate) fn simulation_anchors(
-    explicit: Option<&Path>,
-    policy: &Policy,
-) -> Result<Option<TrustAnchors>> {
+fn simulation_anchors(explicit: Option<&Path>, policy: &Policy) -> Result<Option<TrustAnchors>> {
     let path = match explicit {
         Some(p) => p.to_owned(),
         None => {
@@ -127,7 +128,7 @@ pub(crate) fn simulation_anchors(
             p
         }
     };
-    let bytes = read_limited(&path)?;
+    let bytes = super::read_bounded(&path, MAX_INPUT)?;
     let cert = if bytes.starts_with(b"-----BEGIN") {
         Cert::from_pem(&bytes)
     } else {

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 
 /// One embedded, signed enclave.
 pub(crate) struct EmbeddedEnclave {
@@ -43,7 +43,7 @@ impl EmbeddedEnclave {
         let dir = super::state::private_dir(&state.join("enclaves").join(format!(
             "{}-{}",
             self.language.as_str(),
-            &super::state::hex(&self.mrenclave()?)[..16]
+            &shield_sgx::hex(&self.mrenclave()?)[..16]
         )))?;
         let binary = dir.join("enclave");
         for (path, bytes) in [
@@ -51,17 +51,10 @@ impl EmbeddedEnclave {
             (dir.join("enclave.sig"), self.sigstruct),
             (dir.join("enclave.toml"), self.config),
         ] {
-            if std::fs::read(&path).ok().as_deref() == Some(bytes) {
-                continue;
-            }
             // Write then rename: a concurrent launch never sees half a file.
-            let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-            std::fs::write(&tmp, bytes)
-                .and_then(|()| std::fs::rename(&tmp, &path))
-                .with_context(|| format!("unpacking the enclave into {}", dir.display()))?;
-        }
-        if !binary.is_file() {
-            bail!("{} is missing after unpacking", binary.display());
+            if std::fs::read(&path).ok().as_deref() != Some(bytes) {
+                super::ops::write_whole(&path, bytes)?;
+            }
         }
         Ok(binary)
     }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use serde_json::json;
-use shield_attest::{Collateral, Policy, Verdict, Verifier};
+use shield_attest::{Collateral, Policy, Verdict};
 use shield_bundle::{AttestedKey, EnclaveKeyPublic, EnclavePolicy, Language, OwnerSecret};
 use shield_edl::wire::Limits;
 
@@ -28,23 +28,9 @@ fn message(buf: &[u8], len: u64) -> String {
     String::from_utf8_lossy(&buf[..len]).into_owned()
 }
 
-/// Reads a file of at most `max` bytes.
-pub(crate) fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>> {
-    let len = std::fs::metadata(path)
-        .with_context(|| format!("reading {}", path.display()))?
-        .len();
-    if len > max {
-        bail!(
-            "{} is {len} bytes, more than the {max} accepted",
-            path.display()
-        );
-    }
-    std::fs::read(path).with_context(|| format!("reading {}", path.display()))
-}
-
 /// Writes `bytes` to `path` through a temporary file, so that a failure
 /// never leaves half a file under the final name.
-fn write_whole(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_whole(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = partial_path(path);
     std::fs::write(&tmp, bytes)
         .and_then(|()| std::fs::rename(&tmp, path))
@@ -55,6 +41,19 @@ fn partial_path(path: &Path) -> PathBuf {
     let mut name = path.file_name().unwrap_or_default().to_owned();
     name.push(format!(".partial{}", std::process::id()));
     path.with_file_name(name)
+}
+
+/// Script arguments as the enclave takes them: each followed by a NUL.
+fn encode_args(args: &[String]) -> Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    for arg in args {
+        if arg.contains('\0') {
+            bail!("an argument contains a NUL byte");
+        }
+        bytes.extend_from_slice(arg.as_bytes());
+        bytes.push(0);
+    }
+    Ok(bytes)
 }
 
 // ---------------------------------------------------------------- enclave key
@@ -106,7 +105,7 @@ pub(crate) fn make_enclave_key(language: Language, state: &Path) -> Result<MadeK
     let mut collateral = serde_json::Map::new();
     for (name, bytes) in qe.collateral_parts()? {
         let value = if name.ends_with(".der") {
-            state::hex(&bytes)
+            shield_sgx::hex(&bytes)
         } else {
             String::from_utf8(bytes).context("collateral text is not UTF-8")?
         };
@@ -186,20 +185,7 @@ pub(crate) fn check_attested_key(
     let mut policy = policy.clone();
     policy.report_data = Some(attested.key.report_data());
     let collateral = collateral_of(attested)?;
-    let quote = &attested.quote;
-    let mut verdict =
-        Verdict::evaluate(&Verifier::intel(), quote, collateral.as_ref(), &policy, now);
-    let untrusted = matches!(verdict.error, Some(shield_attest::Error::UntrustedChain(_)));
-    if untrusted && let Some(anchors) = crate::cmd::verify::simulation_anchors(sim_root, &policy)? {
-        verdict = Verdict::evaluate(
-            &Verifier::new(anchors),
-            quote,
-            collateral.as_ref(),
-            &policy,
-            now,
-        );
-    }
-    Ok(verdict)
+    crate::cmd::verify::evaluate(&attested.quote, collateral.as_ref(), &policy, sim_root, now)
 }
 
 /// The files to pack: `entry` and every file under `inputs`, by the path
@@ -222,7 +208,17 @@ pub(crate) fn collect_files(entry: &Path, inputs: &[PathBuf]) -> Result<Vec<(Str
             for item in
                 std::fs::read_dir(&path).with_context(|| format!("listing {}", path.display()))?
             {
-                pending.push(item?.path());
+                let item = item?;
+                // Links to directories met while walking are not followed:
+                // one pointing upwards would make the walk endless.
+                if item.file_type()?.is_symlink() && item.path().is_dir() {
+                    eprintln!(
+                        "warning: skipping {} (a link to a directory; name it to pack it)",
+                        item.path().display()
+                    );
+                    continue;
+                }
+                pending.push(item.path());
             }
         } else if meta.is_file() {
             files.insert(bundle_path(&path)?, path);
@@ -311,7 +307,7 @@ pub(crate) fn run_bundle(
     state: &Path,
     trace: Option<&Path>,
 ) -> Result<RunEnd> {
-    let bytes = read_bounded(bundle, shield_bundle::MAX_BUNDLE)?;
+    let bytes = crate::cmd::read_bounded(bundle, shield_bundle::MAX_BUNDLE)?;
     let header = match shield_bundle::peek_header(&bytes) {
         Ok(header) => header,
         Err(e) => return Ok(RunEnd::Refused(format!("bundle refused: {e}"))),
@@ -321,7 +317,7 @@ pub(crate) fn run_bundle(
         format!(
             "no sealed key for this bundle's enclave key {} in {} (was its ak.json made by \
              `shield enclave-key` on this machine, with this state directory?)",
-            state::hex(&header.recipient),
+            shield_sgx::hex(&header.recipient),
             sealed_path.parent().unwrap_or(state).display()
         )
     })?;
@@ -349,14 +345,7 @@ pub(crate) fn run_bundle(
     let ended = (|| -> Result<RunEnd> {
         let enclave = host.launch(&binary)?;
         let proxy = EcallProxy::new(&enclave, Limits::default());
-        let mut arg_bytes = Vec::new();
-        for arg in args {
-            if arg.contains('\0') {
-                bail!("an argument contains a NUL byte");
-            }
-            arg_bytes.extend_from_slice(arg.as_bytes());
-            arg_bytes.push(0);
-        }
+        let arg_bytes = encode_args(args)?;
         let (mut msg, mut msg_len) = ([0u8; MESSAGE_CAP], 0u64);
         let status = proxy.ecall_run_bundle(
             &sealed,
@@ -385,7 +374,7 @@ pub(crate) fn run_bundle(
 
 /// Opens a result as its owner.
 pub(crate) fn open_result(path: &Path, owner: &OwnerSecret) -> Result<shield_bundle::OpenedResult> {
-    let bytes = read_bounded(path, MAX_RESULT)?;
+    let bytes = crate::cmd::read_bounded(path, MAX_RESULT)?;
     Ok(shield_bundle::open_result(&bytes, owner, MAX_RESULT)?)
 }
 
@@ -481,11 +470,7 @@ pub(crate) fn exec_enclave(
     }
     .launch(&binary)?;
     let proxy = EcallProxy::new(&enclave, Limits::default());
-    let mut arg_bytes = Vec::new();
-    for arg in args {
-        arg_bytes.extend_from_slice(arg.as_bytes());
-        arg_bytes.push(0);
-    }
+    let arg_bytes = encode_args(args)?;
     let (mut msg, mut msg_len) = ([0u8; MESSAGE_CAP], 0u64);
     let status = proxy.ecall_exec(
         &entry,
@@ -505,7 +490,7 @@ pub(crate) fn exec_enclave(
 /// A policy file's text that allows this machine's simulated enclave: used
 /// by the demo, written out so the owner sees what they accept.
 pub(crate) fn simulation_policy_text(mrenclave: &[u8; 32]) -> String {
-    let value = json!(state::hex(mrenclave));
+    let value = json!(shield_sgx::hex(mrenclave));
     format!(
         "# Accept only the Lua enclave this shield carries, and accept quotes from\n\
          # this machine's *simulated* quoting enclave (no real SGX here).\n\

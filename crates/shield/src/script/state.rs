@@ -34,9 +34,5 @@ pub(crate) fn private_dir(dir: &Path) -> Result<PathBuf> {
 pub(crate) fn sealed_key_path(state: &Path, fingerprint: &[u8; 32]) -> PathBuf {
     state
         .join("enclave-keys")
-        .join(format!("{}.sealed", hex(fingerprint)))
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+        .join(format!("{}.sealed", shield_sgx::hex(fingerprint)))
 }
