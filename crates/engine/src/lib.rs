@@ -24,6 +24,7 @@
 //!     vfs: &mut vfs,
 //!     clock: &SystemClock,
 //!     limits: Limits { instructions: Some(1_000_000), ..Limits::default() },
+//!     heap_exceeded: shield_engine::no_heap_budget,
 //! });
 //! assert_eq!(outcome, Outcome::Exited(0));
 //! assert_eq!(stdout, b"hello world\n");
@@ -64,6 +65,17 @@ pub struct Job<'a> {
     pub clock: &'a dyn Clock,
     /// What the run may consume.
     pub limits: Limits,
+    /// The backstop under the engine's own memory accounting: whether the
+    /// process's real heap use for this run is past its budget (inside an
+    /// enclave, the trusted runtime's allocator count). An engine polls it
+    /// wherever it can stop the script and ends the run with the memory
+    /// limit when it says so. [`no_heap_budget`] when there is none.
+    pub heap_exceeded: fn() -> bool,
+}
+
+/// For [`Job::heap_exceeded`] where no allocator counts the run: never.
+pub fn no_heap_budget() -> bool {
+    false
 }
 
 impl fmt::Debug for Job<'_> {
@@ -132,10 +144,14 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    /// The process exit status: `Exited(n)` gives n, `Error` 1, `Limit` 3.
+    /// The run's exit status, always in `0..=255`: `Exited(n)` gives n when
+    /// it is in that range and 255 otherwise (a request outside it, e.g.
+    /// `os.exit(-1)` or `os.exit(256)`, never reads as success), `Error` 1,
+    /// `Limit` 3.
     pub fn exit_status(&self) -> i32 {
         match self {
-            Outcome::Exited(n) => *n,
+            Outcome::Exited(n) if (0..=255).contains(n) => *n,
+            Outcome::Exited(_) => 255,
             Outcome::Error(_) => 1,
             Outcome::Limit { .. } => 3,
         }
@@ -161,6 +177,10 @@ mod tests {
     fn exit_status() {
         assert_eq!(Outcome::Exited(0).exit_status(), 0);
         assert_eq!(Outcome::Exited(7).exit_status(), 7);
+        assert_eq!(Outcome::Exited(255).exit_status(), 255);
+        assert_eq!(Outcome::Exited(-1).exit_status(), 255);
+        assert_eq!(Outcome::Exited(256).exit_status(), 255);
+        assert_eq!(Outcome::Exited(i32::MIN).exit_status(), 255);
         assert_eq!(Outcome::Error("x".into()).exit_status(), 1);
         let limit = Outcome::Limit {
             kind: LimitKind::Memory,

@@ -78,6 +78,7 @@ impl Engine for LuaEngine {
             vfs,
             clock,
             limits,
+            heap_exceeded,
         } = job;
         // The VM reads stdin a byte at a time; one read per 64 KiB instead
         // (an OCALL each, inside an enclave).
@@ -89,7 +90,7 @@ impl Engine for LuaEngine {
             vfs,
             clock,
         };
-        let _run = RunGuard::enter(limits.output_bytes);
+        let _run = RunGuard::enter(limits, heap_exceeded);
         IO.set(io, || {
             let result = panic::catch_unwind(AssertUnwindSafe(|| {
                 execute(entry, args, limits, self.check_interval)
@@ -97,6 +98,12 @@ impl Engine for LuaEngine {
             let (outcome, report) = match result {
                 Ok(done) => done,
                 Err(payload) => from_panic(payload, limits),
+            };
+            // A limit that stopped code the VM does not report on (a
+            // finalizer, the state's close) still ends the run as a limit.
+            let (outcome, report) = match (STOPPED.take(), &outcome) {
+                (Some(kind), Outcome::Exited(_) | Outcome::Error(_)) => limit(kind, limits),
+                _ => (outcome, report),
             };
             let _ = with_io(|io| {
                 let _ = io.stdout.flush();
@@ -141,6 +148,12 @@ scoped_thread_local!(static mut IO: for<'a> Io<'a>);
 thread_local! {
     /// Output bytes left, `None` when unlimited.
     static OUTPUT_LEFT: Cell<Option<u64>> = const { Cell::new(None) };
+    /// The run's memory limit, `None` when unlimited.
+    static MEMORY_LIMIT: Cell<Option<u64>> = const { Cell::new(None) };
+    /// The run's [`Job::heap_exceeded`].
+    static HEAP_EXCEEDED: Cell<fn() -> bool> = const { Cell::new(crate::no_heap_budget) };
+    /// A limit noticed where the VM could not report it (see `note_limit`).
+    static STOPPED: Cell<Option<LimitKind>> = const { Cell::new(None) };
     /// Whether the output limit stopped the script.
     static OUTPUT_TRIPPED: Cell<bool> = const { Cell::new(false) };
     /// Whether a run is active on this thread (for the panic hook).
@@ -151,8 +164,11 @@ thread_local! {
 struct RunGuard;
 
 impl RunGuard {
-    fn enter(output_bytes: Option<u64>) -> Self {
-        OUTPUT_LEFT.set(output_bytes);
+    fn enter(limits: Limits, heap_exceeded: fn() -> bool) -> Self {
+        OUTPUT_LEFT.set(limits.output_bytes);
+        MEMORY_LIMIT.set(limits.memory_bytes);
+        HEAP_EXCEEDED.set(heap_exceeded);
+        STOPPED.set(None);
         OUTPUT_TRIPPED.set(false);
         IN_RUN.set(true);
         RunGuard
@@ -162,6 +178,9 @@ impl RunGuard {
 impl Drop for RunGuard {
     fn drop(&mut self) {
         OUTPUT_LEFT.set(None);
+        MEMORY_LIMIT.set(None);
+        HEAP_EXCEEDED.set(crate::no_heap_budget);
+        STOPPED.set(None);
         OUTPUT_TRIPPED.set(false);
         IN_RUN.set(false);
     }
@@ -172,6 +191,19 @@ impl Drop for RunGuard {
 /// returns `nil, message`), and the hooks have no access to the VM.
 struct OutputLimitReached;
 
+/// Panic payload that stops a script when the heap backstop
+/// ([`Job::heap_exceeded`]) says the run is past its budget; a panic for the
+/// same reasons as [`OutputLimitReached`].
+struct MemoryLimitReached;
+
+/// Stops the script if the heap backstop says so. Called by every hook: the
+/// points where the engine gets control back from the VM.
+fn check_heap() {
+    if HEAP_EXCEEDED.get()() && !std::thread::panicking() {
+        panic::panic_any(MemoryLimitReached);
+    }
+}
+
 /// Suppresses the default panic message for the engine's own control-flow
 /// payloads (`os.exit` and the output limit) while a run is active on the
 /// panicking thread; every other panic goes to the previous hook.
@@ -181,7 +213,9 @@ fn install_panic_hook() {
         let previous = panic::take_hook();
         panic::set_hook(Box::new(move |info| {
             let payload = info.payload();
-            let ours = payload.is::<LuaExit>() || payload.is::<OutputLimitReached>();
+            let ours = payload.is::<LuaExit>()
+                || payload.is::<OutputLimitReached>()
+                || payload.is::<MemoryLimitReached>();
             if !(ours && IN_RUN.with(Cell::get)) {
                 previous(info);
             }
@@ -216,6 +250,7 @@ fn reserve_output(n: usize) -> usize {
 /// Writes `data` through `write` within the output budget; stops the script
 /// when the budget runs out.
 fn write_limited(data: &[u8], write: impl FnOnce(&[u8]) -> io::Result<()>) -> io::Result<()> {
+    check_heap();
     if OUTPUT_TRIPPED.get() {
         return Err(io::Error::other("output limit reached"));
     }
@@ -234,6 +269,7 @@ fn write_limited(data: &[u8], write: impl FnOnce(&[u8]) -> io::Result<()>) -> io
 // ── Hooks ──────────────────────────────────────────────────────────────────
 
 fn hook_stdin(buf: &mut [u8]) -> io::Result<usize> {
+    check_heap();
     with_io(|io| io.stdin.read(buf))
 }
 
@@ -291,6 +327,7 @@ const EBADF: i32 = 9;
 const EACCES: i32 = 13;
 const EISDIR: i32 = 21;
 const EINVAL: i32 = 22;
+const EFBIG: i32 = 27;
 
 /// Gives an error an errno where its kind has an obvious one, so Lua reports
 /// it as C Lua would (`nil, "x: No such file or directory", 2`).
@@ -316,6 +353,7 @@ fn strerror(e: &io::Error) -> String {
         Some(EACCES) => "Permission denied".into(),
         Some(EISDIR) => "Is a directory".into(),
         Some(EINVAL) => "Invalid argument".into(),
+        Some(EFBIG) => "File too large".into(),
         _ => e.to_string(),
     }
 }
@@ -329,6 +367,7 @@ fn open_in_vfs(filename: &[u8], mode: OpenMode) -> io::Result<Box<dyn VfsFile>> 
 }
 
 fn hook_file_open(filename: &[u8], mode: &[u8]) -> io::Result<Box<dyn LuaFileHandle>> {
+    check_heap();
     let mode = std::str::from_utf8(mode)
         .ok()
         .and_then(OpenMode::parse)
@@ -337,14 +376,27 @@ fn hook_file_open(filename: &[u8], mode: &[u8]) -> io::Result<Box<dyn LuaFileHan
     Ok(Box::new(VfsHandle::new(file)))
 }
 
+/// The first byte of a precompiled Lua chunk (`"\x1bLua"`).
+const BINARY_CHUNK: u8 = 0x1b;
+
+/// C Lua's words for a binary chunk where only text is accepted.
+const TEXT_ONLY: &str = "attempt to load a binary chunk (mode is 't')";
+
 fn hook_file_loader(filename: &[u8]) -> Result<Vec<u8>, LuaError> {
+    check_heap();
     let read = || -> io::Result<Vec<u8>> {
         let mut file = open_in_vfs(filename, OpenMode::parse("r").expect("valid mode"))?;
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes)?;
         Ok(bytes)
     };
-    read().map_err(|e| LuaError::runtime(format_args!("{}", strerror(&with_errno(e)))))
+    let bytes =
+        read().map_err(|e| LuaError::runtime(format_args!("{}", strerror(&with_errno(e)))))?;
+    // require, dofile and loadfile: source only, like `load` (see prelude).
+    if bytes.first() == Some(&BINARY_CHUNK) {
+        return Err(LuaError::runtime(format_args!("{TEXT_ONLY}")));
+    }
+    Ok(bytes)
 }
 
 /// A VFS file as a Lua file handle: buffered byte reads, budgeted writes.
@@ -354,6 +406,9 @@ struct VfsHandle {
     pos: usize,
     pushback: Option<u8>,
     error: Option<(i32, String)>,
+    /// Whether a seek may have left the position past the end of the file,
+    /// so that the next write fills a gap.
+    maybe_past_end: bool,
 }
 
 impl VfsHandle {
@@ -366,7 +421,36 @@ impl VfsHandle {
             pos: 0,
             pushback: None,
             error: None,
+            maybe_past_end: false,
         }
+    }
+
+    /// Counts the zeros a write at a position past the end of the file
+    /// adds: output like any other, and refused outright beyond the
+    /// memory limit (an in-memory file holds them).
+    fn charge_gap(&mut self) -> io::Result<()> {
+        if !std::mem::take(&mut self.maybe_past_end) {
+            return Ok(());
+        }
+        let at = self.file.stream_position()?;
+        let end = self.file.seek(SeekFrom::End(0))?;
+        self.file.seek(SeekFrom::Start(at))?;
+        let gap = at.saturating_sub(end);
+        if gap == 0 {
+            return Ok(());
+        }
+        if MEMORY_LIMIT.get().is_some_and(|m| gap > m) {
+            return Err(io::Error::from_raw_os_error(EFBIG));
+        }
+        let allowed = reserve_output(usize::try_from(gap).unwrap_or(usize::MAX)) as u64;
+        if allowed < gap {
+            OUTPUT_TRIPPED.set(true);
+            if !std::thread::panicking() {
+                panic::panic_any(OutputLimitReached);
+            }
+            return Err(io::Error::other("output limit reached"));
+        }
+        Ok(())
     }
 
     fn unread_len(&self) -> u64 {
@@ -429,6 +513,7 @@ impl LuaFileHandle for VfsHandle {
 
     fn write_bytes(&mut self, data: &[u8]) -> io::Result<usize> {
         self.discard_read_ahead()?;
+        self.charge_gap().inspect_err(|e| self.record(e))?;
         let file = &mut self.file;
         write_limited(data, |d| file.write_all(d)).inspect_err(|e| self.record(e))?;
         Ok(data.len())
@@ -440,6 +525,7 @@ impl LuaFileHandle for VfsHandle {
 
     fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
         self.discard_read_ahead()?;
+        self.maybe_past_end = true;
         self.file.seek(pos).map_err(with_errno)
     }
 
@@ -516,6 +602,9 @@ fn from_panic(payload: Box<dyn Any + Send>, limits: Limits) -> Done {
     if payload.is::<OutputLimitReached>() || OUTPUT_TRIPPED.get() {
         return limit(LimitKind::Output, limits);
     }
+    if payload.is::<MemoryLimitReached>() {
+        return limit(LimitKind::Memory, limits);
+    }
     let what = payload
         .downcast_ref::<&str>()
         .map(|s| (*s).to_owned())
@@ -533,7 +622,11 @@ fn read_entry(entry: &str) -> Result<Vec<u8>, String> {
         file.read_to_end(&mut bytes)?;
         Ok(bytes)
     };
-    read().map_err(|e| format!("cannot open {entry}: {}", strerror(&with_errno(e))))
+    let bytes = read().map_err(|e| format!("cannot open {entry}: {}", strerror(&with_errno(e))))?;
+    if bytes.first() == Some(&BINARY_CHUNK) {
+        return Err(format!("{entry}: {TEXT_ONLY}"));
+    }
+    Ok(bytes)
 }
 
 /// Blanks a leading `#` line (as `lua` does), keeping line numbers.
@@ -553,41 +646,63 @@ fn execute(entry: &str, args: &[String], limits: Limits, check_interval: u32) ->
         Ok(lua) => lua,
         Err(e) => return internal(e),
     };
-    match prepare(&lua, entry, args, limits, check_interval) {
-        Ok(Ok(Prepared {
-            runner,
-            main,
-            sandbox,
-        })) => {
-            let mut call_args = vec![omnilua::Value::Function(main)];
-            for a in args {
-                match lua.create_string(a) {
-                    Ok(s) => call_args.push(omnilua::Value::String(s)),
-                    Err(e) => return internal(e),
-                }
-            }
-            let result = runner.call::<_, Option<String>>(Variadic::from_iter(call_args));
-            let tripped = sandbox.as_ref().and_then(omnilua::Sandbox::tripped);
-            match result {
-                Ok(None) => (Outcome::Exited(0), None),
-                Ok(Some(message)) => {
-                    let message = strip_runner_frames(&message);
-                    let report = format!("lua5.4: {message}\n");
-                    (Outcome::Error(message), Some(report))
-                }
-                Err(_) if OUTPUT_TRIPPED.get() => limit(LimitKind::Output, limits),
-                Err(_) if tripped == Some(TripReason::Instructions) => {
-                    limit(LimitKind::Instructions, limits)
-                }
-                Err(_) if tripped == Some(TripReason::Memory) => limit(LimitKind::Memory, limits),
-                Err(e) => script_error(&e),
-            }
-        }
+    let done = match prepare(&lua, entry, args, limits, check_interval) {
+        Ok(Ok(prepared)) => run_main(&lua, prepared, args, limits),
         Ok(Err(message)) => {
             let report = format!("lua5.4: {message}\n");
             (Outcome::Error(message), Some(report))
         }
         Err(e) => internal(e),
+    };
+    // Closing the state runs the finalizers still pending, under the limits.
+    drop(lua);
+    done
+}
+
+fn run_main(lua: &Lua, prepared: Prepared, args: &[String], limits: Limits) -> Done {
+    let Prepared {
+        runner,
+        main,
+        sandbox,
+    } = prepared;
+    let mut call_args = vec![omnilua::Value::Function(main)];
+    for a in args {
+        match lua.create_string(a) {
+            Ok(s) => call_args.push(omnilua::Value::String(s)),
+            Err(e) => return internal(e),
+        }
+    }
+    let result = runner.call::<_, Option<String>>(Variadic::from_iter(call_args));
+    let tripped = sandbox.as_ref().and_then(omnilua::Sandbox::tripped);
+    let out_of_memory =
+        |message: &str| limits.memory_bytes.is_some() && message.starts_with(MEMORY_ERROR);
+    match (result, tripped) {
+        (_, _) if OUTPUT_TRIPPED.get() => limit(LimitKind::Output, limits),
+        // A trip is final even where the script caught the error it raised.
+        (_, Some(TripReason::Instructions)) => limit(LimitKind::Instructions, limits),
+        (_, Some(TripReason::Memory)) => limit(LimitKind::Memory, limits),
+        (Ok(None), None) => (Outcome::Exited(0), None),
+        (Ok(Some(message)), None) if out_of_memory(&message) => limit(LimitKind::Memory, limits),
+        (Ok(Some(message)), None) => {
+            let message = strip_runner_frames(&message);
+            let report = format!("lua5.4: {message}\n");
+            (Outcome::Error(message), Some(report))
+        }
+        (Err(e), None) if out_of_memory(&e.to_string()) => limit(LimitKind::Memory, limits),
+        (Err(e), None) => script_error(&e),
+    }
+}
+
+/// How the VM words an allocation it refused (a table past its size cap).
+const MEMORY_ERROR: &str = "not enough memory";
+
+/// Records a limit that stopped code whose error the VM swallows (a
+/// finalizer); the run then ends with that limit. Called from the prelude.
+fn note_limit(message: &str) {
+    if message.contains("sandbox: instruction budget exhausted") {
+        STOPPED.set(Some(LimitKind::Instructions));
+    } else if message.contains("sandbox: memory limit exceeded") {
+        STOPPED.set(Some(LimitKind::Memory));
     }
 }
 
@@ -605,7 +720,17 @@ fn prepare(
     lua.load("collectgarbage('incremental')")
         .set_name("=(shield)")
         .exec()?;
-    let runner: omnilua::Function = lua.load(PRELUDE).set_name("=(shield)").eval()?;
+    let over_budget = lua.create_function(|_, ()| Ok(HEAP_EXCEEDED.get()()))?;
+    let noted = lua.create_function(|_, message: String| {
+        note_limit(&message);
+        Ok(())
+    })?;
+    let memory_limit = limits.memory_bytes.map(|m| m as f64);
+    let runner: omnilua::Function = lua
+        .load(PRELUDE)
+        .set_name("=(shield)")
+        .into_function()?
+        .call((memory_limit, over_budget, noted))?;
     let globals = lua.globals();
     let package: omnilua::Table = globals.get("package")?;
     package.set("path", PACKAGE_PATH)?;
@@ -662,13 +787,26 @@ struct Prepared {
     sandbox: Option<omnilua::Sandbox>,
 }
 
-/// Drops the traceback lines below the main chunk (the engine's runner).
+/// Drops the traceback lines below the main chunk (the engine's runner) and
+/// the frames of the prelude's wrappers around library functions, so a
+/// traceback shows the script's frames as C Lua's would.
 fn strip_runner_frames(message: &str) -> String {
     let mut lines: Vec<&str> = message.lines().collect();
     if let Some(i) = lines.iter().rposition(|l| l.ends_with(": in main chunk")) {
         lines.truncate(i + 1);
     }
-    lines.join("\n")
+    let prelude = |l: &str| l.trim_start().starts_with("(shield):");
+    let mut kept = Vec::with_capacity(lines.len());
+    for (i, line) in lines.iter().enumerate() {
+        let next_is_prelude = lines.get(i + 1).is_some_and(|l| prelude(l));
+        let after_prelude = i > 0 && prelude(lines[i - 1]);
+        let wrapper_error = line.trim() == "[C]: in function 'error'" && next_is_prelude;
+        let tail_of_wrapper = line.trim() == "(...tail calls...)" && after_prelude;
+        if !(prelude(line) || wrapper_error || tail_of_wrapper) {
+            kept.push(*line);
+        }
+    }
+    kept.join("\n")
 }
 
 fn script_error(e: &omnilua::Error) -> Done {

@@ -153,6 +153,7 @@ fn run_engine(p: &Program, vfs: &mut dyn Vfs) -> (Observed, Vec<u8>) {
             memory_bytes: Some(256 << 20),
             output_bytes: Some(1 << 20),
         },
+        heap_exceeded: shield_engine::no_heap_budget,
     });
     let observed = Observed {
         stdout: String::from_utf8_lossy(&stdout).into_owned(),

@@ -41,6 +41,7 @@ fn run_with(files: &[(&str, &str)], stdin: &str, limits: Limits) -> Run {
         vfs: &mut vfs,
         clock: &FixedClock,
         limits,
+        heap_exceeded: shield_engine::no_heap_budget,
     });
     Run {
         outcome,

@@ -1,0 +1,251 @@
+//! Scripts written to break a run: each must end with a defined outcome (a
+//! limit, an error the script sees, a mapped exit status), never a hang, a
+//! panic, an abort of this process or output that escapes the job's streams.
+
+use std::collections::BTreeMap;
+
+use shield_engine::lua::LuaEngine;
+use shield_engine::vfs::{MemoryFiles, MemoryWrites, Overlay};
+use shield_engine::{Engine, Job, LimitKind, Limits, Outcome, SystemClock};
+
+struct Run {
+    outcome: Outcome,
+    stdout: String,
+    stderr: String,
+}
+
+fn run_files(files: &[(&str, &[u8])], limits: Limits, heap_exceeded: fn() -> bool) -> Run {
+    let base: BTreeMap<String, Vec<u8>> = files
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.to_vec()))
+        .collect();
+    let mut vfs = Overlay::new(MemoryFiles::new(base), MemoryWrites::new());
+    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+    let outcome = LuaEngine::new().run(Job {
+        entry: "main.lua",
+        args: &[],
+        stdin: &mut std::io::empty(),
+        stdout: &mut stdout,
+        stderr: &mut stderr,
+        vfs: &mut vfs,
+        clock: &SystemClock,
+        limits,
+        heap_exceeded,
+    });
+    Run {
+        outcome,
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    }
+}
+
+/// The limits of a typical bundle, scaled down.
+const LIMITS: Limits = Limits {
+    instructions: Some(5_000_000),
+    memory_bytes: Some(64 << 20),
+    output_bytes: Some(1 << 20),
+};
+
+fn run(script: &str) -> Run {
+    run_files(
+        &[("main.lua", script.as_bytes())],
+        LIMITS,
+        shield_engine::no_heap_budget,
+    )
+}
+
+#[track_caller]
+fn assert_limit(r: &Run, kind: LimitKind) {
+    match &r.outcome {
+        Outcome::Limit { kind: got, .. } => assert_eq!(*got, kind, "stderr: {}", r.stderr),
+        other => panic!(
+            "expected the {kind:?} limit, got {other:?}; stderr: {}",
+            r.stderr
+        ),
+    }
+    assert_eq!(r.outcome.exit_status(), 3);
+}
+
+// ── 1. Finalizers ──────────────────────────────────────────────────────────
+
+#[test]
+fn endless_finalizers_meet_the_instruction_limit() {
+    for script in [
+        "setmetatable({}, {__gc = function() while true do end end}) collectgarbage()",
+        // Without an explicit collection: the state's close runs it.
+        "setmetatable({}, {__gc = function() while true do end end})",
+        "coroutine.wrap(function() setmetatable({}, {__gc = function() while true do end end}) \
+         collectgarbage() end)()",
+        // A metatable whose __gc is replaced after setmetatable.
+        "local mt = {__gc = true} setmetatable({}, mt) mt.__gc = function() while true do end end \
+         collectgarbage()",
+    ] {
+        assert_limit(&run(script), LimitKind::Instructions);
+    }
+}
+
+#[test]
+fn a_memory_limit_inside_a_finalizer_ends_the_run() {
+    let r = run("setmetatable({}, {__gc = function() local t = {} \
+                 for i = 1, 1e9 do t[i] = ('x'):rep(1 << 20) .. i end end}) collectgarbage() \
+                 print('after')");
+    assert_limit(&r, LimitKind::Memory);
+}
+
+#[test]
+fn finalizers_still_run_with_their_object() {
+    let r = run("local mt = {__gc = function(o) print('gc', o.name) end} \
+                 setmetatable({name = 'a'}, mt) collectgarbage() \
+                 local keep = setmetatable({name = 'b'}, mt) print(getmetatable(keep) == mt, mt.__gc ~= nil) \
+                 setmetatable({}, {__gc = function() error('boom') end}) warn('@on') collectgarbage()");
+    assert_eq!(r.outcome, Outcome::Exited(0), "{}", r.stderr);
+    assert_eq!(r.stdout, "gc\ta\ntrue\ttrue\ngc\tb\n");
+    assert!(
+        r.stderr.starts_with("Lua warning: error in __gc ("),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn the_prelude_keeps_its_originals_to_itself() {
+    let r = run(
+        "print(debug.getupvalue(setmetatable, 1), debug.getupvalue(load, 1), \
+                 debug.getupvalue(string.gsub, 1), debug.getupvalue(warn, 1))",
+    );
+    assert_eq!(r.stdout, "nil\tnil\tnil\tnil\n");
+}
+
+// ── 2. Memory ──────────────────────────────────────────────────────────────
+
+#[test]
+fn allocation_bombs_end_with_the_memory_limit() {
+    for script in [
+        "local s = 'x' while true do s = s .. s end",
+        "local s = string.rep('a', 1 << 20):gsub('a', string.rep('b', 4096))",
+        "local big = ('b'):rep(1 << 20); ('a'):rep(1 << 16):gsub('a', function() return big end)",
+        "local big = ('b'):rep(1 << 20); ('a'):rep(1 << 16):gsub('a', {a = big})",
+        "local t, big = {}, ('b'):rep(1 << 20) for i = 1, 1 << 12 do t[i] = big end table.concat(t)",
+        "local big = ('b'):rep(1 << 20) string.format(('%s'):rep(200), table.unpack(setmetatable({}, \
+         {__index = function() return big end}), 1, 200))",
+        "local piece = ('x=1 '):rep(1 << 18) load(function() return piece end)",
+        "string.pack(('i16'):rep(1 << 22))",
+        "local t = {} for i = 1, 1e9 do t[i] = i end",
+    ] {
+        assert_limit(&run(script), LimitKind::Memory);
+    }
+}
+
+#[test]
+fn the_heap_backstop_stops_a_script_the_vm_undercounts() {
+    fn over() -> bool {
+        true
+    }
+    for script in [
+        "coroutine.create(function() end)",
+        "coroutine.wrap(function() end)",
+        "print('x')",
+        "io.write('x')",
+    ] {
+        let r = run_files(&[("main.lua", script.as_bytes())], LIMITS, over);
+        assert_limit(&r, LimitKind::Memory);
+        assert_eq!(r.stdout, "");
+    }
+}
+
+#[test]
+fn library_errors_still_name_the_script_line() {
+    let r = run("\n\nstring.rep()");
+    assert_eq!(
+        r.outcome,
+        Outcome::Error(
+            "main.lua:3: bad argument #1 to 'rep' (string expected, got no value)\n\
+             stack traceback:\n\tmain.lua:3: in main chunk"
+                .into()
+        ),
+    );
+}
+
+// ── 3. Seeking past the end ────────────────────────────────────────────────
+
+#[test]
+fn a_gap_left_by_seeking_is_output() {
+    let r = run("local f = io.open('out', 'w') f:seek('set', 1 << 40) print(f:write('x'))");
+    assert_eq!(r.stdout, "nil\tFile too large\t27\n", "{}", r.stderr);
+    let r = run("local f = io.open('out', 'w') f:seek('set', 2 << 20) f:write('x')");
+    assert_limit(&r, LimitKind::Output);
+    let r = run(
+        "local f = io.open('out', 'w') f:write('ab') f:seek('set', 1000) f:write('x') \
+                 f:seek('set', 0) print(#f:read('a'))",
+    );
+    assert_eq!(r.stdout, "1001\n", "{}", r.stderr);
+}
+
+// ── 5. Warnings ────────────────────────────────────────────────────────────
+
+#[test]
+fn warnings_go_to_the_jobs_stderr_within_the_output_limit() {
+    let r = run("warn('not shown') warn('@on') warn('x', 'y') warn('@off') warn('z')");
+    assert_eq!(r.outcome, Outcome::Exited(0));
+    assert_eq!(r.stderr, "Lua warning: xy\n");
+    let r = run("warn('@on') while true do warn(('w'):rep(1000)) end");
+    assert_limit(&r, LimitKind::Output);
+}
+
+// ── 6. Binary chunks ───────────────────────────────────────────────────────
+
+#[test]
+fn binary_chunks_are_refused_everywhere() {
+    let text_only = "attempt to load a binary chunk (mode is 't')";
+    let r = run("print(load(string.dump(function() end), nil, 'b'))");
+    assert_eq!(r.stdout, format!("nil\t{text_only}\n"));
+    let r = run("print(load(string.dump(function() end)))");
+    assert_eq!(r.stdout, format!("nil\t{text_only}\n"));
+    let chunk = b"\x1bLua\x54\x00garbage";
+    let r = run_files(
+        &[
+            (
+                "main.lua",
+                b"print(pcall(require, 'm')) print(loadfile('m.lua'))",
+            ),
+            ("m.lua", chunk),
+        ],
+        LIMITS,
+        shield_engine::no_heap_budget,
+    );
+    // require does not take it for a module; loadfile says why.
+    assert!(
+        r.stdout.starts_with("false\tmodule 'm' not found"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .ends_with(&format!("nil\tcannot open m.lua: {text_only}\n")),
+        "{}",
+        r.stdout
+    );
+    let r = run_files(
+        &[("main.lua", chunk)],
+        LIMITS,
+        shield_engine::no_heap_budget,
+    );
+    assert_eq!(r.outcome.exit_status(), 1);
+    assert!(r.stderr.contains(text_only), "{}", r.stderr);
+}
+
+// ── 8. Exit statuses ───────────────────────────────────────────────────────
+
+#[test]
+fn exit_statuses_are_mapped_into_0_to_255() {
+    for (script, status) in [
+        ("os.exit(-1)", 255),
+        ("os.exit(2^31)", 255),
+        ("os.exit(256)", 255),
+        ("os.exit(255)", 255),
+        ("os.exit(7)", 7),
+        ("os.exit(false)", 1),
+    ] {
+        assert_eq!(run(script).outcome.exit_status(), status, "{script}");
+    }
+}
