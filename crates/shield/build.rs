@@ -10,4 +10,10 @@ fn main() {
         .config("../../enclaves/lua/enclave.toml")
         .build()
         .unwrap_or_else(|e| panic!("{e}"));
+    // `shield exec` only: development mode, DEBUG set (another MRENCLAVE).
+    shield_build::EnclaveBuild::new("lua-dev-enclave", "SHIELD_LUA_DEV_ENCLAVE")
+        .signing_key("../../enclaves/signing-key.pem")
+        .config("../../enclaves/lua-dev/enclave.toml")
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
 }

@@ -177,7 +177,7 @@ impl EnclaveBuild {
         }
         // The enclave's sources and the runtime crates it is built from.
         let workspace = workspace_root(&manifest_dir);
-        for dir in ["crates", "examples"] {
+        for dir in ["crates", "enclaves", "examples"] {
             println!("cargo:rerun-if-changed={}", workspace.join(dir).display());
         }
         Ok(built)

@@ -93,6 +93,10 @@ pub struct Manifest {
     pub files: Vec<FileEntry>,
     /// The standard input, if any.
     pub stdin: Option<StdinEntry>,
+    /// Arguments the owner fixed (`shield pack --args`): the script gets
+    /// exactly these, and a run with any others is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub args: Option<Vec<String>>,
 }
 
 /// What [`pack`] puts in a bundle.
@@ -110,6 +114,8 @@ pub struct PackInput {
     pub files: Vec<(String, PathBuf)>,
     /// A file to give the script as standard input.
     pub stdin: Option<PathBuf>,
+    /// Arguments to fix for every run (see [`Manifest::args`]).
+    pub args: Option<Vec<String>>,
 }
 
 impl PackInput {
@@ -120,6 +126,11 @@ impl PackInput {
                 "the entry {:?} is not among the bundle's files",
                 self.entry
             )));
+        }
+        if self.args.iter().flatten().any(|a| a.contains('\0')) {
+            return Err(Error::InvalidInput(
+                "an argument contains a NUL byte".into(),
+            ));
         }
         Ok(())
     }
@@ -241,6 +252,7 @@ pub fn bundle_total_bytes(input: &PackInput) -> Result<u64> {
         entry: input.entry.clone(),
         files,
         stdin,
+        args: input.args.clone(),
     };
     let plain = plaintext_len(manifest_json(&manifest)?.len(), &manifest)?;
     // The header's length does not depend on the key values.
@@ -326,6 +338,7 @@ pub fn pack(
             size: sizes[sizes.len() - 1],
             sha256: hashes[hashes.len() - 1],
         }),
+        args: input.args.clone(),
     };
     let manifest_bytes = manifest_json(&manifest)?;
     let plain_len = plaintext_len(manifest_bytes.len(), &manifest)?;
@@ -540,6 +553,7 @@ fn parse_plaintext(plain: &[u8]) -> Result<BundleContents> {
         entry: manifest.entry,
         files,
         stdin,
+        args: manifest.args,
     })
 }
 
@@ -552,6 +566,8 @@ pub struct BundleContents {
     pub files: BTreeMap<String, Vec<u8>>,
     /// Standard input (empty if the bundle has none).
     pub stdin: Vec<u8>,
+    /// The arguments the owner fixed, if any ([`Manifest::args`]).
+    pub args: Option<Vec<String>>,
 }
 
 impl std::fmt::Debug for BundleContents {
@@ -565,6 +581,7 @@ impl std::fmt::Debug for BundleContents {
             .field("entry", &self.entry)
             .field("file_sizes", &files)
             .field("stdin_len", &self.stdin.len())
+            .field("args_count", &self.args.as_ref().map(Vec::len))
             .finish()
     }
 }

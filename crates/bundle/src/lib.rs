@@ -42,7 +42,8 @@
 //! * plaintext: `u32 manifest_len (<= 1 MiB) | manifest (JSON, Manifest) |
 //!   file bytes in manifest order | stdin bytes`, nothing after. The
 //!   manifest is `{"entry", "files": [{"path", "size", "sha256"}],
-//!   "stdin": null | {"size", "sha256"}}`. Paths are relative UTF-8 of at most
+//!   "stdin": null | {"size", "sha256"}, "args"?: [string]}` (`args`, when
+//!   present, are the arguments the owner fixed). Paths are relative UTF-8 of at most
 //!   1024 bytes, `/`-separated, without empty, `.` or `..` components, NUL or
 //!   backslash, unique, and no path is also a parent directory of another;
 //!   `entry` is one of them.
@@ -54,7 +55,7 @@
 //!            | u64 payload_len | payload | signature (64)
 //! ```
 //!
-//! * `header`: [`ResultHeader`]: `format` = `"shield-result/1"`,
+//! * `header`: [`ResultHeader`]: `format` = `"shield-result/2"`,
 //!   `bundle_header` (the bundle header bytes, base64), `bundle_payload_sha256`
 //!   (hex), `bundle_signature` (the owner's, hex), `enclave`
 //!   ([`EnclaveKeyPublic`]) and `enc` (hex).
@@ -64,8 +65,10 @@
 //!   `info = "shield result payload v1"` and AAD bound to `H(result header)`.
 //! * plaintext: `i32 exit_status | u8 has_error (0|1) [| u32 len | UTF-8
 //!   error] | u64 len | stdout | u64 len | stderr | u32 file_count |
-//!   file_count × (u32 path_len | UTF-8 path | u64 len | bytes)`, nothing
-//!   after; paths follow the bundle path rules.
+//!   file_count × (u32 path_len | UTF-8 path | u64 len | bytes) | u32
+//!   arg_count | arg_count × (u32 len | UTF-8 argument)`, nothing after;
+//!   paths follow the bundle path rules; the arguments are those the script
+//!   ran with. (Version 1 had no arguments.)
 //!
 //! The owner accepts a result only if the embedded bundle header names the
 //! owner's own key, carries a valid owner signature, and names as recipient
@@ -102,6 +105,7 @@
 //!     entry: "main.lua".into(),
 //!     files: vec![("main.lua".into(), script)],
 //!     stdin: None,
+//!     args: None,
 //! };
 //! let mut bundle = Vec::new();
 //! pack(&input, &enclave.public(), &owner, &mut bundle, &mut |_, _| {})?;

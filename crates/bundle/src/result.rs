@@ -19,7 +19,7 @@ use crate::{Error, Result};
 /// Magic bytes that start a result.
 pub const RESULT_MAGIC: &[u8; 8] = b"SHIELDR1";
 /// The `format` of a [`ResultHeader`].
-pub const RESULT_FORMAT: &str = "shield-result/1";
+pub const RESULT_FORMAT: &str = "shield-result/2";
 /// Largest result header, in bytes (it embeds a bundle header in base64).
 pub const MAX_RESULT_HEADER: u32 = 2 << 20;
 const RESULT_SIG_LABEL: &[u8] = b"shield result v1\0";
@@ -38,6 +38,9 @@ pub struct RunResult {
     pub stderr: Vec<u8>,
     /// Files the script wrote, by path (validated like bundle paths).
     pub files: BTreeMap<String, Vec<u8>>,
+    /// The arguments the script ran with (from the host, or fixed by the
+    /// owner at pack time).
+    pub args: Vec<String>,
 }
 
 impl std::fmt::Debug for RunResult {
@@ -53,6 +56,7 @@ impl std::fmt::Debug for RunResult {
             .field("stdout_len", &self.stdout.len())
             .field("stderr_len", &self.stderr.len())
             .field("file_sizes", &files)
+            .field("args_count", &self.args.len())
             .finish()
     }
 }
@@ -101,6 +105,7 @@ fn encode(result: &RunResult) -> Result<Zeroizing<Vec<u8>>> {
         .iter()
         .map(|(k, v)| 4 + k.len() + 8 + v.len())
         .sum::<usize>();
+    size += 4 + result.args.iter().map(|a| 4 + a.len()).sum::<usize>();
     let mut out = Zeroizing::new(Vec::with_capacity(size));
     out.extend_from_slice(&result.exit_status.to_le_bytes());
     match &result.error {
@@ -131,6 +136,19 @@ fn encode(result: &RunResult) -> Result<Zeroizing<Vec<u8>>> {
         out.extend_from_slice(path.as_bytes());
         out.extend_from_slice(&(data.len() as u64).to_le_bytes());
         out.extend_from_slice(data);
+    }
+    let too_large = |what, got: usize| Error::TooLarge {
+        what,
+        limit: u32::MAX.into(),
+        got: got as u64,
+    };
+    let count = u32::try_from(result.args.len())
+        .map_err(|_| too_large("argument count", result.args.len()))?;
+    out.extend_from_slice(&count.to_le_bytes());
+    for arg in &result.args {
+        let len = u32::try_from(arg.len()).map_err(|_| too_large("argument", arg.len()))?;
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(arg.as_bytes());
     }
     Ok(out)
 }
@@ -165,6 +183,14 @@ fn decode(plain: &[u8]) -> Result<RunResult> {
             return Err(Error::malformed("result: duplicate file path"));
         }
     }
+    let count = r.u32("argument count")?;
+    // Each argument takes at least its 4-byte length: the count is bounded
+    // by the bytes left before anything is allocated for it.
+    let mut args = Vec::with_capacity((count as usize).min(r.remaining() / 4));
+    for _ in 0..count {
+        let len = r.u32("argument length")?;
+        args.push(utf8(r.take(len.into(), "argument")?, "argument")?);
+    }
     r.finish("result plaintext")?;
     validate_set(files.keys().map(String::as_str))?;
     Ok(RunResult {
@@ -173,6 +199,7 @@ fn decode(plain: &[u8]) -> Result<RunResult> {
         stdout,
         stderr,
         files,
+        args,
     })
 }
 

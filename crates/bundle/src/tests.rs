@@ -71,6 +71,7 @@ fn fixture() -> Fixture {
             entry: "main.lua".into(),
             files,
             stdin: Some(stdin_path),
+            args: Some(vec!["one".into(), "two words".into(), String::new()]),
         },
         _dir: dir,
         expected,
@@ -93,6 +94,7 @@ fn small_fixture() -> Fixture {
             entry: "a.lua".into(),
             files: vec![("a.lua".into(), path)],
             stdin: Some(stdin_path),
+            args: None,
         },
         _dir: dir,
         expected,
@@ -117,6 +119,7 @@ fn sample_result() -> RunResult {
         stdout: b"out".to_vec(),
         stderr: b"err".to_vec(),
         files,
+        args: vec!["a".into(), String::new(), "b c \u{e9}".into()],
     }
 }
 
@@ -176,6 +179,7 @@ fn round_trip() {
     assert_eq!(contents.entry, "main.lua");
     assert_eq!(contents.files, f.expected);
     assert_eq!(contents.stdin, f.stdin);
+    assert_eq!(contents.args, f.input.args);
 
     let result = sample_result();
     let sealed = seal_result(&verified, &enclave, &result).unwrap();
@@ -312,6 +316,7 @@ fn every_result_byte_flip_and_truncation_is_refused() {
         stdout: b"ok".to_vec(),
         stderr: Vec::new(),
         files: BTreeMap::from([("o".to_owned(), b"1".to_vec())]),
+        args: vec!["x".into()],
     };
     let sealed = seal_result(&verified, &enclave, &result).unwrap();
     assert_eq!(open_result(&sealed, &owner, MAX).unwrap().result, result);
@@ -593,6 +598,10 @@ fn pack_refuses_bad_inputs() {
         },
         "file and directory",
     );
+    check(
+        &|i| i.args = Some(vec!["a\0b".into()]),
+        "an argument with a NUL",
+    );
     check(&|i| i.entry = "missing.lua".into(), "missing entry");
     check(
         &|i| i.files[0].1 = PathBuf::from("/nonexistent/shield"),
@@ -762,6 +771,7 @@ fn debug_output_has_no_secrets() {
         entry: "main.lua".into(),
         files: BTreeMap::from([("main.lua".to_owned(), b"TOPSECRET".to_vec())]),
         stdin: b"SECRETSTDIN".to_vec(),
+        args: Some(vec!["SECRETARG".into()]),
     };
     let debug = format!("{contents:?}");
     assert!(
@@ -769,7 +779,9 @@ fn debug_output_has_no_secrets() {
         "{debug}"
     );
     assert!(
-        !debug.contains("SECRETSTDIN") && !debug.contains("83, 69, 67"),
+        !debug.contains("SECRETSTDIN")
+            && !debug.contains("SECRETARG")
+            && !debug.contains("83, 69, 67"),
         "{debug}"
     );
     let result = RunResult {
@@ -778,6 +790,7 @@ fn debug_output_has_no_secrets() {
         stdout: b"TOPSECRET".to_vec(),
         stderr: b"TOPSECRET".to_vec(),
         files: BTreeMap::from([("f".to_owned(), b"TOPSECRET".to_vec())]),
+        args: vec!["TOPSECRET".into()],
     };
     let debug = format!("{result:?}");
     assert!(
@@ -956,6 +969,7 @@ fn peek_header_reads_the_recipient_without_verifying() {
         entry: "main.lua".into(),
         files: vec![("main.lua".into(), main)],
         stdin: None,
+        args: None,
     };
     let mut bundle = Vec::new();
     pack(&input, &key.public(), &owner, &mut bundle, &mut |_, _| {}).unwrap();

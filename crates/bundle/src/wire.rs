@@ -51,6 +51,11 @@ impl<'a> Reader<'a> {
         Ok(u64::from_le_bytes(self.array(what)?))
     }
 
+    /// Bytes not read yet.
+    pub(crate) fn remaining(&self) -> usize {
+        self.buf.len()
+    }
+
     pub(crate) fn finish(&self, what: &str) -> Result<()> {
         if self.buf.is_empty() {
             Ok(())

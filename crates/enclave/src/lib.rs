@@ -30,6 +30,7 @@
 #![deny(unsafe_code)]
 
 mod cpu;
+pub mod heap;
 mod runtime;
 mod sandbox;
 pub mod services;

@@ -7,7 +7,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use shield_channel::{ControlBlock, EndReason};
 
@@ -48,6 +48,26 @@ pub(crate) struct LimitedAllocator;
 
 static HEAP_USED: AtomicUsize = AtomicUsize::new(0);
 static HEAP_LIMIT: AtomicUsize = AtomicUsize::new(usize::MAX);
+/// The soft budget of [`crate::heap::RunBudget`]: crossing it only raises
+/// [`OVER_BUDGET`], for the running job to notice and stop.
+static HEAP_BUDGET: AtomicUsize = AtomicUsize::new(usize::MAX);
+static OVER_BUDGET: AtomicBool = AtomicBool::new(false);
+
+/// Bytes counted as in use now (to within the threads' credit).
+pub(crate) fn heap_used() -> usize {
+    HEAP_USED.load(Ordering::Relaxed)
+}
+
+/// Sets the soft budget (`usize::MAX`: none) and clears the flag.
+pub(crate) fn set_heap_budget(bytes: usize) {
+    HEAP_BUDGET.store(bytes, Ordering::SeqCst);
+    OVER_BUDGET.store(false, Ordering::SeqCst);
+}
+
+/// Whether the soft budget was crossed since it was set.
+pub(crate) fn over_heap_budget() -> bool {
+    OVER_BUDGET.load(Ordering::Relaxed)
+}
 
 /// Sets the heap ceiling in bytes.
 pub(crate) fn set_heap_limit(bytes: usize) {
@@ -69,8 +89,12 @@ thread_local! {
 /// Counts `bytes` more in the shared total; past the limit, the enclave ends.
 fn reserve(bytes: usize) {
     let before = HEAP_USED.fetch_add(bytes, Ordering::Relaxed);
-    if before.saturating_add(bytes) > HEAP_LIMIT.load(Ordering::Relaxed) {
+    let after = before.saturating_add(bytes);
+    if after > HEAP_LIMIT.load(Ordering::Relaxed) {
         end(EndReason::OutOfMemory, bytes as u64, b"");
+    }
+    if after > HEAP_BUDGET.load(Ordering::Relaxed) {
+        OVER_BUDGET.store(true, Ordering::Relaxed);
     }
 }
 

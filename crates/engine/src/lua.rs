@@ -29,9 +29,12 @@ const PACKAGE_PATH: &str = "./?.lua;./?/init.lua";
 const PRELUDE: &str = include_str!("prelude.lua");
 
 /// Default instructions between limit checks. The memory limit is only
-/// sampled this often, so a loop doubling a string can outgrow the limit by a
-/// factor of about 2^(interval / 4) before it is seen: keep it small.
-const DEFAULT_CHECK_INTERVAL: u32 = 8;
+/// sampled this often, and a loop doubling a string (`s = s .. s`: five
+/// instructions) must meet a check between any two doublings, or it
+/// outgrows the limit fourfold before it is seen: at 4, the worst is one
+/// doubling past the limit (about five times the limit at its peak, with
+/// the copy the VM makes).
+const DEFAULT_CHECK_INTERVAL: u32 = 4;
 
 /// The Lua 5.4 engine. Holds no per-run state: one engine may serve any
 /// number of runs, concurrently on different threads.

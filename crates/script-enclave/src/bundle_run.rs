@@ -6,11 +6,12 @@
 //!    any flipped byte stops here, before anything is decrypted;
 //! 3. check the bundle is for this language and that its policy admits
 //!    this enclave's own identity (from its own report, not from the host);
-//! 4. decrypt (the recipient key and every file's size and hash are checked);
+//! 4. decrypt (the recipient key and every file's size and hash are checked),
+//!    and refuse host arguments other than those the owner fixed, if any;
 //! 5. run the entry script under the bundle's limits, its written files in
 //!    protected files;
-//! 6. encrypt the result to the owner, sign it with the enclave key, and
-//!    hand it to the host.
+//! 6. encrypt the result (with the arguments the script ran with) to the
+//!    owner, sign it with the enclave key, and hand it to the host.
 
 use std::io::Cursor;
 
@@ -42,6 +43,18 @@ fn own_identity() -> Result<EnclaveFacts, Stop> {
         isvsvn: report.isvsvn,
         debug: report.attributes.flags.contains(AttributesFlags::DEBUG),
     })
+}
+
+/// The arguments to run with: the host's, unless the owner fixed them, in
+/// which case the host may pass those same arguments or none.
+fn run_args(fixed: Option<&[String]>, from_host: &[String]) -> Result<Vec<String>, Stop> {
+    match fixed {
+        None => Ok(from_host.to_vec()),
+        Some(fixed) if from_host.is_empty() || from_host == fixed => Ok(fixed.to_vec()),
+        Some(_) => Err(Stop::Refused(
+            "the owner fixed this bundle's arguments and the host passed others".into(),
+        )),
+    }
 }
 
 /// Runs the bundle the host serves (`bundle_len` bytes) with `args`.
@@ -76,29 +89,39 @@ pub fn run(
     let contents = bundle
         .open(&key, max_plaintext)
         .map_err(|e| Stop::Refused(e.to_string()))?;
+    let args = run_args(contents.args.as_deref(), args)?;
 
+    let limits = crate::capped(shield_engine::Limits {
+        instructions: limits.instructions,
+        memory_bytes: limits.memory_bytes,
+        output_bytes: limits.output_bytes,
+    });
     let writes = ProtectedWrites::new().map_err(|e| Stop::Failed(e.to_string()))?;
     let mut vfs = Overlay::new(MemoryFiles::new(contents.files), writes);
     let mut stdin = Cursor::new(contents.stdin);
     let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+    // The allocator's count backs the engine's own: the script's limit, and
+    // half again for what the engine does not count.
+    let budget = limits.memory_bytes.unwrap_or(crate::MAX_SCRIPT_MEMORY);
+    let _budget = shield_enclave::heap::RunBudget::start(
+        usize::try_from(budget + budget / 2).unwrap_or(usize::MAX),
+    );
     let outcome = engine.run(Job {
         entry: &contents.entry,
-        args,
+        args: &args,
         stdin: &mut stdin,
         stdout: &mut stdout,
         stderr: &mut stderr,
         vfs: &mut vfs,
         clock: &HostClock,
-        limits: crate::capped(shield_engine::Limits {
-            instructions: limits.instructions,
-            memory_bytes: limits.memory_bytes,
-            output_bytes: limits.output_bytes,
-        }),
+        limits,
+        heap_exceeded: crate::heap_exceeded,
     });
     let (_, writes) = vfs.into_parts();
     let files = writes
         .contents()
-        .map_err(|e| Stop::Failed(format!("reading back the script's files: {e}")))?;
+        // The error may name a file: script data, which the host must not see.
+        .map_err(|_| Stop::Failed("reading back the script's files failed".into()))?;
     let error = match &outcome {
         Outcome::Exited(_) => None,
         Outcome::Error(message) => Some(message.clone()),
@@ -110,8 +133,30 @@ pub fn run(
         stdout,
         stderr,
         files,
+        args,
     };
     let sealed = shield_bundle::seal_result(&bundle, &key, &result)
-        .map_err(|e| Stop::Failed(format!("sealing the result: {e}")))?;
+        .map_err(|_| Stop::Failed("sealing the result failed".into()))?;
     outside::write_result(&sealed).map_err(Stop::Failed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn fixed_arguments_admit_only_themselves_or_none() {
+        let fixed = strings(&["a", "b"]);
+        let run = |host: &[&str]| run_args(Some(&fixed), &strings(host));
+        assert_eq!(run(&[]).unwrap(), fixed);
+        assert_eq!(run(&["a", "b"]).unwrap(), fixed);
+        for other in [&["a"][..], &["a", "b", "c"], &["b", "a"], &["x"]] {
+            assert!(matches!(run(other), Err(Stop::Refused(_))), "{other:?}");
+        }
+        assert_eq!(run_args(None, &strings(&["x"])).unwrap(), ["x"]);
+    }
 }

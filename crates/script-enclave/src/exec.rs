@@ -6,7 +6,8 @@
 use shield_engine::vfs::{MemoryWrites, Overlay};
 use shield_engine::{Engine, Job, Limits};
 
-use crate::outside::{HostClock, HostDirectory, HostOutput, HostStdin};
+use crate::dev_host::{HostDirectory, HostOutput, HostStdin};
+use crate::outside::HostClock;
 
 /// Runs `entry` with `args`; returns the script's exit status.
 pub fn run(
@@ -29,6 +30,7 @@ pub fn run(
         vfs: &mut vfs,
         clock: &HostClock,
         limits,
+        heap_exceeded: crate::heap_exceeded,
     });
     use std::io::Write;
     stdout

@@ -41,6 +41,9 @@ mod bridge {
 }
 
 pub mod bundle_run;
+#[cfg(feature = "dev")]
+mod dev_host;
+#[cfg(feature = "dev")]
 pub mod exec;
 pub mod keys;
 mod outside;
@@ -55,14 +58,40 @@ pub const REFUSED: i32 = -1;
 /// Something failed around the script (the host's answers, sealing, memory).
 pub const FAILED: i32 = -2;
 
-/// Most memory a script may use here, whatever its limits ask: the
-/// enclave's 1 GiB heap also holds the bundle, its decrypted files and the
-/// result. A script that reaches it gets a clean limit error, not a lost
-/// enclave.
-pub const MAX_SCRIPT_MEMORY: u64 = 512 << 20;
+/// Most memory a script may use here, whatever its limits ask. A script
+/// that reaches it gets a clean limit error, not a lost enclave.
+pub const MAX_SCRIPT_MEMORY: u64 = 128 << 20;
 /// Most output (stdout, stderr, written files) a script may produce here:
 /// all of it is read back into the result.
-pub const MAX_SCRIPT_OUTPUT: u64 = 128 << 20;
+pub const MAX_SCRIPT_OUTPUT: u64 = 64 << 20;
+/// The script enclaves' heap (`heap_max` in their enclave.toml).
+pub const ENCLAVE_HEAP: u64 = 1 << 30;
+
+// One run at a time (see `RUN`) must fit in the heap at its worst. While
+// the script runs: the bundle and its decrypted contents, its output so
+// far, and the script at five times its memory limit (the engine checks
+// every few instructions, so a string doubled just after a check reaches
+// twice the limit, plus the copy the VM builds it in, before the next).
+// After it: the bundle, and its output held four times over (as written,
+// read back, encoded and sealed).
+const _: () = {
+    let bundle = 2 * shield_bundle::MAX_BUNDLE;
+    assert!(bundle + 5 * MAX_SCRIPT_MEMORY + MAX_SCRIPT_OUTPUT <= ENCLAVE_HEAP);
+    assert!(bundle + 4 * MAX_SCRIPT_OUTPUT <= ENCLAVE_HEAP);
+};
+
+/// Runs take turns: the heap arithmetic above holds for one run.
+static RUN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// The allocator's backstop, for [`shield_engine::Job::heap_exceeded`].
+pub(crate) fn heap_exceeded() -> bool {
+    shield_enclave::heap::over_budget()
+}
+
+/// What the production enclave answers to `ecall_exec`.
+#[cfg(not(feature = "dev"))]
+pub const DEV_ONLY: &str = "development mode is not in this enclave: \
+                            `shield exec` runs scripts in the development (debug) enclave";
 
 /// `limits` lowered to what this enclave can hold.
 pub fn capped(limits: shield_engine::Limits) -> shield_engine::Limits {
@@ -156,6 +185,7 @@ impl<E: Engine> Ecalls for ScriptEnclave<E> {
         message: &mut [u8],
         message_len: &mut u64,
     ) -> i32 {
+        let _turn = RUN.lock().unwrap_or_else(|e| e.into_inner());
         match bundle_run::run(&self.engine, sealed_key, bundle_len, &split_args(args)) {
             Ok(()) => 0,
             Err(bundle_run::Stop::Refused(text)) => {
@@ -180,17 +210,30 @@ impl<E: Engine> Ecalls for ScriptEnclave<E> {
         message: &mut [u8],
         message_len: &mut u64,
     ) -> i32 {
-        let limits = shield_engine::Limits {
-            instructions: (max_instructions != 0).then_some(max_instructions),
-            memory_bytes: (max_memory != 0).then_some(max_memory),
-            output_bytes: (max_output != 0).then_some(max_output),
-        };
-        match exec::run(&self.engine, entry, &split_args(args), capped(limits)) {
-            Ok(status) => status,
-            Err(text) => {
-                put_message(&text, message, message_len);
-                FAILED
+        #[cfg(feature = "dev")]
+        {
+            let limits = shield_engine::Limits {
+                instructions: (max_instructions != 0).then_some(max_instructions),
+                memory_bytes: (max_memory != 0).then_some(max_memory),
+                output_bytes: (max_output != 0).then_some(max_output),
+            };
+            let _turn = RUN.lock().unwrap_or_else(|e| e.into_inner());
+            match exec::run(&self.engine, entry, &split_args(args), capped(limits)) {
+                Ok(status) => status,
+                Err(text) => {
+                    put_message(&text, message, message_len);
+                    FAILED
+                }
             }
+        }
+        // The production enclave never runs plaintext from the host: that
+        // would put host-chosen code beside the owners' secrets under the
+        // same MRENCLAVE.
+        #[cfg(not(feature = "dev"))]
+        {
+            let _ = (entry, args, max_instructions, max_memory, max_output);
+            put_message(DEV_ONLY, message, message_len);
+            FAILED
         }
     }
 }

@@ -1,8 +1,6 @@
 //! Everything that reaches the host, through the OCALLs of `script.edl`
 //! made on the current TCS. Every answer is checked: the host may lie.
 
-use std::io;
-
 use shield_enclave::CurrentTcs;
 use shield_enclave::services::pfs::{NODE_SIZE, NodeStore};
 use shield_enclave::services::{self, Error};
@@ -13,7 +11,7 @@ use crate::bridge::OcallProxy;
 /// Bytes moved per OCALL when reading or writing large data.
 pub(crate) const CHUNK: usize = 1 << 20;
 
-fn host() -> OcallProxy<'static> {
+pub(crate) fn host() -> OcallProxy<'static> {
     OcallProxy::new(&CurrentTcs, Limits::default())
 }
 
@@ -117,110 +115,5 @@ impl NodeStore for HostNodes {
             Ok(status) => Err(store_error("node_count", format!("status {status}"))),
             Err(e) => Err(store_error("node_count", e)),
         }
-    }
-}
-
-/// Development mode: the files of the host's script directory, plaintext.
-#[derive(Debug)]
-pub(crate) struct HostDirectory {
-    /// Largest file read.
-    pub(crate) max_file: u64,
-}
-
-impl shield_engine::vfs::ReadLayer for HostDirectory {
-    fn read(&mut self, path: &str) -> io::Result<Option<Vec<u8>>> {
-        let mut data = Vec::new();
-        let mut buf = vec![0u8; CHUNK];
-        loop {
-            let mut got = 0u64;
-            let status = host()
-                .ocall_dev_read_file(path, data.len() as u64, &mut buf, &mut got)
-                .map_err(io::Error::other)?;
-            match status {
-                0 if data.is_empty() => return Ok(None),
-                0 | 1 => {}
-                _ => {
-                    return Err(io::Error::new(
-                        io::ErrorKind::PermissionDenied,
-                        format!("{path}: the host refused to read it"),
-                    ));
-                }
-            }
-            let got = usize::try_from(got)
-                .ok()
-                .filter(|&g| g <= buf.len())
-                .ok_or_else(|| io::Error::other("the host returned more than asked"))?;
-            if data.len() as u64 + got as u64 > self.max_file {
-                return Err(io::Error::other(format!(
-                    "{path} is larger than {} bytes",
-                    self.max_file
-                )));
-            }
-            data.extend_from_slice(&buf[..got]);
-            if got < buf.len() {
-                return Ok(Some(data));
-            }
-        }
-    }
-}
-
-/// Development mode: the host's stdin.
-#[derive(Debug)]
-pub(crate) struct HostStdin;
-
-impl io::Read for HostStdin {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let want = buf.len().min(64 * 1024);
-        let mut got = 0u64;
-        let status = host()
-            .ocall_dev_stdin(&mut buf[..want], &mut got)
-            .map_err(io::Error::other)?;
-        match usize::try_from(got) {
-            Ok(got) if status == 0 && got <= want => Ok(got),
-            _ => Err(io::Error::other("the host's stdin answer is invalid")),
-        }
-    }
-}
-
-/// Development mode: the host's stdout (fd 1) or stderr (fd 2), buffered so
-/// that a chatty script does not make one OCALL per `print`.
-#[derive(Debug)]
-pub(crate) struct HostOutput {
-    fd: i32,
-    buffer: Vec<u8>,
-    limit: usize,
-}
-
-impl HostOutput {
-    /// Stdout is block-buffered (as C Lua's is into a pipe), stderr not.
-    pub(crate) fn new(fd: i32) -> Self {
-        let limit = if fd == 1 { 64 * 1024 } else { 0 };
-        Self {
-            fd,
-            buffer: Vec::new(),
-            limit,
-        }
-    }
-}
-
-impl io::Write for HostOutput {
-    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        self.buffer.extend_from_slice(data);
-        if self.buffer.len() > self.limit {
-            self.flush()?;
-        }
-        Ok(data.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        for piece in self.buffer.chunks(CHUNK) {
-            match host().ocall_dev_output(self.fd, piece) {
-                Ok(0) => {}
-                Ok(status) => return Err(io::Error::other(format!("host output status {status}"))),
-                Err(e) => return Err(io::Error::other(e)),
-            }
-        }
-        self.buffer.clear();
-        Ok(())
     }
 }

@@ -50,12 +50,36 @@ fn lock(file: &Shared) -> MutexGuard<'_, ProtectedFile<HostNodes>> {
     file.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+impl ProtectedWrites {
+    /// Refuses, when the script creates it, a name the result could not
+    /// carry: the script gets the error, and the run's other files are safe.
+    fn check_new_name(&self, path: &str) -> io::Result<()> {
+        let refuse = |why: &str| Err(io::Error::new(io::ErrorKind::InvalidInput, why.to_owned()));
+        if shield_bundle::validate_path(path).is_err() {
+            return refuse("a written file's name must be at most 1024 bytes, without backslashes");
+        }
+        let as_dir = format!("{path}/");
+        let is_parent = |name: &String| name.starts_with(&as_dir);
+        let has_parent =
+            |name: &String| path.starts_with(name.as_str()) && path[name.len()..].starts_with('/');
+        if self
+            .files
+            .keys()
+            .any(|name| is_parent(name) || has_parent(name))
+        {
+            return refuse("a written file cannot also be a directory of written files");
+        }
+        Ok(())
+    }
+}
+
 impl WriteLayer for ProtectedWrites {
     fn create(&mut self, path: &str) -> io::Result<Box<dyn VfsFile>> {
         if let Some(file) = self.files.get(path) {
             lock(file).set_len(0)?;
             return Ok(Box::new(Handle::new(file.clone())));
         }
+        self.check_new_name(path)?;
         // The host sees a number, not the script's name for the file.
         let number = self.files.len() as u64;
         let store = HostNodes { file: number };

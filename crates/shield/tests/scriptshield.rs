@@ -494,6 +494,7 @@ fn the_enclave_checks_the_bundle_policy_itself() {
             entry: "main.lua".into(),
             files: vec![("main.lua".into(), dir.join("main.lua"))],
             stdin: None,
+            args: None,
         };
         let mut bundle = Vec::new();
         shield_bundle::pack(&input, &ak.key, &owner, &mut bundle, &mut |_, _| {}).unwrap();

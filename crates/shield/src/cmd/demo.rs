@@ -121,6 +121,7 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
         entry: "main.lua".into(),
         files,
         stdin: None,
+        args: None,
     };
     let bundle = dir.join("app.shield");
     let size = ops::write_bundle(&input, &made.attested.key, &owner, &bundle)?;

@@ -46,6 +46,14 @@ pub(crate) struct Args {
     /// Also trust this simulation root CA for the quote (see `shield verify`).
     #[arg(long, value_name = "FILE")]
     sim_root: Option<PathBuf>,
+    /// Fix the script's arguments to those after `--` (none if there are
+    /// none): `shield run` then refuses a run with any others. Without it the
+    /// host chooses them (and `shield open` shows what they were).
+    #[arg(long = "args")]
+    fix_args: bool,
+    /// The arguments `--args` fixes.
+    #[arg(last = true, value_name = "ARGS")]
+    fixed_args: Vec<String>,
 }
 
 pub(crate) fn run(args: Args) -> Result<ExitCode> {
@@ -94,6 +102,12 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
         memory_bytes,
         output_bytes,
     };
+    if !args.fixed_args.is_empty() && !args.fix_args {
+        anyhow::bail!(
+            "arguments after `--` are fixed in the bundle only with --args \
+             (without it, the host passes them to `shield run`)"
+        );
+    }
     let files = ops::collect_files(&args.entry, &args.files)?;
     let input = PackInput {
         language: attested.language,
@@ -102,6 +116,7 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
         entry: ops::bundle_path(&args.entry)?,
         files,
         stdin: args.stdin.clone(),
+        args: args.fix_args.then(|| args.fixed_args.clone()),
     };
     let size = ops::write_bundle(&input, &attested.key, &owner, &args.output)?;
     println!(

@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use shield_edl::wire::Limits;
-use shield_host::{Enclave, EnclaveBuilder};
+use shield_host::{Enclave, EnclaveBuilder, LaunchMode};
 
 use super::bridge;
 
@@ -44,11 +44,21 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl ScriptHost {
     /// Launches the enclave binary at `binary` with this host.
     pub(crate) fn launch(self, binary: &Path) -> Result<Enclave> {
+        self.launch_in(binary, LaunchMode::Production)
+    }
+
+    /// Launches a development enclave (signed with DEBUG set) as such.
+    pub(crate) fn launch_debug(self, binary: &Path) -> Result<Enclave> {
+        self.launch_in(binary, LaunchMode::Debug)
+    }
+
+    fn launch_in(self, binary: &Path, mode: LaunchMode) -> Result<Enclave> {
         let host = Arc::new(ScriptHost {
             started: Some(Instant::now()),
             ..self
         });
         EnclaveBuilder::new(binary)
+            .mode(mode)
             .launch(move |index: u32, request: &[u8]| {
                 if let Some(trace) = &host.trace {
                     let mut trace = lock(trace);

@@ -10,6 +10,8 @@ use anyhow::{Context, Result};
 /// One embedded, signed enclave.
 pub(crate) struct EmbeddedEnclave {
     pub(crate) language: shield_bundle::Language,
+    /// The development build (`shield exec`), signed with DEBUG set.
+    pub(crate) development: bool,
     binary: &'static [u8],
     sigstruct: &'static [u8],
     config: &'static [u8],
@@ -17,15 +19,33 @@ pub(crate) struct EmbeddedEnclave {
 
 pub(crate) const LUA: EmbeddedEnclave = EmbeddedEnclave {
     language: shield_bundle::Language::Lua,
+    development: false,
     binary: include_bytes!(env!("SHIELD_LUA_ENCLAVE")),
     sigstruct: include_bytes!(concat!(env!("SHIELD_LUA_ENCLAVE"), ".sig")),
     config: include_bytes!(concat!(env!("SHIELD_LUA_ENCLAVE"), ".toml")),
+};
+
+/// The Lua development enclave: production's runtime and engine plus
+/// `ecall_exec`, which the production enclave refuses.
+pub(crate) const LUA_DEV: EmbeddedEnclave = EmbeddedEnclave {
+    language: shield_bundle::Language::Lua,
+    development: true,
+    binary: include_bytes!(env!("SHIELD_LUA_DEV_ENCLAVE")),
+    sigstruct: include_bytes!(concat!(env!("SHIELD_LUA_DEV_ENCLAVE"), ".sig")),
+    config: include_bytes!(concat!(env!("SHIELD_LUA_DEV_ENCLAVE"), ".toml")),
 };
 
 /// The enclave for `language`.
 pub(crate) fn for_language(language: shield_bundle::Language) -> &'static EmbeddedEnclave {
     match language {
         shield_bundle::Language::Lua => &LUA,
+    }
+}
+
+/// The development enclave for `language`.
+pub(crate) fn development(language: shield_bundle::Language) -> &'static EmbeddedEnclave {
+    match language {
+        shield_bundle::Language::Lua => &LUA_DEV,
     }
 }
 
@@ -41,8 +61,9 @@ impl EmbeddedEnclave {
     pub(crate) fn unpack(&self, state: &Path) -> Result<PathBuf> {
         // Named by MRENCLAVE: another build gets another directory.
         let dir = super::state::private_dir(&state.join("enclaves").join(format!(
-            "{}-{}",
+            "{}{}-{}",
             self.language.as_str(),
+            if self.development { "-dev" } else { "" },
             &shield_sgx::hex(&self.mrenclave()?)[..16]
         )))?;
         let binary = dir.join("enclave");

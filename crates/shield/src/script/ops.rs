@@ -401,11 +401,13 @@ pub(crate) fn extract(files: &BTreeMap<String, Vec<u8>>, dir: &Path, force: bool
 
 // ----------------------------------------------------------------------- exec
 
-/// The limits of `shield exec` (both modes): none, but 512 MiB of memory
-/// (the most the script enclave gives a script); flags change them, 0
-/// meaning "no limit" (in the enclave: its maximum).
+/// The limits of `shield exec` (both modes): none, but memory (the most
+/// the script enclave gives a script); flags change them, 0 meaning "no
+/// limit" (in the enclave: its maximum).
 pub(crate) fn exec_limits(flags: &crate::cmd::LimitFlags) -> shield_engine::Limits {
-    let [instructions, memory_bytes, output_bytes] = flags.over(None, Some(512 << 20), None);
+    // The most the script enclave gives a script (its MAX_SCRIPT_MEMORY).
+    let memory = 128 << 20;
+    let [instructions, memory_bytes, output_bytes] = flags.over(None, Some(memory), None);
     shield_engine::Limits {
         instructions,
         memory_bytes,
@@ -450,6 +452,7 @@ pub(crate) fn exec_native(
         vfs: &mut vfs,
         clock: &shield_engine::SystemClock,
         limits,
+        heap_exceeded: shield_engine::no_heap_budget,
     });
     stdout.flush()?;
     Ok(outcome.exit_status())
@@ -463,12 +466,12 @@ pub(crate) fn exec_enclave(
     state: &Path,
 ) -> Result<i32> {
     let (root, entry) = script_root(file)?;
-    let binary = image::for_language(Language::Lua).unpack(state)?;
+    let binary = image::development(Language::Lua).unpack(state)?;
     let enclave = ScriptHost {
         dev_root: Some(root),
         ..ScriptHost::default()
     }
-    .launch(&binary)?;
+    .launch_debug(&binary)?;
     let proxy = EcallProxy::new(&enclave, Limits::default());
     let arg_bytes = encode_args(args)?;
     let (mut msg, mut msg_len) = ([0u8; MESSAGE_CAP], 0u64);
