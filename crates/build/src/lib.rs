@@ -175,13 +175,58 @@ impl EnclaveBuild {
                 manifest_dir.join(config).display()
             );
         }
-        // The enclave's sources and the runtime crates it is built from.
-        let workspace = workspace_root(&manifest_dir);
-        for dir in ["crates", "enclaves", "examples"] {
-            println!("cargo:rerun-if-changed={}", workspace.join(dir).display());
+        // Rebuild when anything the inner build read changes: its dep-info
+        // lists every source file (ours, the user's, path dependencies'),
+        // and each of their packages' manifests and the lock file steer it.
+        let dep_info = target_dir.join(profile).join(format!("{}.d", self.package));
+        let text = read_text(&dep_info)?;
+        for path in tracked_inputs(&text, &workspace_root(&manifest_dir)) {
+            println!("cargo:rerun-if-changed={}", path.display());
         }
         Ok(built)
     }
+}
+
+/// The files a nested build depends on, from its dep-info (`target: a b\ c`,
+/// spaces in paths escaped): the sources, the `Cargo.toml` of each package
+/// they belong to, and the workspace's `Cargo.toml` and `Cargo.lock`.
+fn tracked_inputs(dep_info: &str, workspace: &Path) -> Vec<PathBuf> {
+    let mut paths = std::collections::BTreeSet::new();
+    for line in dep_info.lines() {
+        let Some((_, deps)) = line.split_once(": ") else {
+            continue;
+        };
+        let mut current = String::new();
+        let mut chars = deps.chars();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => current.extend(chars.next()),
+                ' ' => {
+                    if !current.is_empty() {
+                        paths.insert(PathBuf::from(std::mem::take(&mut current)));
+                    }
+                }
+                _ => current.push(c),
+            }
+        }
+        if !current.is_empty() {
+            paths.insert(PathBuf::from(current));
+        }
+    }
+    let manifests: Vec<PathBuf> = paths
+        .iter()
+        .filter_map(|source| {
+            source
+                .ancestors()
+                .skip(1)
+                .map(|dir| dir.join("Cargo.toml"))
+                .find(|manifest| manifest.is_file())
+        })
+        .collect();
+    paths.extend(manifests);
+    paths.insert(workspace.join("Cargo.toml"));
+    paths.insert(workspace.join("Cargo.lock"));
+    paths.into_iter().collect()
 }
 
 fn env(name: &str) -> Result<String, String> {
@@ -206,4 +251,33 @@ fn workspace_root(start: &Path) -> PathBuf {
         .find(|dir| dir.join("Cargo.lock").exists())
         .unwrap_or(start)
         .to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dep_info_gives_sources_their_manifests_and_the_lock_file() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path();
+        std::fs::create_dir_all(dir.join("my enclave/src")).unwrap();
+        std::fs::write(dir.join("my enclave/Cargo.toml"), "").unwrap();
+        let main = dir.join("my enclave/src/main.rs");
+        let escaped = main.display().to_string().replace(' ', "\\ ");
+        let text = format!("/t/enclave: {escaped} /elsewhere/lib.rs\n\n{escaped}:\n");
+        let got = tracked_inputs(&text, dir);
+        let want: Vec<PathBuf> = [
+            dir.join("Cargo.lock"),
+            dir.join("Cargo.toml"),
+            dir.join("my enclave/Cargo.toml"),
+            main.clone(),
+            PathBuf::from("/elsewhere/lib.rs"),
+        ]
+        .into_iter()
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+        assert_eq!(got, want);
+    }
 }
