@@ -207,28 +207,43 @@ mod tests {
         );
     }
 
+    /// How many threads sleep on `word`, asked of the kernel without waking
+    /// them: FUTEX_CMP_REQUEUE of every waiter onto the word itself.
+    fn sleepers(word: &AtomicU32) -> usize {
+        let value = word.load(std::sync::atomic::Ordering::SeqCst);
+        futex::cmp_requeue(word, futex::Flags::empty(), 0, i32::MAX as u32, word, value).unwrap()
+    }
+
     #[test]
-    fn futex_wait_returns_on_wake_or_timeout() {
-        let region = std::sync::Arc::new(SharedRegion::create("test", 4096).unwrap());
-        let start = std::time::Instant::now();
-        futex_wait(region.atomic_u32(0), 0, Duration::from_millis(20));
-        assert!(start.elapsed() >= Duration::from_millis(10));
-        let other = region.clone();
-        let waker = std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(20));
-            other
-                .atomic_u32(0)
-                .store(1, std::sync::atomic::Ordering::SeqCst);
-            futex_wake(other.atomic_u32(0));
+    fn futex_wait_sleeps_until_futex_wake_from_another_mapping() {
+        let a = std::sync::Arc::new(SharedRegion::create("test", 4096).unwrap());
+        // The other process's view: a second mapping of the same memfd.
+        let b = SharedRegion::from_fd(a.fd().try_clone_to_owned().unwrap()).unwrap();
+        let mapped = a.clone();
+        // Only a wake-up ends this wait (a failed test leaves it detached).
+        let waiter = std::thread::spawn(move || {
+            futex_wait(mapped.atomic_u32(0), 0, Duration::from_secs(3600));
         });
-        while region
-            .atomic_u32(0)
-            .load(std::sync::atomic::Ordering::SeqCst)
-            == 0
-        {
-            futex_wait(region.atomic_u32(0), 0, Duration::from_secs(5));
+        while sleepers(b.atomic_u32(0)) == 0 {
+            assert!(
+                !waiter.is_finished(),
+                "futex_wait returned though the word held the expected value and nobody woke it"
+            );
+            std::thread::yield_now();
         }
-        waker.join().unwrap();
-        assert!(start.elapsed() < Duration::from_secs(5));
+        futex_wake(b.atomic_u32(0));
+        assert_eq!(
+            sleepers(b.atomic_u32(0)),
+            0,
+            "futex_wake left the waiter asleep"
+        );
+        waiter.join().unwrap();
+    }
+
+    #[test]
+    fn futex_wait_gives_up_after_its_timeout() {
+        let region = SharedRegion::create("test", 4096).unwrap();
+        // Nobody wakes it and the word never changes: it returns on its own.
+        futex_wait(region.atomic_u32(0), 0, Duration::from_millis(1));
     }
 }

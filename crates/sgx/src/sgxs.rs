@@ -8,7 +8,7 @@
 
 use std::io::Read;
 
-use crate::measure::{Measurement, Measurer, TAG_EADD, TAG_ECREATE, TAG_EEXTEND};
+use crate::measure::{Measurement, Measurer, PAGE_SIZE, TAG_EADD, TAG_ECREATE, TAG_EEXTEND};
 use crate::{Error, Result};
 
 const TAG_UNSIZED: [u8; 8] = *b"UNSIZED\0";
@@ -61,6 +61,19 @@ pub fn measure_sgxs(mut input: impl Read) -> Result<SgxsSummary> {
         return Err(Error::Sgxs {
             offset: 0,
             reason: "reserved ECREATE bytes are not zero".into(),
+        });
+    }
+    // What ECREATE itself refuses (as `Layout::validate` does).
+    if !size.is_power_of_two() || size < 2 * PAGE_SIZE {
+        return Err(Error::Sgxs {
+            offset: 12,
+            reason: format!("enclave size {size:#x} is not a power of two of at least 8 KiB"),
+        });
+    }
+    if ssa_frame_size == 0 {
+        return Err(Error::Sgxs {
+            offset: 8,
+            reason: "SSA frame size is zero".into(),
         });
     }
     let mut measurer = Measurer::ecreate(ssa_frame_size, size);

@@ -27,8 +27,14 @@ use crate::{Error, Result};
 pub const SSA_FRAME_PAGES: u32 = 1;
 /// Tag at the start of the measured layout page.
 const LAYOUT_MAGIC: &[u8; 16] = b"SHIELD-LAYOUT-v1";
-/// ELF e_machine for x86-64.
-const EM_X86_64: u16 = 62;
+/// ELF header size and the values of its fields that `check_elf` needs.
+const EHDR_SIZE: usize = 64;
+const ET_EXEC: u64 = 2;
+const ET_DYN: u64 = 3;
+const EM_X86_64: u64 = 62;
+const PHDR_SIZE: u64 = 56;
+const PT_LOAD: u64 = 1;
+const PF_X: u64 = 1;
 
 /// The layout of the enclave `binary` (an x86-64 ELF file) under `config`.
 pub fn layout(binary: &[u8], config: &EnclaveConfig) -> Result<Layout> {
@@ -128,18 +134,93 @@ fn tcs_page(ssa_offset: u64) -> Box<[u8; 4096]> {
     page
 }
 
-/// Accepts 64-bit little-endian x86-64 ELF files only.
+/// Accepts what the kernel would load as an x86-64 program: a 64-bit
+/// little-endian ELF executable or PIE whose program headers and loadable
+/// segments lie inside the file, with its entry point in an executable
+/// segment. The rest of the file is the binary's own business: it is
+/// measured, not interpreted.
 fn check_elf(binary: &[u8]) -> Result<()> {
-    let not = |why: &str| Err(Error::Layout(format!("not a Shield enclave binary: {why}")));
-    if binary.len() < 64 || &binary[..4] != b"\x7fELF" {
-        return not("no ELF header");
+    let not = |why: String| Error::Layout(format!("not a Shield enclave binary: {why}"));
+    if binary.len() < EHDR_SIZE || binary[..4] != *b"\x7fELF" {
+        return Err(not("no ELF header".into()));
     }
-    if binary[4] != 2 || binary[5] != 1 {
-        return not("not a 64-bit little-endian ELF file");
+    if binary[4] != 2 || binary[5] != 1 || binary[6] != 1 || field(binary, 20, 4) != Some(1) {
+        return Err(not(
+            "not a 64-bit little-endian ELF file of version 1".into()
+        ));
     }
-    let machine = u16::from_le_bytes([binary[18], binary[19]]);
+    // The header is 64 bytes long, so its fields are all present.
+    let header = |at, len| field(binary, at, len).unwrap_or_default();
+    let kind = header(16, 2);
+    if kind != ET_EXEC && kind != ET_DYN {
+        return Err(not(format!("ELF type {kind} is not an executable")));
+    }
+    let machine = header(18, 2);
     if machine != EM_X86_64 {
-        return not(&format!("ELF machine {machine} is not x86-64"));
+        return Err(not(format!("ELF machine {machine} is not x86-64")));
+    }
+    let (entry, phoff) = (header(24, 8), header(32, 8));
+    let (phentsize, phnum) = (header(54, 2), header(56, 2));
+    if phentsize != PHDR_SIZE {
+        return Err(not(format!(
+            "program header size {phentsize} is not {PHDR_SIZE}"
+        )));
+    }
+    let mut loads = 0;
+    let mut entry_is_code = false;
+    for index in 0..phnum {
+        let at = phoff.checked_add(index * PHDR_SIZE);
+        let ph = |offset, len| at.and_then(|at| field(binary, at.checked_add(offset)?, len));
+        let (Some(kind), Some(flags), Some(offset), Some(vaddr), Some(filesz), Some(memsz)) = (
+            ph(0, 4),
+            ph(4, 4),
+            ph(8, 8),
+            ph(16, 8),
+            ph(32, 8),
+            ph(40, 8),
+        ) else {
+            return Err(not(format!(
+                "program header {index} is past the end of the file"
+            )));
+        };
+        if kind != PT_LOAD {
+            continue;
+        }
+        if offset
+            .checked_add(filesz)
+            .is_none_or(|end| end > binary.len() as u64)
+        {
+            return Err(not(format!(
+                "segment {index}'s file bytes are past the end of the file"
+            )));
+        }
+        if memsz < filesz {
+            return Err(not(format!(
+                "segment {index} is smaller in memory than in the file"
+            )));
+        }
+        loads += 1;
+        entry_is_code |= flags & PF_X != 0
+            && vaddr
+                .checked_add(memsz)
+                .is_some_and(|end| (vaddr..end).contains(&entry));
+    }
+    if loads == 0 {
+        return Err(not("no loadable segment".into()));
+    }
+    if !entry_is_code {
+        return Err(not(format!(
+            "entry point {entry:#x} is not in an executable segment"
+        )));
     }
     Ok(())
+}
+
+/// The `len`-byte little-endian field at `at`, if it is inside `bytes`.
+fn field(bytes: &[u8], at: u64, len: usize) -> Option<u64> {
+    let start = usize::try_from(at).ok()?;
+    let raw = bytes.get(start..start.checked_add(len)?)?;
+    let mut value = [0u8; 8];
+    value.get_mut(..len)?.copy_from_slice(raw);
+    Some(u64::from_le_bytes(value))
 }

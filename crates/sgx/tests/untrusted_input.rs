@@ -65,6 +65,19 @@ fn clear_errors_for_common_mistakes() {
     assert!(err.contains("ends inside"), "{err}");
     let err = measure_sgxs(&b"UNSIZED\0"[..]).unwrap_err().to_string();
     assert!(err.contains("ends inside"), "{err}");
+    // ECREATE records that ECREATE would refuse.
+    let mut ecreate = valid_stream();
+    ecreate[13] = 0x30; // size 0x3000
+    let err = measure_sgxs(&ecreate[..]).unwrap_err().to_string();
+    assert!(err.contains("not a power of two"), "{err}");
+    let mut ecreate = valid_stream();
+    ecreate[8] = 0; // SSA frame size
+    let err = measure_sgxs(&ecreate[..]).unwrap_err().to_string();
+    assert!(err.contains("SSA frame size is zero"), "{err}");
+    let err = measure_sgxs(&[b"ECREATE\0".as_slice(), &[0; 56]].concat()[..])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("not a power of two"), "{err}");
     let err = sigstruct::parse(&[0; 100]).unwrap_err().to_string();
     assert!(err.contains("1808 bytes"), "{err}");
     let err = EnclaveConfig::from_toml("heap_max = \"12Q\"")

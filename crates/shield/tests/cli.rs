@@ -144,6 +144,60 @@ fn bad_inputs_give_clear_errors() {
 }
 
 #[test]
+fn measure_refuses_what_is_no_enclave() {
+    let dir = tempfile::tempdir().unwrap();
+    // An x86-64 ELF header, then garbage: no program headers to load.
+    let mut elf = vec![0x5a_u8; 220];
+    elf[..8].copy_from_slice(b"\x7fELF\x02\x01\x01\0");
+    elf[16..24].copy_from_slice(&[3, 0, 62, 0, 1, 0, 0, 0]);
+    std::fs::write(dir.path().join("garbage.so"), elf).unwrap();
+    // A well-formed SGXS stream of an ECREATE (8 KiB, one SSA page) only.
+    let mut sgxs = vec![0u8; 64];
+    sgxs[..8].copy_from_slice(b"ECREATE\0");
+    sgxs[8] = 1;
+    sgxs[13] = 0x20;
+    std::fs::write(dir.path().join("empty.sgxs"), sgxs).unwrap();
+    for (file, needle) in [
+        ("garbage.so", "not a Shield enclave binary"),
+        ("empty.sgxs", "adds no page"),
+    ] {
+        let output = shield(dir.path(), &["measure", file]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{file}: {stderr}");
+        assert!(stderr.contains(needle), "{file}: {stderr}");
+        assert!(output.stdout.is_empty(), "{file}: {output:?}");
+    }
+}
+
+#[test]
+fn measure_recomputes_the_hardware_attested_mrenclave_of_an_sdk_enclave() {
+    let Some(so) = shield_testdata::file("sgx/sdk-signed/iot-gateway/enclave.signed.so") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let measured = shield(dir.path(), &["measure", so.to_str().unwrap()]);
+    assert!(measured.status.success(), "{measured:?}");
+    let text = stdout(&measured);
+    // The MRENCLAVE of the IAS-verified quote (see the test data README).
+    assert_eq!(
+        line_value(&text, "MRENCLAVE "),
+        "72cfdb1e92ca2354857bc3ddd5133888fc122bc0eb467e42b80c61bdf027f43f"
+    );
+    assert_eq!(line_value(&text, "matches SIGSTRUCT ENCLAVEHASH: "), "yes");
+
+    // One flipped code byte: the embedded SIGSTRUCT no longer signs it.
+    let mut bytes = std::fs::read(&so).unwrap();
+    bytes[0x2000] ^= 1;
+    std::fs::write(dir.path().join("flipped.so"), bytes).unwrap();
+    let flipped = shield(dir.path(), &["measure", "flipped.so"]);
+    assert_eq!(flipped.status.code(), Some(1), "{flipped:?}");
+    assert_eq!(
+        line_value(&stdout(&flipped), "matches SIGSTRUCT ENCLAVEHASH: "),
+        "NO"
+    );
+}
+
+#[test]
 fn verify_a_simulation_quote_with_the_machines_simulation_root() {
     use shield_sgx::identity::EnclaveIdentity;
     use shield_sgx::isa::{Attributes, AttributesFlags};

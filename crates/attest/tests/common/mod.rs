@@ -3,21 +3,18 @@
 
 use std::path::PathBuf;
 
-/// `$SHIELD_TESTDATA`, else `<workspace root>/../shared/testdata`; `None`
-/// (after printing a loud SKIPPED line) when it is absent.
+/// The test data root (`$SHIELD_TESTDATA`, else `shared/testdata` beside the
+/// clone) if it holds `quotes/`; otherwise `None`, after a `SKIPPED` line
+/// that CI's log shows.
 pub fn testdata(test: &str) -> Option<PathBuf> {
-    let dir = match std::env::var_os("SHIELD_TESTDATA") {
-        Some(d) => PathBuf::from(d),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata"),
-    };
-    if dir.join("quotes").is_dir() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "SKIPPED: {test}: test data not found at {} (set SHIELD_TESTDATA)",
-            dir.display()
-        );
-        None
+    match shield_testdata::root() {
+        Some(root) if root.join("quotes").is_dir() => Some(root),
+        _ => {
+            shield_testdata::skip(&format!(
+                "{test}: test data quotes/ not found (set SHIELD_TESTDATA or place shared/testdata beside the clone)"
+            ));
+            None
+        }
     }
 }
 

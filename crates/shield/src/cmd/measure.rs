@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use shield_sgx::config::EnclaveConfig;
 use shield_sgx::hex;
 use shield_sgx::measure::Measurement;
@@ -40,13 +40,21 @@ pub(crate) struct Measured {
     pub(crate) matches: Option<bool>,
 }
 
-/// Measures `path` by its format: SGXS by its first record, otherwise a
-/// Shield enclave binary laid out under `config`.
+/// Measures `path` by its format: SGXS by its first record, an SDK signed
+/// enclave by its metadata note, otherwise a Shield enclave binary laid out
+/// under `config`. Input that is no enclave is an error (exit 2).
 pub(crate) fn measure_file(path: &Path, config: Option<&Path>) -> Result<Measured> {
     let bytes = super::read_file(path)?;
     if bytes.starts_with(b"ECREATE\0") || bytes.starts_with(b"UNSIZED\0") {
         let summary = sgxs::measure_sgxs(&bytes[..])
             .with_context(|| format!("measuring {}", path.display()))?;
+        // Well-formed, but nothing anyone could run or sign.
+        if summary.pages == 0 {
+            bail!(
+                "measuring {}: the SGXS stream adds no page: not an enclave",
+                path.display()
+            );
+        }
         return Ok(Measured {
             mrenclave: summary.mrenclave,
             details: vec![
