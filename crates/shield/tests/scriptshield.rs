@@ -607,3 +607,44 @@ fn exec_confines_the_script_to_its_directory() {
         assert!(!dir.join("scratch.txt").exists(), "{flags:?}");
     }
 }
+
+#[test]
+fn inputs_must_be_regular_files() {
+    let f = fixture();
+    let dir = project("not-regular", &[("main.lua", "print('ran')\n")]);
+    let fifo = dir.join("fifo");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let owner = f.owner.to_str().unwrap();
+    let ak = f.ak.to_str().unwrap();
+    for input in ["/dev/zero", fifo.to_str().unwrap()] {
+        let commands: [&[&str]; 7] = [
+            &["open", input, "--owner", owner],
+            &["run", input, "-o", "app.result"],
+            &["verify", input],
+            &["sigstruct", input],
+            &["measure", input],
+            &[
+                "pack", "main.lua", "--to", input, "--owner", owner, "-o", "x",
+            ],
+            &[
+                "pack", "main.lua", "--to", ak, "--policy", input, "--owner", owner, "-o", "x",
+            ],
+        ];
+        for args in commands {
+            let out = run(&dir, args, None);
+            assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+            assert!(
+                stderr(&out).contains("is not a regular file"),
+                "{args:?}: {}",
+                stderr(&out)
+            );
+        }
+    }
+    // A regular file is read up to its bound, whatever its size says.
+    let big = std::fs::File::create(dir.join("big")).unwrap();
+    big.set_len(1 << 30).unwrap();
+    let out = run(&dir, &["sigstruct", "big"], None);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("bytes accepted"), "{}", stderr(&out));
+}

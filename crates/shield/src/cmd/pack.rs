@@ -50,19 +50,12 @@ pub(crate) struct Args {
 
 pub(crate) fn run(args: Args) -> Result<ExitCode> {
     let owner = OwnerSecret::load(&args.owner)?;
-    let text = super::read_bounded(&args.to, ops::MAX_DOCUMENT)?;
-    let attested = AttestedKey::from_json(
-        std::str::from_utf8(&text)
-            .with_context(|| format!("{} is not UTF-8", args.to.display()))?,
-    )
-    .with_context(|| format!("reading the attested key {}", args.to.display()))?;
+    let attested = AttestedKey::from_json(&super::read_text(&args.to, ops::MAX_DOCUMENT)?)
+        .with_context(|| format!("reading the attested key {}", args.to.display()))?;
     let policy = match &args.policy {
         Some(path) => Some(
-            Policy::from_toml(
-                &String::from_utf8(super::read_bounded(path, 1 << 20)?)
-                    .with_context(|| format!("{} is not UTF-8", path.display()))?,
-            )
-            .with_context(|| format!("policy {}", path.display()))?,
+            Policy::from_toml(&super::read_text(path, 1 << 20)?)
+                .with_context(|| format!("policy {}", path.display()))?,
         ),
         None => None,
     };

@@ -313,7 +313,7 @@ pub(crate) fn run_bundle(
         Err(e) => return Ok(RunEnd::Refused(format!("bundle refused: {e}"))),
     };
     let sealed_path = state::sealed_key_path(state, &header.recipient);
-    let sealed = std::fs::read(&sealed_path).with_context(|| {
+    let sealed = crate::cmd::read_bounded(&sealed_path, 1 << 20).with_context(|| {
         format!(
             "no sealed key for this bundle's enclave key {} in {} (was its ak.json made by \
              `shield enclave-key` on this machine, with this state directory?)",
@@ -335,8 +335,9 @@ pub(crate) fn run_bundle(
         )),
         None => None,
     };
+    let bundle_len = bytes.len() as u64;
     let host = ScriptHost {
-        bundle: Some(std::sync::Mutex::new(std::fs::File::open(bundle)?)),
+        bundle: Some(bytes),
         result: Some(std::sync::Mutex::new(result_file)),
         nodes: Some(scratch.path().to_owned()),
         trace,
@@ -347,13 +348,8 @@ pub(crate) fn run_bundle(
         let proxy = EcallProxy::new(&enclave, Limits::default());
         let arg_bytes = encode_args(args)?;
         let (mut msg, mut msg_len) = ([0u8; MESSAGE_CAP], 0u64);
-        let status = proxy.ecall_run_bundle(
-            &sealed,
-            bytes.len() as u64,
-            &arg_bytes,
-            &mut msg,
-            &mut msg_len,
-        )?;
+        let status =
+            proxy.ecall_run_bundle(&sealed, bundle_len, &arg_bytes, &mut msg, &mut msg_len)?;
         match status {
             0 => {
                 std::fs::rename(&partial, out)
