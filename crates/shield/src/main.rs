@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 mod cmd;
+mod interrupt;
 mod script;
 
 use std::process::ExitCode;
@@ -51,6 +52,10 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Err(err) = interrupt::install() {
+        eprintln!("error: {err:#}");
+        return ExitCode::from(2);
+    }
     let result = match cli.command {
         Command::Measure(args) => cmd::measure::run(args),
         Command::Sign(args) => cmd::sign::run(args),

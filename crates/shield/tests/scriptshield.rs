@@ -648,3 +648,101 @@ fn inputs_must_be_regular_files() {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("bytes accepted"), "{}", stderr(&out));
 }
+
+/// Waits for `done` (a guard against hanging, not a timing check).
+#[track_caller]
+fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !done() {
+        assert!(std::time::Instant::now() < deadline, "never: {what}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// The processes whose parent is `pid`.
+fn children(pid: u32) -> Vec<u32> {
+    let parent = format!("PPid:\t{pid}\n");
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|p| {
+            std::fs::read_to_string(format!("/proc/{p}/status")).is_ok_and(|s| s.contains(&parent))
+        })
+        .collect()
+}
+
+/// A running script enclave's pid (gone or a zombie: not running).
+fn enclave_running(pid: u32) -> bool {
+    let exe = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap_or_default();
+    let state = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    exe.to_string_lossy().contains("shield-enclave") && !state.contains("State:\tZ")
+}
+
+/// Kills, when dropped, an enclave a failed test left spinning.
+struct KillOnDrop(u32);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if enclave_running(self.0) {
+            let pid = rustix::process::Pid::from_raw(self.0 as i32).unwrap();
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+        }
+    }
+}
+
+#[test]
+fn an_interrupted_run_leaves_nothing_behind() {
+    use rustix::process::{Pid, Signal};
+    let dir = project("interrupted", &[("main.lua", "while true do end\n")]);
+    ok(&pack(&dir, &["main.lua"], &["--max-instructions", "0"]));
+    // A state directory of its own: other tests' scratch files do not count.
+    let state = dir.join("state");
+    copy_dir(
+        &fixture().state.join("enclave-keys"),
+        &state.join("enclave-keys"),
+    );
+    let scratch = state.join("scratch");
+    let leftovers = || -> Vec<String> {
+        let listed = |d: &Path| -> Vec<String> {
+            std::fs::read_dir(d)
+                .map(|items| {
+                    items
+                        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let mut found: Vec<String> = listed(&dir)
+            .into_iter()
+            .filter(|n| n.contains("partial") || n.contains("result"))
+            .collect();
+        found.extend(listed(&scratch));
+        found
+    };
+    for signal in [Signal::INT, Signal::TERM] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_shield"))
+            .args(["run", "app.shield", "-o", "app.result", "--state-dir"])
+            .arg(&state)
+            .current_dir(&dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // The script spins in its enclave; the result's temporary and the
+        // scratch directory exist.
+        let mut enclave = None;
+        eventually("the run started", || {
+            enclave = children(child.id())
+                .into_iter()
+                .find(|&p| enclave_running(p));
+            enclave.is_some() && leftovers().len() == 2
+        });
+        let enclave = KillOnDrop(enclave.unwrap());
+        rustix::process::kill_process(Pid::from_child(&child), signal).unwrap();
+        let status = child.wait().unwrap();
+        assert!(!status.success(), "{signal:?}: {status:?}");
+        assert_eq!(leftovers(), Vec::<String>::new(), "{signal:?}");
+        eventually("the enclave stopped", || !enclave_running(enclave.0));
+    }
+}

@@ -63,7 +63,7 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
             dir.clone()
         }
         None => {
-            temp = tempfile::tempdir().context("creating a temporary directory")?;
+            temp = crate::interrupt::TempDir::new_in(&std::env::temp_dir(), ".tmp")?;
             temp.path().to_owned()
         }
     };

@@ -42,9 +42,17 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// A launched script enclave, stopped if a signal ends this process.
+#[derive(Debug)]
+pub(crate) struct Launched {
+    // First: unregistered before the enclave's drop reaps its process.
+    _stop: crate::interrupt::EnclaveGuard,
+    pub(crate) enclave: Enclave,
+}
+
 impl ScriptHost {
     /// Launches the enclave binary at `binary` with this host.
-    pub(crate) fn launch(self, binary: &Path) -> Result<Enclave> {
+    pub(crate) fn launch(self, binary: &Path) -> Result<Launched> {
         let host = Arc::new(ScriptHost {
             started: Some(Instant::now()),
             ..self
@@ -62,6 +70,10 @@ impl ScriptHost {
                 bridge::dispatch_ocall(&*host, index, request, Limits::default())
             })
             .with_context(|| format!("launching the script enclave {}", binary.display()))
+            .map(|enclave| Launched {
+                _stop: crate::interrupt::EnclaveGuard::new(enclave.process_id()),
+                enclave,
+            })
     }
 
     fn node_file(&self, file: u64, create: bool) -> Option<File> {

@@ -29,18 +29,14 @@ fn message(buf: &[u8], len: u64) -> String {
 }
 
 /// Writes `bytes` to `path` through a temporary file, so that a failure
-/// never leaves half a file under the final name.
-pub(crate) fn write_whole(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = partial_path(path);
-    std::fs::write(&tmp, bytes)
-        .and_then(|()| std::fs::rename(&tmp, path))
-        .with_context(|| format!("writing {}", path.display()))
-}
-
-fn partial_path(path: &Path) -> PathBuf {
-    let mut name = path.file_name().unwrap_or_default().to_owned();
-    name.push(format!(".partial{}", std::process::id()));
-    path.with_file_name(name)
+/// or a signal never leaves half a file under the final name. Replaces a
+/// file at `path` only if `replace`.
+pub(crate) fn write_whole(path: &Path, bytes: &[u8], replace: bool) -> Result<()> {
+    let temp = crate::interrupt::TempFile::beside(path)?;
+    temp.as_file()
+        .write_all(bytes)
+        .with_context(|| format!("writing {}", path.display()))?;
+    temp.persist(path, replace)
 }
 
 /// Script arguments as the enclave takes them: each followed by a NUL.
@@ -72,8 +68,9 @@ pub(crate) struct MadeKey {
 pub(crate) fn make_enclave_key(language: Language, state: &Path) -> Result<MadeKey> {
     let embedded = image::for_language(language);
     let binary = embedded.unpack(state)?;
-    let enclave = ScriptHost::default().launch(&binary)?;
-    let proxy = EcallProxy::new(&enclave, Limits::default());
+    let launched = ScriptHost::default().launch(&binary)?;
+    let enclave = &launched.enclave;
+    let proxy = EcallProxy::new(enclave, Limits::default());
     let target = enclave.qe_target_info();
     let (mut public, mut report) = ([0u8; 64], [0u8; 432]);
     let mut sealed = vec![0u8; 4096];
@@ -266,25 +263,20 @@ pub(crate) fn write_bundle(
     } else {
         indicatif::ProgressBar::hidden()
     };
-    let tmp = partial_path(out);
     let written = (|| -> Result<u64> {
-        let file =
-            std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
-        let mut writer = std::io::BufWriter::new(file);
+        let temp = crate::interrupt::TempFile::beside(out)?;
+        let mut writer = std::io::BufWriter::new(temp.as_file());
         shield_bundle::pack(input, to, owner, &mut writer, &mut |done, total| {
             bar.set_length(total);
             bar.set_position(done);
         })?;
         writer.flush()?;
-        let file = writer.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, out).with_context(|| format!("writing {}", out.display()))?;
+        drop(writer);
+        temp.as_file().sync_all()?;
+        temp.persist(out, true)?;
         Ok(std::fs::metadata(out)?.len())
     })();
     bar.finish_and_clear();
-    if written.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
     written
 }
 
@@ -322,13 +314,9 @@ pub(crate) fn run_bundle(
         )
     })?;
     let binary = image::for_language(header.language).unpack(state)?;
-    let scratch = tempfile::Builder::new()
-        .prefix("run-")
-        .tempdir_in(state::private_dir(&state.join("scratch"))?)
-        .context("creating the scratch directory")?;
-    let partial = partial_path(out);
-    let result_file = std::fs::File::create(&partial)
-        .with_context(|| format!("creating {}", partial.display()))?;
+    let scratch =
+        crate::interrupt::TempDir::new_in(&state::private_dir(&state.join("scratch"))?, "run-")?;
+    let result = crate::interrupt::TempFile::beside(out)?;
     let trace = match trace {
         Some(path) => Some(std::sync::Mutex::new(
             std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
@@ -338,32 +326,24 @@ pub(crate) fn run_bundle(
     let bundle_len = bytes.len() as u64;
     let host = ScriptHost {
         bundle: Some(bytes),
-        result: Some(std::sync::Mutex::new(result_file)),
+        result: Some(std::sync::Mutex::new(result.as_file().try_clone()?)),
         nodes: Some(scratch.path().to_owned()),
         trace,
         ..ScriptHost::default()
     };
-    let ended = (|| -> Result<RunEnd> {
-        let enclave = host.launch(&binary)?;
-        let proxy = EcallProxy::new(&enclave, Limits::default());
-        let arg_bytes = encode_args(args)?;
-        let (mut msg, mut msg_len) = ([0u8; MESSAGE_CAP], 0u64);
-        let status =
-            proxy.ecall_run_bundle(&sealed, bundle_len, &arg_bytes, &mut msg, &mut msg_len)?;
-        match status {
-            0 => {
-                std::fs::rename(&partial, out)
-                    .with_context(|| format!("writing {}", out.display()))?;
-                Ok(RunEnd::Result(std::fs::metadata(out)?.len()))
-            }
-            crate::script::REFUSED => Ok(RunEnd::Refused(message(&msg, msg_len))),
-            _ => bail!("the enclave failed: {}", message(&msg, msg_len)),
+    let launched = host.launch(&binary)?;
+    let proxy = EcallProxy::new(&launched.enclave, Limits::default());
+    let arg_bytes = encode_args(args)?;
+    let (mut msg, mut msg_len) = ([0u8; MESSAGE_CAP], 0u64);
+    let status = proxy.ecall_run_bundle(&sealed, bundle_len, &arg_bytes, &mut msg, &mut msg_len)?;
+    match status {
+        0 => {
+            result.persist(out, true)?;
+            Ok(RunEnd::Result(std::fs::metadata(out)?.len()))
         }
-    })();
-    if !matches!(ended, Ok(RunEnd::Result(_))) {
-        let _ = std::fs::remove_file(&partial);
+        crate::script::REFUSED => Ok(RunEnd::Refused(message(&msg, msg_len))),
+        _ => bail!("the enclave failed: {}", message(&msg, msg_len)),
     }
-    ended
 }
 
 // ----------------------------------------------------------------------- open
@@ -390,7 +370,7 @@ pub(crate) fn extract(files: &BTreeMap<String, Vec<u8>>, dir: &Path, force: bool
         if path.exists() && !force {
             bail!("{} exists; pass --force to replace it", path.display());
         }
-        write_whole(&path, data)?;
+        write_whole(&path, data, force)?;
     }
     Ok(())
 }
@@ -460,12 +440,12 @@ pub(crate) fn exec_enclave(
 ) -> Result<i32> {
     let (root, entry) = script_root(file)?;
     let binary = image::for_language(Language::Lua).unpack(state)?;
-    let enclave = ScriptHost {
+    let launched = ScriptHost {
         dev_root: Some(root),
         ..ScriptHost::default()
     }
     .launch(&binary)?;
-    let proxy = EcallProxy::new(&enclave, Limits::default());
+    let proxy = EcallProxy::new(&launched.enclave, Limits::default());
     let arg_bytes = encode_args(args)?;
     let (mut msg, mut msg_len) = ([0u8; MESSAGE_CAP], 0u64);
     let status = proxy.ecall_exec(
