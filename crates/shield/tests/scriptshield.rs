@@ -746,3 +746,68 @@ fn an_interrupted_run_leaves_nothing_behind() {
         eventually("the enclave stopped", || !enclave_running(enclave.0));
     }
 }
+
+#[test]
+fn a_trace_never_replaces_the_bundle_or_the_result() {
+    let dir = project("trace-target", &[("main.lua", "print('ran')\n")]);
+    ok(&pack(&dir, &["main.lua"], &[]));
+    let bundle = std::fs::read(dir.join("app.shield")).unwrap();
+    let refused = |args: &[&str], what: &str| {
+        let out = run(&dir, args, None);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(what), "{args:?}: {}", stderr(&out));
+    };
+    for trace in ["app.shield", "./app.shield"] {
+        refused(
+            &["run", "app.shield", "-o", "app.result", "--trace", trace],
+            "is the bundle",
+        );
+    }
+    refused(
+        &["run", "app.shield", "-o", "./app.shield"],
+        "would replace the bundle",
+    );
+    assert_eq!(std::fs::read(dir.join("app.shield")).unwrap(), bundle);
+    assert!(!dir.join("app.result").exists());
+
+    // The result: one that exists (also by another name), or not yet.
+    ok(&run(&dir, &["run", "app.shield", "-o", "app.result"], None));
+    let result = std::fs::read(dir.join("app.result")).unwrap();
+    std::fs::hard_link(dir.join("app.result"), dir.join("alias.result")).unwrap();
+    for trace in ["app.result", "alias.result"] {
+        refused(
+            &["run", "app.shield", "-o", "app.result", "--trace", trace],
+            "is the result",
+        );
+    }
+    assert_eq!(std::fs::read(dir.join("app.result")).unwrap(), result);
+    refused(
+        &[
+            "run",
+            "app.shield",
+            "-o",
+            "new.result",
+            "--trace",
+            "new.result",
+        ],
+        "is the result",
+    );
+    assert!(!dir.join("new.result").exists());
+
+    // A trace file is replaced, as the help says.
+    std::fs::write(dir.join("host.trace"), "OLD TRACE\n").unwrap();
+    ok(&run(
+        &dir,
+        &[
+            "run",
+            "app.shield",
+            "-o",
+            "app.result",
+            "--trace",
+            "host.trace",
+        ],
+        None,
+    ));
+    let trace = std::fs::read(dir.join("host.trace")).unwrap();
+    assert!(trace.starts_with(b"== OCALL"), "{:?}", &trace[..20]);
+}

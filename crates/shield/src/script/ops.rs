@@ -291,7 +291,8 @@ pub(crate) enum RunEnd {
     Refused(String),
 }
 
-/// Runs `bundle` in the script enclave, writing the result to `out`.
+/// Runs `bundle` in the script enclave, writing the result to `out` and,
+/// with `trace`, every OCALL request to that file (replacing it).
 pub(crate) fn run_bundle(
     bundle: &Path,
     out: &Path,
@@ -299,6 +300,16 @@ pub(crate) fn run_bundle(
     state: &Path,
     trace: Option<&Path>,
 ) -> Result<RunEnd> {
+    if same_file(out, bundle) {
+        bail!("-o {} would replace the bundle", out.display());
+    }
+    if let Some(trace) = trace {
+        for (other, what) in [(bundle, "the bundle"), (out, "the result")] {
+            if same_file(trace, other) {
+                bail!("--trace {} is {what}: name another file", trace.display());
+            }
+        }
+    }
     let bytes = crate::cmd::read_bounded(bundle, shield_bundle::MAX_BUNDLE)?;
     let header = match shield_bundle::peek_header(&bytes) {
         Ok(header) => header,
@@ -344,6 +355,23 @@ pub(crate) fn run_bundle(
         crate::script::REFUSED => Ok(RunEnd::Refused(message(&msg, msg_len))),
         _ => bail!("the enclave failed: {}", message(&msg, msg_len)),
     }
+}
+
+/// Whether `a` and `b` name the same file: the same inode if both exist,
+/// else the same place once their directories are resolved.
+fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    if let (Ok(a), Ok(b)) = (std::fs::metadata(a), std::fs::metadata(b)) {
+        return (a.dev(), a.ino()) == (b.dev(), b.ino());
+    }
+    let place = |p: &Path| {
+        let dir = match p.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        Some(std::fs::canonicalize(dir).ok()?.join(p.file_name()?))
+    };
+    place(a).is_some_and(|a| Some(a) == place(b))
 }
 
 // ----------------------------------------------------------------------- open
