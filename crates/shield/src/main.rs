@@ -2,8 +2,9 @@
 //! logic lives in the library crates under `crates/`.
 //!
 //! Exit codes: 0 success; 1 the command ran and its answer is "no" (a check
-//! failed, a quote or bundle was refused); 2 usage or input error. `open`
-//! and `exec` exit with the script's own exit status.
+//! failed, a quote, bundle or result was refused); 2 usage or input error.
+//! `open` exits 4 for a valid result whose script exited non-zero; `exec`
+//! exits with the script's own exit status.
 #![forbid(unsafe_code)]
 
 mod cmd;

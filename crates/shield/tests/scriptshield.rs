@@ -108,6 +108,16 @@ fn line_value<'a>(text: &'a str, prefix: &str) -> &'a str {
         .unwrap_or_else(|| panic!("no line {prefix:?} in:\n{text}"))
 }
 
+/// The status `shield open` reports on its last line of stderr.
+#[track_caller]
+fn script_status(output: &Output) -> i32 {
+    let text = stderr(output);
+    let last = text.lines().last().unwrap_or_default();
+    last.strip_prefix("script exit status: ")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no exit status last in:\n{text}"))
+}
+
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
 }
@@ -225,7 +235,14 @@ fn a_multi_file_program_matches_lua54_in_the_enclave() {
     run_args.extend_from_slice(&args);
     ok(&run(&dir, &run_args, None));
     let opened = open(&dir, &["--extract", "out"]);
-    assert_eq!(opened.status.code(), Some(3), "{}", stderr(&opened));
+    // A valid result of a script that exited non-zero: 4, and the status.
+    assert_eq!(opened.status.code(), Some(4), "{}", stderr(&opened));
+    assert_eq!(
+        script_status(&opened),
+        expected.status.code().unwrap(),
+        "{}",
+        stderr(&opened)
+    );
     assert_eq!(stdout(&opened), stdout(&expected));
     assert!(
         stderr(&opened).contains("missing: kiwi"),
@@ -443,7 +460,8 @@ fn bundles_for_other_identities_or_owners_are_refused() {
         ],
         None,
     );
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("refused"), "{}", stderr(&out));
     assert!(!stdout(&out).contains("ran"));
     let out = open(&dir, &[]);
     ok(&out);
@@ -552,7 +570,8 @@ fn runaway_scripts_are_stopped_with_a_clear_error() {
         // The host stays up and writes a result.
         ok(&run(&dir, &["run", "app.shield", "-o", "app.result"], None));
         let opened = open(&dir, &[]);
-        assert_eq!(opened.status.code(), Some(3), "{name}: {}", stderr(&opened));
+        assert_eq!(opened.status.code(), Some(4), "{name}: {}", stderr(&opened));
+        assert_eq!(script_status(&opened), 3, "{name}");
         let text = stderr(&opened);
         assert!(
             text.contains(what) && text.contains("limit"),
@@ -810,4 +829,129 @@ fn a_trace_never_replaces_the_bundle_or_the_result() {
     ));
     let trace = std::fs::read(dir.join("host.trace")).unwrap();
     assert!(trace.starts_with(b"== OCALL"), "{:?}", &trace[..20]);
+}
+
+#[test]
+fn open_keeps_its_own_answer_apart_from_the_scripts_status() {
+    // (project, script, open's exit code, the script's status it prints)
+    let cases = [
+        ("status-0", "print('ok')", 0, 0),
+        ("status-1", "os.exit(1)", 4, 1),
+        ("status-2", "os.exit(2)", 4, 2),
+        ("status-error", "error('boom')", 4, 1),
+    ];
+    for (name, script, code, status) in cases {
+        let dir = project(name, &[("main.lua", script)]);
+        ok(&pack(&dir, &["main.lua"], &[]));
+        ok(&run(&dir, &["run", "app.shield", "-o", "app.result"], None));
+        let out = open(&dir, &[]);
+        assert_eq!(out.status.code(), Some(code), "{name}: {}", stderr(&out));
+        assert_eq!(script_status(&out), status, "{name}");
+    }
+    // A tampered result is refused (1), whatever its script's status.
+    let dir = fixture().root.join("status-2");
+    let mut bytes = std::fs::read(dir.join("app.result")).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    std::fs::write(dir.join("app.result"), &bytes).unwrap();
+    let out = open(&dir, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("result refused"), "{}", stderr(&out));
+    // No result to read: 2.
+    std::fs::remove_file(dir.join("app.result")).unwrap();
+    let out = open(&dir, &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
+
+#[test]
+fn extract_writes_all_or_nothing_and_follows_no_link() {
+    let dir = project(
+        "extract",
+        &[(
+            "main.lua",
+            "for _, name in ipairs({ 'a.txt', 'lib/b.txt', 'z.txt' }) do\n\
+               local f = assert(io.open(name, 'w')) f:write(name) f:close()\n\
+             end\n",
+        )],
+    );
+    ok(&pack(&dir, &["main.lua"], &[]));
+    ok(&run(&dir, &["run", "app.shield", "-o", "app.result"], None));
+    let out = dir.join("out");
+
+    // A link below DIR is not followed, and nothing is written at all.
+    let elsewhere = dir.join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    std::fs::create_dir_all(&out).unwrap();
+    std::os::unix::fs::symlink("../elsewhere", out.join("lib")).unwrap();
+    let opened = open(&dir, &["--extract", "out"]);
+    assert_eq!(opened.status.code(), Some(2), "{}", stderr(&opened));
+    assert!(stderr(&opened).contains("is a link"), "{}", stderr(&opened));
+    assert!(!elsewhere.join("b.txt").exists());
+    assert!(!out.join("a.txt").exists());
+    std::fs::remove_file(out.join("lib")).unwrap();
+
+    // A file that exists stops the extraction before anything is written.
+    std::fs::write(out.join("z.txt"), "mine").unwrap();
+    let opened = open(&dir, &["--extract", "out"]);
+    assert_eq!(opened.status.code(), Some(2), "{}", stderr(&opened));
+    assert!(stderr(&opened).contains("--force"), "{}", stderr(&opened));
+    assert!(!out.join("a.txt").exists() && !out.join("lib").exists());
+    // --force replaces it.
+    ok(&open(&dir, &["--extract", "out", "--force"]));
+    for name in ["a.txt", "lib/b.txt", "z.txt"] {
+        assert_eq!(std::fs::read_to_string(out.join(name)).unwrap(), name);
+    }
+
+    // A link planted where a predictable temporary would go is left alone.
+    // (`exec` keeps the shell's pid: `$$` is shield's.)
+    let fresh = dir.join("fresh");
+    std::fs::create_dir_all(&fresh).unwrap();
+    let planted = Command::new("sh")
+        .arg("-c")
+        .arg("ln -s ../victim.txt \"fresh/a.txt.partial$$\" && exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_shield"))
+        .args(["open", "app.result", "--owner"])
+        .arg(&fixture().owner)
+        .args(["--extract", "fresh"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    ok(&planted);
+    assert!(!dir.join("victim.txt").exists());
+    let a = std::fs::symlink_metadata(fresh.join("a.txt")).unwrap();
+    assert!(a.is_file());
+    assert_eq!(
+        std::fs::read_to_string(fresh.join("a.txt")).unwrap(),
+        "a.txt"
+    );
+}
+
+#[test]
+fn names_from_a_result_are_printed_escaped() {
+    let dir = project(
+        "forged-names",
+        &[(
+            "main.lua",
+            "local f = assert(io.open('x\\nshield: extracted forged', 'w'))\n\
+             f:write('1') f:close()\n",
+        )],
+    );
+    ok(&pack(&dir, &["main.lua"], &[]));
+    ok(&run(&dir, &["run", "app.shield", "-o", "app.result"], None));
+    for extra in [&[][..], &["--extract", "out"][..]] {
+        let out = open(&dir, extra);
+        ok(&out);
+        let text = stderr(&out);
+        assert!(
+            !text
+                .lines()
+                .any(|l| l.starts_with("shield: extracted forged")),
+            "{extra:?}: {text}"
+        );
+        assert!(
+            text.contains("x\\nshield: extracted forged"),
+            "{extra:?}: {text}"
+        );
+    }
+    assert!(dir.join("out/x\nshield: extracted forged").is_file());
 }

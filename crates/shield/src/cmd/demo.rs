@@ -166,9 +166,12 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
     );
 
     // 5. The owner opens the result.
-    let opened = ops::open_result(&result, &owner)?;
+    let opened = match ops::open_result(&result, &owner)? {
+        ops::Opened::Valid(opened) => opened,
+        ops::Opened::Refused(reason) => bail!("the demo's own result was refused: {reason}"),
+    };
     let out = dir.join("out");
-    ops::extract(&opened.result.files, &out, false)?;
+    crate::script::extract::write(&opened.result.files, &out, false)?;
     step(
         5,
         "owner",

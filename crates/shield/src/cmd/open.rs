@@ -1,7 +1,7 @@
 //! `shield open app.result --owner DIR [--extract DIR]` (the owner): checks
 //! the enclave's signature and that the result answers the owner's own
 //! bundle, decrypts, prints the script's stdout and stderr, extracts its
-//! files, and exits with the script's exit status.
+//! files. Its exit code keeps shield's answer apart from the script's.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -10,16 +10,29 @@ use std::process::ExitCode;
 use anyhow::Result;
 use shield_bundle::OwnerSecret;
 
-use crate::script::ops;
+use crate::script::extract::{self, shown};
+use crate::script::ops::{self, Opened};
+
+/// The result is valid and the script exited with a non-zero status.
+const SCRIPT_FAILED: u8 = 4;
 
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Exit codes: 0 the result is valid and the script exited 0; \
+    1 the result is refused (bad signature, another owner's, tampered with, not an answer \
+    to a bundle of this owner); 2 bad usage or unreadable input (a refused extraction \
+    writes nothing); 4 the result is valid and the script exited with another status. \
+    For a valid result, the last line on stderr is `script exit status: N`, N from 0 to \
+    255 as a shell would see it (3: the script hit a limit)."
+)]
 pub(crate) struct Args {
     /// The result (from `shield run`).
     result: PathBuf,
     /// The owner directory (from `shield keygen -o`).
     #[arg(long)]
     owner: PathBuf,
-    /// Write the files the script wrote under DIR.
+    /// Write the files the script wrote under DIR (all or none: every
+    /// target is checked first; links under DIR are not followed).
     #[arg(long, value_name = "DIR")]
     extract: Option<PathBuf>,
     /// Replace existing files when extracting.
@@ -29,8 +42,18 @@ pub(crate) struct Args {
 
 pub(crate) fn run(args: Args) -> Result<ExitCode> {
     let owner = OwnerSecret::load(&args.owner)?;
-    let opened = ops::open_result(&args.result, &owner)?;
+    let opened = match ops::open_result(&args.result, &owner)? {
+        Opened::Valid(opened) => opened,
+        Opened::Refused(reason) => {
+            eprintln!("error: result refused: {reason}");
+            return Ok(ExitCode::from(1));
+        }
+    };
     let result = &opened.result;
+    if let Some(dir) = &args.extract {
+        // Before printing anything: a refusal writes nothing.
+        extract::check(&result.files, dir, args.force)?;
+    }
     std::io::stdout().write_all(&result.stdout)?;
     std::io::stdout().flush()?;
     let mut err = std::io::stderr().lock();
@@ -40,27 +63,36 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
     }
     writeln!(
         err,
-        "shield: result of bundle {} signed by enclave key {}; exit status {}",
+        "shield: result of bundle {} signed by enclave key {}",
         &shield_sgx::hex(&opened.bundle_digest)[..16],
         &shield_sgx::hex(&opened.enclave.fingerprint())[..16],
-        result.exit_status
     )?;
     match &args.extract {
         Some(dir) => {
-            ops::extract(&result.files, dir, args.force)?;
-            for name in result.files.keys() {
-                writeln!(err, "shield: extracted {}", dir.join(name).display())?;
+            for path in extract::write(&result.files, dir, args.force)? {
+                writeln!(err, "shield: extracted {}", shown(&path))?;
             }
         }
         None if !result.files.is_empty() => writeln!(
             err,
             "shield: the script wrote {} file(s): {} (use --extract DIR)",
             result.files.len(),
-            result.files.keys().cloned().collect::<Vec<_>>().join(", ")
+            result
+                .files
+                .keys()
+                .map(|name| name.escape_debug().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         )?,
         None => {}
     }
-    Ok(ExitCode::from(
-        u8::try_from(result.exit_status.clamp(0, 255)).unwrap_or(1),
-    ))
+    let status = shell_status(result.exit_status);
+    writeln!(err, "script exit status: {status}")?;
+    Ok(ExitCode::from(if status == 0 { 0 } else { SCRIPT_FAILED }))
+}
+
+/// The script's exit status as a shell sees a process's: its low 8 bits,
+/// which is what `exit` keeps (`os.exit(256)` in `lua5.4` exits 0).
+fn shell_status(status: i32) -> u8 {
+    status.to_le_bytes()[0]
 }

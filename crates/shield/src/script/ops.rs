@@ -376,31 +376,25 @@ fn same_file(a: &Path, b: &Path) -> bool {
 
 // ----------------------------------------------------------------------- open
 
-/// Opens a result as its owner.
-pub(crate) fn open_result(path: &Path, owner: &OwnerSecret) -> Result<shield_bundle::OpenedResult> {
-    let bytes = crate::cmd::read_bounded(path, MAX_RESULT)?;
-    Ok(shield_bundle::open_result(&bytes, owner, MAX_RESULT)?)
+/// How opening a result went.
+#[derive(Debug)]
+pub(crate) enum Opened {
+    /// The result checks out.
+    Valid(Box<shield_bundle::OpenedResult>),
+    /// It does not: not signed by the enclave its bundle was for, not an
+    /// answer to this owner's bundle, tampered with, or not a result.
+    Refused(shield_bundle::Error),
 }
 
-/// Writes the script's files under `dir`; refuses to replace existing files
-/// unless `force`.
-pub(crate) fn extract(files: &BTreeMap<String, Vec<u8>>, dir: &Path, force: bool) -> Result<()> {
-    for (name, data) in files {
-        // Names come from the enclave's result, authenticated, but are
-        // normalized again: nothing is written outside `dir`.
-        let name = shield_engine::vfs::normalize(name)
-            .with_context(|| format!("the result names a file {name:?}"))?;
-        let path = dir.join(&name);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)
-                .with_context(|| format!("creating {}", parent.display()))?;
-        }
-        if path.exists() && !force {
-            bail!("{} exists; pass --force to replace it", path.display());
-        }
-        write_whole(&path, data, force)?;
-    }
-    Ok(())
+/// Opens a result as its owner. Errors are the inputs' (unreadable).
+pub(crate) fn open_result(path: &Path, owner: &OwnerSecret) -> Result<Opened> {
+    let bytes = crate::cmd::read_bounded(path, MAX_RESULT)?;
+    Ok(
+        match shield_bundle::open_result(&bytes, owner, MAX_RESULT) {
+            Ok(opened) => Opened::Valid(Box::new(opened)),
+            Err(e) => Opened::Refused(e),
+        },
+    )
 }
 
 // ----------------------------------------------------------------------- exec
