@@ -243,6 +243,7 @@ fn a_multi_file_program_matches_lua54_in_the_enclave() {
         "{}",
         stderr(&opened)
     );
+
     assert_eq!(stdout(&opened), stdout(&expected));
     assert!(
         stderr(&opened).contains("missing: kiwi"),
@@ -954,4 +955,50 @@ fn names_from_a_result_are_printed_escaped() {
         );
     }
     assert!(dir.join("out/x\nshield: extracted forged").is_file());
+}
+
+#[test]
+fn pack_refuses_links_out_of_the_tree_and_skips_dangling_ones() {
+    let outside = project("pack-links-outside", &[("secret.txt", "OUTSIDE\n")]);
+    let dir = project(
+        "pack-links",
+        &[
+            ("main.lua", "print((require('lib.inside')))\n"),
+            ("util.lua", "return 'util'\n"),
+        ],
+    );
+    std::fs::create_dir_all(dir.join("lib")).unwrap();
+    std::os::unix::fs::symlink("../util.lua", dir.join("lib/inside.lua")).unwrap();
+    std::os::unix::fs::symlink("gone.lua", dir.join("lib/dangling.lua")).unwrap();
+
+    // A link inside the tree is packed; a dangling one is skipped, saying so.
+    let out = pack(&dir, &["main.lua", "lib"], &[]);
+    ok(&out);
+    assert!(
+        stderr(&out)
+            .contains("skipping lib/dangling.lua: a link to gone.lua, which does not exist"),
+        "{}",
+        stderr(&out)
+    );
+    ok(&run(&dir, &["run", "app.shield", "-o", "app.result"], None));
+    let opened = open(&dir, &[]);
+    ok(&opened);
+    assert_eq!(stdout(&opened), "util\n");
+
+    // Named, a dangling link is an error.
+    let out = pack(&dir, &["main.lua", "lib/dangling.lua"], &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("does not exist"), "{}", stderr(&out));
+
+    // A link out of the tree: refused, nothing written.
+    std::fs::remove_file(dir.join("app.shield")).unwrap();
+    std::os::unix::fs::symlink(outside.join("secret.txt"), dir.join("lib/secret.txt")).unwrap();
+    let out = pack(&dir, &["main.lua", "lib"], &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("outside the directory the script runs in"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!dir.join("app.shield").exists());
 }

@@ -186,28 +186,63 @@ pub(crate) fn check_attested_key(
 }
 
 /// The files to pack: `entry` and every file under `inputs`, by the path
-/// the script will use (relative to the directory it runs in).
+/// the script will use (relative to the directory it runs in), each with
+/// the real path it is read from.
+///
+/// Everything packed must really be in the directory the script runs in:
+/// a link that leads out of it is refused (the owner would ship a file
+/// they never meant to). Links to directories met while walking are not
+/// followed (one pointing upwards would make the walk endless), and links
+/// leading nowhere are skipped; both with a warning.
 pub(crate) fn collect_files(entry: &Path, inputs: &[PathBuf]) -> Result<Vec<(String, PathBuf)>> {
+    let root = std::env::current_dir()
+        .and_then(std::fs::canonicalize)
+        .context("finding the current directory")?;
     let mut files = BTreeMap::new();
-    let mut pending: Vec<PathBuf> = std::iter::once(entry.to_owned())
-        .chain(inputs.iter().cloned())
+    // (path, named on the command line)
+    let mut pending: Vec<(PathBuf, bool)> = std::iter::once(entry)
+        .chain(inputs.iter().map(PathBuf::as_path))
+        .map(|p| (p.to_owned(), true))
         .collect();
-    while let Some(path) = pending.pop() {
+    while let Some((path, named)) = pending.pop() {
         if path.is_absolute() {
             bail!(
                 "{}: give paths relative to the directory the script runs in",
                 path.display()
             );
         }
+        let real = match std::fs::canonicalize(&path) {
+            Ok(real) => real,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && path.is_symlink() => {
+                let dangling = format!(
+                    "{}: a link to {}, which does not exist",
+                    path.display(),
+                    link_target(&path)
+                );
+                if named {
+                    bail!("{dangling}");
+                }
+                eprintln!("warning: skipping {dangling}");
+                continue;
+            }
+            Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+        };
+        if !real.starts_with(&root) {
+            bail!(
+                "{} leads to {}, outside the directory the script runs in ({}): copy it in \
+                 rather than linking to it",
+                path.display(),
+                real.display(),
+                root.display()
+            );
+        }
         let meta =
-            std::fs::metadata(&path).with_context(|| format!("reading {}", path.display()))?;
+            std::fs::metadata(&real).with_context(|| format!("reading {}", path.display()))?;
         if meta.is_dir() {
             for item in
                 std::fs::read_dir(&path).with_context(|| format!("listing {}", path.display()))?
             {
                 let item = item?;
-                // Links to directories met while walking are not followed:
-                // one pointing upwards would make the walk endless.
                 if item.file_type()?.is_symlink() && item.path().is_dir() {
                     eprintln!(
                         "warning: skipping {} (a link to a directory; name it to pack it)",
@@ -215,15 +250,20 @@ pub(crate) fn collect_files(entry: &Path, inputs: &[PathBuf]) -> Result<Vec<(Str
                     );
                     continue;
                 }
-                pending.push(item.path());
+                pending.push((item.path(), false));
             }
         } else if meta.is_file() {
-            files.insert(bundle_path(&path)?, path);
+            files.insert(bundle_path(&path)?, real);
         } else {
             eprintln!("warning: skipping {} (not a regular file)", path.display());
         }
     }
     Ok(files.into_iter().collect())
+}
+
+/// Where the link at `path` points, for messages.
+fn link_target(path: &Path) -> String {
+    std::fs::read_link(path).map_or_else(|_| "?".to_owned(), |t| t.display().to_string())
 }
 
 /// The path a script uses for `path`.
