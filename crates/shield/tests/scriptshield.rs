@@ -243,7 +243,6 @@ fn a_multi_file_program_matches_lua54_in_the_enclave() {
         "{}",
         stderr(&opened)
     );
-
     assert_eq!(stdout(&opened), stdout(&expected));
     assert!(
         stderr(&opened).contains("missing: kiwi"),
@@ -431,7 +430,7 @@ fn bundles_for_other_identities_or_owners_are_refused() {
             ],
             None,
         );
-        assert!(!out.status.success(), "{name}: {}", stdout(&out));
+        assert_eq!(out.status.code(), Some(1), "{name}: {}", stdout(&out));
         assert!(stderr(&out).contains("refused"), "{name}: {}", stderr(&out));
         assert!(!dir.join("refused.shield").exists());
     }
@@ -1001,4 +1000,61 @@ fn pack_refuses_links_out_of_the_tree_and_skips_dangling_ones() {
         stderr(&out)
     );
     assert!(!dir.join("app.shield").exists());
+}
+
+#[test]
+fn pack_refuses_an_unchecked_tcb_unless_the_policy_lists_it() {
+    let f = fixture();
+    let dir = project("tcb", &[("main.lua", "print('ran')\n")]);
+    let out = pack(&dir, &["main.lua"], &[]);
+    ok(&out);
+    assert!(stdout(&out).contains(", TCB status "), "{}", stdout(&out));
+
+    // The host strips the collateral: the platform's TCB level is unknown.
+    let mut ak: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&f.ak).unwrap()).unwrap();
+    ak.as_object_mut().unwrap().remove("collateral");
+    std::fs::write(dir.join("stripped.json"), ak.to_string()).unwrap();
+    let policy = std::fs::read_to_string(&f.policy).unwrap();
+    std::fs::write(
+        dir.join("unchecked-ok.toml"),
+        format!(
+            "{policy}tcb_statuses = [\"UpToDate\", \"SWHardeningNeeded\", \"TcbNotChecked\"]\n"
+        ),
+    )
+    .unwrap();
+    let pack_stripped = |policy: &str| {
+        run(
+            &dir,
+            &[
+                "pack",
+                "main.lua",
+                "--to",
+                "stripped.json",
+                "--policy",
+                policy,
+                "--owner",
+                f.owner.to_str().unwrap(),
+                "-o",
+                "stripped.shield",
+            ],
+            None,
+        )
+    };
+    let out = pack_stripped(f.policy.to_str().unwrap());
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("status: TcbNotChecked"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!dir.join("stripped.shield").exists());
+
+    let out = pack_stripped("unchecked-ok.toml");
+    ok(&out);
+    assert!(
+        stdout(&out).contains(", TCB status TcbNotChecked"),
+        "{}",
+        stdout(&out)
+    );
 }

@@ -5,8 +5,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, bail};
-use shield_attest::Policy;
+use anyhow::{Context, Result};
+use shield_attest::{Policy, TcbStatus};
 use shield_bundle::{AttestedKey, Limits, OwnerSecret, PackInput};
 
 use crate::script::ops;
@@ -73,10 +73,18 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
                  with allow_simulation = true)"
             );
         }
-        bail!(
-            "the attested key {} is refused: not packing",
+        if verdict.status == Some(TcbStatus::TcbNotChecked) {
+            eprintln!(
+                "(the attested key carries no collateral, so the platform's TCB level was not \
+                 checked; a policy accepts that only by listing \"TcbNotChecked\" in \
+                 tcb_statuses)"
+            );
+        }
+        eprintln!(
+            "error: the attested key {} is refused: not packing",
             args.to.display()
         );
+        return Ok(ExitCode::from(1));
     }
     let d = Limits::default();
     let [instructions, memory_bytes, output_bytes] =
@@ -98,7 +106,7 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
     };
     let size = ops::write_bundle(&input, &attested.key, &owner, &args.output)?;
     println!(
-        "quote accepted{}: enclave {}",
+        "quote accepted{}: enclave {}, TCB status {}",
         if verdict.simulation {
             " (SIMULATION root)"
         } else {
@@ -108,7 +116,10 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
             .identity
             .as_ref()
             .and_then(|i| i.mrenclave.clone())
-            .unwrap_or_default()
+            .unwrap_or_default(),
+        verdict
+            .status
+            .map_or_else(|| "unknown".to_owned(), |s| s.to_string())
     );
     println!(
         "wrote {} ({size} bytes: {} files encrypted to key {}, signed by the owner)",

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use serde_json::json;
-use shield_attest::{Collateral, Policy, Verdict};
+use shield_attest::{Collateral, Policy, TcbStatus, Verdict};
 use shield_bundle::{AttestedKey, EnclaveKeyPublic, EnclavePolicy, Language, OwnerSecret};
 use shield_edl::wire::Limits;
 
@@ -173,6 +173,11 @@ fn collateral_of(attested: &AttestedKey) -> Result<Option<Collateral>> {
 
 /// Checks the attested key's quote: valid, acceptable to `policy`, and
 /// binding exactly this key. The verdict says why when it is refused.
+///
+/// A policy without `tcb_statuses` accepts any status but Revoked and
+/// TcbNotChecked: the owner is about to trust the platform with secrets,
+/// so a quote whose collateral was stripped (its TCB level unknown) is
+/// accepted only by a policy that lists TcbNotChecked.
 pub(crate) fn check_attested_key(
     attested: &AttestedKey,
     policy: &Policy,
@@ -181,6 +186,12 @@ pub(crate) fn check_attested_key(
 ) -> Result<Verdict> {
     let mut policy = policy.clone();
     policy.report_data = Some(attested.key.report_data());
+    policy.tcb_statuses.get_or_insert_with(|| {
+        TcbStatus::ALL
+            .into_iter()
+            .filter(|s| !matches!(s, TcbStatus::Revoked | TcbStatus::TcbNotChecked))
+            .collect()
+    });
     let collateral = collateral_of(attested)?;
     crate::cmd::verify::evaluate(&attested.quote, collateral.as_ref(), &policy, sim_root, now)
 }
