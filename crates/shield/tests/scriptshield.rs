@@ -628,6 +628,32 @@ fn exec_confines_the_script_to_its_directory() {
 }
 
 #[test]
+fn open_keeps_its_exit_code_when_its_reader_goes_away() {
+    // More output than a pipe holds: open writes into a closed pipe.
+    let dir = project(
+        "reader-gone",
+        &[(
+            "main.lua",
+            "io.write(string.rep('x', 1 << 20)) os.exit(5)\n",
+        )],
+    );
+    ok(&pack(&dir, &["main.lua"], &[]));
+    ok(&run(&dir, &["run", "app.shield", "-o", "app.result"], None));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_shield"))
+        .args(["open", "app.result", "--owner"])
+        .arg(&fixture().owner)
+        .current_dir(&dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert_eq!(script_status(&out), 5);
+}
+
+#[test]
 fn inputs_must_be_regular_files() {
     let f = fixture();
     let dir = project("not-regular", &[("main.lua", "print('ran')\n")]);

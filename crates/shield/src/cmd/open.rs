@@ -3,12 +3,12 @@
 //! bundle, decrypts, prints the script's stdout and stderr, extracts its
 //! files. Its exit code keeps shield's answer apart from the script's.
 
-use std::io::Write;
+use std::io::{ErrorKind, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use shield_bundle::OwnerSecret;
+use shield_bundle::{OpenedResult, OwnerSecret};
 
 use crate::script::extract::{self, shown};
 use crate::script::ops::{self, Opened};
@@ -49,13 +49,29 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
             return Ok(ExitCode::from(1));
         }
     };
-    let result = &opened.result;
-    if let Some(dir) = &args.extract {
-        // Before printing anything: a refusal writes nothing.
-        extract::check(&result.files, dir, args.force)?;
+    let extracted = match &args.extract {
+        Some(dir) => Some(extract::write(&opened.result.files, dir, args.force)?),
+        None => None,
+    };
+    let status = shell_status(opened.result.exit_status);
+    // A reader gone early (`shield open ... | head`) must not turn the exit
+    // code into success: the output is best effort, the answer is not.
+    match show(&opened, extracted.as_deref(), status) {
+        Err(e) if e.kind() != ErrorKind::BrokenPipe => return Err(e.into()),
+        _ => {}
     }
-    std::io::stdout().write_all(&result.stdout)?;
-    std::io::stdout().flush()?;
+    Ok(ExitCode::from(if status == 0 { 0 } else { SCRIPT_FAILED }))
+}
+
+/// Prints the script's output, what happened to its files, and its status.
+fn show(opened: &OpenedResult, extracted: Option<&[PathBuf]>, status: u8) -> std::io::Result<()> {
+    let result = &opened.result;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(&result.stdout).and_then(|()| out.flush()) {
+        // Its reader stopped early (`| head`): the rest is still said.
+        Err(e) if e.kind() == ErrorKind::BrokenPipe => {}
+        written => written?,
+    }
     let mut err = std::io::stderr().lock();
     err.write_all(&result.stderr)?;
     if let Some(error) = &result.error {
@@ -67,10 +83,10 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
         &shield_sgx::hex(&opened.bundle_digest)[..16],
         &shield_sgx::hex(&opened.enclave.fingerprint())[..16],
     )?;
-    match &args.extract {
-        Some(dir) => {
-            for path in extract::write(&result.files, dir, args.force)? {
-                writeln!(err, "shield: extracted {}", shown(&path))?;
+    match extracted {
+        Some(paths) => {
+            for path in paths {
+                writeln!(err, "shield: extracted {}", shown(path))?;
             }
         }
         None if !result.files.is_empty() => writeln!(
@@ -86,9 +102,7 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
         )?,
         None => {}
     }
-    let status = shell_status(result.exit_status);
-    writeln!(err, "script exit status: {status}")?;
-    Ok(ExitCode::from(if status == 0 { 0 } else { SCRIPT_FAILED }))
+    writeln!(err, "script exit status: {status}")
 }
 
 /// The script's exit status as a shell sees a process's: its low 8 bits,

@@ -17,7 +17,7 @@ pub(crate) fn shown(path: &Path) -> String {
 }
 
 /// Checks that every file can be written under `dir`; writes nothing.
-pub(crate) fn check(files: &BTreeMap<String, Vec<u8>>, dir: &Path, force: bool) -> Result<()> {
+fn check(files: &BTreeMap<String, Vec<u8>>, dir: &Path, force: bool) -> Result<()> {
     match std::fs::metadata(dir) {
         Ok(meta) if !meta.is_dir() => bail!("{} is not a directory", dir.display()),
         Err(e) if e.kind() != ErrorKind::NotFound => {
