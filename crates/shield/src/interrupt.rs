@@ -105,11 +105,11 @@ impl TempFile {
             Some(p) if !p.as_os_str().is_empty() => p,
             _ => Path::new("."),
         };
-        let Some(name) = dest.file_name().and_then(|n| n.to_str()) else {
+        let Some(name) = dest.file_name() else {
             bail!("{} does not name a file", dest.display());
         };
-        // Short enough that the temporary's name is a valid one.
-        let stem: String = name.chars().take(64).collect();
+        // Recognisable, and short enough that the temporary's name is valid.
+        let stem: String = name.to_string_lossy().chars().take(64).collect();
         let mut pending = pending();
         let file = tempfile::Builder::new()
             .prefix(&format!(".{stem}."))
