@@ -12,8 +12,10 @@
 //! mrtd = ["91eb2b44..."]
 //! allow_debug = false    # default false
 //! allow_simulation = false  # default false
-//! # Acceptable TCB statuses; when present, a quote verified without
-//! # collateral (TcbNotChecked) is refused. Default: anything but Revoked.
+//! # Acceptable TCB statuses. A quote verified without collateral has the
+//! # status TcbNotChecked, accepted by a list only if it names it.
+//! # Default: anything but Revoked (`shield pack`: anything but Revoked
+//! # and TcbNotChecked).
 //! tcb_statuses = ["UpToDate", "SWHardeningNeeded"]
 //! # Expected REPORTDATA (up to 64 bytes, hex); shorter values are
 //! # zero-padded and the whole 64 bytes must match.
@@ -101,11 +103,6 @@ impl Policy {
                     let st: TcbStatus = s
                         .parse()
                         .map_err(|_| Error::InvalidPolicy(format!("unknown TCB status {s:?}")))?;
-                    if st == TcbStatus::TcbNotChecked {
-                        return Err(Error::InvalidPolicy(
-                            "TcbNotChecked cannot be listed: omit tcb_statuses to accept quotes checked without collateral".into(),
-                        ));
-                    }
                     out.push(st);
                 }
                 Some(out)

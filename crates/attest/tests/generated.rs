@@ -210,11 +210,29 @@ fn policy_checks_identity_debug_and_report_data() {
 }
 
 #[test]
+fn a_quote_checked_without_collateral_is_accepted_only_if_listed_or_unconstrained() {
+    let sim = Sim::new(5, 10, 8);
+    let v = verify(&sim, &sim.quote(&report(0xaa, false, 3)), None).unwrap();
+    assert_eq!(v.tcb.status, TcbStatus::TcbNotChecked);
+    let refusals = |policy: &str| {
+        Policy::from_toml(&format!("allow_simulation = true\n{policy}"))
+            .unwrap()
+            .appraise(&v)
+            .len()
+    };
+    assert_eq!(refusals(""), 0);
+    assert_eq!(refusals("tcb_statuses = [\"UpToDate\"]"), 1);
+    assert_eq!(
+        refusals("tcb_statuses = [\"UpToDate\", \"TcbNotChecked\"]"),
+        0
+    );
+}
+
+#[test]
 fn invalid_policies_are_rejected() {
     for bad in [
         "mrenclave = [\"00\"]",
         "isvprodid = 1",
-        "tcb_statuses = [\"TcbNotChecked\"]",
         "tcb_statuses = [\"Fine\"]",
         "allow_debugg = true",
         "report_data = \"zz\"",

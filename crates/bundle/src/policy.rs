@@ -113,7 +113,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             instructions: Some(20_000_000_000),
-            memory_bytes: Some(256 << 20),
+            memory_bytes: Some(128 << 20),
             output_bytes: Some(64 << 20),
         }
     }

@@ -862,7 +862,7 @@ fn language_and_limits() {
     assert_eq!(serde_json::to_string(&Language::Lua).unwrap(), "\"lua\"");
     let d = Limits::default();
     assert_eq!(d.instructions, Some(20_000_000_000));
-    assert_eq!(d.memory_bytes, Some(256 << 20));
+    assert_eq!(d.memory_bytes, Some(128 << 20));
     assert_eq!(d.output_bytes, Some(64 << 20));
 }
 

@@ -2,11 +2,13 @@
 //! logic lives in the library crates under `crates/`.
 //!
 //! Exit codes: 0 success; 1 the command ran and its answer is "no" (a check
-//! failed, a quote or bundle was refused); 2 usage or input error. `open`
-//! and `exec` exit with the script's own exit status.
+//! failed, a quote, bundle or result was refused); 2 usage or input error.
+//! `open` exits 4 for a valid result whose script exited non-zero; `exec`
+//! exits with the script's own exit status.
 #![forbid(unsafe_code)]
 
 mod cmd;
+mod interrupt;
 mod script;
 
 use std::process::ExitCode;
@@ -51,6 +53,10 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Err(err) = interrupt::install() {
+        eprintln!("error: {err:#}");
+        return ExitCode::from(2);
+    }
     let result = match cli.command {
         Command::Measure(args) => cmd::measure::run(args),
         Command::Sign(args) => cmd::sign::run(args),

@@ -108,6 +108,16 @@ fn line_value<'a>(text: &'a str, prefix: &str) -> &'a str {
         .unwrap_or_else(|| panic!("no line {prefix:?} in:\n{text}"))
 }
 
+/// The status `shield open` reports on its last line of stderr.
+#[track_caller]
+fn script_status(output: &Output) -> i32 {
+    let text = stderr(output);
+    let last = text.lines().last().unwrap_or_default();
+    last.strip_prefix("script exit status: ")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no exit status last in:\n{text}"))
+}
+
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
 }
@@ -225,7 +235,14 @@ fn a_multi_file_program_matches_lua54_in_the_enclave() {
     run_args.extend_from_slice(&args);
     ok(&run(&dir, &run_args, None));
     let opened = open(&dir, &["--extract", "out"]);
-    assert_eq!(opened.status.code(), Some(3), "{}", stderr(&opened));
+    // A valid result of a script that exited non-zero: 4, and the status.
+    assert_eq!(opened.status.code(), Some(4), "{}", stderr(&opened));
+    assert_eq!(
+        script_status(&opened),
+        expected.status.code().unwrap(),
+        "{}",
+        stderr(&opened)
+    );
     assert_eq!(stdout(&opened), stdout(&expected));
     assert!(
         stderr(&opened).contains("missing: kiwi"),
@@ -413,7 +430,7 @@ fn bundles_for_other_identities_or_owners_are_refused() {
             ],
             None,
         );
-        assert!(!out.status.success(), "{name}: {}", stdout(&out));
+        assert_eq!(out.status.code(), Some(1), "{name}: {}", stdout(&out));
         assert!(stderr(&out).contains("refused"), "{name}: {}", stderr(&out));
         assert!(!dir.join("refused.shield").exists());
     }
@@ -443,7 +460,8 @@ fn bundles_for_other_identities_or_owners_are_refused() {
         ],
         None,
     );
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("refused"), "{}", stderr(&out));
     assert!(!stdout(&out).contains("ran"));
     let out = open(&dir, &[]);
     ok(&out);
@@ -553,7 +571,8 @@ fn runaway_scripts_are_stopped_with_a_clear_error() {
         // The host stays up and writes a result.
         ok(&run(&dir, &["run", "app.shield", "-o", "app.result"], None));
         let opened = open(&dir, &[]);
-        assert_eq!(opened.status.code(), Some(3), "{name}: {}", stderr(&opened));
+        assert_eq!(opened.status.code(), Some(4), "{name}: {}", stderr(&opened));
+        assert_eq!(script_status(&opened), 3, "{name}");
         let text = stderr(&opened);
         assert!(
             text.contains(what) && text.contains("limit"),
@@ -607,4 +626,462 @@ fn exec_confines_the_script_to_its_directory() {
         // Writes stay in the scratch area, not in the script's directory.
         assert!(!dir.join("scratch.txt").exists(), "{flags:?}");
     }
+}
+
+#[test]
+fn open_keeps_its_exit_code_when_its_reader_goes_away() {
+    // More output than a pipe holds: open writes into a closed pipe.
+    let dir = project(
+        "reader-gone",
+        &[(
+            "main.lua",
+            "io.write(string.rep('x', 1 << 20)) os.exit(5)\n",
+        )],
+    );
+    ok(&pack(&dir, &["main.lua"], &[]));
+    ok(&run(&dir, &["run", "app.shield", "-o", "app.result"], None));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_shield"))
+        .args(["open", "app.result", "--owner"])
+        .arg(&fixture().owner)
+        .current_dir(&dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert_eq!(script_status(&out), 5);
+}
+
+#[test]
+fn inputs_must_be_regular_files() {
+    let f = fixture();
+    let dir = project("not-regular", &[("main.lua", "print('ran')\n")]);
+    let fifo = dir.join("fifo");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let owner = f.owner.to_str().unwrap();
+    let ak = f.ak.to_str().unwrap();
+    for input in ["/dev/zero", fifo.to_str().unwrap()] {
+        let commands: [&[&str]; 7] = [
+            &["open", input, "--owner", owner],
+            &["run", input, "-o", "app.result"],
+            &["verify", input],
+            &["sigstruct", input],
+            &["measure", input],
+            &[
+                "pack", "main.lua", "--to", input, "--owner", owner, "-o", "x",
+            ],
+            &[
+                "pack", "main.lua", "--to", ak, "--policy", input, "--owner", owner, "-o", "x",
+            ],
+        ];
+        for args in commands {
+            let out = run(&dir, args, None);
+            assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+            assert!(
+                stderr(&out).contains("is not a regular file"),
+                "{args:?}: {}",
+                stderr(&out)
+            );
+        }
+    }
+    // A regular file is read up to its bound, whatever its size says.
+    let big = std::fs::File::create(dir.join("big")).unwrap();
+    big.set_len(1 << 30).unwrap();
+    let out = run(&dir, &["sigstruct", "big"], None);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("bytes accepted"), "{}", stderr(&out));
+}
+
+/// Waits for `done` (a guard against hanging, not a timing check).
+#[track_caller]
+fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !done() {
+        assert!(std::time::Instant::now() < deadline, "never: {what}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// The processes whose parent is `pid`.
+fn children(pid: u32) -> Vec<u32> {
+    let parent = format!("PPid:\t{pid}\n");
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|p| {
+            std::fs::read_to_string(format!("/proc/{p}/status")).is_ok_and(|s| s.contains(&parent))
+        })
+        .collect()
+}
+
+/// A running script enclave's pid (gone or a zombie: not running).
+fn enclave_running(pid: u32) -> bool {
+    let exe = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap_or_default();
+    let state = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    exe.to_string_lossy().contains("shield-enclave") && !state.contains("State:\tZ")
+}
+
+/// Kills, when dropped, an enclave a failed test left spinning.
+struct KillOnDrop(u32);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if enclave_running(self.0) {
+            let pid = rustix::process::Pid::from_raw(self.0 as i32).unwrap();
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+        }
+    }
+}
+
+#[test]
+fn an_interrupted_run_leaves_nothing_behind() {
+    use rustix::process::{Pid, Signal};
+    let dir = project("interrupted", &[("main.lua", "while true do end\n")]);
+    ok(&pack(&dir, &["main.lua"], &["--max-instructions", "0"]));
+    // A state directory of its own: other tests' scratch files do not count.
+    let state = dir.join("state");
+    copy_dir(
+        &fixture().state.join("enclave-keys"),
+        &state.join("enclave-keys"),
+    );
+    let scratch = state.join("scratch");
+    let leftovers = || -> Vec<String> {
+        let listed = |d: &Path| -> Vec<String> {
+            std::fs::read_dir(d)
+                .map(|items| {
+                    items
+                        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let mut found: Vec<String> = listed(&dir)
+            .into_iter()
+            .filter(|n| n.contains("partial") || n.contains("result"))
+            .collect();
+        found.extend(listed(&scratch));
+        found
+    };
+    for signal in [Signal::INT, Signal::TERM] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_shield"))
+            .args(["run", "app.shield", "-o", "app.result", "--state-dir"])
+            .arg(&state)
+            .current_dir(&dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // The script spins in its enclave; the result's temporary and the
+        // scratch directory exist.
+        let mut enclave = None;
+        eventually("the run started", || {
+            enclave = children(child.id())
+                .into_iter()
+                .find(|&p| enclave_running(p));
+            enclave.is_some() && leftovers().len() == 2
+        });
+        let enclave = KillOnDrop(enclave.unwrap());
+        rustix::process::kill_process(Pid::from_child(&child), signal).unwrap();
+        let status = child.wait().unwrap();
+        assert!(!status.success(), "{signal:?}: {status:?}");
+        assert_eq!(leftovers(), Vec::<String>::new(), "{signal:?}");
+        eventually("the enclave stopped", || !enclave_running(enclave.0));
+    }
+}
+
+#[test]
+fn a_trace_never_replaces_the_bundle_or_the_result() {
+    let dir = project("trace-target", &[("main.lua", "print('ran')\n")]);
+    ok(&pack(&dir, &["main.lua"], &[]));
+    let bundle = std::fs::read(dir.join("app.shield")).unwrap();
+    let refused = |args: &[&str], what: &str| {
+        let out = run(&dir, args, None);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(what), "{args:?}: {}", stderr(&out));
+    };
+    for trace in ["app.shield", "./app.shield"] {
+        refused(
+            &["run", "app.shield", "-o", "app.result", "--trace", trace],
+            "is the bundle",
+        );
+    }
+    refused(
+        &["run", "app.shield", "-o", "./app.shield"],
+        "would replace the bundle",
+    );
+    assert_eq!(std::fs::read(dir.join("app.shield")).unwrap(), bundle);
+    assert!(!dir.join("app.result").exists());
+
+    // The result: one that exists (also by another name), or not yet.
+    ok(&run(&dir, &["run", "app.shield", "-o", "app.result"], None));
+    let result = std::fs::read(dir.join("app.result")).unwrap();
+    std::fs::hard_link(dir.join("app.result"), dir.join("alias.result")).unwrap();
+    for trace in ["app.result", "alias.result"] {
+        refused(
+            &["run", "app.shield", "-o", "app.result", "--trace", trace],
+            "is the result",
+        );
+    }
+    assert_eq!(std::fs::read(dir.join("app.result")).unwrap(), result);
+    refused(
+        &[
+            "run",
+            "app.shield",
+            "-o",
+            "new.result",
+            "--trace",
+            "new.result",
+        ],
+        "is the result",
+    );
+    assert!(!dir.join("new.result").exists());
+
+    // A trace file is replaced, as the help says.
+    std::fs::write(dir.join("host.trace"), "OLD TRACE\n").unwrap();
+    ok(&run(
+        &dir,
+        &[
+            "run",
+            "app.shield",
+            "-o",
+            "app.result",
+            "--trace",
+            "host.trace",
+        ],
+        None,
+    ));
+    let trace = std::fs::read(dir.join("host.trace")).unwrap();
+    assert!(trace.starts_with(b"== OCALL"), "{:?}", &trace[..20]);
+}
+
+#[test]
+fn open_keeps_its_own_answer_apart_from_the_scripts_status() {
+    // (project, script, open's exit code, the script's status it prints)
+    let cases = [
+        ("status-0", "print('ok')", 0, 0),
+        ("status-1", "os.exit(1)", 4, 1),
+        ("status-2", "os.exit(2)", 4, 2),
+        ("status-error", "error('boom')", 4, 1),
+    ];
+    for (name, script, code, status) in cases {
+        let dir = project(name, &[("main.lua", script)]);
+        ok(&pack(&dir, &["main.lua"], &[]));
+        ok(&run(&dir, &["run", "app.shield", "-o", "app.result"], None));
+        let out = open(&dir, &[]);
+        assert_eq!(out.status.code(), Some(code), "{name}: {}", stderr(&out));
+        assert_eq!(script_status(&out), status, "{name}");
+    }
+    // A tampered result is refused (1), whatever its script's status.
+    let dir = fixture().root.join("status-2");
+    let mut bytes = std::fs::read(dir.join("app.result")).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    std::fs::write(dir.join("app.result"), &bytes).unwrap();
+    let out = open(&dir, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("result refused"), "{}", stderr(&out));
+    // No result to read: 2.
+    std::fs::remove_file(dir.join("app.result")).unwrap();
+    let out = open(&dir, &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
+
+#[test]
+fn extract_writes_all_or_nothing_and_follows_no_link() {
+    let dir = project(
+        "extract",
+        &[(
+            "main.lua",
+            "for _, name in ipairs({ 'a.txt', 'lib/b.txt', 'z.txt' }) do\n\
+               local f = assert(io.open(name, 'w')) f:write(name) f:close()\n\
+             end\n",
+        )],
+    );
+    ok(&pack(&dir, &["main.lua"], &[]));
+    ok(&run(&dir, &["run", "app.shield", "-o", "app.result"], None));
+    let out = dir.join("out");
+
+    // A link below DIR is not followed, and nothing is written at all.
+    let elsewhere = dir.join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    std::fs::create_dir_all(&out).unwrap();
+    std::os::unix::fs::symlink("../elsewhere", out.join("lib")).unwrap();
+    let opened = open(&dir, &["--extract", "out"]);
+    assert_eq!(opened.status.code(), Some(2), "{}", stderr(&opened));
+    assert!(stderr(&opened).contains("is a link"), "{}", stderr(&opened));
+    assert!(!elsewhere.join("b.txt").exists());
+    assert!(!out.join("a.txt").exists());
+    std::fs::remove_file(out.join("lib")).unwrap();
+
+    // A file that exists stops the extraction before anything is written.
+    std::fs::write(out.join("z.txt"), "mine").unwrap();
+    let opened = open(&dir, &["--extract", "out"]);
+    assert_eq!(opened.status.code(), Some(2), "{}", stderr(&opened));
+    assert!(stderr(&opened).contains("--force"), "{}", stderr(&opened));
+    assert!(!out.join("a.txt").exists() && !out.join("lib").exists());
+    // --force replaces it.
+    ok(&open(&dir, &["--extract", "out", "--force"]));
+    for name in ["a.txt", "lib/b.txt", "z.txt"] {
+        assert_eq!(std::fs::read_to_string(out.join(name)).unwrap(), name);
+    }
+
+    // A link planted where a predictable temporary would go is left alone.
+    // (`exec` keeps the shell's pid: `$$` is shield's.)
+    let fresh = dir.join("fresh");
+    std::fs::create_dir_all(&fresh).unwrap();
+    let planted = Command::new("sh")
+        .arg("-c")
+        .arg("ln -s ../victim.txt \"fresh/a.txt.partial$$\" && exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_shield"))
+        .args(["open", "app.result", "--owner"])
+        .arg(&fixture().owner)
+        .args(["--extract", "fresh"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    ok(&planted);
+    assert!(!dir.join("victim.txt").exists());
+    let a = std::fs::symlink_metadata(fresh.join("a.txt")).unwrap();
+    assert!(a.is_file());
+    assert_eq!(
+        std::fs::read_to_string(fresh.join("a.txt")).unwrap(),
+        "a.txt"
+    );
+}
+
+#[test]
+fn names_from_a_result_are_printed_escaped() {
+    let dir = project(
+        "forged-names",
+        &[(
+            "main.lua",
+            "local f = assert(io.open('x\\nshield: extracted forged', 'w'))\n\
+             f:write('1') f:close()\n",
+        )],
+    );
+    ok(&pack(&dir, &["main.lua"], &[]));
+    ok(&run(&dir, &["run", "app.shield", "-o", "app.result"], None));
+    for extra in [&[][..], &["--extract", "out"][..]] {
+        let out = open(&dir, extra);
+        ok(&out);
+        let text = stderr(&out);
+        assert!(
+            !text
+                .lines()
+                .any(|l| l.starts_with("shield: extracted forged")),
+            "{extra:?}: {text}"
+        );
+        assert!(
+            text.contains("x\\nshield: extracted forged"),
+            "{extra:?}: {text}"
+        );
+    }
+    assert!(dir.join("out/x\nshield: extracted forged").is_file());
+}
+
+#[test]
+fn pack_refuses_links_out_of_the_tree_and_skips_dangling_ones() {
+    let outside = project("pack-links-outside", &[("secret.txt", "OUTSIDE\n")]);
+    let dir = project(
+        "pack-links",
+        &[
+            ("main.lua", "print((require('lib.inside')))\n"),
+            ("util.lua", "return 'util'\n"),
+        ],
+    );
+    std::fs::create_dir_all(dir.join("lib")).unwrap();
+    std::os::unix::fs::symlink("../util.lua", dir.join("lib/inside.lua")).unwrap();
+    std::os::unix::fs::symlink("gone.lua", dir.join("lib/dangling.lua")).unwrap();
+
+    // A link inside the tree is packed; a dangling one is skipped, saying so.
+    let out = pack(&dir, &["main.lua", "lib"], &[]);
+    ok(&out);
+    assert!(
+        stderr(&out)
+            .contains("skipping lib/dangling.lua: a link to gone.lua, which does not exist"),
+        "{}",
+        stderr(&out)
+    );
+    ok(&run(&dir, &["run", "app.shield", "-o", "app.result"], None));
+    let opened = open(&dir, &[]);
+    ok(&opened);
+    assert_eq!(stdout(&opened), "util\n");
+
+    // Named, a dangling link is an error.
+    let out = pack(&dir, &["main.lua", "lib/dangling.lua"], &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("does not exist"), "{}", stderr(&out));
+
+    // A link out of the tree: refused, nothing written.
+    std::fs::remove_file(dir.join("app.shield")).unwrap();
+    std::os::unix::fs::symlink(outside.join("secret.txt"), dir.join("lib/secret.txt")).unwrap();
+    let out = pack(&dir, &["main.lua", "lib"], &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("outside the directory the script runs in"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!dir.join("app.shield").exists());
+}
+
+#[test]
+fn pack_refuses_an_unchecked_tcb_unless_the_policy_lists_it() {
+    let f = fixture();
+    let dir = project("tcb", &[("main.lua", "print('ran')\n")]);
+    let out = pack(&dir, &["main.lua"], &[]);
+    ok(&out);
+    assert!(stdout(&out).contains(", TCB status "), "{}", stdout(&out));
+
+    // The host strips the collateral: the platform's TCB level is unknown.
+    let mut ak: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&f.ak).unwrap()).unwrap();
+    ak.as_object_mut().unwrap().remove("collateral");
+    std::fs::write(dir.join("stripped.json"), ak.to_string()).unwrap();
+    let policy = std::fs::read_to_string(&f.policy).unwrap();
+    std::fs::write(
+        dir.join("unchecked-ok.toml"),
+        format!(
+            "{policy}tcb_statuses = [\"UpToDate\", \"SWHardeningNeeded\", \"TcbNotChecked\"]\n"
+        ),
+    )
+    .unwrap();
+    let pack_stripped = |policy: &str| {
+        run(
+            &dir,
+            &[
+                "pack",
+                "main.lua",
+                "--to",
+                "stripped.json",
+                "--policy",
+                policy,
+                "--owner",
+                f.owner.to_str().unwrap(),
+                "-o",
+                "stripped.shield",
+            ],
+            None,
+        )
+    };
+    let out = pack_stripped(f.policy.to_str().unwrap());
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("status: TcbNotChecked"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!dir.join("stripped.shield").exists());
+
+    let out = pack_stripped("unchecked-ok.toml");
+    ok(&out);
+    assert!(
+        stdout(&out).contains(", TCB status TcbNotChecked"),
+        "{}",
+        stdout(&out)
+    );
 }

@@ -63,7 +63,7 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
             dir.clone()
         }
         None => {
-            temp = tempfile::tempdir().context("creating a temporary directory")?;
+            temp = crate::interrupt::TempDir::new_in(&std::env::temp_dir(), ".tmp")?;
             temp.path().to_owned()
         }
     };
@@ -167,9 +167,12 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
     );
 
     // 5. The owner opens the result.
-    let opened = ops::open_result(&result, &owner)?;
+    let opened = match ops::open_result(&result, &owner)? {
+        ops::Opened::Valid(opened) => opened,
+        ops::Opened::Refused(reason) => bail!("the demo's own result was refused: {reason}"),
+    };
     let out = dir.join("out");
-    ops::extract(&opened.result.files, &out, false)?;
+    crate::script::extract::write(&opened.result.files, &out, false)?;
     step(
         5,
         "owner",

@@ -13,8 +13,10 @@ use crate::script::{ops, state};
 
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Limits: none by default but 512M of memory (the script enclave's \
-    maximum). The script's exit status is shield's; 3 means it hit a limit."
+    after_help = "Runs in the development enclave (signed with DEBUG set; the production \
+    enclave refuses development mode). Limits: none by default but 128M of memory (the \
+    script enclave's maximum). The script's exit status (0-255) is shield's; 3 means it hit \
+    a limit; shield's own failures exit 2."
 )]
 pub(crate) struct Args {
     /// Run the engine in this process instead of the enclave.

@@ -9,6 +9,12 @@ use shield_sgx::hex;
 use shield_sgx::measure::Measurement;
 use shield_sgx::{sdk, sgxs, shield_layout};
 
+/// Largest enclave file measured (a debug build of `shield`, which embeds
+/// an enclave and is used as a stand-in one by the tests, is about 200 MiB).
+const MAX_ENCLAVE_FILE: u64 = 1 << 30;
+/// Largest enclave config read.
+const MAX_CONFIG: u64 = 1 << 20;
+
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
     /// An SGXS stream (.sgxs), an Intel SDK signed enclave (.so) or a Shield enclave binary.
@@ -44,7 +50,7 @@ pub(crate) struct Measured {
 /// enclave by its metadata note, otherwise a Shield enclave binary laid out
 /// under `config`. Input that is no enclave is an error (exit 2).
 pub(crate) fn measure_file(path: &Path, config: Option<&Path>) -> Result<Measured> {
-    let bytes = super::read_file(path)?;
+    let bytes = super::read_bounded(path, MAX_ENCLAVE_FILE)?;
     if bytes.starts_with(b"ECREATE\0") || bytes.starts_with(b"UNSIZED\0") {
         let summary = sgxs::measure_sgxs(&bytes[..])
             .with_context(|| format!("measuring {}", path.display()))?;
@@ -100,7 +106,6 @@ pub(crate) fn load_config(path: Option<&Path>) -> Result<EnclaveConfig> {
     let Some(path) = path else {
         return Ok(EnclaveConfig::default());
     };
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text = super::read_text(path, MAX_CONFIG)?;
     EnclaveConfig::from_toml(&text).with_context(|| format!("in {}", path.display()))
 }

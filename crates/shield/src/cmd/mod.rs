@@ -13,12 +13,12 @@ pub(crate) mod sign;
 pub(crate) mod sigstruct;
 pub(crate) mod verify;
 
-use std::fs::OpenOptions;
-use std::io::Write;
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 
 /// Writes a secret to a new file readable by its owner only (mode 0600).
 /// Refuses to overwrite unless `force`: losing a key is worse than an error.
@@ -43,22 +43,44 @@ pub(crate) fn write_secret_file(path: &Path, bytes: &[u8], force: bool) -> Resul
 }
 
 /// Reads a whole input file of at most `max` bytes, naming it in the error.
+/// Its size is not trusted: reading stops one byte past `max`.
 pub(crate) fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>> {
-    let len = std::fs::metadata(path)
-        .with_context(|| format!("reading {}", path.display()))?
-        .len();
-    if len > max {
-        anyhow::bail!(
-            "{} is {len} bytes, more than the {max} accepted",
-            path.display()
-        );
+    let file = open_regular(path)?;
+    let mut bytes = Vec::new();
+    file.take(max.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("reading {}", path.display()))?;
+    if bytes.len() as u64 > max {
+        bail!("{} is more than the {max} bytes accepted", path.display());
     }
-    read_file(path)
+    Ok(bytes)
 }
 
-/// Reads a whole input file, naming it in the error.
-pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).with_context(|| format!("reading {}", path.display()))
+/// [`read_bounded`], for a text file.
+pub(crate) fn read_text(path: &Path, max: u64) -> Result<String> {
+    String::from_utf8(read_bounded(path, max)?)
+        .with_context(|| format!("{} is not UTF-8", path.display()))
+}
+
+/// Opens `path` for reading if it is a regular file. The open does not
+/// block (a FIFO would wait for a writer), and devices are refused: they
+/// can be endless.
+fn open_regular(path: &Path) -> Result<File> {
+    use rustix::fs::{Mode, OFlags};
+    let fd = rustix::fs::open(
+        path,
+        OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .with_context(|| format!("reading {}", path.display()))?;
+    let file = File::from(fd);
+    let meta = file
+        .metadata()
+        .with_context(|| format!("reading {}", path.display()))?;
+    if !meta.is_file() {
+        bail!("{} is not a regular file", path.display());
+    }
+    Ok(file)
 }
 
 /// The script limits `pack` and `exec` take (each command says its defaults).
@@ -67,7 +89,7 @@ pub(crate) struct LimitFlags {
     /// Most VM instructions the script may run (0: no limit).
     #[arg(long)]
     pub(crate) max_instructions: Option<u64>,
-    /// Most memory the script may use, e.g. 256M (0: no limit).
+    /// Most memory the script may use, e.g. 64M (0: no limit).
     #[arg(long, value_parser = shield_sgx::config::parse_size)]
     pub(crate) max_memory: Option<u64>,
     /// Most output: stdout, stderr and written files together, e.g. 64M (0: no limit).

@@ -5,17 +5,18 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, bail};
-use shield_attest::Policy;
+use anyhow::{Context, Result};
+use shield_attest::{Policy, TcbStatus};
 use shield_bundle::{AttestedKey, Limits, OwnerSecret, PackInput};
 
 use crate::script::ops;
 
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Limits default to 20 billion instructions, 256M of memory and 64M of \
-    output; the script enclave lowers memory to at most 512M and output to 128M, and opens \
-    bundles of up to 128M. A script that hits a limit ends with exit status 3."
+    after_help = "Limits default to 20 billion instructions, 128M of memory and 64M of \
+    output; the script enclave lowers memory to at most 128M and output to 64M, and opens \
+    bundles of up to 128M. A script that hits a limit ends with exit status 3, the enclave \
+    still up."
 )]
 pub(crate) struct Args {
     /// The entry script, relative to the directory it will run in (packing
@@ -58,19 +59,12 @@ pub(crate) struct Args {
 
 pub(crate) fn run(args: Args) -> Result<ExitCode> {
     let owner = OwnerSecret::load(&args.owner)?;
-    let text = super::read_bounded(&args.to, ops::MAX_DOCUMENT)?;
-    let attested = AttestedKey::from_json(
-        std::str::from_utf8(&text)
-            .with_context(|| format!("{} is not UTF-8", args.to.display()))?,
-    )
-    .with_context(|| format!("reading the attested key {}", args.to.display()))?;
+    let attested = AttestedKey::from_json(&super::read_text(&args.to, ops::MAX_DOCUMENT)?)
+        .with_context(|| format!("reading the attested key {}", args.to.display()))?;
     let policy = match &args.policy {
         Some(path) => Some(
-            Policy::from_toml(
-                &String::from_utf8(super::read_bounded(path, 1 << 20)?)
-                    .with_context(|| format!("{} is not UTF-8", path.display()))?,
-            )
-            .with_context(|| format!("policy {}", path.display()))?,
+            Policy::from_toml(&super::read_text(path, 1 << 20)?)
+                .with_context(|| format!("policy {}", path.display()))?,
         ),
         None => None,
     };
@@ -88,10 +82,18 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
                  with allow_simulation = true)"
             );
         }
-        bail!(
-            "the attested key {} is refused: not packing",
+        if verdict.status == Some(TcbStatus::TcbNotChecked) {
+            eprintln!(
+                "(the attested key carries no collateral, so the platform's TCB level was not \
+                 checked; a policy accepts that only by listing \"TcbNotChecked\" in \
+                 tcb_statuses)"
+            );
+        }
+        eprintln!(
+            "error: the attested key {} is refused: not packing",
             args.to.display()
         );
+        return Ok(ExitCode::from(1));
     }
     let d = Limits::default();
     let [instructions, memory_bytes, output_bytes] =
@@ -120,7 +122,7 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
     };
     let size = ops::write_bundle(&input, &attested.key, &owner, &args.output)?;
     println!(
-        "quote accepted{}: enclave {}",
+        "quote accepted{}: enclave {}, TCB status {}",
         if verdict.simulation {
             " (SIMULATION root)"
         } else {
@@ -130,7 +132,10 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
             .identity
             .as_ref()
             .and_then(|i| i.mrenclave.clone())
-            .unwrap_or_default()
+            .unwrap_or_default(),
+        verdict
+            .status
+            .map_or_else(|| "unknown".to_owned(), |s| s.to_string())
     );
     println!(
         "wrote {} ({size} bytes: {} files encrypted to key {}, signed by the owner)",

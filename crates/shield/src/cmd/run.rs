@@ -21,8 +21,9 @@ pub(crate) struct Args {
     /// State directory holding the enclave's sealed key (default: $SHIELD_STATE_DIR or ~/.shield).
     #[arg(long)]
     state_dir: Option<PathBuf>,
-    /// Append every OCALL request the enclave makes to FILE: everything the
-    /// host learns during the run, for audit.
+    /// Write every OCALL request the enclave makes to FILE, replacing it:
+    /// everything the host learns during the run, for audit. FILE may be
+    /// neither the bundle nor the result.
     #[arg(long, value_name = "FILE")]
     trace: Option<PathBuf>,
     /// Arguments for the script (arg[1], ...).

@@ -26,8 +26,7 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: Args) -> Result<ExitCode> {
-    let pem = std::fs::read_to_string(&args.key)
-        .with_context(|| format!("reading {}", args.key.display()))?;
+    let pem = super::read_text(&args.key, 1 << 20)?;
     let key = SigningKey::from_pem(&pem).with_context(|| format!("in {}", args.key.display()))?;
     let measured = super::measure::measure_file(&args.enclave, args.config.as_deref())?;
     let config = super::measure::load_config(args.config.as_deref())?;

@@ -13,7 +13,8 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: Args) -> Result<ExitCode> {
-    let bytes = super::read_file(&args.file)?;
+    // A SIGSTRUCT is 1808 bytes; the bound only stops endless inputs.
+    let bytes = super::read_bounded(&args.file, 64 << 10)?;
     let parsed = sigstruct::parse(&bytes).with_context(|| format!("in {}", args.file.display()))?;
     println!("{}", sigstruct::describe(&parsed));
     match sigstruct::verify(&parsed) {

@@ -56,11 +56,8 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
         None => None,
     };
     let policy = match &args.policy {
-        Some(p) => {
-            let text = String::from_utf8(super::read_bounded(p, MAX_INPUT)?)
-                .with_context(|| format!("{} is not UTF-8", p.display()))?;
-            Policy::from_toml(&text).with_context(|| format!("policy {}", p.display()))?
-        }
+        Some(p) => Policy::from_toml(&super::read_text(p, MAX_INPUT)?)
+            .with_context(|| format!("policy {}", p.display()))?,
         None => Policy::permissive(),
     };
     let now = match args.at {

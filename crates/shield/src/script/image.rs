@@ -74,7 +74,7 @@ impl EmbeddedEnclave {
         ] {
             // Write then rename: a concurrent launch never sees half a file.
             if std::fs::read(&path).ok().as_deref() != Some(bytes) {
-                super::ops::write_whole(&path, bytes)?;
+                super::ops::write_whole(&path, bytes, true)?;
             }
         }
         Ok(binary)

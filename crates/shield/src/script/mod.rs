@@ -8,6 +8,7 @@ pub(crate) mod bridge {
     include!(concat!(env!("OUT_DIR"), "/script_u.rs"));
 }
 
+pub(crate) mod extract;
 pub(crate) mod host;
 pub(crate) mod image;
 pub(crate) mod ops;

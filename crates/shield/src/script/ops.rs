@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use serde_json::json;
-use shield_attest::{Collateral, Policy, Verdict};
+use shield_attest::{Collateral, Policy, TcbStatus, Verdict};
 use shield_bundle::{AttestedKey, EnclaveKeyPublic, EnclavePolicy, Language, OwnerSecret};
 use shield_edl::wire::Limits;
 
@@ -29,18 +29,14 @@ fn message(buf: &[u8], len: u64) -> String {
 }
 
 /// Writes `bytes` to `path` through a temporary file, so that a failure
-/// never leaves half a file under the final name.
-pub(crate) fn write_whole(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = partial_path(path);
-    std::fs::write(&tmp, bytes)
-        .and_then(|()| std::fs::rename(&tmp, path))
-        .with_context(|| format!("writing {}", path.display()))
-}
-
-fn partial_path(path: &Path) -> PathBuf {
-    let mut name = path.file_name().unwrap_or_default().to_owned();
-    name.push(format!(".partial{}", std::process::id()));
-    path.with_file_name(name)
+/// or a signal never leaves half a file under the final name. Replaces a
+/// file at `path` only if `replace`.
+pub(crate) fn write_whole(path: &Path, bytes: &[u8], replace: bool) -> Result<()> {
+    let temp = crate::interrupt::TempFile::beside(path)?;
+    temp.as_file()
+        .write_all(bytes)
+        .with_context(|| format!("writing {}", path.display()))?;
+    temp.persist(path, replace)
 }
 
 /// Script arguments as the enclave takes them: each followed by a NUL.
@@ -72,8 +68,9 @@ pub(crate) struct MadeKey {
 pub(crate) fn make_enclave_key(language: Language, state: &Path) -> Result<MadeKey> {
     let embedded = image::for_language(language);
     let binary = embedded.unpack(state)?;
-    let enclave = ScriptHost::default().launch(&binary)?;
-    let proxy = EcallProxy::new(&enclave, Limits::default());
+    let launched = ScriptHost::default().launch(&binary)?;
+    let enclave = &launched.enclave;
+    let proxy = EcallProxy::new(enclave, Limits::default());
     let target = enclave.qe_target_info();
     let (mut public, mut report) = ([0u8; 64], [0u8; 432]);
     let mut sealed = vec![0u8; 4096];
@@ -176,6 +173,11 @@ fn collateral_of(attested: &AttestedKey) -> Result<Option<Collateral>> {
 
 /// Checks the attested key's quote: valid, acceptable to `policy`, and
 /// binding exactly this key. The verdict says why when it is refused.
+///
+/// A policy without `tcb_statuses` accepts any status but Revoked and
+/// TcbNotChecked: the owner is about to trust the platform with secrets,
+/// so a quote whose collateral was stripped (its TCB level unknown) is
+/// accepted only by a policy that lists TcbNotChecked.
 pub(crate) fn check_attested_key(
     attested: &AttestedKey,
     policy: &Policy,
@@ -184,33 +186,74 @@ pub(crate) fn check_attested_key(
 ) -> Result<Verdict> {
     let mut policy = policy.clone();
     policy.report_data = Some(attested.key.report_data());
+    policy.tcb_statuses.get_or_insert_with(|| {
+        TcbStatus::ALL
+            .into_iter()
+            .filter(|s| !matches!(s, TcbStatus::Revoked | TcbStatus::TcbNotChecked))
+            .collect()
+    });
     let collateral = collateral_of(attested)?;
     crate::cmd::verify::evaluate(&attested.quote, collateral.as_ref(), &policy, sim_root, now)
 }
 
 /// The files to pack: `entry` and every file under `inputs`, by the path
-/// the script will use (relative to the directory it runs in).
+/// the script will use (relative to the directory it runs in), each with
+/// the real path it is read from.
+///
+/// Everything packed must really be in the directory the script runs in:
+/// a link that leads out of it is refused (the owner would ship a file
+/// they never meant to). Links to directories met while walking are not
+/// followed (one pointing upwards would make the walk endless), and links
+/// leading nowhere are skipped; both with a warning.
 pub(crate) fn collect_files(entry: &Path, inputs: &[PathBuf]) -> Result<Vec<(String, PathBuf)>> {
+    let root = std::env::current_dir()
+        .and_then(std::fs::canonicalize)
+        .context("finding the current directory")?;
     let mut files = BTreeMap::new();
-    let mut pending: Vec<PathBuf> = std::iter::once(entry.to_owned())
-        .chain(inputs.iter().cloned())
+    // (path, named on the command line)
+    let mut pending: Vec<(PathBuf, bool)> = std::iter::once(entry)
+        .chain(inputs.iter().map(PathBuf::as_path))
+        .map(|p| (p.to_owned(), true))
         .collect();
-    while let Some(path) = pending.pop() {
+    while let Some((path, named)) = pending.pop() {
         if path.is_absolute() {
             bail!(
                 "{}: give paths relative to the directory the script runs in",
                 path.display()
             );
         }
+        let real = match std::fs::canonicalize(&path) {
+            Ok(real) => real,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && path.is_symlink() => {
+                let dangling = format!(
+                    "{}: a link to {}, which does not exist",
+                    path.display(),
+                    link_target(&path)
+                );
+                if named {
+                    bail!("{dangling}");
+                }
+                eprintln!("warning: skipping {dangling}");
+                continue;
+            }
+            Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+        };
+        if !real.starts_with(&root) {
+            bail!(
+                "{} leads to {}, outside the directory the script runs in ({}): copy it in \
+                 rather than linking to it",
+                path.display(),
+                real.display(),
+                root.display()
+            );
+        }
         let meta =
-            std::fs::metadata(&path).with_context(|| format!("reading {}", path.display()))?;
+            std::fs::metadata(&real).with_context(|| format!("reading {}", path.display()))?;
         if meta.is_dir() {
             for item in
                 std::fs::read_dir(&path).with_context(|| format!("listing {}", path.display()))?
             {
                 let item = item?;
-                // Links to directories met while walking are not followed:
-                // one pointing upwards would make the walk endless.
                 if item.file_type()?.is_symlink() && item.path().is_dir() {
                     eprintln!(
                         "warning: skipping {} (a link to a directory; name it to pack it)",
@@ -218,15 +261,20 @@ pub(crate) fn collect_files(entry: &Path, inputs: &[PathBuf]) -> Result<Vec<(Str
                     );
                     continue;
                 }
-                pending.push(item.path());
+                pending.push((item.path(), false));
             }
         } else if meta.is_file() {
-            files.insert(bundle_path(&path)?, path);
+            files.insert(bundle_path(&path)?, real);
         } else {
             eprintln!("warning: skipping {} (not a regular file)", path.display());
         }
     }
     Ok(files.into_iter().collect())
+}
+
+/// Where the link at `path` points, for messages.
+fn link_target(path: &Path) -> String {
+    std::fs::read_link(path).map_or_else(|_| "?".to_owned(), |t| t.display().to_string())
 }
 
 /// The path a script uses for `path`.
@@ -266,25 +314,20 @@ pub(crate) fn write_bundle(
     } else {
         indicatif::ProgressBar::hidden()
     };
-    let tmp = partial_path(out);
     let written = (|| -> Result<u64> {
-        let file =
-            std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
-        let mut writer = std::io::BufWriter::new(file);
+        let temp = crate::interrupt::TempFile::beside(out)?;
+        let mut writer = std::io::BufWriter::new(temp.as_file());
         shield_bundle::pack(input, to, owner, &mut writer, &mut |done, total| {
             bar.set_length(total);
             bar.set_position(done);
         })?;
         writer.flush()?;
-        let file = writer.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, out).with_context(|| format!("writing {}", out.display()))?;
+        drop(writer);
+        temp.as_file().sync_all()?;
+        temp.persist(out, true)?;
         Ok(std::fs::metadata(out)?.len())
     })();
     bar.finish_and_clear();
-    if written.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
     written
 }
 
@@ -299,7 +342,8 @@ pub(crate) enum RunEnd {
     Refused(String),
 }
 
-/// Runs `bundle` in the script enclave, writing the result to `out`.
+/// Runs `bundle` in the script enclave, writing the result to `out` and,
+/// with `trace`, every OCALL request to that file (replacing it).
 pub(crate) fn run_bundle(
     bundle: &Path,
     out: &Path,
@@ -307,13 +351,23 @@ pub(crate) fn run_bundle(
     state: &Path,
     trace: Option<&Path>,
 ) -> Result<RunEnd> {
+    if same_file(out, bundle) {
+        bail!("-o {} would replace the bundle", out.display());
+    }
+    if let Some(trace) = trace {
+        for (other, what) in [(bundle, "the bundle"), (out, "the result")] {
+            if same_file(trace, other) {
+                bail!("--trace {} is {what}: name another file", trace.display());
+            }
+        }
+    }
     let bytes = crate::cmd::read_bounded(bundle, shield_bundle::MAX_BUNDLE)?;
     let header = match shield_bundle::peek_header(&bytes) {
         Ok(header) => header,
         Err(e) => return Ok(RunEnd::Refused(format!("bundle refused: {e}"))),
     };
     let sealed_path = state::sealed_key_path(state, &header.recipient);
-    let sealed = std::fs::read(&sealed_path).with_context(|| {
+    let sealed = crate::cmd::read_bounded(&sealed_path, 1 << 20).with_context(|| {
         format!(
             "no sealed key for this bundle's enclave key {} in {} (was its ak.json made by \
              `shield enclave-key` on this machine, with this state directory?)",
@@ -322,81 +376,76 @@ pub(crate) fn run_bundle(
         )
     })?;
     let binary = image::for_language(header.language).unpack(state)?;
-    let scratch = tempfile::Builder::new()
-        .prefix("run-")
-        .tempdir_in(state::private_dir(&state.join("scratch"))?)
-        .context("creating the scratch directory")?;
-    let partial = partial_path(out);
-    let result_file = std::fs::File::create(&partial)
-        .with_context(|| format!("creating {}", partial.display()))?;
+    let scratch =
+        crate::interrupt::TempDir::new_in(&state::private_dir(&state.join("scratch"))?, "run-")?;
+    let result = crate::interrupt::TempFile::beside(out)?;
     let trace = match trace {
         Some(path) => Some(std::sync::Mutex::new(
             std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
         )),
         None => None,
     };
+    let bundle_len = bytes.len() as u64;
     let host = ScriptHost {
-        bundle: Some(std::sync::Mutex::new(std::fs::File::open(bundle)?)),
-        result: Some(std::sync::Mutex::new(result_file)),
+        bundle: Some(bytes),
+        result: Some(std::sync::Mutex::new(result.as_file().try_clone()?)),
         nodes: Some(scratch.path().to_owned()),
         trace,
         ..ScriptHost::default()
     };
-    let ended = (|| -> Result<RunEnd> {
-        let enclave = host.launch(&binary)?;
-        let proxy = EcallProxy::new(&enclave, Limits::default());
-        let arg_bytes = encode_args(args)?;
-        let (mut msg, mut msg_len) = ([0u8; MESSAGE_CAP], 0u64);
-        let status = proxy.ecall_run_bundle(
-            &sealed,
-            bytes.len() as u64,
-            &arg_bytes,
-            &mut msg,
-            &mut msg_len,
-        )?;
-        match status {
-            0 => {
-                std::fs::rename(&partial, out)
-                    .with_context(|| format!("writing {}", out.display()))?;
-                Ok(RunEnd::Result(std::fs::metadata(out)?.len()))
-            }
-            crate::script::REFUSED => Ok(RunEnd::Refused(message(&msg, msg_len))),
-            _ => bail!("the enclave failed: {}", message(&msg, msg_len)),
+    let launched = host.launch(&binary)?;
+    let proxy = EcallProxy::new(&launched.enclave, Limits::default());
+    let arg_bytes = encode_args(args)?;
+    let (mut msg, mut msg_len) = ([0u8; MESSAGE_CAP], 0u64);
+    let status = proxy.ecall_run_bundle(&sealed, bundle_len, &arg_bytes, &mut msg, &mut msg_len)?;
+    match status {
+        0 => {
+            result.persist(out, true)?;
+            Ok(RunEnd::Result(std::fs::metadata(out)?.len()))
         }
-    })();
-    if !matches!(ended, Ok(RunEnd::Result(_))) {
-        let _ = std::fs::remove_file(&partial);
+        crate::script::REFUSED => Ok(RunEnd::Refused(message(&msg, msg_len))),
+        _ => bail!("the enclave failed: {}", message(&msg, msg_len)),
     }
-    ended
+}
+
+/// Whether `a` and `b` name the same file: the same inode if both exist,
+/// else the same place once their directories are resolved.
+fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    if let (Ok(a), Ok(b)) = (std::fs::metadata(a), std::fs::metadata(b)) {
+        return (a.dev(), a.ino()) == (b.dev(), b.ino());
+    }
+    let place = |p: &Path| {
+        let dir = match p.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        Some(std::fs::canonicalize(dir).ok()?.join(p.file_name()?))
+    };
+    place(a).is_some_and(|a| Some(a) == place(b))
 }
 
 // ----------------------------------------------------------------------- open
 
-/// Opens a result as its owner.
-pub(crate) fn open_result(path: &Path, owner: &OwnerSecret) -> Result<shield_bundle::OpenedResult> {
-    let bytes = crate::cmd::read_bounded(path, MAX_RESULT)?;
-    Ok(shield_bundle::open_result(&bytes, owner, MAX_RESULT)?)
+/// How opening a result went.
+#[derive(Debug)]
+pub(crate) enum Opened {
+    /// The result checks out.
+    Valid(Box<shield_bundle::OpenedResult>),
+    /// It does not: not signed by the enclave its bundle was for, not an
+    /// answer to this owner's bundle, tampered with, or not a result.
+    Refused(shield_bundle::Error),
 }
 
-/// Writes the script's files under `dir`; refuses to replace existing files
-/// unless `force`.
-pub(crate) fn extract(files: &BTreeMap<String, Vec<u8>>, dir: &Path, force: bool) -> Result<()> {
-    for (name, data) in files {
-        // Names come from the enclave's result, authenticated, but are
-        // normalized again: nothing is written outside `dir`.
-        let name = shield_engine::vfs::normalize(name)
-            .with_context(|| format!("the result names a file {name:?}"))?;
-        let path = dir.join(&name);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)
-                .with_context(|| format!("creating {}", parent.display()))?;
-        }
-        if path.exists() && !force {
-            bail!("{} exists; pass --force to replace it", path.display());
-        }
-        write_whole(&path, data)?;
-    }
-    Ok(())
+/// Opens a result as its owner. Errors are the inputs' (unreadable).
+pub(crate) fn open_result(path: &Path, owner: &OwnerSecret) -> Result<Opened> {
+    let bytes = crate::cmd::read_bounded(path, MAX_RESULT)?;
+    Ok(
+        match shield_bundle::open_result(&bytes, owner, MAX_RESULT) {
+            Ok(opened) => Opened::Valid(Box::new(opened)),
+            Err(e) => Opened::Refused(e),
+        },
+    )
 }
 
 // ----------------------------------------------------------------------- exec
@@ -467,12 +516,12 @@ pub(crate) fn exec_enclave(
 ) -> Result<i32> {
     let (root, entry) = script_root(file)?;
     let binary = image::development(Language::Lua).unpack(state)?;
-    let enclave = ScriptHost {
+    let launched = ScriptHost {
         dev_root: Some(root),
         ..ScriptHost::default()
     }
     .launch_debug(&binary)?;
-    let proxy = EcallProxy::new(&enclave, Limits::default());
+    let proxy = EcallProxy::new(&launched.enclave, Limits::default());
     let arg_bytes = encode_args(args)?;
     let (mut msg, mut msg_len) = ([0u8; MESSAGE_CAP], 0u64);
     let status = proxy.ecall_exec(

@@ -1,0 +1,185 @@
+//! An interrupted command leaves nothing behind. Temporary files and
+//! directories, and the enclaves this process launches, are registered
+//! here while they exist. On SIGINT, SIGTERM or SIGHUP a watcher thread
+//! stops those enclaves, removes those files, then lets the signal end the
+//! process as it would have without us.
+//!
+//! The registry's lock is held while a temporary is created, persisted or
+//! removed, and by the watcher until the process ends: a temporary is
+//! either registered when the watcher cleans up, or never created.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use anyhow::{Context, Result, bail};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+
+/// What must not outlive an interrupted command.
+struct Pending {
+    paths: Vec<PathBuf>,
+    enclaves: Vec<u32>,
+}
+
+static PENDING: Mutex<Pending> = Mutex::new(Pending {
+    paths: Vec::new(),
+    enclaves: Vec::new(),
+});
+
+fn pending() -> MutexGuard<'static, Pending> {
+    PENDING.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Pending {
+    fn forget_path(&mut self, path: &Path) {
+        self.paths.retain(|p| p != path);
+    }
+
+    /// Stops the enclaves (a script may be spinning in one: it would not
+    /// notice we are gone), then removes the temporaries.
+    fn clean(&mut self) {
+        for pid in self.enclaves.drain(..) {
+            // The pid is a child not yet reaped (reaping unregisters it
+            // first), so it cannot have been reused.
+            if let Some(pid) = i32::try_from(pid)
+                .ok()
+                .and_then(rustix::process::Pid::from_raw)
+            {
+                let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+            }
+        }
+        for path in self.paths.drain(..) {
+            let _ = match std::fs::symlink_metadata(&path) {
+                Ok(meta) if meta.is_dir() => std::fs::remove_dir_all(&path),
+                _ => std::fs::remove_file(&path),
+            };
+        }
+    }
+}
+
+/// Starts the watcher thread. Call once, first thing.
+pub(crate) fn install() -> Result<()> {
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])
+        .context("installing the signal handlers")?;
+    std::thread::Builder::new()
+        .name("interrupt".into())
+        .spawn(move || {
+            if let Some(signal) = signals.forever().next() {
+                // Held until the process ends: nothing new gets created.
+                let mut pending = pending();
+                pending.clean();
+                let _ = signal_hook::low_level::emulate_default_handler(signal);
+                std::process::exit(128 + signal);
+            }
+        })
+        .context("starting the signal watcher")?;
+    Ok(())
+}
+
+/// Keeps an enclave process registered (by its pid) while it lives; drop
+/// it before the enclave, whose drop reaps the process.
+#[derive(Debug)]
+pub(crate) struct EnclaveGuard(u32);
+
+impl EnclaveGuard {
+    pub(crate) fn new(pid: u32) -> Self {
+        pending().enclaves.push(pid);
+        Self(pid)
+    }
+}
+
+impl Drop for EnclaveGuard {
+    fn drop(&mut self) {
+        pending().enclaves.retain(|&p| p != self.0);
+    }
+}
+
+/// A new file beside `dest`, made exclusively under a random name
+/// (`.NAME.XXXXXX.partial`), removed unless persisted, also on a signal.
+#[derive(Debug)]
+pub(crate) struct TempFile(Option<tempfile::NamedTempFile>);
+
+impl TempFile {
+    pub(crate) fn beside(dest: &Path) -> Result<Self> {
+        let dir = match dest.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let Some(name) = dest.file_name() else {
+            bail!("{} does not name a file", dest.display());
+        };
+        // Recognisable, and short enough that the temporary's name is valid.
+        let stem: String = name.to_string_lossy().chars().take(64).collect();
+        let mut pending = pending();
+        let file = tempfile::Builder::new()
+            .prefix(&format!(".{stem}."))
+            .suffix(".partial")
+            .tempfile_in(dir)
+            .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
+        pending.paths.push(file.path().to_owned());
+        Ok(Self(Some(file)))
+    }
+
+    pub(crate) fn as_file(&self) -> &File {
+        self.0.as_ref().expect("present until persisted").as_file()
+    }
+
+    /// Moves the file to `dest`, replacing a file there only if `replace`
+    /// (without it, the move fails if anything is there).
+    pub(crate) fn persist(mut self, dest: &Path, replace: bool) -> Result<()> {
+        let file = self.0.take().expect("present until persisted");
+        let mut pending = pending();
+        pending.forget_path(file.path());
+        let moved = if replace {
+            file.persist(dest)
+        } else {
+            file.persist_noclobber(dest)
+        };
+        // On failure the temporary is removed as `moved` drops.
+        moved
+            .map(|_file| ())
+            .map_err(|e| e.error)
+            .with_context(|| format!("writing {}", dest.display()))
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if let Some(file) = self.0.take() {
+            let mut pending = pending();
+            pending.forget_path(file.path());
+            drop(file);
+        }
+    }
+}
+
+/// A new directory in `dir` with a random name, removed with its contents
+/// when dropped, also on a signal.
+#[derive(Debug)]
+pub(crate) struct TempDir(Option<tempfile::TempDir>);
+
+impl TempDir {
+    pub(crate) fn new_in(dir: &Path, prefix: &str) -> Result<Self> {
+        let mut pending = pending();
+        let made = tempfile::Builder::new()
+            .prefix(prefix)
+            .tempdir_in(dir)
+            .with_context(|| format!("creating a temporary directory in {}", dir.display()))?;
+        pending.paths.push(made.path().to_owned());
+        Ok(Self(Some(made)))
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        self.0.as_ref().expect("present until dropped").path()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        if let Some(dir) = self.0.take() {
+            let mut pending = pending();
+            pending.forget_path(dir.path());
+            drop(dir);
+        }
+    }
+}
