@@ -51,14 +51,16 @@ end)
 -- VM's own check does (string.rep of the whole limit is refused by the VM's
 -- reserve check, which ends the run and cannot be caught).
 
--- (collectgarbage answers nothing while the VM is loading a chunk.)
-local function used()
-  return (gcollect("count") or 0) * 1024
+-- What is left of the limit. collectgarbage("count") costs time in
+-- proportion to the live coroutines, so it is asked only about sizes worth
+-- checking (`need`); and it answers nothing while a chunk is being loaded.
+local function remaining()
+  return mem_limit - (gcollect("count") or 0) * 1024
 end
 
-local function remaining()
-  return mem_limit - used()
-end
+-- Below this, a buffer is left to the VM's own check a few instructions
+-- later: the heap has room for that much past the limit.
+local SMALL = 1 << 20
 
 local function out_of_memory()
   rep("x", mem_limit)
@@ -68,7 +70,9 @@ end
 -- Stops the run when `bytes` more cannot fit, or when the backstop says the
 -- enclave heap is past the run's budget.
 local function need(bytes)
-  if over_budget() or (mem_limit and bytes > remaining()) then out_of_memory() end
+  if over_budget() or (mem_limit and bytes > SMALL and bytes > remaining()) then
+    out_of_memory()
+  end
 end
 
 -- Returns the results of the library function `name` called through
@@ -92,11 +96,12 @@ local function vlen(v)
   return 64
 end
 
--- Whether `count` values, each at most as long as everything alive now,
--- could overflow what is left: only then are the values measured.
-local function may_overflow(count, extra)
-  local now = used()
-  return count * (now + extra) + extra > mem_limit - now
+-- The total length of values `first`..`last` of `...`, each at most
+-- `each` bytes more than its `vlen`.
+local function vsum(each, first, ...)
+  local size = 0
+  for i = first, select("#", ...) do size = size + vlen((select(i, ...))) + each end
+  return size
 end
 
 if mem_limit then
@@ -112,7 +117,8 @@ if mem_limit then
       local per = #repl + escapes * #s
       local matches = #s + 1
       if type(n) == "number" and n < matches then matches = n end
-      if #s + matches * per > remaining() then
+      local bound = #s + matches * per
+      if bound > SMALL and bound > remaining() then
         -- Count the matches (this result is at most as long as `s`).
         local ok, _, found = pcall(gsub, s, p, "", n)
         if not ok then return relay("gsub", false, _) end
@@ -141,25 +147,14 @@ if mem_limit then
   end)
 
   string.format = hide(function(f, ...)
-    local count = select("#", ...)
-    if type(f) == "string" and may_overflow(4 * count, 512 + #f) then
-      local size = #f + 512
-      for i = 1, count do
-        local v = select(i, ...)
-        size = size + (type(v) == "string" and 4 * #v or 512)
-      end
-      need(size)
-    end
+    -- %q can quadruple a string; a number takes at most a few hundred bytes.
+    if type(f) == "string" then need(#f + 4 * vsum(512, 1, ...)) end
     return relay("format", pcall(format, f, ...))
   end)
 
   string.pack = hide(function(f, ...)
-    local count = select("#", ...)
-    if type(f) == "string" and may_overflow(count, 16 * #f) then
-      local size = 16 * #f
-      for i = 1, count do size = size + vlen((select(i, ...))) end
-      need(size)
-    end
+    -- Each format item packs at most 16 bytes, or a string argument.
+    if type(f) == "string" then need(16 * #f + vsum(0, 1, ...)) end
     return relay("pack", pcall(spack, f, ...))
   end)
 
@@ -179,21 +174,22 @@ if mem_limit then
         n = n + 1
         parts[n] = v
         size = size + vlen(v) + lsep
-        need(size)
       end
+      need(size)
       local ok, r = pcall(concat, parts, sep, 1, n)
       if ok then return r end
       local shifted = gsub(r, "at index (%d+)", function(x) return "at index " .. (x + first - 1) end)
       return relay("concat", false, shifted)
     end
     local first, last = i or 1, j or rawlen(t)
-    if type(first) == "number" and type(last) == "number" and last >= first
-        and may_overflow(last - first + 1, lsep) then
-      local size, rest = 0, remaining()
+    if type(first) == "number" and type(last) == "number" and last >= first then
+      local size = 0
       for k = first, last do
-        size = size + vlen(rawget(t, k)) + lsep
-        if size > rest then need(size) end
+        local v = rawget(t, k)
+        if v == nil then break end -- the library refuses it
+        size = size + vlen(v) + lsep
       end
+      need(size)
     end
     need(0)
     return relay("concat", pcall(concat, t, sep, i, j))

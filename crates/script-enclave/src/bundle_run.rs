@@ -100,12 +100,7 @@ pub fn run(
     let mut vfs = Overlay::new(MemoryFiles::new(contents.files), writes);
     let mut stdin = Cursor::new(contents.stdin);
     let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
-    // The allocator's count backs the engine's own: the script's limit, and
-    // half again for what the engine does not count.
-    let budget = limits.memory_bytes.unwrap_or(crate::MAX_SCRIPT_MEMORY);
-    let _budget = shield_enclave::heap::RunBudget::start(
-        usize::try_from(budget + budget / 2).unwrap_or(usize::MAX),
-    );
+    let _budget = crate::heap_budget(limits);
     let outcome = engine.run(Job {
         entry: &contents.entry,
         args: &args,

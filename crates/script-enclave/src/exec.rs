@@ -21,6 +21,7 @@ pub fn run(
     // Writes go to a scratch area in enclave memory, dropped at the end.
     let mut vfs = Overlay::new(HostDirectory { max_file }, MemoryWrites::new());
     let (mut stdout, mut stderr) = (HostOutput::new(1), HostOutput::new(2));
+    let _budget = crate::heap_budget(limits);
     let outcome = engine.run(Job {
         entry: &entry,
         args,

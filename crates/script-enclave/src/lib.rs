@@ -83,6 +83,15 @@ const _: () = {
 /// Runs take turns: the heap arithmetic above holds for one run.
 static RUN: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
+/// The allocator's backstop under the engine's own count, for one run: the
+/// script's memory limit, and half again for what the engine does not count.
+pub(crate) fn heap_budget(limits: shield_engine::Limits) -> shield_enclave::heap::RunBudget {
+    let limit = limits.memory_bytes.unwrap_or(MAX_SCRIPT_MEMORY);
+    shield_enclave::heap::RunBudget::start(
+        usize::try_from(limit.saturating_add(limit / 2)).unwrap_or(usize::MAX),
+    )
+}
+
 /// The allocator's backstop, for [`shield_engine::Job::heap_exceeded`].
 pub(crate) fn heap_exceeded() -> bool {
     shield_enclave::heap::over_budget()

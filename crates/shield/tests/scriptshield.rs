@@ -1085,3 +1085,263 @@ fn pack_refuses_an_unchecked_tcb_unless_the_policy_lists_it() {
         stdout(&out)
     );
 }
+
+/// One hostile script, packed with `flags`, run and opened: what must come out.
+struct Hostile {
+    name: &'static str,
+    script: &'static str,
+    flags: &'static [&'static str],
+    status: i32,
+    /// Text the opened result's stdout or stderr must contain.
+    says: &'static str,
+}
+
+#[test]
+fn hostile_scripts_end_in_a_result_with_a_defined_status() {
+    let endless_gc = "setmetatable({}, {__gc = function() while true do end end})";
+    let cases = [
+        Hostile {
+            name: "gc-loop",
+            script: "setmetatable({}, {__gc = function() while true do end end}) collectgarbage()",
+            flags: &["--max-instructions", "1000000"],
+            status: 3,
+            says: "instruction limit",
+        },
+        Hostile {
+            name: "gc-loop-at-close",
+            script: endless_gc,
+            flags: &["--max-instructions", "1000000"],
+            status: 3,
+            says: "instruction limit",
+        },
+        Hostile {
+            name: "gc-loop-in-coroutine",
+            script: "coroutine.wrap(function() \
+                     setmetatable({}, {__gc = function() while true do end end}) \
+                     collectgarbage() end)()",
+            flags: &["--max-instructions", "1000000"],
+            status: 3,
+            says: "instruction limit",
+        },
+        Hostile {
+            name: "gc-memory",
+            script: "setmetatable({}, {__gc = function() local t = {} \
+                     for i = 1, 1e9 do t[i] = ('x'):rep(1 << 20) .. i end end}) \
+                     collectgarbage() print('after')",
+            flags: &[],
+            status: 3,
+            says: "memory limit",
+        },
+        Hostile {
+            name: "doubling",
+            script: "local s = 'x' while true do s = s .. s end",
+            flags: &[],
+            status: 3,
+            says: "memory limit",
+        },
+        Hostile {
+            name: "gsub",
+            script: "string.rep('a', 1 << 20):gsub('a', string.rep('b', 4096))",
+            flags: &[],
+            status: 3,
+            says: "memory limit",
+        },
+        Hostile {
+            // The VM counts a suspended coroutine at a tenth of its cost:
+            // the enclave allocator's backstop stops this one.
+            name: "coroutines",
+            script: "local t = {} for i = 1, 800000 do \
+                     local co = coroutine.create(function() coroutine.yield() end) \
+                     coroutine.resume(co) t[i] = co end",
+            flags: &[],
+            status: 3,
+            says: "memory limit",
+        },
+        Hostile {
+            name: "table",
+            script: "local t = {} for i = 1, 1e9 do t[i] = i end",
+            flags: &[],
+            status: 3,
+            says: "memory limit",
+        },
+        Hostile {
+            name: "seek-far",
+            script: "local f = io.open('o', 'w') f:seek('set', 1 << 40) print(f:write('x'))",
+            flags: &[],
+            status: 0,
+            says: "nil\tFile too large\t27",
+        },
+        Hostile {
+            name: "seek-gap",
+            script: "local f = io.open('o', 'w') f:seek('set', 2 << 20) f:write('x')",
+            flags: &["--max-output", "1M"],
+            status: 3,
+            says: "output limit",
+        },
+        Hostile {
+            name: "warn",
+            script: "warn('@on') warn('x', 'y')",
+            flags: &[],
+            status: 0,
+            says: "Lua warning: xy",
+        },
+        Hostile {
+            name: "binary-chunk",
+            script: "print(load(string.dump(function() end), nil, 'b'))",
+            flags: &[],
+            status: 0,
+            says: "attempt to load a binary chunk (mode is 't')",
+        },
+        Hostile {
+            name: "exit-negative",
+            script: "os.exit(-1)",
+            flags: &[],
+            status: 255,
+            says: "",
+        },
+        Hostile {
+            name: "exit-huge",
+            script: "os.exit(2^31)",
+            flags: &[],
+            status: 255,
+            says: "",
+        },
+    ];
+    for case in cases {
+        let name = case.name;
+        let dir = project(name, &[("main.lua", case.script)]);
+        ok(&pack(&dir, &["main.lua"], case.flags));
+        ok(&run(&dir, &["run", "app.shield", "-o", "app.result"], None));
+        let opened = open(&dir, &[]);
+        let expected_code = if case.status == 0 { 0 } else { 4 };
+        let text = format!("{}{}", stdout(&opened), stderr(&opened));
+        assert_eq!(opened.status.code(), Some(expected_code), "{name}: {text}");
+        assert_eq!(script_status(&opened), case.status, "{name}: {text}");
+        assert!(text.contains(case.says), "{name}: {text}");
+    }
+}
+
+#[test]
+fn written_names_the_result_cannot_carry_fail_in_the_script_and_stay_private() {
+    let script = "print(io.open('reports\\\\x.csv', 'w')) \
+                  print(io.open(('n'):rep(1100), 'w')) \
+                  local f = assert(io.open('dir', 'w')) f:write('1') f:close() \
+                  print(io.open('dir/f', 'w')) \
+                  local g = assert(io.open('ok.txt', 'w')) g:write('fine') g:close()";
+    let dir = project("names", &[("main.lua", script)]);
+    ok(&pack(&dir, &["main.lua"], &[]));
+    let ran = run(
+        &dir,
+        &[
+            "run",
+            "app.shield",
+            "-o",
+            "app.result",
+            "--trace",
+            "host.trace",
+        ],
+        None,
+    );
+    ok(&ran);
+    let trace = std::fs::read(dir.join("host.trace")).unwrap();
+    for name in [&b"reports"[..], b"nnnnnnnnnn", b"ok.txt"] {
+        assert!(!contains(&trace, name), "the host saw a file name");
+        assert!(!contains(&ran.stderr, name) && !contains(&ran.stdout, name));
+    }
+    let opened = open(&dir, &["--extract", "out"]);
+    ok(&opened);
+    let out = stdout(&opened);
+    assert_eq!(out.matches("nil\t").count(), 3, "{out}");
+    assert_eq!(std::fs::read(dir.join("out/ok.txt")).unwrap(), b"fine");
+    assert_eq!(std::fs::read(dir.join("out/dir")).unwrap(), b"1");
+}
+
+#[test]
+fn exec_maps_exit_statuses_and_runs_in_the_development_enclave() {
+    let dir = project(
+        "exec-status",
+        &[("main.lua", "warn('@on') warn('w') os.exit(-1)")],
+    );
+    let exec = run(&dir, &["exec", "main.lua"], None);
+    assert_eq!(exec.status.code(), Some(255), "{}", stderr(&exec));
+    assert_eq!(stderr(&exec), "Lua warning: w\n");
+    // The development enclave is another MRENCLAVE than the one a bundle is
+    // pinned to: exec's enclave is not the one that holds owners' keys.
+    let f = fixture();
+    let state = std::fs::read_dir(f.state.join("enclaves")).unwrap();
+    let names: Vec<String> = state
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    let production = names
+        .iter()
+        .find(|n| n.starts_with("lua-") && !n.starts_with("lua-dev-"));
+    let development = names.iter().find(|n| n.starts_with("lua-dev-"));
+    let (Some(production), Some(development)) = (production, development) else {
+        panic!("both enclaves are unpacked: {names:?}");
+    };
+    assert!(
+        f.mrenclave
+            .starts_with(production.trim_start_matches("lua-"))
+    );
+    assert!(
+        !f.mrenclave
+            .starts_with(development.trim_start_matches("lua-dev-"))
+    );
+}
+
+#[test]
+fn owners_can_fix_the_arguments_and_results_say_what_they_were() {
+    let script = "print(select('#', ...), ...)";
+    let dir = project("args-fixed", &[("main.lua", script)]);
+    ok(&pack(&dir, &["main.lua"], &["--args", "--", "a", "b c"]));
+    for host_args in [&[][..], &["--", "a", "b c"]] {
+        let mut args = vec!["run", "app.shield", "-o", "app.result"];
+        args.extend_from_slice(host_args);
+        ok(&run(&dir, &args, None));
+        let opened = open(&dir, &[]);
+        ok(&opened);
+        assert_eq!(stdout(&opened), "2\ta\tb c\n");
+        assert!(
+            stderr(&opened).contains(r#"arguments ["a", "b c"]"#),
+            "{}",
+            stderr(&opened)
+        );
+        std::fs::remove_file(dir.join("app.result")).unwrap();
+    }
+    for other in [
+        &["--", "a"][..],
+        &["--", "x", "y"],
+        &["--", "a", "b c", "d"],
+    ] {
+        let mut args = vec!["run", "app.shield", "-o", "app.result"];
+        args.extend_from_slice(other);
+        let refused = run(&dir, &args, None);
+        assert_eq!(
+            refused.status.code(),
+            Some(1),
+            "{other:?}: {}",
+            stderr(&refused)
+        );
+        assert!(stderr(&refused).contains("fixed"), "{}", stderr(&refused));
+        assert!(!dir.join("app.result").exists());
+    }
+
+    // Without --args the host chooses, and the owner sees its choice.
+    let dir = project("args-host", &[("main.lua", script)]);
+    ok(&pack(&dir, &["main.lua"], &[]));
+    ok(&run(
+        &dir,
+        &["run", "app.shield", "-o", "app.result", "--", "x\ny"],
+        None,
+    ));
+    let opened = open(&dir, &[]);
+    ok(&opened);
+    assert!(
+        stderr(&opened).contains(r#"arguments ["x\ny"]"#),
+        "{}",
+        stderr(&opened)
+    );
+    // Arguments after -- without --args are a mistake, not silently dropped.
+    let wrong = pack(&dir, &["main.lua"], &["--", "a"]);
+    assert_eq!(wrong.status.code(), Some(2), "{}", stderr(&wrong));
+}
