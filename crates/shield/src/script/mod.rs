@@ -9,6 +9,8 @@ pub(crate) mod bridge {
 }
 
 pub(crate) mod host;
+#[cfg(test)]
+mod hostile_tests;
 pub(crate) mod image;
 pub(crate) mod ops;
 pub(crate) mod state;
