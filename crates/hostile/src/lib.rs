@@ -20,8 +20,9 @@
 //! For each strategy the suite asserts that the enclave held: the run ended
 //! in a valid result or a clean refusal (never a panic, a lost enclave, or
 //! a result that claims success with other contents), no plaintext marker
-//! ([`Config::markers`]) appears in anything the host received, and the
-//! same enclave then serves an honest run correctly.
+//! ([`Config::markers`]) appears in anything the host received, and, after
+//! any run that did not end in a valid result (and after the last), the
+//! same enclave serves an honest run correctly.
 //!
 //! # Pointing it at your enclave
 //!
@@ -74,3 +75,6 @@ pub use layout::{Field, Interface, LayoutError, OcallLayout, ParamLayout, Reques
 pub use lie::{Lie, Strategy, When};
 pub use nodes::{NodeCalls, NodeLie};
 pub use suite::{Config, DEFAULT_SEED, Input, Outcome, Record, Report, Run, Suite, Verdict};
+
+#[cfg(test)]
+mod tests;
