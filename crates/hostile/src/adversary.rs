@@ -70,6 +70,9 @@ struct Session {
     strategy: Option<Strategy>,
     other: Arc<Transcript>,
     transcript: Transcript,
+    /// Calls past this many are refused: an enclave that keeps asking
+    /// (retrying a lie forever) would otherwise hang the suite.
+    max_calls: usize,
 }
 
 struct Inner {
@@ -138,10 +141,29 @@ impl Adversary {
     }
 
     fn answer(&self, index: u32, request: &[u8]) -> Result<Vec<u8>, BridgeError> {
-        let honest = lock(&self.inner.session)
-            .as_ref()
-            .map(|s| s.honest.clone())
-            .ok_or_else(|| BridgeError::Transport("no run in progress".into()))?;
+        let honest = {
+            let mut session = lock(&self.inner.session);
+            let session = session
+                .as_mut()
+                .ok_or_else(|| BridgeError::Transport("no run in progress".into()))?;
+            if session.transcript.calls.len() >= session.max_calls {
+                if session.transcript.calls.len() == session.max_calls {
+                    session.transcript.errors.push(format!(
+                        "the enclave made more than {} OCALLs in one run and did not stop \
+                         when refused (an endless retry?)",
+                        session.max_calls
+                    ));
+                    session.transcript.calls.push(Call {
+                        index,
+                        request: request.to_vec(),
+                        honest: Err("not asked: too many calls".into()),
+                        lied: false,
+                    });
+                }
+                return Err(BridgeError::Transport("the host stops answering".into()));
+            }
+            session.honest.clone()
+        };
         // Not under the lock: the honest host may make a nested ECALL.
         let reply = honest(index, request);
         let mut session = lock(&self.inner.session);
@@ -152,13 +174,15 @@ impl Adversary {
     }
 
     /// Runs `body` (which makes the ECALLs of one run) with `honest`
-    /// answering and `strategy` lying; returns its value and the run's
-    /// transcript. `other` is another run's transcript, for replays.
+    /// answering and `strategy` lying, refusing calls past `max_calls`;
+    /// returns its value and the run's transcript. `other` is another
+    /// run's transcript, for replays.
     pub(crate) fn session<R>(
         &self,
         honest: Arc<Honest>,
         strategy: Option<Strategy>,
         other: Arc<Transcript>,
+        max_calls: usize,
         body: impl FnOnce() -> R,
     ) -> (R, Transcript) {
         let mut transcript = Transcript::default();
@@ -168,6 +192,7 @@ impl Adversary {
             strategy,
             other,
             transcript,
+            max_calls,
         });
         let value = body();
         let session = lock(&self.inner.session).take();

@@ -7,6 +7,8 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
+use std::sync::mpsc::{self, RecvTimeoutError, Sender};
+use std::time::Duration;
 
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
@@ -97,6 +99,7 @@ pub struct Run<'a> {
     input: Input,
     strategy: Option<Strategy>,
     other: Arc<Transcript>,
+    max_calls: usize,
     transcript: RefCell<Option<Transcript>>,
 }
 
@@ -128,9 +131,13 @@ impl Run<'_> {
         body: impl FnOnce() -> R,
     ) -> R {
         let honest: Arc<Honest> = Arc::new(honest);
-        let (value, transcript) =
-            self.adversary
-                .session(honest, self.strategy.clone(), self.other.clone(), body);
+        let (value, transcript) = self.adversary.session(
+            honest,
+            self.strategy.clone(),
+            self.other.clone(),
+            self.max_calls,
+            body,
+        );
         *self.transcript.borrow_mut() = Some(transcript);
         value
     }
@@ -152,12 +159,17 @@ pub struct Config {
     /// The OCALLs to attack, by name (`None`: all of them). Every one
     /// named must be reached by the reference run.
     pub attack: Option<Vec<String>>,
+    /// A run still going after this long is taken for a hang: the suite
+    /// names it and ends the process (a hung enclave cannot be
+    /// interrupted from inside the job).
+    pub run_timeout: Duration,
 }
 
 impl Default for Config {
     /// `seed` from `SHIELD_HOSTILE_SEED` (decimal) or [`DEFAULT_SEED`],
     /// at most 400 strategies, 16 MiB − 128 bytes oversized replies (the
-    /// default channel's whole payload), no markers, every OCALL.
+    /// default channel's whole payload), no markers, every OCALL, and
+    /// five minutes before a run counts as hung.
     fn default() -> Self {
         let seed = std::env::var("SHIELD_HOSTILE_SEED")
             .ok()
@@ -169,6 +181,7 @@ impl Default for Config {
             oversize: (16 << 20) - 128,
             markers: Vec::new(),
             attack: None,
+            run_timeout: Duration::from_secs(300),
         }
     }
 }
@@ -256,19 +269,32 @@ impl Suite {
 
     fn one(
         &self,
+        watchdog: &Sender<Option<String>>,
         job: &mut dyn FnMut(&Run<'_>) -> Outcome,
         input: Input,
         strategy: Option<Strategy>,
         other: &Arc<Transcript>,
     ) -> (Outcome, Transcript) {
+        // Honest runs set the bound (they end by themselves); a hostile
+        // one may take ten times their calls, retries included.
+        let max_calls = match other.calls.len() {
+            0 => usize::MAX,
+            n => n.saturating_mul(10).saturating_add(1000),
+        };
+        let what = strategy
+            .as_ref()
+            .map_or_else(|| format!("an honest run ({input:?})"), Strategy::to_string);
         let run = Run {
             adversary: &self.adversary,
             input,
             strategy,
             other: other.clone(),
+            max_calls,
             transcript: RefCell::new(None),
         };
+        let _ = watchdog.send(Some(what));
         let outcome = job(&run);
+        let _ = watchdog.send(None);
         let transcript = run.transcript.into_inner().unwrap_or_default();
         (outcome, transcript)
     }
@@ -313,15 +339,16 @@ impl Suite {
             seed: self.config.seed,
             ..Report::default()
         };
+        let watchdog = watchdog(self.config.run_timeout);
         let none = Arc::new(Transcript::default());
-        let (outcome, reference) = self.one(job, Input::Main, None, &none);
+        let (outcome, reference) = self.one(&watchdog, job, Input::Main, None, &none);
         self.check(
             "the honest reference run",
             &outcome,
             &reference,
             &mut report,
         );
-        let (outcome, other) = self.one(job, Input::Other, None, &none);
+        let (outcome, other) = self.one(&watchdog, job, Input::Other, None, &none);
         self.check(
             "the honest run with other inputs",
             &outcome,
@@ -345,13 +372,14 @@ impl Suite {
         let last = strategies.len().saturating_sub(1);
         for (i, strategy) in strategies.into_iter().enumerate() {
             let what = strategy.to_string();
-            let (outcome, transcript) = self.one(job, Input::Main, Some(strategy.clone()), &other);
+            let (outcome, transcript) =
+                self.one(&watchdog, job, Input::Main, Some(strategy.clone()), &other);
             self.check(&what, &outcome, &transcript, &mut report);
             // A run that ended in a valid result left the enclave as an
             // honest run does; one that stopped part-way must show that
             // the enclave still serves, and so must the last.
             if outcome.verdict != Verdict::Valid || i == last {
-                let (probe, probe_transcript) = self.one(job, Input::Main, None, &other);
+                let (probe, probe_transcript) = self.one(&watchdog, job, Input::Main, None, &other);
                 if probe.verdict != Verdict::Valid {
                     report.findings.push(format!(
                         "{what}: the next honest run on the enclave: {}",
@@ -425,6 +453,16 @@ impl Suite {
                 push(When::Nth(nth), lie, &mut rng);
             }
             push(When::Every, Lie::Error, &mut rng);
+            // "Nothing" for ever: an enclave that retries must give up.
+            for f in fields.iter().filter(|f| f.scalar.is_some()) {
+                if f.name != "return" && f.name != "errno" {
+                    let lie = Lie::Scalar {
+                        field: f.name.clone(),
+                        value: 0,
+                    };
+                    push(When::Every, lie, &mut rng);
+                }
+            }
             for f in fields.iter().filter(|f| f.scalar.is_none()) {
                 let lie = Lie::Random {
                     field: f.name.clone(),
@@ -463,6 +501,33 @@ impl Suite {
             }
         }
     }
+}
+
+/// Ends the process when a run, announced as `Some(name)`, is not over
+/// (`None`) within `timeout`; stops when the sender is dropped.
+fn watchdog(timeout: Duration) -> Sender<Option<String>> {
+    let (tx, rx) = mpsc::channel::<Option<String>>();
+    std::thread::spawn(move || {
+        let mut current: Option<String> = None;
+        loop {
+            let next = match &current {
+                Some(_) => rx.recv_timeout(timeout),
+                None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+            };
+            match next {
+                Ok(run) => current = run,
+                Err(RecvTimeoutError::Disconnected) => return,
+                Err(RecvTimeoutError::Timeout) => {
+                    eprintln!(
+                        "shield-hostile: {} has run for more than {timeout:?}: the enclave hangs",
+                        current.unwrap_or_default()
+                    );
+                    std::process::exit(101);
+                }
+            }
+        }
+    });
+    tx
 }
 
 /// At most `max` strategies, taken round-robin from each OCALL's seeded

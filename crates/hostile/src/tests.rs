@@ -27,6 +27,7 @@ enum Flaw {
     TrustsLength,
     NoIntegrity,
     Leaks,
+    RetriesEmptyReads,
 }
 
 /// The honest host: serves `DATA`, accepts writes.
@@ -51,23 +52,27 @@ fn honest(index: u32, request: &[u8]) -> Result<Vec<u8>, BridgeError> {
 /// One run of the toy enclave: reads `DATA`, checks it, writes it back
 /// (encrypted, say: reversed) and reports.
 fn toy(ocall: &crate::Honest, flaw: Flaw) -> Verdict {
-    let mut e = Encoder::new();
-    e.put(&0u64);
-    e.put(&DATA.len());
-    let reply = match ocall(0, &e.finish()) {
-        Ok(r) => r,
-        Err(e) => return Verdict::Refused(e.to_string()),
-    };
-    let decoded = (|| {
-        let mut d = Decoder::new(&reply, Limits::default())?;
-        let status: i32 = d.get()?;
-        let buf: [u8; 16] = d.get()?;
-        let got: u64 = d.get()?;
-        d.finish()?;
-        Ok::<_, BridgeError>((status, buf, got))
-    })();
-    let Ok((status, buf, got)) = decoded else {
-        return Verdict::Refused("malformed reply".into());
+    let (status, buf, got) = loop {
+        let mut e = Encoder::new();
+        e.put(&0u64);
+        e.put(&DATA.len());
+        let reply = match ocall(0, &e.finish()) {
+            Ok(r) => r,
+            Err(e) => return Verdict::Refused(e.to_string()),
+        };
+        let decoded = (|| {
+            let mut d = Decoder::new(&reply, Limits::default())?;
+            let status: i32 = d.get()?;
+            let buf: [u8; 16] = d.get()?;
+            let got: u64 = d.get()?;
+            d.finish()?;
+            Ok::<_, BridgeError>((status, buf, got))
+        })();
+        match decoded {
+            Ok((_, _, 0)) if flaw == Flaw::RetriesEmptyReads => continue,
+            Ok(answer) => break answer,
+            Err(_) => return Verdict::Refused("malformed reply".into()),
+        }
     };
     if status != 0 || (flaw != Flaw::TrustsLength && got > buf.len() as u64) {
         return Verdict::Refused("bad answer".into());
@@ -176,4 +181,17 @@ fn strategies_are_bounded_and_shared_across_ocalls() {
         r.records.iter().map(|r| r.strategy.to_string()).collect()
     };
     assert_eq!(names(&report), names(&again));
+}
+
+#[test]
+fn endless_retries_are_cut_short_and_caught() {
+    let report = suite_against(Flaw::RetriesEmptyReads, 400);
+    assert!(
+        report
+            .findings
+            .iter()
+            .any(|f| f.contains("every call: the host sets got to 0x0") && f.contains("endless")),
+        "{}",
+        report.summary()
+    );
 }
