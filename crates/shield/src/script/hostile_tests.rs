@@ -88,8 +88,8 @@ fn fixture() -> Fixture {
     let binary = image::for_language(Language::Lua).unpack(&state).unwrap();
     let owner = OwnerSecret::generate();
     let policy = ops::complete_policy(None, Language::Lua).unwrap();
-    let bundles = SECRETS.map(|secret| {
-        let project = dir.path().join(secret);
+    let bundles = [("main", SECRETS[0]), ("other", SECRETS[1])].map(|(name, secret)| {
+        let project = dir.path().join(name);
         std::fs::create_dir_all(&project).unwrap();
         std::fs::write(project.join("main.lua"), SCRIPT).unwrap();
         std::fs::write(project.join("secret.txt"), secret).unwrap();
