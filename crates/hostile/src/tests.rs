@@ -195,3 +195,23 @@ fn endless_retries_are_cut_short_and_caught() {
         report.summary()
     );
 }
+
+#[test]
+fn host_runtime_errors_become_verdicts() {
+    use shield_host::{Error, LostReason};
+    let lost = Error::EnclaveLost(LostReason::Aborted);
+    assert!(matches!(Verdict::from_host_error(&lost), Verdict::Lost(_)));
+    let panicked = Error::EcallFailed {
+        index: 1,
+        reason: "enclave panicked: index out of bounds".into(),
+    };
+    assert!(matches!(
+        Verdict::from_host_error(&panicked),
+        Verdict::Panicked(_)
+    ));
+    let refused = Error::EcallFailed {
+        index: 1,
+        reason: "bad message: message truncated".into(),
+    };
+    assert!(Verdict::from_host_error(&refused).held());
+}
