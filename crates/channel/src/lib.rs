@@ -47,6 +47,10 @@ pub enum Error {
     /// The region is too small to be a channel or control block.
     #[error("shared region of {0} bytes is too small")]
     RegionTooSmall(usize),
+    /// A region handed over without its size sealed: the other process
+    /// could shrink it under the mapping.
+    #[error("shared region is not sealed against shrinking and growing")]
+    Unsealed,
     /// The other side is gone (reported by the caller's liveness check).
     #[error("peer is gone")]
     PeerGone,

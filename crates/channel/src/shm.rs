@@ -1,24 +1,35 @@
-//! Shared memory: a `memfd` mapped `MAP_SHARED`, accessed only through
-//! atomics at fixed offsets and bounds-checked byte copies. This is the
-//! crate's only `unsafe` code.
+//! Shared memory: a sealed `memfd` mapped `MAP_SHARED`, accessed only
+//! through atomics. This is the crate's only `unsafe` code.
 //!
 //! The other process can change any byte of the region at any time. So no
-//! Rust reference to the region's bytes is ever created (only to the atomic
-//! words, which are made for concurrent access), copies go through raw
-//! pointers into private buffers, and every value read is treated as
-//! untrusted by the callers.
+//! non-atomic Rust reference to the region's bytes is ever created: words
+//! at fixed offsets are atomics, and byte copies in and out go element by
+//! element through atomic bytes and words (as rust-vmm's `vm-memory` does
+//! for guest memory), so a concurrent write is never a data race in this
+//! process, only an arbitrary value that callers treat as untrusted.
+//!
+//! Its size cannot change either: the region's memfd is sealed against
+//! shrinking and growing before it is handed over, and a region adopted
+//! from another process is refused unless those seals are on (an
+//! `ftruncate` after the hand-over would otherwise turn every access past
+//! the new end into SIGBUS).
 #![allow(unsafe_code)]
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicU32, AtomicU64};
+use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
-use rustix::fs::{MemfdFlags, fstat, ftruncate, memfd_create};
+use rustix::fs::{
+    MemfdFlags, SealFlags, fcntl_add_seals, fcntl_get_seals, fstat, ftruncate, memfd_create,
+};
 use rustix::mm::{MapFlags, ProtFlags, mmap, munmap};
 use rustix::thread::futex;
 
 use crate::{Error, Result};
+
+/// Seals an adopted region must carry: its size is fixed.
+const REQUIRED_SEALS: SealFlags = SealFlags::SHRINK.union(SealFlags::GROW);
 
 /// A shared, mapped memory region.
 #[derive(Debug)]
@@ -28,24 +39,31 @@ pub struct SharedRegion {
     fd: OwnedFd,
 }
 
-// SAFETY: the region is plain memory; all access goes through atomics or
-// raw copies that tolerate concurrent modification, so sharing the mapping
-// between threads is as safe as sharing it between processes.
+// SAFETY: the region is plain memory and all access goes through atomics,
+// so sharing the mapping between threads is as safe as sharing it between
+// processes.
 unsafe impl Send for SharedRegion {}
 // SAFETY: as above; no method hands out a non-atomic reference into it.
 unsafe impl Sync for SharedRegion {}
 
 impl SharedRegion {
     /// Creates a zeroed region of `len` bytes backed by a new memfd
-    /// (close-on-exec; the launcher decides what the child inherits).
+    /// (close-on-exec; the launcher decides what the child inherits), its
+    /// size sealed.
     pub fn create(name: &str, len: usize) -> Result<Self> {
-        let fd = memfd_create(name, MemfdFlags::CLOEXEC)?;
+        let fd = memfd_create(name, MemfdFlags::CLOEXEC | MemfdFlags::ALLOW_SEALING)?;
         ftruncate(&fd, len as u64)?;
+        fcntl_add_seals(&fd, SealFlags::SHRINK | SealFlags::GROW | SealFlags::SEAL)?;
         Self::map(fd, len)
     }
 
-    /// Maps an inherited memfd, whole.
+    /// Maps an inherited memfd, whole. Refused unless its size is sealed:
+    /// the seals are checked first, so the size read after them is final.
     pub fn from_fd(fd: OwnedFd) -> Result<Self> {
+        let seals = fcntl_get_seals(&fd)?;
+        if !seals.contains(REQUIRED_SEALS) {
+            return Err(Error::Unsealed);
+        }
         let len = usize::try_from(fstat(&fd)?.st_size).map_err(|_| Error::RegionTooSmall(0))?;
         Self::map(fd, len)
     }
@@ -109,30 +127,83 @@ impl SharedRegion {
         unsafe { &*self.base.as_ptr().add(offset).cast::<AtomicU64>() }
     }
 
+    /// The bytes `offset..offset + len` as atomics.
+    fn atomic_bytes(&self, offset: usize, len: usize) -> Result<&[AtomicU8]> {
+        self.check(offset, len)?;
+        // SAFETY: `check` proved the range lies inside the mapping, which
+        // lives as long as `self`; AtomicU8 has u8's size and alignment and
+        // any bit pattern is valid. Inside this process the region is only
+        // ever accessed atomically (no plain reference to it exists); the
+        // other process's writes are outside Rust's memory model and can
+        // only make the loads return arbitrary values.
+        Ok(unsafe {
+            std::slice::from_raw_parts(self.base.as_ptr().add(offset).cast::<AtomicU8>(), len)
+        })
+    }
+
+    /// `count` 8-byte words from `offset`, which must be 8-aligned unless
+    /// `count` is 0.
+    fn atomic_words(&self, offset: usize, count: usize) -> Result<&[AtomicU64]> {
+        if count == 0 {
+            return Ok(&[]);
+        }
+        let len = count.checked_mul(8).ok_or(Error::TooLarge {
+            len: u64::MAX,
+            capacity: self.len,
+        })?;
+        self.check(offset, len)?;
+        assert!(offset.is_multiple_of(8), "atomic_words offset {offset}");
+        // SAFETY: in bounds by `check`, 8-aligned (the mapping is
+        // page-aligned, `offset` a multiple of 8); otherwise as for
+        // `atomic_bytes`. The same bytes may be accessed as words here and
+        // as single bytes elsewhere, but never at the same time by this
+        // process: each copy runs while its side owns the channel's turn.
+        Ok(unsafe {
+            std::slice::from_raw_parts(self.base.as_ptr().add(offset).cast::<AtomicU64>(), count)
+        })
+    }
+
+    /// Splits `offset..offset + len` into a byte-wise head up to 8-byte
+    /// alignment, whole words, and a byte-wise tail: `(head, words)`.
+    fn split(offset: usize, len: usize) -> (usize, usize) {
+        let head = (offset.next_multiple_of(8) - offset).min(len);
+        (head, (len - head) / 8)
+    }
+
     /// Copies `data` into the region at `offset`.
     pub(crate) fn write(&self, offset: usize, data: &[u8]) -> Result<()> {
-        self.check(offset, data.len())?;
-        // SAFETY: `check` proved offset..offset+len lies inside the mapping;
-        // `data` is private memory, so the ranges cannot overlap.
-        unsafe {
-            std::ptr::copy_nonoverlapping(data.as_ptr(), self.base.as_ptr().add(offset), data.len())
-        };
+        let bytes = self.atomic_bytes(offset, data.len())?;
+        let (head, words) = Self::split(offset, data.len());
+        let body = head + words * 8;
+        for (cell, &b) in bytes[..head].iter().zip(&data[..head]) {
+            cell.store(b, Ordering::Relaxed);
+        }
+        let chunks = data[head..body].chunks_exact(8);
+        for (cell, chunk) in self.atomic_words(offset + head, words)?.iter().zip(chunks) {
+            let word: [u8; 8] = chunk.try_into().expect("chunks of 8");
+            cell.store(u64::from_ne_bytes(word), Ordering::Relaxed);
+        }
+        for (cell, &b) in bytes[body..].iter().zip(&data[body..]) {
+            cell.store(b, Ordering::Relaxed);
+        }
         Ok(())
     }
 
     /// Copies region bytes at `offset` into the private buffer `out`.
     pub(crate) fn read(&self, offset: usize, out: &mut [u8]) -> Result<()> {
-        self.check(offset, out.len())?;
-        // SAFETY: in bounds by `check`; `out` is private memory. Bytes the
-        // other process changes during the copy can only make `out` hold
-        // arbitrary values, which callers treat as untrusted anyway.
-        unsafe {
-            std::ptr::copy_nonoverlapping(
-                self.base.as_ptr().add(offset),
-                out.as_mut_ptr(),
-                out.len(),
-            )
-        };
+        let bytes = self.atomic_bytes(offset, out.len())?;
+        let (head, words) = Self::split(offset, out.len());
+        let body = head + words * 8;
+        for (b, cell) in out[..head].iter_mut().zip(&bytes[..head]) {
+            *b = cell.load(Ordering::Relaxed);
+        }
+        let chunks = out[head..body].chunks_exact_mut(8);
+        for (chunk, cell) in chunks.zip(self.atomic_words(offset + head, words)?) {
+            chunk.copy_from_slice(&cell.load(Ordering::Relaxed).to_ne_bytes());
+        }
+        for (b, cell) in out[body..].iter_mut().zip(&bytes[body..]) {
+            *b = cell.load(Ordering::Relaxed);
+        }
         Ok(())
     }
 
@@ -189,6 +260,54 @@ mod tests {
     }
 
     #[test]
+    fn copies_are_exact_at_every_alignment() {
+        let region = SharedRegion::create("test", 4096).unwrap();
+        let data: Vec<u8> = (0..64u8).map(|i| i.wrapping_mul(37) ^ 0x5a).collect();
+        for offset in 0..16 {
+            for len in 0..data.len() {
+                region.write(0, &[0xee; 96]).unwrap();
+                region.write(offset, &data[..len]).unwrap();
+                let mut out = vec![0u8; 96];
+                region.read(0, &mut out).unwrap();
+                let mut expected = vec![0xee; 96];
+                expected[offset..offset + len].copy_from_slice(&data[..len]);
+                assert_eq!(out, expected, "offset {offset}, len {len}");
+                let mut back = vec![0u8; len];
+                region.read(offset, &mut back).unwrap();
+                assert_eq!(back, &data[..len], "offset {offset}, len {len}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_created_region_cannot_be_resized() {
+        let region = SharedRegion::create("test", 8192).unwrap();
+        // The peer holds the fd too: shrinking it under a mapping would make
+        // the other side's accesses fault (SIGBUS).
+        assert!(ftruncate(region.fd(), 0).is_err());
+        assert!(ftruncate(region.fd(), 1 << 20).is_err());
+        let adopted = SharedRegion::from_fd(region.fd().try_clone_to_owned().unwrap()).unwrap();
+        assert_eq!(adopted.len(), 8192);
+    }
+
+    #[test]
+    fn an_unsealed_memfd_is_refused() {
+        for flags in [
+            MemfdFlags::CLOEXEC,
+            MemfdFlags::CLOEXEC | MemfdFlags::ALLOW_SEALING,
+        ] {
+            let fd = memfd_create("unsealed", flags).unwrap();
+            ftruncate(&fd, 8192).unwrap();
+            assert!(matches!(SharedRegion::from_fd(fd), Err(Error::Unsealed)));
+        }
+        // Sealed against shrinking only: it could still grow.
+        let fd = memfd_create("half", MemfdFlags::CLOEXEC | MemfdFlags::ALLOW_SEALING).unwrap();
+        ftruncate(&fd, 8192).unwrap();
+        fcntl_add_seals(&fd, SealFlags::SHRINK).unwrap();
+        assert!(matches!(SharedRegion::from_fd(fd), Err(Error::Unsealed)));
+    }
+
+    #[test]
     fn two_mappings_of_one_memfd_share_bytes_and_atomics() {
         let a = SharedRegion::create("test", 4096).unwrap();
         let b = SharedRegion::from_fd(a.fd().try_clone_to_owned().unwrap()).unwrap();
@@ -196,21 +315,16 @@ mod tests {
         let mut out = [0u8; 5];
         b.read(100, &mut out).unwrap();
         assert_eq!(&out, b"hello");
-        a.atomic_u32(0)
-            .store(7, std::sync::atomic::Ordering::SeqCst);
-        assert_eq!(b.atomic_u32(0).load(std::sync::atomic::Ordering::SeqCst), 7);
-        a.atomic_u64(8)
-            .store(u64::MAX, std::sync::atomic::Ordering::SeqCst);
-        assert_eq!(
-            b.atomic_u64(8).load(std::sync::atomic::Ordering::SeqCst),
-            u64::MAX
-        );
+        a.atomic_u32(0).store(7, Ordering::SeqCst);
+        assert_eq!(b.atomic_u32(0).load(Ordering::SeqCst), 7);
+        a.atomic_u64(8).store(u64::MAX, Ordering::SeqCst);
+        assert_eq!(b.atomic_u64(8).load(Ordering::SeqCst), u64::MAX);
     }
 
     /// How many threads sleep on `word`, asked of the kernel without waking
     /// them: FUTEX_CMP_REQUEUE of every waiter onto the word itself.
     fn sleepers(word: &AtomicU32) -> usize {
-        let value = word.load(std::sync::atomic::Ordering::SeqCst);
+        let value = word.load(Ordering::SeqCst);
         futex::cmp_requeue(word, futex::Flags::empty(), 0, i32::MAX as u32, word, value).unwrap()
     }
 

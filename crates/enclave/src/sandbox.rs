@@ -15,6 +15,11 @@ use seccompiler::{
     SeccompRule, TargetArch,
 };
 
+// The filter is compiled for x86-64 (`TargetArch::x86_64`, x86-64 system
+// call numbers): on another architecture it would check the wrong calls.
+#[cfg(not(target_arch = "x86_64"))]
+compile_error!("the seccomp sandbox targets x86-64 only; add this architecture's TargetArch");
+
 /// System calls allowed with any arguments.
 const ALLOWED: &[i64] = &[
     libc::SYS_mmap,

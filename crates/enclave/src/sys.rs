@@ -172,6 +172,11 @@ pub(crate) fn install_sigsys_handler() -> std::io::Result<()> {
     }
 }
 
+// The offset below is x86-64's siginfo_t layout: another architecture needs
+// its own (and its own seccomp target in `sandbox`).
+#[cfg(not(target_arch = "x86_64"))]
+compile_error!("shield-enclave reads siginfo_t at x86-64 offsets; port SI_SYSCALL_OFFSET first");
+
 /// Offset of `si_syscall` in x86-64's `siginfo_t` (after signo, errno,
 /// code, padding and the faulting address).
 const SI_SYSCALL_OFFSET: usize = 24;

@@ -10,6 +10,8 @@ pub(crate) mod bridge {
 
 pub(crate) mod extract;
 pub(crate) mod host;
+#[cfg(test)]
+mod hostile_tests;
 pub(crate) mod image;
 pub(crate) mod ops;
 pub(crate) mod state;
