@@ -13,16 +13,17 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Instant;
 
-use shield_bundle::{Language, OwnerSecret, PackInput, RunResult};
+use shield_bundle::RunResult;
 use shield_edl::wire::{BridgeError, EcallTransport, Limits};
 use shield_host::{Enclave, EnclaveBuilder};
 use shield_hostile::{
     Adversary, Config, Input, Interface, NodeCalls, Outcome, Run, Suite, Verdict,
 };
 
+use super::REFUSED;
 use super::bridge::{self, EcallProxy};
 use super::host::ScriptHost;
-use super::{REFUSED, image, ops};
+use super::test_support::Keys;
 
 /// The OCALLs of a bundle run. The development-mode ones (`ocall_dev_*`)
 /// carry plaintext by design and serve `shield exec` only.
@@ -71,51 +72,20 @@ const FAILED: i32 = -2;
 const MAX_RESULT: u64 = 64 << 20;
 
 struct Fixture {
-    _dir: tempfile::TempDir,
+    keys: Keys,
     work: PathBuf,
-    binary: PathBuf,
-    sealed: Vec<u8>,
-    owner: OwnerSecret,
     /// The bundles of [`Input::Main`] and [`Input::Other`].
     bundles: [PathBuf; 2],
 }
 
 fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let state = dir.path().join("state");
-    let made = ops::make_enclave_key(Language::Lua, &state).unwrap();
-    let sealed = std::fs::read(&made.sealed_path).unwrap();
-    let binary = image::for_language(Language::Lua).unpack(&state).unwrap();
-    let owner = OwnerSecret::generate();
-    let policy = ops::complete_policy(None, Language::Lua).unwrap();
-    let bundles = [("main", SECRETS[0]), ("other", SECRETS[1])].map(|(name, secret)| {
-        let project = dir.path().join(name);
-        std::fs::create_dir_all(&project).unwrap();
-        std::fs::write(project.join("main.lua"), SCRIPT).unwrap();
-        std::fs::write(project.join("secret.txt"), secret).unwrap();
-        let input = PackInput {
-            language: Language::Lua,
-            policy: ops::enclave_policy(&policy),
-            limits: shield_bundle::Limits::default(),
-            entry: "main.lua".into(),
-            files: ["main.lua", "secret.txt"]
-                .map(|f| (f.to_owned(), project.join(f)))
-                .into(),
-            stdin: None,
-        };
-        let out = project.join("app.shield");
-        ops::write_bundle(&input, &made.attested.key, &owner, &out).unwrap();
-        out
-    });
-    let work = dir.path().join("runs");
-    std::fs::create_dir_all(&work).unwrap();
+    let keys = Keys::new();
+    let bundles = [("main", SECRETS[0]), ("other", SECRETS[1])]
+        .map(|(name, secret)| keys.bundle(name, &[("main.lua", SCRIPT), ("secret.txt", secret)]));
     Fixture {
-        work,
-        binary,
-        sealed,
-        owner,
+        work: keys.workdir("runs"),
         bundles,
-        _dir: dir,
+        keys,
     }
 }
 
@@ -150,7 +120,7 @@ struct Target<'a> {
 impl Target<'_> {
     fn relaunch_if_lost(&mut self) {
         if self.enclave.as_ref().is_none_or(|e| e.lost().is_some()) {
-            let launched = EnclaveBuilder::new(&self.fixture.binary)
+            let launched = EnclaveBuilder::new(&self.fixture.keys.binary)
                 .launch(self.adversary.handler())
                 .unwrap();
             self.enclave = Some(launched);
@@ -169,13 +139,13 @@ impl Target<'_> {
         let bundle_len = std::fs::metadata(bundle).unwrap().len();
         let result_path = work.join("app.result");
         let host = ScriptHost {
-            bundle: Some(Mutex::new(File::open(bundle).unwrap())),
+            bundle: Some(std::fs::read(bundle).unwrap()),
             result: Some(Mutex::new(File::create(&result_path).unwrap())),
             nodes: Some(work.clone()),
             started: Some(Instant::now()),
             ..ScriptHost::default()
         };
-        let sealed = self.fixture.sealed.clone();
+        let sealed = self.fixture.keys.sealed.clone();
         self.relaunch_if_lost();
         let keep = Keep {
             enclave: self.enclave.as_ref().expect("launched"),
@@ -223,7 +193,7 @@ impl Target<'_> {
     /// A result that opens with the owner's key, and either matches the
     /// honest run of the same input or says that the script failed.
     fn judge(&mut self, which: usize, honest: bool, bytes: &[u8]) -> Verdict {
-        let opened = match shield_bundle::open_result(bytes, &self.fixture.owner, MAX_RESULT) {
+        let opened = match shield_bundle::open_result(bytes, &self.fixture.keys.owner, MAX_RESULT) {
             Ok(opened) => opened.result,
             Err(e) => return Verdict::Fooled(format!("the result does not open: {e}")),
         };

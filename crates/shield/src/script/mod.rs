@@ -8,6 +8,8 @@ pub(crate) mod bridge {
     include!(concat!(env!("OUT_DIR"), "/script_u.rs"));
 }
 
+#[cfg(test)]
+mod enclave_tests;
 pub(crate) mod extract;
 pub(crate) mod host;
 #[cfg(test)]
@@ -15,6 +17,8 @@ mod hostile_tests;
 pub(crate) mod image;
 pub(crate) mod ops;
 pub(crate) mod state;
+#[cfg(test)]
+mod test_support;
 
 /// `ecall_run_bundle`'s status for a refused bundle (no script ran).
 pub(crate) const REFUSED: i32 = -1;

@@ -1,0 +1,163 @@
+//! The script enclaves as a host program other than `shield` drives them:
+//! several runs on one enclave, and the ECALLs each build answers.
+
+use std::cell::RefCell;
+use std::fs::File;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use shield_bundle::Language;
+use shield_edl::wire::Limits;
+use shield_host::{Enclave, EnclaveBuilder, LaunchMode};
+
+use super::bridge::{self, EcallProxy};
+use super::host::ScriptHost;
+use super::image;
+use super::test_support::{Keys, bundle_len};
+
+thread_local! {
+    /// The host of the run this thread is making: OCALLs are served on the
+    /// thread whose ECALL made them, so each run gets its own files.
+    static HOST: RefCell<Option<Arc<ScriptHost>>> = const { RefCell::new(None) };
+}
+
+/// Launches `binary` with OCALLs going to the calling thread's [`HOST`].
+fn launch(binary: &Path, mode: LaunchMode) -> Result<Enclave, shield_host::Error> {
+    EnclaveBuilder::new(binary)
+        .mode(mode)
+        .wait_for_tcs(true)
+        .launch(|index: u32, request: &[u8]| {
+            let host = HOST.with(|h| h.borrow().clone()).expect("a run's host");
+            bridge::dispatch_ocall(&*host, index, request, Limits::default())
+        })
+}
+
+/// Runs `bundle` on `enclave` from this thread, the result in `work`;
+/// returns the ECALL's status and the result's bytes.
+fn run_on(enclave: &Enclave, keys: &Keys, bundle: &Path, work: &Path) -> (i32, Vec<u8>) {
+    let result = work.join("app.result");
+    let host = ScriptHost {
+        bundle: Some(std::fs::read(bundle).unwrap()),
+        result: Some(Mutex::new(File::create(&result).unwrap())),
+        nodes: Some(work.to_owned()),
+        started: Some(Instant::now()),
+        ..ScriptHost::default()
+    };
+    HOST.with(|h| *h.borrow_mut() = Some(Arc::new(host)));
+    let (mut msg, mut msg_len) = ([0u8; 1024], 0u64);
+    let status = EcallProxy::new(enclave, Limits::default())
+        .ecall_run_bundle(
+            &keys.sealed,
+            bundle_len(bundle),
+            b"",
+            &mut msg,
+            &mut msg_len,
+        )
+        .unwrap();
+    (status, std::fs::read(&result).unwrap())
+}
+
+/// Opens `result` as `keys`' owner: its exit status, error and stdout.
+fn opened(keys: &Keys, result: &[u8]) -> (i32, String, Vec<u8>) {
+    let opened = shield_bundle::open_result(result, &keys.owner, 1 << 30).unwrap();
+    let r = opened.result;
+    (r.exit_status, r.error.unwrap_or_default(), r.stdout)
+}
+
+#[test]
+fn runs_made_at_once_take_turns_each_under_its_own_budget() {
+    let keys = Keys::new();
+    // Coroutines, which the VM undercounts tenfold: only the allocator's
+    // budget for this run stops them before the heap runs out. A run that
+    // ended beside it must not take that budget away.
+    let coroutines = keys.bundle(
+        "coroutines",
+        &[(
+            "main.lua",
+            "local t = {} for i = 1, 800000 do \
+             local co = coroutine.create(function() coroutine.yield() end) \
+             coroutine.resume(co) t[i] = co end",
+        )],
+    );
+    // Most of the memory limit held, then a string doubled: several times
+    // the limit at the peak, between two limit checks.
+    let doubling = keys.bundle(
+        "doubling",
+        &[(
+            "main.lua",
+            "local t = {} for i = 1, 100 do t[i] = ('x'):rep(1 << 20) .. i end \
+             local s = 'x' while true do s = s .. s end",
+        )],
+    );
+    let honest = keys.bundle("honest", &[("main.lua", "print('still here')")]);
+    let enclave = launch(&keys.binary, LaunchMode::Production).unwrap();
+    std::thread::scope(|scope| {
+        let bombs = scope.spawn(|| {
+            [&coroutines, &doubling, &coroutines].map(|bundle| {
+                let (status, result) = run_on(&enclave, &keys, bundle, &keys.workdir("bomb"));
+                assert_eq!(status, 0, "a limited run wrote no result");
+                opened(&keys, &result)
+            })
+        });
+        for i in 0..6 {
+            let (status, result) =
+                run_on(&enclave, &keys, &honest, &keys.workdir(&format!("h{i}")));
+            assert_eq!(status, 0, "an honest run wrote no result");
+            assert_eq!(opened(&keys, &result).2, b"still here\n");
+        }
+        for (status, error, _) in bombs.join().unwrap() {
+            assert_eq!(status, 3);
+            assert!(error.contains("memory limit"), "{error}");
+        }
+    });
+    assert!(enclave.lost().is_none(), "{:?}", enclave.lost());
+}
+
+/// Calls `ecall_exec` on `enclave` for `dir/main.lua`; its status and message.
+fn exec_on(enclave: &Enclave, dir: &Path) -> (i32, String) {
+    let host = ScriptHost {
+        dev_root: Some(dir.to_owned()),
+        started: Some(Instant::now()),
+        ..ScriptHost::default()
+    };
+    HOST.with(|h| *h.borrow_mut() = Some(Arc::new(host)));
+    let (mut msg, mut msg_len) = ([0u8; 1024], 0u64);
+    let status = EcallProxy::new(enclave, Limits::default())
+        .ecall_exec("main.lua", b"", 0, 0, 0, &mut msg, &mut msg_len)
+        .unwrap();
+    let len = usize::try_from(msg_len).unwrap().min(msg.len());
+    (status, String::from_utf8_lossy(&msg[..len]).into_owned())
+}
+
+#[test]
+fn only_the_development_enclave_runs_plaintext_from_the_host() {
+    let keys = Keys::new();
+    let dir = keys.workdir("plain");
+    std::fs::write(dir.join("main.lua"), "os.exit(7)").unwrap();
+
+    let production = launch(&keys.binary, LaunchMode::Production).unwrap();
+    let (status, message) = exec_on(&production, &dir);
+    assert!(
+        status < 0,
+        "the production enclave ran plaintext (status {status})"
+    );
+    assert!(
+        message.contains("development mode is not in this enclave"),
+        "{message}"
+    );
+
+    let state = keys.dir.path().join("state");
+    let dev_binary = image::development(Language::Lua).unpack(&state).unwrap();
+    let development = launch(&dev_binary, LaunchMode::Debug).unwrap();
+    assert_eq!(exec_on(&development, &dir).0, 7);
+    // Another identity: debug, and another MRENCLAVE.
+    assert_ne!(
+        image::development(Language::Lua).mrenclave().unwrap(),
+        image::for_language(Language::Lua).mrenclave().unwrap()
+    );
+    assert!(
+        launch(&dev_binary, LaunchMode::Production).is_err(),
+        "a DEBUG-signed enclave launched as a production one"
+    );
+}
