@@ -338,7 +338,7 @@ impl Enclave {
 
 impl EcallTransport for Enclave {
     fn ecall(&self, index: u32, request: &[u8]) -> std::result::Result<Vec<u8>, BridgeError> {
-        Enclave::ecall(self, index, request).map_err(|e| BridgeError::Transport(e.to_string()))
+        Enclave::ecall(self, index, request).map_err(BridgeError::from)
     }
 }
 
