@@ -50,7 +50,7 @@ pub mod sema;
 mod api;
 
 #[cfg(feature = "codegen")]
-pub use api::{Builder, Error, check, check_str, generate};
+pub use api::{Builder, Error, check, check_str, generate, system_edl_dir};
 #[cfg(feature = "codegen")]
 pub use codegen::Side;
 #[cfg(feature = "codegen")]

@@ -7,7 +7,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::process::Child;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -20,8 +20,8 @@ use shield_sgx::keys::{EgetkeyError, PlatformSecret, egetkey};
 use shield_sgx::report::ereport;
 
 use crate::image::{EnclaveImage, LaunchMode};
-use crate::quoting::SimQuotingEnclave;
-use crate::{Error, LostReason, Result, platform, sys};
+use crate::quoting::{PlatformQuoting, SimQuotingEnclave};
+use crate::{Error, LostReason, Result, platform, sys, system};
 
 /// Payload bytes per channel unless configured: enough for a protected-file
 /// node batch or a script bundle; the memfd is sparse, so unused capacity
@@ -142,10 +142,9 @@ struct Shared {
     id: usize,
     identity: EnclaveIdentity,
     platform: PlatformSecret,
-    /// Where the simulated quoting state lives (the platform secret's directory).
-    quoting_dir: PathBuf,
-    /// The simulated quoting enclave, loaded on first use.
-    quoting: OnceLock<SimQuotingEnclave>,
+    /// The simulated quoting enclave of this platform (state in the
+    /// platform secret's directory), shared with the system OCALLs.
+    quoting: Arc<PlatformQuoting>,
     ocalls: Box<dyn OcallHandler>,
     channels: Vec<Channel>,
     control: ControlBlock,
@@ -211,12 +210,14 @@ impl Enclave {
         let shared = Arc::new(Shared {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             identity: image.identity,
+            quoting: Arc::new(PlatformQuoting::new(
+                platform.clone(),
+                platform_path
+                    .parent()
+                    .filter(|d| !d.as_os_str().is_empty())
+                    .map_or_else(|| PathBuf::from("."), Path::to_owned),
+            )),
             platform,
-            quoting_dir: platform_path
-                .parent()
-                .filter(|d| !d.as_os_str().is_empty())
-                .map_or_else(|| PathBuf::from("."), Path::to_owned),
-            quoting: OnceLock::new(),
             ocalls,
             free_tcs: Mutex::new((0..channels.len()).rev().collect()),
             channels,
@@ -282,7 +283,8 @@ impl Enclave {
 
     /// The TARGETINFO of the simulated quoting enclave: an enclave that
     /// wants a quote makes its EREPORT for this target, then hands the
-    /// report to [`Enclave::quote`] (normally through an OCALL).
+    /// report to [`Enclave::quote`] (normally through the system OCALLs of
+    /// `shield_quote.edl`, served by [`crate::system`]).
     pub fn qe_target_info(&self) -> Targetinfo {
         crate::quoting::sim_qe_target_info()
     }
@@ -290,14 +292,7 @@ impl Enclave {
     /// The simulated quoting enclave of this enclave's platform (state next
     /// to its platform secret, created on first use).
     pub fn quoting_enclave(&self) -> Result<&SimQuotingEnclave> {
-        if let Some(qe) = self.shared.quoting.get() {
-            return Ok(qe);
-        }
-        let qe = SimQuotingEnclave::load_or_create(
-            &self.shared.quoting_dir,
-            self.shared.platform.clone(),
-        )?;
-        Ok(self.shared.quoting.get_or_init(|| qe))
+        self.shared.quoting.get()
     }
 
     /// Turns `report` (432 bytes, made for [`Enclave::qe_target_info`]) into
@@ -421,7 +416,9 @@ impl Shared {
     fn run_ocall(&self, tcs: usize, message: &Message) -> (u32, u32, Vec<u8>) {
         ACTIVE.with(|a| a.borrow_mut().push((self.id, tcs)));
         let outcome = catch_unwind(AssertUnwindSafe(|| {
-            self.ocalls.handle(message.index, &message.payload)
+            system::serving(&self.quoting, || {
+                self.ocalls.handle(message.index, &message.payload)
+            })
         }));
         ACTIVE.with(|a| a.borrow_mut().pop());
         match outcome {
