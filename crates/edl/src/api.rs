@@ -190,7 +190,8 @@ impl Builder {
     }
 
     /// Checks, generates and writes the file (only if its content changed);
-    /// returns its path.
+    /// returns its path. Likely mistakes ([`crate::lint`]) become Cargo
+    /// warnings.
     pub fn generate(&self) -> Result<PathBuf, Error> {
         let checked = check(&self.edl, &self.search_paths);
         if self.rerun_if_changed {
@@ -203,6 +204,9 @@ impl Builder {
             }
         }
         let enclave = checked?;
+        for warning in crate::lint::warnings(&enclave) {
+            println!("cargo:warning={warning}");
+        }
         let code = generate_ir(&enclave, self.side)?;
         let out = match &self.out_file {
             Some(p) => p.clone(),

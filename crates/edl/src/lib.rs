@@ -40,6 +40,8 @@ pub mod ir;
 #[cfg(feature = "codegen")]
 pub mod lexer;
 #[cfg(feature = "codegen")]
+pub mod lint;
+#[cfg(feature = "codegen")]
 pub mod loader;
 #[cfg(feature = "codegen")]
 pub mod parser;
