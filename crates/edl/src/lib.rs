@@ -25,6 +25,12 @@
 //! ```
 //!
 //! and in the crate: `mod edl { include!(concat!(env!("OUT_DIR"), "/hello_t.rs")); }`.
+//!
+//! Shield's system EDL files (`shield_log.edl`, `shield_quote.edl`) are
+//! found in [`system_edl_dir`] after the search paths, so an EDL file can
+//! `from "shield_log.edl" import *;` as it would Intel's `sgx_tstdc.edl`.
+//! [`lint::warnings`] lists valid declarations that are likely mistakes
+//! (the [`Builder`] prints them as Cargo warnings).
 #![forbid(unsafe_code)]
 
 pub mod wire;

@@ -158,6 +158,26 @@ impl fmt::Display for WireError {
 impl std::error::Error for WireError {}
 
 /// A failed call across the boundary.
+///
+/// What a host does with an error from a generated proxy:
+///
+/// ```
+/// use shield_edl::wire::BridgeError;
+///
+/// fn next_step(result: Result<u64, BridgeError>) -> &'static str {
+///     match result {
+///         Ok(_) => "carry on",
+///         // The enclave is gone (crash, abort, heap, forbidden system call,
+///         // kill): every later call fails too.
+///         Err(BridgeError::EnclaveLost(_)) => "launch the enclave again",
+///         // This call panicked or was refused; the enclave is still usable.
+///         Err(BridgeError::EcallFailed { .. }) => "report this call's failure",
+///         Err(_) => "bad message or transport: report it",
+///     }
+/// }
+/// # use shield_edl::wire::LostReason;
+/// # assert_eq!(next_step(Err(BridgeError::EnclaveLost(LostReason::Aborted))), "launch the enclave again");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum BridgeError {

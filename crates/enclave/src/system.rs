@@ -7,7 +7,7 @@
 //! The imported OCALLs take their place among the enclave's own, so their
 //! indices are the enclave's: hand its generated `OCALLS` table to
 //! [`register`] once, before [`run`](crate::run). The calls then go out
-//! through [`CurrentTcs`](crate::CurrentTcs), so they work anywhere on the
+//! through [`CurrentTcs`], so they work anywhere on the
 //! thread of a running ECALL.
 //!
 //! ```no_run

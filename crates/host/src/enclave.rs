@@ -111,7 +111,35 @@ impl EnclaveBuilder {
         self
     }
 
-    /// Loads, checks and launches the enclave, serving its OCALLs with `ocalls`.
+    /// Loads, checks and launches the enclave, serving its OCALLs with `ocalls`
+    /// (normally the generated `dispatch_ocall` bound to the host's
+    /// implementation of the generated `Ocalls` trait).
+    ///
+    /// ```no_run
+    /// # mod bridge {
+    /// #     pub trait Ocalls { fn shield_ocall_log(&self, level: i32, message: &str); }
+    /// #     pub fn dispatch_ocall<I: Ocalls + ?Sized>(_: &I, _: u32, _: &[u8], _: shield_edl::wire::Limits)
+    /// #         -> Result<Vec<u8>, shield_edl::wire::BridgeError> { Ok(Vec::new()) }
+    /// # }
+    /// use shield_edl::wire::Limits;
+    /// use shield_host::{EnclaveBuilder, LaunchMode};
+    ///
+    /// struct Host;
+    /// impl bridge::Ocalls for Host {
+    ///     fn shield_ocall_log(&self, level: i32, message: &str) {
+    ///         shield_host::system::log(level, message)
+    ///     }
+    /// }
+    ///
+    /// // my-enclave.sig and my-enclave.toml sit beside the binary.
+    /// let enclave = EnclaveBuilder::new("target/release/my-enclave")
+    ///     .mode(LaunchMode::Debug)
+    ///     .launch(|index: u32, request: &[u8]| {
+    ///         bridge::dispatch_ocall(&Host, index, request, Limits::default())
+    ///     })?;
+    /// # let _ = enclave;
+    /// # Ok::<(), shield_host::Error>(())
+    /// ```
     pub fn launch(self, ocalls: impl OcallHandler) -> Result<Enclave> {
         let sigstruct = self
             .sigstruct
@@ -156,6 +184,38 @@ struct Shared {
 }
 
 /// A running enclave. Dropping it kills and reaps the enclave process.
+///
+/// It is the transport of the proxies generated from the enclave's EDL
+/// (`bridge::EcallProxy::new(&enclave, Limits::default())`), whose errors
+/// keep a lost enclave apart from a failed call:
+///
+/// ```no_run
+/// # mod bridge {
+/// #     // What `shield_edl::Builder` generates for
+/// #     // `public size_t ecall_count([in, size=len] const uint8_t* data, size_t len);`
+/// #     pub struct EcallProxy<'a>(&'a dyn shield_edl::wire::EcallTransport);
+/// #     impl<'a> EcallProxy<'a> {
+/// #         pub fn new(t: &'a dyn shield_edl::wire::EcallTransport, _: shield_edl::wire::Limits) -> Self { Self(t) }
+/// #         pub fn ecall_count(&self, _: &[u8]) -> Result<usize, shield_edl::wire::BridgeError> { Ok(0) }
+/// #     }
+/// # }
+/// use shield_edl::wire::{BridgeError, Limits};
+/// use shield_host::EnclaveBuilder;
+///
+/// let launch = || EnclaveBuilder::new("target/release/my-enclave").launch(|_: u32, _: &[u8]| Ok(Vec::new()));
+/// let mut enclave = launch()?;
+/// loop {
+///     match bridge::EcallProxy::new(&enclave, Limits::default()).ecall_count(b"data") {
+///         Ok(n) => break println!("{n}"),
+///         Err(BridgeError::EnclaveLost(reason)) => {
+///             eprintln!("enclave lost ({reason}): relaunching");
+///             enclave = launch()?;
+///         }
+///         Err(e) => break eprintln!("this call failed: {e}"),
+///     }
+/// }
+/// # Ok::<(), shield_host::Error>(())
+/// ```
 pub struct Enclave {
     shared: Arc<Shared>,
     pid: Pid,
