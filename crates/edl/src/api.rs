@@ -61,15 +61,27 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
-/// Parses `path` and its imports and makes the semantic checks.
+/// The directory of Shield's system EDL files (`shield_log.edl`,
+/// `shield_quote.edl`), searched after the caller's search paths by
+/// [`check`], [`generate`] and the [`Builder`], so that an EDL file can
+/// `from "shield_log.edl" import *;` with no `-I`.
+pub fn system_edl_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("system")
+}
+
+/// Parses `path` and its imports and makes the semantic checks. Imports are
+/// looked for next to the importing file, then in `search_paths`, then in
+/// [`system_edl_dir`].
 pub fn check(path: impl AsRef<Path>, search_paths: &[PathBuf]) -> Result<Enclave, Error> {
     let path = path.as_ref();
+    let mut search_paths = search_paths.to_vec();
+    search_paths.push(system_edl_dir());
     // A root file that cannot be opened is an I/O error, not a diagnostic.
     std::fs::File::open(path).map_err(|source| Error::Io {
         path: path.to_path_buf(),
         source,
     })?;
-    let loaded = loader::load(path, search_paths).map_err(Error::Parse)?;
+    let loaded = loader::load(path, &search_paths).map_err(Error::Parse)?;
     sema::check(path.to_path_buf(), loaded).map_err(Error::Semantic)
 }
 
@@ -147,7 +159,8 @@ impl Builder {
         }
     }
 
-    /// Adds a directory to search for imported EDL files (like `-I`).
+    /// Adds a directory to search for imported EDL files (like `-I`);
+    /// [`system_edl_dir`] is always searched last.
     #[must_use]
     pub fn search_path(mut self, dir: impl Into<PathBuf>) -> Self {
         self.search_paths.push(dir.into());
@@ -177,7 +190,8 @@ impl Builder {
     }
 
     /// Checks, generates and writes the file (only if its content changed);
-    /// returns its path.
+    /// returns its path. Likely mistakes ([`crate::lint`]) become Cargo
+    /// warnings.
     pub fn generate(&self) -> Result<PathBuf, Error> {
         let checked = check(&self.edl, &self.search_paths);
         if self.rerun_if_changed {
@@ -190,6 +204,9 @@ impl Builder {
             }
         }
         let enclave = checked?;
+        for warning in crate::lint::warnings(&enclave) {
+            println!("cargo:warning={warning}");
+        }
         let code = generate_ir(&enclave, self.side)?;
         let out = match &self.out_file {
             Some(p) => p.clone(),

@@ -62,13 +62,19 @@
 //!   generated `OcallProxy` it is given.
 //! * An `Err` from a dispatcher means the message was refused before any
 //!   user code ran (or, for OCALL proxies, that the reply was malformed);
-//!   a runtime reports it to the caller, e.g. as [`BridgeError::Transport`].
+//!   a runtime reports it to the caller: as [`BridgeError::EcallFailed`]
+//!   when the enclave refused or panicked, [`BridgeError::EnclaveLost`]
+//!   when the enclave is gone, [`BridgeError::Transport`] otherwise.
 //! * `transition_using_threads` is advisory: [`EcallInfo::switchless`] and
 //!   [`OcallInfo::switchless`] tell a runtime which calls want switchless
 //!   transitions.
 #![forbid(unsafe_code)]
 
 use std::fmt;
+
+mod lost;
+
+pub use lost::LostReason;
 
 /// Default per-message allocation budget and message size bound: 64 MiB.
 pub const DEFAULT_MAX_ALLOC: usize = 64 << 20;
@@ -152,6 +158,26 @@ impl fmt::Display for WireError {
 impl std::error::Error for WireError {}
 
 /// A failed call across the boundary.
+///
+/// What a host does with an error from a generated proxy:
+///
+/// ```
+/// use shield_edl::wire::BridgeError;
+///
+/// fn next_step(result: Result<u64, BridgeError>) -> &'static str {
+///     match result {
+///         Ok(_) => "carry on",
+///         // The enclave is gone (crash, abort, heap, forbidden system call,
+///         // kill): every later call fails too.
+///         Err(BridgeError::EnclaveLost(_)) => "launch the enclave again",
+///         // This call panicked or was refused; the enclave is still usable.
+///         Err(BridgeError::EcallFailed { .. }) => "report this call's failure",
+///         Err(_) => "bad message or transport: report it",
+///     }
+/// }
+/// # use shield_edl::wire::LostReason;
+/// # assert_eq!(next_step(Err(BridgeError::EnclaveLost(LostReason::Aborted))), "launch the enclave again");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum BridgeError {
@@ -165,7 +191,20 @@ pub enum BridgeError {
         /// The ECALL's index.
         ecall: u32,
     },
-    /// The transport failed (set by runtimes).
+    /// The enclave is gone (a crash, an abort, its heap exhausted, a
+    /// forbidden system call, a kill): this call and every later one fail
+    /// the same way. Launch it again to carry on.
+    EnclaveLost(LostReason),
+    /// The ECALL failed inside the enclave: it panicked, or the enclave
+    /// refused the request. The enclave is still usable.
+    EcallFailed {
+        /// The ECALL's index.
+        index: u32,
+        /// The enclave's explanation (a panic's message and place).
+        reason: String,
+    },
+    /// The transport failed (set by runtimes): e.g. every TCS busy, a
+    /// message too large for the channel, or the host's OCALL failed.
     Transport(String),
 }
 
@@ -175,6 +214,10 @@ impl fmt::Display for BridgeError {
             BridgeError::Wire(e) => write!(f, "bad message: {e}"),
             BridgeError::UnknownFunction(i) => write!(f, "no function with index {i}"),
             BridgeError::NotAllowed { ecall } => write!(f, "ECALL {ecall} not allowed here"),
+            BridgeError::EnclaveLost(reason) => write!(f, "enclave lost: {reason}"),
+            BridgeError::EcallFailed { index, reason } => {
+                write!(f, "ECALL {index} failed inside the enclave: {reason}")
+            }
             BridgeError::Transport(s) => write!(f, "transport: {s}"),
         }
     }

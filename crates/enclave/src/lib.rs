@@ -15,7 +15,9 @@
 //! dispatcher is given, or through [`CurrentTcs`] from objects that live
 //! longer than one ECALL's borrow.
 //! The trusted services built on them (sealing, local attestation,
-//! protected files) are in [`services`].
+//! protected files) are in [`services`]; logging ([`println!`],
+//! [`eprintln!`], [`log!`]) and quotes ([`system::quote`]) over Shield's
+//! system EDL files are in [`system`].
 //!
 //! ```no_run
 //! // In an enclave binary (the dispatcher comes from generated code):
@@ -35,6 +37,7 @@ mod runtime;
 mod sandbox;
 pub mod services;
 mod sys;
+pub mod system;
 
 pub use cpu::{CpuError, egetkey, ereport, seal_key};
 pub use runtime::{CurrentTcs, EcallHandler, run};

@@ -3,6 +3,26 @@
 //! [`KeySource`] that answers with EGETKEY and EREPORT. A protected file's
 //! [`pfs::NodeStore`] is the application's: it implements it with OCALLs
 //! from its own EDL (see `tests/services` for one that checks every answer).
+//!
+//! Inside an ECALL:
+//!
+//! ```no_run
+//! use shield_enclave::isa::Targetinfo;
+//! use shield_enclave::services::{SealPolicy, report, seal, unseal};
+//!
+//! # fn ecall() -> shield_enclave::services::Result<()> {
+//! // Only this enclave (this MRENCLAVE, on this machine) can open the blob;
+//! // the host keeps it.
+//! let blob = seal(SealPolicy::MrEnclave, b"api token", b"v1")?;
+//! assert_eq!(&unseal(&blob)?.data[..], b"api token");
+//!
+//! // A report for another enclave on this machine (its TARGETINFO came
+//! // from it), carrying 64 bytes of our choosing.
+//! let peer = Targetinfo::default();
+//! let report = report(&peer, &[0; 64])?;
+//! # let _ = report;
+//! # Ok(()) }
+//! ```
 
 pub use shield_services::{Error, KeySource, Result, SealPolicy, Unsealed, la, pfs};
 use shield_sgx::isa::{Keyrequest, Report, Targetinfo};

@@ -7,7 +7,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::process::Child;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -20,8 +20,8 @@ use shield_sgx::keys::{EgetkeyError, PlatformSecret, egetkey};
 use shield_sgx::report::ereport;
 
 use crate::image::{EnclaveImage, LaunchMode};
-use crate::quoting::SimQuotingEnclave;
-use crate::{Error, LostReason, Result, platform, sys};
+use crate::quoting::{PlatformQuoting, SimQuotingEnclave};
+use crate::{Error, LostReason, Result, platform, sys, system};
 
 /// Payload bytes per channel unless configured: enough for a protected-file
 /// node batch or a script bundle; the memfd is sparse, so unused capacity
@@ -111,7 +111,35 @@ impl EnclaveBuilder {
         self
     }
 
-    /// Loads, checks and launches the enclave, serving its OCALLs with `ocalls`.
+    /// Loads, checks and launches the enclave, serving its OCALLs with `ocalls`
+    /// (normally the generated `dispatch_ocall` bound to the host's
+    /// implementation of the generated `Ocalls` trait).
+    ///
+    /// ```no_run
+    /// # mod bridge {
+    /// #     pub trait Ocalls { fn shield_ocall_log(&self, level: i32, message: &str); }
+    /// #     pub fn dispatch_ocall<I: Ocalls + ?Sized>(_: &I, _: u32, _: &[u8], _: shield_edl::wire::Limits)
+    /// #         -> Result<Vec<u8>, shield_edl::wire::BridgeError> { Ok(Vec::new()) }
+    /// # }
+    /// use shield_edl::wire::Limits;
+    /// use shield_host::{EnclaveBuilder, LaunchMode};
+    ///
+    /// struct Host;
+    /// impl bridge::Ocalls for Host {
+    ///     fn shield_ocall_log(&self, level: i32, message: &str) {
+    ///         shield_host::system::log(level, message)
+    ///     }
+    /// }
+    ///
+    /// // my-enclave.sig and my-enclave.toml sit beside the binary.
+    /// let enclave = EnclaveBuilder::new("target/release/my-enclave")
+    ///     .mode(LaunchMode::Debug)
+    ///     .launch(|index: u32, request: &[u8]| {
+    ///         bridge::dispatch_ocall(&Host, index, request, Limits::default())
+    ///     })?;
+    /// # let _ = enclave;
+    /// # Ok::<(), shield_host::Error>(())
+    /// ```
     pub fn launch(self, ocalls: impl OcallHandler) -> Result<Enclave> {
         let sigstruct = self
             .sigstruct
@@ -142,10 +170,9 @@ struct Shared {
     id: usize,
     identity: EnclaveIdentity,
     platform: PlatformSecret,
-    /// Where the simulated quoting state lives (the platform secret's directory).
-    quoting_dir: PathBuf,
-    /// The simulated quoting enclave, loaded on first use.
-    quoting: OnceLock<SimQuotingEnclave>,
+    /// The simulated quoting enclave of this platform (state in the
+    /// platform secret's directory), shared with the system OCALLs.
+    quoting: Arc<PlatformQuoting>,
     ocalls: Box<dyn OcallHandler>,
     channels: Vec<Channel>,
     control: ControlBlock,
@@ -157,6 +184,38 @@ struct Shared {
 }
 
 /// A running enclave. Dropping it kills and reaps the enclave process.
+///
+/// It is the transport of the proxies generated from the enclave's EDL
+/// (`bridge::EcallProxy::new(&enclave, Limits::default())`), whose errors
+/// keep a lost enclave apart from a failed call:
+///
+/// ```no_run
+/// # mod bridge {
+/// #     // What `shield_edl::Builder` generates for
+/// #     // `public size_t ecall_count([in, size=len] const uint8_t* data, size_t len);`
+/// #     pub struct EcallProxy<'a>(&'a dyn shield_edl::wire::EcallTransport);
+/// #     impl<'a> EcallProxy<'a> {
+/// #         pub fn new(t: &'a dyn shield_edl::wire::EcallTransport, _: shield_edl::wire::Limits) -> Self { Self(t) }
+/// #         pub fn ecall_count(&self, _: &[u8]) -> Result<usize, shield_edl::wire::BridgeError> { Ok(0) }
+/// #     }
+/// # }
+/// use shield_edl::wire::{BridgeError, Limits};
+/// use shield_host::EnclaveBuilder;
+///
+/// let launch = || EnclaveBuilder::new("target/release/my-enclave").launch(|_: u32, _: &[u8]| Ok(Vec::new()));
+/// let mut enclave = launch()?;
+/// loop {
+///     match bridge::EcallProxy::new(&enclave, Limits::default()).ecall_count(b"data") {
+///         Ok(n) => break println!("{n}"),
+///         Err(BridgeError::EnclaveLost(reason)) => {
+///             eprintln!("enclave lost ({reason}): relaunching");
+///             enclave = launch()?;
+///         }
+///         Err(e) => break eprintln!("this call failed: {e}"),
+///     }
+/// }
+/// # Ok::<(), shield_host::Error>(())
+/// ```
 pub struct Enclave {
     shared: Arc<Shared>,
     pid: Pid,
@@ -211,12 +270,14 @@ impl Enclave {
         let shared = Arc::new(Shared {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             identity: image.identity,
+            quoting: Arc::new(PlatformQuoting::new(
+                platform.clone(),
+                platform_path
+                    .parent()
+                    .filter(|d| !d.as_os_str().is_empty())
+                    .map_or_else(|| PathBuf::from("."), Path::to_owned),
+            )),
             platform,
-            quoting_dir: platform_path
-                .parent()
-                .filter(|d| !d.as_os_str().is_empty())
-                .map_or_else(|| PathBuf::from("."), Path::to_owned),
-            quoting: OnceLock::new(),
             ocalls,
             free_tcs: Mutex::new((0..channels.len()).rev().collect()),
             channels,
@@ -282,7 +343,8 @@ impl Enclave {
 
     /// The TARGETINFO of the simulated quoting enclave: an enclave that
     /// wants a quote makes its EREPORT for this target, then hands the
-    /// report to [`Enclave::quote`] (normally through an OCALL).
+    /// report to [`Enclave::quote`] (normally through the system OCALLs of
+    /// `shield_quote.edl`, served by [`crate::system`]).
     pub fn qe_target_info(&self) -> Targetinfo {
         crate::quoting::sim_qe_target_info()
     }
@@ -290,14 +352,7 @@ impl Enclave {
     /// The simulated quoting enclave of this enclave's platform (state next
     /// to its platform secret, created on first use).
     pub fn quoting_enclave(&self) -> Result<&SimQuotingEnclave> {
-        if let Some(qe) = self.shared.quoting.get() {
-            return Ok(qe);
-        }
-        let qe = SimQuotingEnclave::load_or_create(
-            &self.shared.quoting_dir,
-            self.shared.platform.clone(),
-        )?;
-        Ok(self.shared.quoting.get_or_init(|| qe))
+        self.shared.quoting.get()
     }
 
     /// Turns `report` (432 bytes, made for [`Enclave::qe_target_info`]) into
@@ -338,7 +393,7 @@ impl Enclave {
 
 impl EcallTransport for Enclave {
     fn ecall(&self, index: u32, request: &[u8]) -> std::result::Result<Vec<u8>, BridgeError> {
-        Enclave::ecall(self, index, request).map_err(|e| BridgeError::Transport(e.to_string()))
+        Enclave::ecall(self, index, request).map_err(BridgeError::from)
     }
 }
 
@@ -421,7 +476,9 @@ impl Shared {
     fn run_ocall(&self, tcs: usize, message: &Message) -> (u32, u32, Vec<u8>) {
         ACTIVE.with(|a| a.borrow_mut().push((self.id, tcs)));
         let outcome = catch_unwind(AssertUnwindSafe(|| {
-            self.ocalls.handle(message.index, &message.payload)
+            system::serving(&self.quoting, || {
+                self.ocalls.handle(message.index, &message.payload)
+            })
         }));
         ACTIVE.with(|a| a.borrow_mut().pop());
         match outcome {

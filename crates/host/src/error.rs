@@ -3,6 +3,9 @@
 
 use std::path::PathBuf;
 
+use shield_edl::wire::BridgeError;
+pub use shield_edl::wire::LostReason;
+
 /// Errors of the host runtime.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -53,70 +56,52 @@ pub enum Error {
 /// Result with this crate's [`Error`].
 pub type Result<T> = std::result::Result<T, Error>;
 
-/// How an enclave process ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum LostReason {
-    /// It made a system call that an enclave cannot make.
-    ForbiddenSyscall {
-        /// The system call number (x86-64).
-        number: u64,
-        /// Its name.
-        name: String,
-    },
-    /// Its heap reached HeapMaxSize.
-    OutOfMemory {
-        /// The allocation that did not fit, in bytes.
-        requested: u64,
-    },
-    /// It called `abort()`.
-    Aborted,
-    /// The runtime inside it failed (the message is the enclave's).
-    RuntimeFailure(String),
-    /// It was ended by a signal (a crash, or a kill from outside).
-    Signal(i32),
-    /// It exited by itself.
-    Exited(i32),
-    /// The handle was dropped, which ends the enclave.
-    Dropped,
-}
-
-impl std::fmt::Display for LostReason {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            LostReason::ForbiddenSyscall { number, name } => write!(
-                f,
-                "enclave made system call {number} ({name}): not available inside an enclave; declare an OCALL"
-            ),
-            LostReason::OutOfMemory { requested } => {
-                write!(
-                    f,
-                    "out of memory: an allocation of {requested} bytes exceeds the enclave's heap_max"
-                )
-            }
-            LostReason::Aborted => write!(f, "the enclave called abort()"),
-            LostReason::RuntimeFailure(message) => write!(f, "enclave runtime failure: {message}"),
-            LostReason::Signal(signal) => write!(
-                f,
-                "the enclave process was ended by signal {signal} ({})",
-                signal_name(*signal)
-            ),
-            LostReason::Exited(code) => write!(f, "the enclave process exited with status {code}"),
-            LostReason::Dropped => write!(f, "the enclave handle was dropped"),
+/// What a generated proxy reports: a lost enclave and a failed ECALL keep
+/// their variants (so a host can tell "relaunch" from "this call failed");
+/// the rest becomes [`BridgeError::Transport`].
+impl From<Error> for BridgeError {
+    fn from(error: Error) -> Self {
+        match error {
+            Error::EnclaveLost(reason) => BridgeError::EnclaveLost(reason),
+            Error::EcallFailed { index, reason } => BridgeError::EcallFailed { index, reason },
+            other => BridgeError::Transport(other.to_string()),
         }
     }
 }
 
-fn signal_name(signal: i32) -> &'static str {
-    match signal {
-        libc::SIGABRT => "SIGABRT",
-        libc::SIGKILL => "SIGKILL",
-        libc::SIGSEGV => "SIGSEGV",
-        libc::SIGBUS => "SIGBUS",
-        libc::SIGILL => "SIGILL",
-        libc::SIGTERM => "SIGTERM",
-        libc::SIGSYS => "SIGSYS",
-        libc::SIGFPE => "SIGFPE",
-        _ => "signal",
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lost_and_failed_stay_typed_through_the_bridge() {
+        let lost = BridgeError::from(Error::EnclaveLost(LostReason::Aborted));
+        assert_eq!(lost, BridgeError::EnclaveLost(LostReason::Aborted));
+        let failed = BridgeError::from(Error::EcallFailed {
+            index: 3,
+            reason: "enclave panicked: boom".into(),
+        });
+        assert!(matches!(failed, BridgeError::EcallFailed { index: 3, .. }));
+        assert!(matches!(
+            BridgeError::from(Error::OutOfTcs(2)),
+            BridgeError::Transport(_)
+        ));
+    }
+
+    #[test]
+    fn signal_names_match_this_platform() {
+        for (number, name) in [
+            (libc::SIGILL, "SIGILL"),
+            (libc::SIGABRT, "SIGABRT"),
+            (libc::SIGBUS, "SIGBUS"),
+            (libc::SIGFPE, "SIGFPE"),
+            (libc::SIGKILL, "SIGKILL"),
+            (libc::SIGSEGV, "SIGSEGV"),
+            (libc::SIGTERM, "SIGTERM"),
+            (libc::SIGSYS, "SIGSYS"),
+        ] {
+            let text = LostReason::Signal(number).to_string();
+            assert!(text.contains(&format!("({name})")), "{text}");
+        }
     }
 }

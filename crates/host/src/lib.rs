@@ -34,6 +34,7 @@ mod intel_config;
 mod platform;
 pub mod quoting;
 mod sys;
+pub mod system;
 
 pub use enclave::{Enclave, EnclaveBuilder, OcallHandler};
 pub use error::{Error, LostReason, Result};

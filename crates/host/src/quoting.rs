@@ -31,6 +31,7 @@
 //! SIMULATION.
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use p256::ecdsa::SigningKey;
 use sha2::{Digest, Sha256};
@@ -137,6 +138,33 @@ pub struct SimQuotingEnclave {
     attestation_key: SigningKey,
     pck: PckExtensions,
     qe_id: [u8; 16],
+}
+
+/// One launched enclave's platform, for quoting: the simulated QE is loaded
+/// from `dir` on first use, then kept.
+pub(crate) struct PlatformQuoting {
+    platform: PlatformSecret,
+    dir: PathBuf,
+    qe: OnceLock<SimQuotingEnclave>,
+}
+
+impl PlatformQuoting {
+    pub(crate) fn new(platform: PlatformSecret, dir: PathBuf) -> Self {
+        Self {
+            platform,
+            dir,
+            qe: OnceLock::new(),
+        }
+    }
+
+    /// The simulated QE, loaded (or created) on first use.
+    pub(crate) fn get(&self) -> Result<&SimQuotingEnclave> {
+        if let Some(qe) = self.qe.get() {
+            return Ok(qe);
+        }
+        let qe = SimQuotingEnclave::load_or_create(&self.dir, self.platform.clone())?;
+        Ok(self.qe.get_or_init(|| qe))
+    }
 }
 
 impl std::fmt::Debug for SimQuotingEnclave {

@@ -20,6 +20,59 @@
 //! enclave implements it with OCALLs, tests in memory). Every answer from a
 //! `NodeStore` is untrusted: lengths are checked, nothing is allocated at a
 //! size the host chose, and a lie is an error, never a panic.
+//!
+//! Sealing, with [`ModelCpu`] standing in for the enclave's CPU (inside an
+//! enclave, `shield_enclave::services::{seal, unseal}` use the real one):
+//!
+//! ```
+//! use shield_services::{ModelCpu, SealPolicy, seal, unseal};
+//! use shield_sgx::identity::EnclaveIdentity;
+//! use shield_sgx::isa::{Attributes, AttributesFlags};
+//! use shield_sgx::keys::PlatformSecret;
+//!
+//! let cpu = ModelCpu {
+//!     platform: PlatformSecret::generate([1; 16]),
+//!     identity: EnclaveIdentity {
+//!         mrenclave: [1; 32],
+//!         mrsigner: [2; 32],
+//!         isvprodid: 1,
+//!         isvsvn: 1,
+//!         attributes: Attributes {
+//!             flags: AttributesFlags::INIT | AttributesFlags::MODE64BIT,
+//!             xfrm: 3,
+//!         },
+//!         miscselect: 0,
+//!     },
+//! };
+//! let blob = seal(&cpu, SealPolicy::MrEnclave, b"secret", b"label")?;
+//! let opened = unseal(&cpu, &blob)?;
+//! assert_eq!(&opened.data[..], b"secret");
+//! assert_eq!(opened.aad, b"label");
+//! # Ok::<(), shield_services::Error>(())
+//! ```
+//!
+//! A protected file, its nodes kept by a [`pfs::MemoryStore`] (an enclave's
+//! store makes OCALLs instead):
+//!
+//! ```
+//! use std::io::{Read, Seek, SeekFrom, Write};
+//! use shield_services::pfs::{FileKey, MemoryStore, ProtectedFile};
+//! use zeroize::Zeroizing;
+//!
+//! let key = || FileKey::Supplied(Zeroizing::new([7; 16]));
+//! let mut file = ProtectedFile::create(MemoryStore::default(), "notes.txt", key())?;
+//! file.write_all(b"kept by the host, readable only here")?;
+//! let store = file.close()?;
+//!
+//! let mut file = ProtectedFile::open(store, "notes.txt", key())?;
+//! let mut text = String::new();
+//! file.seek(SeekFrom::Start(0))?;
+//! file.read_to_string(&mut text)?;
+//! assert_eq!(text, "kept by the host, readable only here");
+//! // Under another name the same nodes do not open.
+//! assert!(ProtectedFile::open(file.close()?, "other.txt", key()).is_err());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 #![forbid(unsafe_code)]
 
 pub mod la;

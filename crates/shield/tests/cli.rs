@@ -269,3 +269,53 @@ fn verify_a_simulation_quote_with_the_machines_simulation_root() {
         stdout(&out)
     );
 }
+
+#[test]
+fn edl_check_maps_to_rust_by_default_and_warns_on_sizeless_buffers() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("unchecked.edl"),
+        "enclave { trusted { public void f([user_check] void* p); }; };",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("sizeless.edl"),
+        "enclave { trusted { public void f([in] const uint8_t* data, size_t len); }; };",
+    )
+    .unwrap();
+
+    // [user_check] follows Intel's rules but has no safe Rust mapping.
+    let refused = shield(dir.path(), &["edl", "check", "unchecked.edl"]);
+    assert_eq!(refused.status.code(), Some(1), "{refused:?}");
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("unchecked.edl:1:"),
+        "{refused:?}"
+    );
+    let grammar = shield(
+        dir.path(),
+        &["edl", "check", "--grammar-only", "unchecked.edl"],
+    );
+    assert_eq!(grammar.status.code(), Some(0), "{grammar:?}");
+
+    // A size-less [in] pointer beside a size_t is one byte: valid, but said.
+    let warned = shield(dir.path(), &["edl", "check", "sizeless.edl"]);
+    assert_eq!(warned.status.code(), Some(0), "{warned:?}");
+    let stderr = String::from_utf8_lossy(&warned.stderr);
+    assert!(
+        stderr.contains("sizeless.edl:1:") && stderr.contains("[in, size=len]"),
+        "{stderr}"
+    );
+
+    // The system EDL files are found without -I.
+    std::fs::write(
+        dir.path().join("logs.edl"),
+        "enclave { from \"shield_log.edl\" import *; trusted { public void f(void); }; };",
+    )
+    .unwrap();
+    let imported = shield(dir.path(), &["edl", "check", "logs.edl"]);
+    assert_eq!(imported.status.code(), Some(0), "{imported:?}");
+    assert!(
+        stdout(&imported).contains("1 ECALLs, 1 OCALLs"),
+        "{imported:?}"
+    );
+}

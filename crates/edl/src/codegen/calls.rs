@@ -276,7 +276,7 @@ pub(super) fn dispatcher(
         );
         let _ = writeln!(
             out,
-            "#[allow(unused_mut, unused_variables)]\npub fn {name}<I: {trait_name} + ?Sized>(imp: &I, ocall: &dyn {W}::OcallTransport, caller: {W}::Caller, index: u32, request: &[u8], limits: {W}::Limits) -> ::core::result::Result<::std::vec::Vec<u8>, {W}::BridgeError> {{"
+            "#[allow(unused_mut, unused_variables, clippy::match_single_binding)]\npub fn {name}<I: {trait_name} + ?Sized>(imp: &I, ocall: &dyn {W}::OcallTransport, caller: {W}::Caller, index: u32, request: &[u8], limits: {W}::Limits) -> ::core::result::Result<::std::vec::Vec<u8>, {W}::BridgeError> {{"
         );
         let _ = writeln!(
             out,
@@ -290,7 +290,7 @@ pub(super) fn dispatcher(
         );
         let _ = writeln!(
             out,
-            "#[allow(unused_mut, unused_variables)]\npub fn {name}<I: {trait_name} + ?Sized>(imp: &I, index: u32, request: &[u8], limits: {W}::Limits) -> ::core::result::Result<::std::vec::Vec<u8>, {W}::BridgeError> {{"
+            "#[allow(unused_mut, unused_variables, clippy::match_single_binding)]\npub fn {name}<I: {trait_name} + ?Sized>(imp: &I, index: u32, request: &[u8], limits: {W}::Limits) -> ::core::result::Result<::std::vec::Vec<u8>, {W}::BridgeError> {{"
         );
     }
     let _ = writeln!(

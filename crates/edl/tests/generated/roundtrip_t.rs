@@ -580,7 +580,7 @@ impl<'a> OcallProxy<'a> {
     }
 }
 /// Runs ECALL `index` on `imp`. `request` must be the enclave's own copy of the message (never a view of host-writable memory). `caller` says whether this is a top-level call or one made from inside an OCALL; private ECALLs and ECALLs missing from that OCALL's `allow` list are refused. OCALLs made by `imp` go through `ocall`. The reply is encoded as the module `shield_edl::wire` documents.
-#[allow(unused_mut, unused_variables)]
+#[allow(unused_mut, unused_variables, clippy::match_single_binding)]
 pub fn dispatch_ecall<I: Ecalls + ?Sized>(
     imp: &I,
     ocall: &dyn __shield_wire::OcallTransport,

@@ -715,7 +715,7 @@ pub trait Ocalls {
     fn ocall_fill(&self, buf: &mut [u8], pts: &[point]) -> u32;
 }
 /// Runs OCALL `index` on `imp`. `request` must be the host's own copy of the message. The reply is encoded as the module `shield_edl::wire` documents.
-#[allow(unused_mut, unused_variables)]
+#[allow(unused_mut, unused_variables, clippy::match_single_binding)]
 pub fn dispatch_ocall<I: Ocalls + ?Sized>(
     imp: &I,
     index: u32,

@@ -1,9 +1,11 @@
 //! `shield edl`: check EDL files and print the Rust generated from them.
 //!
-//! * `shield edl check FILE... [-I DIR]... [--rust]`: exit 0 only if every
-//!   file (with its imports) parses and passes the semantic checks; one
-//!   diagnostic per problem on stderr otherwise (exit 1). With `--rust`,
-//!   also require that both sides can be generated.
+//! * `shield edl check FILE... [-I DIR]... [--grammar-only]`: exit 0 only
+//!   if every file (with its imports) parses, passes the semantic checks and
+//!   maps to safe Rust on both sides; one diagnostic per problem on stderr
+//!   otherwise (exit 1). Likely mistakes are warnings on stderr (exit 0).
+//!   `--grammar-only` stops after the semantic checks (Intel's rules: e.g.
+//!   `[user_check]` passes it, though it has no Rust mapping).
 //! * `shield edl gen FILE --side trusted|untrusted [-I DIR]...`: print the
 //!   generated Rust on stdout (exit 1 with diagnostics if it cannot be
 //!   generated).
@@ -32,9 +34,10 @@ enum EdlCommand {
         /// A directory to search for imported EDL files (repeatable).
         #[arg(short = 'I', long = "search-path", value_name = "DIR")]
         search_paths: Vec<PathBuf>,
-        /// Also check that both sides can be generated as safe Rust.
+        /// Only Intel's EDL rules: skip the check that both sides map to
+        /// safe Rust (which refuses e.g. `[user_check]`).
         #[arg(long)]
-        rust: bool,
+        grammar_only: bool,
     },
     /// Print the Rust code generated for one side of an EDL file.
     Gen {
@@ -72,8 +75,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         EdlCommand::Check {
             files,
             search_paths,
-            rust,
-        } => check(&files, &search_paths, rust),
+            grammar_only,
+        } => check(&files, &search_paths, !grammar_only),
         EdlCommand::Gen {
             file,
             side,
@@ -104,6 +107,11 @@ fn check(files: &[PathBuf], search_paths: &[PathBuf], rust: bool) -> anyhow::Res
         });
         match result {
             Ok(enclave) => {
+                let mut err = std::io::stderr().lock();
+                for warning in shield_edl::lint::warnings(&enclave) {
+                    let _ = writeln!(err, "{warning}");
+                }
+                drop(err);
                 let mut out = std::io::stdout().lock();
                 writeln!(
                     out,

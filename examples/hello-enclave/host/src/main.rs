@@ -15,8 +15,9 @@ use shield_host::EnclaveBuilder;
 struct Host;
 
 impl bridge::Ocalls for Host {
-    fn ocall_print(&self, message: &str) {
-        println!("[enclave] {message}");
+    // From the imported shield_log.edl: the runtime's ready-made printer.
+    fn shield_ocall_log(&self, level: i32, message: &str) {
+        shield_host::system::log(level, message)
     }
 }
 

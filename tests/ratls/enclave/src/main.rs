@@ -1,5 +1,6 @@
 //! The RA-TLS test enclave: makes its TLS key inside, gets a quote binding
-//! it through the host's simulated quoting enclave, and serves TLS with a
+//! it with `shield_enclave::system::quote` (the system OCALLs of
+//! `shield_quote.edl`, answered by the host's simulated quoting enclave), and serves TLS with a
 //! rustls `ServerConnection` whose bytes the host ferries in and out
 //! through `ecall_tls_feed` (no sockets inside an enclave).
 #![forbid(unsafe_code)]
@@ -16,39 +17,21 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use bridge::{Ecalls, OcallProxy};
 use shield_enclave::wire::Limits;
 use shield_ratls::RaTlsCert;
-use shield_sgx::isa::Targetinfo;
-
-/// Largest quote we accept from the host.
-const MAX_QUOTE: usize = 64 * 1024;
 
 /// The TLS session being served (one at a time; `ecall_tls_start` replaces it).
 static SESSION: Mutex<Option<rustls::ServerConnection>> = Mutex::new(None);
 
 struct RaTlsEnclave;
 
-/// A quote of this enclave carrying `report_data`, through the host's QE.
-fn quote(ocalls: &OcallProxy<'_>, report_data: &[u8; 64]) -> Result<Vec<u8>, String> {
-    let mut ti = [0u8; 512];
-    ocalls
-        .ocall_qe_target_info(&mut ti)
-        .map_err(|e| format!("ocall_qe_target_info: {e}"))?;
-    let target = Targetinfo::try_copy_from(&ti).ok_or("bad TARGETINFO")?;
-    let report = shield_enclave::ereport(&target, report_data).map_err(|e| e.to_string())?;
-    let mut quote = vec![0u8; MAX_QUOTE];
-    let len = ocalls
-        .ocall_get_quote(report.as_ref(), &mut quote)
-        .map_err(|e| format!("ocall_get_quote: {e}"))?;
-    if len == 0 || len > quote.len() {
-        return Err(format!("the host returned no quote (length {len})"));
-    }
-    quote.truncate(len);
-    Ok(quote)
+/// A quote of this enclave carrying `report_data`, through the system OCALLs.
+fn quote(report_data: &[u8; 64]) -> Result<Vec<u8>, String> {
+    shield_enclave::system::quote(report_data).map_err(|e| e.to_string())
 }
 
-fn start(ocalls: &OcallProxy<'_>) -> Result<u64, String> {
+fn start() -> Result<u64, String> {
     let key = shield_ratls::generate_key().map_err(|e| e.to_string())?;
     let spki = shield_ratls::spki_der(&key).map_err(|e| e.to_string())?;
-    let quote = quote(ocalls, &shield_ratls::report_data_for(&spki))?;
+    let quote = quote(&shield_ratls::report_data_for(&spki))?;
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_err(|e| e.to_string())?
@@ -98,17 +81,17 @@ fn feed(input: &[u8], output: &mut [u8]) -> Result<u64, String> {
 }
 
 impl Ecalls for RaTlsEnclave {
-    fn ecall_tls_start(&self, ocalls: &OcallProxy<'_>) -> u64 {
-        start(ocalls).unwrap_or_else(|e| panic!("ecall_tls_start: {e}"))
+    fn ecall_tls_start(&self, _: &OcallProxy<'_>) -> u64 {
+        start().unwrap_or_else(|e| panic!("ecall_tls_start: {e}"))
     }
 
     fn ecall_tls_feed(&self, _: &OcallProxy<'_>, input: &[u8], output: &mut [u8]) -> u64 {
         feed(input, output).unwrap_or_else(|e| panic!("ecall_tls_feed: {e}"))
     }
 
-    fn ecall_quote(&self, ocalls: &OcallProxy<'_>, report_data: &[u8], out: &mut [u8]) -> u64 {
+    fn ecall_quote(&self, _: &OcallProxy<'_>, report_data: &[u8], out: &mut [u8]) -> u64 {
         let data: [u8; 64] = report_data.try_into().expect("64 bytes of report data");
-        let q = quote(ocalls, &data).unwrap_or_else(|e| panic!("ecall_quote: {e}"));
+        let q = quote(&data).unwrap_or_else(|e| panic!("ecall_quote: {e}"));
         assert!(q.len() <= out.len(), "quote larger than the buffer");
         out[..q.len()].copy_from_slice(&q);
         q.len() as u64
@@ -116,6 +99,7 @@ impl Ecalls for RaTlsEnclave {
 }
 
 fn main() {
+    shield_enclave::system::register(bridge::OCALLS);
     shield_enclave::run(
         |ocalls: &dyn shield_enclave::wire::OcallTransport, caller, index, request: &[u8]| {
             bridge::dispatch_ecall(

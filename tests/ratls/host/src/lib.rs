@@ -13,7 +13,7 @@ pub mod bridge {
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock, Weak};
+use std::sync::Arc;
 
 use shield_edl::wire::Limits;
 use shield_host::{Enclave, EnclaveBuilder};
@@ -26,48 +26,30 @@ pub fn enclave_binary() -> PathBuf {
     PathBuf::from(env!("RATLS_TEST_ENCLAVE"))
 }
 
-/// The host's OCALLs: quoting through the enclave's simulated QE.
+/// The host's OCALLs: only the system ones, served by `shield_host::system`
+/// (no `Enclave` needed: the runtime knows whose OCALL runs).
 #[derive(Debug, Default)]
-pub struct QuotingHost {
-    /// The enclave (weak: the enclave owns this host).
-    pub enclave: OnceLock<Weak<Enclave>>,
-}
+pub struct QuotingHost;
 
 impl bridge::Ocalls for QuotingHost {
-    fn ocall_qe_target_info(&self, target_info: &mut [u8]) {
-        if let Some(enclave) = self.enclave.get().and_then(Weak::upgrade) {
-            target_info.copy_from_slice(enclave.qe_target_info().as_ref());
-        }
+    fn shield_ocall_qe_target_info(&self, target_info: &mut [u8]) {
+        shield_host::system::qe_target_info(target_info)
     }
 
-    fn ocall_get_quote(&self, report: &[u8], quote: &mut [u8]) -> usize {
-        let Some(enclave) = self.enclave.get().and_then(Weak::upgrade) else {
-            return 0;
-        };
-        match enclave.quote(report) {
-            Ok(q) if q.len() <= quote.len() => {
-                quote[..q.len()].copy_from_slice(&q);
-                q.len()
-            }
-            _ => 0,
-        }
+    fn shield_ocall_quote(&self, report: &[u8], quote: &mut [u8]) -> usize {
+        shield_host::system::quote(report, quote)
     }
 }
 
 /// Launches the test enclave with its platform secret (and so its
 /// simulated quoting state) under `state`.
 pub fn launch(state: &Path) -> shield_host::Result<Arc<Enclave>> {
-    let host = Arc::new(QuotingHost::default());
-    let ocalls = host.clone();
-    let enclave = Arc::new(
-        EnclaveBuilder::new(enclave_binary())
-            .platform_secret(state.join("platform.secret"))
-            .launch(move |index: u32, request: &[u8]| {
-                bridge::dispatch_ocall(&*ocalls, index, request, Limits::default())
-            })?,
-    );
-    let _ = host.enclave.set(Arc::downgrade(&enclave));
-    Ok(enclave)
+    let enclave = EnclaveBuilder::new(enclave_binary())
+        .platform_secret(state.join("platform.secret"))
+        .launch(|index: u32, request: &[u8]| {
+            bridge::dispatch_ocall(&QuotingHost, index, request, Limits::default())
+        })?;
+    Ok(Arc::new(enclave))
 }
 
 /// The ECALL proxy for `enclave`.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use runtime_tests::bridge::{EcallProxy, pair};
 use runtime_tests::{builder, enclave_binary, launch_with};
-use shield_edl::wire::Limits;
+use shield_edl::wire::{BridgeError, Limits};
 use shield_host::{Enclave, Error, LaunchMode, LostReason};
 use shield_sgx::config::EnclaveConfig;
 use shield_sgx::shield_layout::layout;
@@ -143,12 +143,11 @@ fn waiting_for_a_tcs_instead_of_failing() {
     }
 }
 
-fn assert_lost(
-    enclave: &Enclave,
-    result: Result<(), shield_edl::wire::BridgeError>,
-    expected: &str,
-) {
-    let err = result.unwrap_err().to_string();
+fn assert_lost(enclave: &Enclave, result: Result<(), BridgeError>, expected: &str) {
+    // The proxy keeps the loss typed: the host can match it and relaunch.
+    let err = result.unwrap_err();
+    assert!(matches!(err, BridgeError::EnclaveLost(_)), "{err:?}");
+    let err = err.to_string();
     assert!(
         err.contains(expected),
         "{err:?} should contain {expected:?}"
@@ -180,8 +179,16 @@ fn opening_a_file_inside_is_a_named_forbidden_syscall() {
 fn a_panic_is_an_error_and_the_enclave_stays_usable() {
     let state = tempfile::tempdir().unwrap();
     let (enclave, _) = launch(state.path());
-    let err = proxy(&enclave).ecall_panic().unwrap_err().to_string();
-    assert!(err.contains("deliberate panic inside an ECALL"), "{err}");
+    let err = proxy(&enclave).ecall_panic().unwrap_err();
+    // Typed: "this call failed", not "the enclave is lost".
+    let BridgeError::EcallFailed { index, reason } = &err else {
+        panic!("expected EcallFailed, got {err:?}");
+    };
+    assert_eq!(*index, runtime_tests::bridge::ecall_index::ecall_panic);
+    assert!(
+        reason.contains("deliberate panic inside an ECALL"),
+        "{reason}"
+    );
     assert_eq!(proxy(&enclave).ecall_with_ocall(1).unwrap(), 2);
     assert!(enclave.lost().is_none());
 }
@@ -221,6 +228,11 @@ fn a_killed_enclave_is_lost_for_pending_and_later_calls() {
     assert!(
         matches!(err, Error::EnclaveLost(LostReason::Signal(9))),
         "{err}"
+    );
+    // Through a generated proxy the reason is the same value.
+    assert_eq!(
+        proxy(&enclave).ecall_empty(),
+        Err(BridgeError::EnclaveLost(LostReason::Signal(9)))
     );
     assert!(matches!(
         enclave.ecall(runtime_tests::bridge::ecall_index::ecall_empty, &[]),
