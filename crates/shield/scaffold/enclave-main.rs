@@ -1,7 +1,7 @@
-//! The {{name}} enclave. It runs in a process of its own, sandboxed: no
-//! files, no network, no system calls beyond memory, threads, clocks and
-//! randomness. The outside reaches it only through the ECALLs of
-//! `{{name}}.edl`, and it reaches the outside only through the OCALLs.
+//! The {{name}} enclave. It runs in a process of its own, sandboxed: any
+//! system call but memory management, futexes, clocks and randomness ends
+//! it. The outside reaches it only through the ECALLs of `{{name}}.edl`,
+//! and it reaches the outside only through the OCALLs.
 #![forbid(unsafe_code)]
 
 mod bridge {

@@ -49,7 +49,8 @@ const CRATES: [&str; 4] = ["build", "edl", "enclave", "host"];
 /// and the enclave's is NAME-enclave.
 const MAX_NAME: usize = 64 - "-enclave".len();
 
-/// Bigger than any lock file of ours, so a bounded read (Cargo.lock: ~100 KiB).
+/// The Shield checkout's lock file is read whole, so within a bound far
+/// above its size (about 70 KiB).
 const MAX_LOCK: u64 = 16 << 20;
 
 #[derive(Debug, clap::Args)]
@@ -116,7 +117,7 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Accepts what Cargo and crates.io accept as a package name.
+/// Accepts names that Cargo and crates.io both take as package names.
 fn check_name(name: &str) -> Result<()> {
     let mut chars = name.chars();
     let well_formed = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
