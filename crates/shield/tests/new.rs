@@ -178,6 +178,9 @@ opt-level = 2
 
     let stdout = cargo_run(&project, "enclave in its own workspace");
     assert_eq!(greeting(&stdout).0, "Hello, Alice!");
+    // Resolved as a workspace of its own: its lock file now lists it.
+    let lock = std::fs::read_to_string(project.join("enclave/Cargo.lock")).unwrap();
+    assert!(lock.contains("name = \"scaffold-split-enclave\""));
 }
 
 #[test]
