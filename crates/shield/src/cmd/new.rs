@@ -70,7 +70,11 @@ pub(crate) struct Args {
 
 pub(crate) fn run(args: Args) -> Result<ExitCode> {
     check_name(&args.name)?;
-    let project = args.path.join(&args.name);
+    let project = if args.path == Path::new(".") {
+        PathBuf::from(&args.name)
+    } else {
+        args.path.join(&args.name)
+    };
     // Checked again, atomically, when the project is moved into place; this
     // spares the key generation when the answer is already known.
     if project.symlink_metadata().is_ok() {
