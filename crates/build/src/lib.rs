@@ -20,8 +20,14 @@
 //! their common dependencies compile once, and `cargo clippy` followed by
 //! `cargo test` builds them once. The binary is then measured and signed
 //! with `shield-sgx`, exactly as `shield sign` does.
+//!
+//! By default the enclave package is looked up in the host's workspace.
+//! [`EnclaveBuild::manifest_path`] names its `Cargo.toml` instead, so the
+//! enclave may also be a workspace of its own (with its own `Cargo.lock`
+//! and profiles).
 #![forbid(unsafe_code)]
 
+use std::os::unix::ffi::OsStringExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -60,6 +66,7 @@ pub struct EnclaveBuild {
     env_var: String,
     key: Option<PathBuf>,
     config: Option<PathBuf>,
+    manifest: Option<PathBuf>,
 }
 
 impl EnclaveBuild {
@@ -71,7 +78,16 @@ impl EnclaveBuild {
             env_var: env_var.into(),
             key: None,
             config: None,
+            manifest: None,
         }
+    }
+
+    /// The enclave package's `Cargo.toml`, relative to the host crate's
+    /// directory. Without it the package must be a member of the host's
+    /// workspace.
+    pub fn manifest_path(mut self, path: impl Into<PathBuf>) -> Self {
+        self.manifest = Some(path.into());
+        self
     }
 
     /// The RSA-3072 (e = 3) PEM key to sign with, relative to the host
@@ -98,28 +114,29 @@ impl EnclaveBuild {
         };
         let target_dir = nested_target_dir(&out_dir);
 
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut command = Command::new(cargo);
+        let host_workspace = workspace_of(&manifest_dir.join("Cargo.toml"))?;
+        let manifest = self.manifest.as_ref().map(|path| manifest_dir.join(path));
+        let workspace = match &manifest {
+            Some(path) => workspace_of(path)?,
+            None => host_workspace.clone(),
+        };
+
+        let mut command = cargo();
         command
-            .args(["build", "--locked", "-p", &self.package, "--target-dir"])
+            .args(["build", "-p", &self.package, "--target-dir"])
             .arg(&target_dir);
+        if let Some(path) = &manifest {
+            command.arg("--manifest-path").arg(path);
+        }
+        // The outer cargo resolved the host's workspace before running this
+        // script: the inner build must not change its lock file. An enclave
+        // workspace of its own keeps its lock file as `cargo build` there
+        // would.
+        if workspace == host_workspace {
+            command.arg("--locked");
+        }
         if profile == "release" {
             command.arg("--release");
-        }
-        // Variables the outer cargo (or clippy) set for this build script
-        // must not steer the inner build.
-        const OUTER: [&str; 4] = [
-            "RUSTC_WRAPPER",
-            "RUSTC_WORKSPACE_WRAPPER",
-            "CLIPPY_ARGS",
-            "CLIPPY_CONF_DIR",
-        ];
-        for (name, _) in std::env::vars_os() {
-            let name = name.to_string_lossy();
-            if name.starts_with("CARGO_") && name != "CARGO_HOME" || OUTER.contains(&name.as_ref())
-            {
-                command.env_remove(name.as_ref());
-            }
         }
         // Debug information is of no use inside an enclave (it cannot write
         // a backtrace anywhere) and every byte of the binary is measured at
@@ -130,8 +147,14 @@ impl EnclaveBuild {
             .status()
             .map_err(|e| format!("running cargo: {e}"))?;
         if !status.success() {
+            let hint = if manifest.is_none() {
+                "; if cargo found no such package: an enclave outside the \
+                 host's workspace is named by EnclaveBuild::manifest_path"
+            } else {
+                ""
+            };
             return Err(format!(
-                "building enclave package {} failed ({status})",
+                "building enclave package {} failed ({status}){hint}",
                 self.package
             ));
         }
@@ -180,7 +203,7 @@ impl EnclaveBuild {
         // and each of their packages' manifests and the lock file steer it.
         let dep_info = target_dir.join(profile).join(format!("{}.d", self.package));
         let text = read_text(&dep_info)?;
-        for path in tracked_inputs(&text, &workspace_root(&manifest_dir)) {
+        for path in tracked_inputs(&text, &workspace) {
             println!("cargo:rerun-if-changed={}", path.display());
         }
         Ok(built)
@@ -244,13 +267,49 @@ fn suffixed(path: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// The nearest ancestor holding a `Cargo.lock`.
-fn workspace_root(start: &Path) -> PathBuf {
-    start
-        .ancestors()
-        .find(|dir| dir.join("Cargo.lock").exists())
-        .unwrap_or(start)
-        .to_owned()
+/// A `cargo` command free of the variables the outer cargo (or clippy) set
+/// for this build script: they must not steer a nested command.
+fn cargo() -> Command {
+    const OUTER: [&str; 4] = [
+        "RUSTC_WRAPPER",
+        "RUSTC_WORKSPACE_WRAPPER",
+        "CLIPPY_ARGS",
+        "CLIPPY_CONF_DIR",
+    ];
+    let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        if name.starts_with("CARGO_") && name != "CARGO_HOME" || OUTER.contains(&name.as_ref()) {
+            command.env_remove(name.as_ref());
+        }
+    }
+    command
+}
+
+/// The root directory of the workspace `manifest` belongs to, as Cargo
+/// decides it.
+fn workspace_of(manifest: &Path) -> Result<PathBuf, String> {
+    let output = cargo()
+        .args(["locate-project", "--workspace", "--message-format", "plain"])
+        .arg("--manifest-path")
+        .arg(manifest)
+        .output()
+        .map_err(|e| format!("running cargo: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "finding the workspace of {}: {}",
+            manifest.display(),
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    let mut text = output.stdout;
+    while text.last().is_some_and(u8::is_ascii_whitespace) {
+        text.pop();
+    }
+    let root = PathBuf::from(std::ffi::OsString::from_vec(text));
+    root.parent()
+        .map(Path::to_path_buf)
+        .ok_or_else(|| format!("cargo named no workspace for {}", manifest.display()))
 }
 
 #[cfg(test)]
@@ -279,5 +338,37 @@ mod tests {
         .into_iter()
         .collect();
         assert_eq!(got, want);
+    }
+
+    #[test]
+    fn cargo_names_a_members_workspace_and_a_workspace_of_its_own() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path();
+        let package = |path: &str, extra: &str| {
+            std::fs::create_dir_all(dir.join(path).join("src")).unwrap();
+            std::fs::write(dir.join(path).join("src/lib.rs"), "").unwrap();
+            std::fs::write(
+                dir.join(path).join("Cargo.toml"),
+                format!("[package]\nname = \"p\"\nedition = \"2024\"\n{extra}"),
+            )
+            .unwrap();
+        };
+        std::fs::write(
+            dir.join("Cargo.toml"),
+            "[workspace]\nmembers = [\"member\"]\n",
+        )
+        .unwrap();
+        package("member", "");
+        package("alone", "[workspace]\n");
+
+        let found = |manifest: &str| {
+            let root = workspace_of(&dir.join(manifest)).unwrap();
+            root.canonicalize().unwrap()
+        };
+        let dir = dir.canonicalize().unwrap();
+        assert_eq!(found("member/Cargo.toml"), dir);
+        assert_eq!(found("member/../alone/Cargo.toml"), dir.join("alone"));
+        let missing = workspace_of(&dir.join("nowhere/Cargo.toml")).unwrap_err();
+        assert!(missing.contains("nowhere/Cargo.toml"), "{missing}");
     }
 }

@@ -9,6 +9,7 @@
 //! either registered when the watcher cleans up, or never created.
 
 use std::fs::File;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
@@ -169,8 +170,59 @@ impl TempDir {
         Ok(Self(Some(made)))
     }
 
+    /// A new directory beside `dest`, to be filled and then moved there
+    /// whole: nobody sees a half-made `dest`. Its mode is a new directory's
+    /// (umask applies), not a temporary's 0700.
+    pub(crate) fn beside(dest: &Path) -> Result<Self> {
+        let dir = match dest.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let Some(name) = dest.file_name() else {
+            bail!("{} does not name a directory", dest.display());
+        };
+        let stem: String = name.to_string_lossy().chars().take(64).collect();
+        let mut pending = pending();
+        let made = tempfile::Builder::new()
+            .prefix(&format!(".{stem}."))
+            .suffix(".partial")
+            .permissions(std::fs::Permissions::from_mode(0o777))
+            .tempdir_in(dir)
+            .with_context(|| format!("creating a temporary directory in {}", dir.display()))?;
+        pending.paths.push(made.path().to_owned());
+        Ok(Self(Some(made)))
+    }
+
     pub(crate) fn path(&self) -> &Path {
         self.0.as_ref().expect("present until dropped").path()
+    }
+
+    /// Moves the directory to `dest`, which must not exist (checked by the
+    /// rename itself, so no race can replace a directory made meanwhile).
+    pub(crate) fn persist(mut self, dest: &Path) -> Result<()> {
+        let dir = self.0.take().expect("present until dropped");
+        // Held until the end: the watcher cleans up before or after, never
+        // in between.
+        let mut pending = pending();
+        pending.forget_path(dir.path());
+        let moved = rustix::fs::renameat_with(
+            rustix::fs::CWD,
+            dir.path(),
+            rustix::fs::CWD,
+            dest,
+            rustix::fs::RenameFlags::NOREPLACE,
+        );
+        match moved {
+            Ok(()) => {
+                // Gone from its temporary name: nothing is left to remove.
+                let _ = dir.keep();
+                Ok(())
+            }
+            Err(e) => {
+                drop(dir);
+                Err(std::io::Error::from(e)).with_context(|| format!("creating {}", dest.display()))
+            }
+        }
     }
 }
 
@@ -181,5 +233,49 @@ impl Drop for TempDir {
             pending.forget_path(dir.path());
             drop(dir);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_staged_directory_never_replaces_one_made_meanwhile() {
+        let root = tempfile::tempdir().unwrap();
+        let dest = root.path().join("project");
+        let staged = TempDir::beside(&dest).unwrap();
+        std::fs::write(staged.path().join("new.txt"), "new").unwrap();
+        // Someone makes `dest` (empty: rename(2) alone would replace it).
+        std::fs::create_dir(&dest).unwrap();
+        let err = staged.persist(&dest).unwrap_err();
+        assert!(format!("{err:#}").contains("File exists"), "{err:#}");
+        assert_eq!(names(root.path()), ["project"]);
+        assert!(names(&dest).is_empty());
+        assert!(!pending().paths.iter().any(|p| p.starts_with(root.path())));
+    }
+
+    #[test]
+    fn a_staged_directory_moves_whole_with_a_new_directorys_mode() {
+        let root = tempfile::tempdir().unwrap();
+        let dest = root.path().join("project");
+        let staged = TempDir::beside(&dest).unwrap();
+        std::fs::write(staged.path().join("new.txt"), "new").unwrap();
+        staged.persist(&dest).unwrap();
+        assert_eq!(names(root.path()), ["project"]);
+        assert_eq!(names(&dest), ["new.txt"]);
+        let plain = root.path().join("plain");
+        std::fs::create_dir(&plain).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode();
+        assert_eq!(mode(&dest), mode(&plain));
     }
 }

@@ -49,6 +49,8 @@ enum Command {
     Verify(cmd::verify::Args),
     /// Check EDL files, or generate Rust from them.
     Edl(cmd::edl::Args),
+    /// Create a project of one's own: a host, an enclave and their EDL.
+    New(cmd::new::Args),
 }
 
 fn main() -> ExitCode {
@@ -70,6 +72,7 @@ fn main() -> ExitCode {
         Command::Exec(args) => cmd::exec::run(args),
         Command::Verify(args) => cmd::verify::run(args),
         Command::Edl(args) => cmd::edl::run(args),
+        Command::New(args) => cmd::new::run(args),
     };
     match result {
         Ok(code) => code,

@@ -6,6 +6,7 @@ pub(crate) mod enclave_key;
 pub(crate) mod exec;
 pub(crate) mod keygen;
 pub(crate) mod measure;
+pub(crate) mod new;
 pub(crate) mod open;
 pub(crate) mod pack;
 pub(crate) mod run;
