@@ -170,6 +170,13 @@ fn open(dir: &Path, extra: &[&str]) -> Output {
     run(dir, &args, None)
 }
 
+/// `shield run app.shield -o app.result` in `dir`, then `extra`.
+fn run_bundle(dir: &Path, extra: &[&str]) -> Output {
+    let mut args = vec!["run", "app.shield", "-o", "app.result"];
+    args.extend_from_slice(extra);
+    run(dir, &args, None)
+}
+
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for item in std::fs::read_dir(from).unwrap() {
@@ -231,9 +238,9 @@ fn a_multi_file_program_matches_lua54_in_the_enclave() {
         &["main.lua", "inventory.lua", "lib", "data"],
         &["--stdin", "orders.txt"],
     ));
-    let mut run_args = vec!["run", "app.shield", "-o", "app.result", "--"];
+    let mut run_args = vec!["--"];
     run_args.extend_from_slice(&args);
-    ok(&run(&dir, &run_args, None));
+    ok(&run_bundle(&dir, &run_args));
     let opened = open(&dir, &["--extract", "out"]);
     // A valid result of a script that exited non-zero: 4, and the status.
     assert_eq!(opened.status.code(), Some(4), "{}", stderr(&opened));
@@ -297,18 +304,7 @@ fn the_host_never_sees_plaintext() {
         &["main.lua", "secret.txt"],
         &["--stdin", "input.txt"],
     ));
-    ok(&run(
-        &dir,
-        &[
-            "run",
-            "app.shield",
-            "-o",
-            "app.result",
-            "--trace",
-            "host.trace",
-        ],
-        None,
-    ));
+    ok(&run_bundle(&dir, &["--trace", "host.trace"]));
     let trace = std::fs::read(dir.join("host.trace")).unwrap();
     // The written file (about 75 KB) went out as protected-file nodes.
     assert!(trace.len() > 75_000, "trace has only {} bytes", trace.len());
@@ -449,7 +445,7 @@ fn bundles_for_other_identities_or_owners_are_refused() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
 
     // A result opens for its owner only.
-    ok(&run(&dir, &["run", "app.shield", "-o", "app.result"], None));
+    ok(&run_bundle(&dir, &[]));
     let out = run(
         &dir,
         &[
@@ -517,7 +513,7 @@ fn the_enclave_checks_the_bundle_policy_itself() {
         let mut bundle = Vec::new();
         shield_bundle::pack(&input, &ak.key, &owner, &mut bundle, &mut |_, _| {}).unwrap();
         std::fs::write(dir.join("app.shield"), &bundle).unwrap();
-        let out = run(&dir, &["run", "app.shield", "-o", "app.result"], None);
+        let out = run_bundle(&dir, &[]);
         assert_eq!(out.status.code(), Some(1), "{reason}: {}", stderr(&out));
         assert!(stderr(&out).contains(reason), "{reason}: {}", stderr(&out));
         assert!(!dir.join("app.result").exists());
@@ -569,7 +565,7 @@ fn runaway_scripts_are_stopped_with_a_clear_error() {
         let dir = project(name, &[("main.lua", script)]);
         ok(&pack(&dir, &["main.lua"], limit));
         // The host stays up and writes a result.
-        ok(&run(&dir, &["run", "app.shield", "-o", "app.result"], None));
+        ok(&run_bundle(&dir, &[]));
         let opened = open(&dir, &[]);
         assert_eq!(opened.status.code(), Some(4), "{name}: {}", stderr(&opened));
         assert_eq!(script_status(&opened), 3, "{name}");
@@ -639,7 +635,7 @@ fn open_keeps_its_exit_code_when_its_reader_goes_away() {
         )],
     );
     ok(&pack(&dir, &["main.lua"], &[]));
-    ok(&run(&dir, &["run", "app.shield", "-o", "app.result"], None));
+    ok(&run_bundle(&dir, &[]));
     let mut child = Command::new(env!("CARGO_BIN_EXE_shield"))
         .args(["open", "app.result", "--owner"])
         .arg(&fixture().owner)
@@ -817,7 +813,7 @@ fn a_trace_never_replaces_the_bundle_or_the_result() {
     assert!(!dir.join("app.result").exists());
 
     // The result: one that exists (also by another name), or not yet.
-    ok(&run(&dir, &["run", "app.shield", "-o", "app.result"], None));
+    ok(&run_bundle(&dir, &[]));
     let result = std::fs::read(dir.join("app.result")).unwrap();
     std::fs::hard_link(dir.join("app.result"), dir.join("alias.result")).unwrap();
     for trace in ["app.result", "alias.result"] {
@@ -842,18 +838,7 @@ fn a_trace_never_replaces_the_bundle_or_the_result() {
 
     // A trace file is replaced, as the help says.
     std::fs::write(dir.join("host.trace"), "OLD TRACE\n").unwrap();
-    ok(&run(
-        &dir,
-        &[
-            "run",
-            "app.shield",
-            "-o",
-            "app.result",
-            "--trace",
-            "host.trace",
-        ],
-        None,
-    ));
+    ok(&run_bundle(&dir, &["--trace", "host.trace"]));
     let trace = std::fs::read(dir.join("host.trace")).unwrap();
     assert!(trace.starts_with(b"== OCALL"), "{:?}", &trace[..20]);
 }
@@ -870,7 +855,7 @@ fn open_keeps_its_own_answer_apart_from_the_scripts_status() {
     for (name, script, code, status) in cases {
         let dir = project(name, &[("main.lua", script)]);
         ok(&pack(&dir, &["main.lua"], &[]));
-        ok(&run(&dir, &["run", "app.shield", "-o", "app.result"], None));
+        ok(&run_bundle(&dir, &[]));
         let out = open(&dir, &[]);
         assert_eq!(out.status.code(), Some(code), "{name}: {}", stderr(&out));
         assert_eq!(script_status(&out), status, "{name}");
@@ -902,7 +887,7 @@ fn extract_writes_all_or_nothing_and_follows_no_link() {
         )],
     );
     ok(&pack(&dir, &["main.lua"], &[]));
-    ok(&run(&dir, &["run", "app.shield", "-o", "app.result"], None));
+    ok(&run_bundle(&dir, &[]));
     let out = dir.join("out");
 
     // A link below DIR is not followed, and nothing is written at all.
@@ -964,7 +949,7 @@ fn names_from_a_result_are_printed_escaped() {
         )],
     );
     ok(&pack(&dir, &["main.lua"], &[]));
-    ok(&run(&dir, &["run", "app.shield", "-o", "app.result"], None));
+    ok(&run_bundle(&dir, &[]));
     for extra in [&[][..], &["--extract", "out"][..]] {
         let out = open(&dir, extra);
         ok(&out);
@@ -1006,7 +991,7 @@ fn pack_refuses_links_out_of_the_tree_and_skips_dangling_ones() {
         "{}",
         stderr(&out)
     );
-    ok(&run(&dir, &["run", "app.shield", "-o", "app.result"], None));
+    ok(&run_bundle(&dir, &[]));
     let opened = open(&dir, &[]);
     ok(&opened);
     assert_eq!(stdout(&opened), "util\n");
@@ -1211,7 +1196,7 @@ fn hostile_scripts_end_in_a_result_with_a_defined_status() {
         let name = case.name;
         let dir = project(name, &[("main.lua", case.script)]);
         ok(&pack(&dir, &["main.lua"], case.flags));
-        ok(&run(&dir, &["run", "app.shield", "-o", "app.result"], None));
+        ok(&run_bundle(&dir, &[]));
         let opened = open(&dir, &[]);
         let expected_code = if case.status == 0 { 0 } else { 4 };
         let text = format!("{}{}", stdout(&opened), stderr(&opened));
@@ -1230,18 +1215,7 @@ fn written_names_the_result_cannot_carry_fail_in_the_script_and_stay_private() {
                   local g = assert(io.open('ok.txt', 'w')) g:write('fine') g:close()";
     let dir = project("names", &[("main.lua", script)]);
     ok(&pack(&dir, &["main.lua"], &[]));
-    let ran = run(
-        &dir,
-        &[
-            "run",
-            "app.shield",
-            "-o",
-            "app.result",
-            "--trace",
-            "host.trace",
-        ],
-        None,
-    );
+    let ran = run_bundle(&dir, &["--trace", "host.trace"]);
     ok(&ran);
     let trace = std::fs::read(dir.join("host.trace")).unwrap();
     for name in [&b"reports"[..], b"nnnnnnnnnn", b"ok.txt"] {
@@ -1295,9 +1269,7 @@ fn owners_can_fix_the_arguments_and_results_say_what_they_were() {
     let dir = project("args-fixed", &[("main.lua", script)]);
     ok(&pack(&dir, &["main.lua"], &["--args", "--", "a", "b c"]));
     for host_args in [&[][..], &["--", "a", "b c"]] {
-        let mut args = vec!["run", "app.shield", "-o", "app.result"];
-        args.extend_from_slice(host_args);
-        ok(&run(&dir, &args, None));
+        ok(&run_bundle(&dir, host_args));
         let opened = open(&dir, &[]);
         ok(&opened);
         assert_eq!(stdout(&opened), "2\ta\tb c\n");
@@ -1313,9 +1285,7 @@ fn owners_can_fix_the_arguments_and_results_say_what_they_were() {
         &["--", "x", "y"],
         &["--", "a", "b c", "d"],
     ] {
-        let mut args = vec!["run", "app.shield", "-o", "app.result"];
-        args.extend_from_slice(other);
-        let refused = run(&dir, &args, None);
+        let refused = run_bundle(&dir, other);
         assert_eq!(
             refused.status.code(),
             Some(1),
@@ -1329,11 +1299,7 @@ fn owners_can_fix_the_arguments_and_results_say_what_they_were() {
     // Without --args the host chooses, and the owner sees its choice.
     let dir = project("args-host", &[("main.lua", script)]);
     ok(&pack(&dir, &["main.lua"], &[]));
-    ok(&run(
-        &dir,
-        &["run", "app.shield", "-o", "app.result", "--", "x\ny"],
-        None,
-    ));
+    ok(&run_bundle(&dir, &["--", "x\ny"]));
     let opened = open(&dir, &[]);
     ok(&opened);
     assert!(

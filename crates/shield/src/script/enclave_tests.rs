@@ -2,9 +2,8 @@
 //! several runs on one enclave, and the ECALLs each build answers.
 
 use std::cell::RefCell;
-use std::fs::File;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 use shield_bundle::Language;
@@ -14,7 +13,7 @@ use shield_host::{Enclave, EnclaveBuilder, LaunchMode};
 use super::bridge::{self, EcallProxy};
 use super::host::ScriptHost;
 use super::image;
-use super::test_support::{Keys, bundle_len};
+use super::test_support::{Keys, bundle_host, bundle_len};
 
 thread_local! {
     /// The host of the run this thread is making: OCALLs are served on the
@@ -36,14 +35,7 @@ fn launch(binary: &Path, mode: LaunchMode) -> Result<Enclave, shield_host::Error
 /// Runs `bundle` on `enclave` from this thread, the result in `work`;
 /// returns the ECALL's status and the result's bytes.
 fn run_on(enclave: &Enclave, keys: &Keys, bundle: &Path, work: &Path) -> (i32, Vec<u8>) {
-    let result = work.join("app.result");
-    let host = ScriptHost {
-        bundle: Some(std::fs::read(bundle).unwrap()),
-        result: Some(Mutex::new(File::create(&result).unwrap())),
-        nodes: Some(work.to_owned()),
-        started: Some(Instant::now()),
-        ..ScriptHost::default()
-    };
+    let (host, result) = bundle_host(bundle, work);
     HOST.with(|h| *h.borrow_mut() = Some(Arc::new(host)));
     let (mut msg, mut msg_len) = ([0u8; 1024], 0u64);
     let status = EcallProxy::new(enclave, Limits::default())

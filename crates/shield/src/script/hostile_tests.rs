@@ -8,10 +8,7 @@
 //! serve an honest run.
 
 use std::cell::RefCell;
-use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::time::Instant;
 
 use shield_bundle::RunResult;
 use shield_edl::wire::{BridgeError, EcallTransport, Limits};
@@ -22,8 +19,7 @@ use shield_hostile::{
 
 use super::REFUSED;
 use super::bridge::{self, EcallProxy};
-use super::host::ScriptHost;
-use super::test_support::Keys;
+use super::test_support::{Keys, bundle_host, bundle_len};
 
 /// The OCALLs of a bundle run. The development-mode ones (`ocall_dev_*`)
 /// carry plaintext by design and serve `shield exec` only.
@@ -136,15 +132,8 @@ impl Target<'_> {
         let work = self.fixture.work.join(self.runs.to_string());
         std::fs::create_dir_all(&work).unwrap();
         let bundle = &self.fixture.bundles[which];
-        let bundle_len = std::fs::metadata(bundle).unwrap().len();
-        let result_path = work.join("app.result");
-        let host = ScriptHost {
-            bundle: Some(std::fs::read(bundle).unwrap()),
-            result: Some(Mutex::new(File::create(&result_path).unwrap())),
-            nodes: Some(work.clone()),
-            started: Some(Instant::now()),
-            ..ScriptHost::default()
-        };
+        let bundle_len = bundle_len(bundle);
+        let (host, result_path) = bundle_host(bundle, &work);
         let sealed = self.fixture.keys.sealed.clone();
         self.relaunch_if_lost();
         let keep = Keep {

@@ -1,10 +1,14 @@
 //! What the in-crate tests of script enclaves share: an attested enclave
 //! key made by the real Lua enclave, an owner, and bundles packed for them.
 
+use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Instant;
 
 use shield_bundle::{AttestedKey, Language, OwnerSecret, PackInput};
 
+use super::host::ScriptHost;
 use super::{image, ops};
 
 /// A state directory with the Lua enclave's key, and an owner.
@@ -70,4 +74,18 @@ impl Keys {
 /// The length of `path`'s bundle, as `ecall_run_bundle` takes it.
 pub(super) fn bundle_len(path: &Path) -> u64 {
     std::fs::metadata(path).unwrap().len()
+}
+
+/// An honest host for one run of `bundle`: nodes under `work`, the result
+/// in `work/app.result` (its path is returned too).
+pub(super) fn bundle_host(bundle: &Path, work: &Path) -> (ScriptHost, PathBuf) {
+    let result = work.join("app.result");
+    let host = ScriptHost {
+        bundle: Some(std::fs::read(bundle).unwrap()),
+        result: Some(Mutex::new(File::create(&result).unwrap())),
+        nodes: Some(work.to_owned()),
+        started: Some(Instant::now()),
+        ..ScriptHost::default()
+    };
+    (host, result)
 }
