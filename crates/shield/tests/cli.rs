@@ -319,3 +319,33 @@ fn edl_check_maps_to_rust_by_default_and_warns_on_sizeless_buffers() {
         "{imported:?}"
     );
 }
+
+/// The README's main command, as a user runs it (here on the test build).
+#[test]
+fn the_demo_runs_every_step_and_refuses_the_tampered_bundle() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_shield"))
+        .args(["demo", "--keep", "kept"])
+        .current_dir(dir.path())
+        .env("SHIELD_STATE_DIR", dir.path().join("state"))
+        .output()
+        .expect("running shield demo");
+    let text = stdout(&out);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for step in 1..=6 {
+        assert!(
+            text.contains(&format!("[{step}/6]")),
+            "step {step} missing:\n{text}"
+        );
+    }
+    assert!(
+        text.contains("TOP-SECRET-SITE\" appears in none of its files"),
+        "{text}"
+    );
+    assert!(line_value(&text, "[6/6] host  ").contains("refused, no script ran"));
+    assert!(dir.path().join("kept/out/report.txt").is_file());
+}
