@@ -90,3 +90,28 @@ fn label(v: f64) -> String {
         format!("{v:.0}")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_chart_names_its_categories_and_series() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("chart.svg");
+        let chart = Chart {
+            title: "title".into(),
+            y_label: "µs".into(),
+            categories: vec!["empty".into(), "4 KiB".into()],
+            series: vec![
+                ("idle".into(), vec![0.5, 3.0]),
+                ("loaded".into(), vec![1.5, 12.0]),
+            ],
+        };
+        bars(&path, &chart).unwrap();
+        let svg = std::fs::read_to_string(&path).unwrap();
+        for text in ["title", "empty", "4 KiB", "idle", "loaded", "12", "0.50"] {
+            assert!(svg.contains(&format!(">\n{text}\n<")), "{text} missing");
+        }
+    }
+}
