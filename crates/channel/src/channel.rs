@@ -29,10 +29,9 @@ const PAYLOAD: usize = 128;
 /// this very core, and `sched_yield` hands the core to it at once (alone
 /// on its core, a yield returns immediately and acts as a spin). Only then
 /// the futex: a sleeper frees its core, but waking an idle (virtual) CPU
-/// costs tens of microseconds. The spin budget adapts (see [`Pacing`]).
+/// costs tens of microseconds. The spin budget adapts (see [`Pacing`]);
+/// it starts here.
 const SPIN_START: Duration = Duration::from_micros(20);
-/// Floor of the spin budget.
-const SPIN_MIN: Duration = Duration::from_nanos(500);
 /// Ceiling of the spin budget.
 const SPIN_MAX: Duration = Duration::from_micros(100);
 /// The clock is read once per this many spins.
@@ -239,7 +238,7 @@ impl Channel {
             }
         }
         self.sleep_until_turn(alive)?;
-        self.pacing.missed(start.elapsed(), true);
+        self.pacing.missed(start.elapsed(), false);
         Ok(())
     }
 
@@ -282,18 +281,21 @@ impl Pacing {
     }
 
     /// A reply came only after the spin budget ran out, `waited` after the
-    /// wait began. If the peer answered while this side kept its core, a
-    /// little more spinning would have caught it: spin that long next time.
-    /// If this side handed its core over (the peer may have needed it) or
-    /// the reply was far off (a long ECALL), halve the budget.
+    /// wait began. If this side handed its core over meanwhile, the peer
+    /// shares the core and every spin is in its way: go straight to the
+    /// yields next time. If the peer answered while this side kept its
+    /// core, a little more spinning would have caught it: spin that long
+    /// next time. A reply far off (a long ECALL) halves the budget.
     fn missed(&self, waited: Duration, handed_over: bool) {
-        let next = if !handed_over && waited * 2 <= SPIN_MAX {
+        let next = if handed_over {
+            Duration::ZERO
+        } else if waited * 2 <= SPIN_MAX {
             waited * 2
         } else {
             self.budget() / 2
         };
         self.budget_ns
-            .store(nanos(next.clamp(SPIN_MIN, SPIN_MAX)), Ordering::Relaxed);
+            .store(nanos(next.min(SPIN_MAX)), Ordering::Relaxed);
     }
 }
 
@@ -362,22 +364,20 @@ mod tests {
         // its own, so spinning twice as long would have caught it.
         pacing.missed(Duration::from_micros(30), false);
         assert_eq!(pacing.budget(), Duration::from_micros(60));
-        // The core went to another task: spinning was in its way.
-        pacing.missed(Duration::from_micros(30), true);
-        assert_eq!(pacing.budget(), Duration::from_micros(30));
         // A long ECALL: no spin would have caught it.
         pacing.missed(Duration::from_secs(1), false);
-        assert_eq!(pacing.budget(), Duration::from_micros(15));
-        for _ in 0..20 {
-            pacing.missed(Duration::from_secs(1), true);
-        }
-        assert_eq!(pacing.budget(), SPIN_MIN);
+        assert_eq!(pacing.budget(), Duration::from_micros(30));
         pacing.missed(Duration::from_micros(90), false);
         assert_eq!(
             pacing.budget(),
-            SPIN_MIN,
-            "past the ceiling: halved, floored"
+            Duration::from_micros(15),
+            "past the ceiling: halved"
         );
+        // The core went to another task: spinning was in its way.
+        pacing.missed(Duration::from_micros(3), true);
+        assert_eq!(pacing.budget(), Duration::ZERO);
+        pacing.missed(Duration::from_micros(1), false);
+        assert_eq!(pacing.budget(), Duration::from_micros(2));
     }
 
     #[test]
