@@ -32,7 +32,7 @@ pub(crate) fn bars(path: &Path, chart: &Chart) -> Result<(), String> {
         .iter()
         .flat_map(|(_, values)| values)
         .fold(0f64, |m, &v| m.max(v))
-        * 1.15;
+        * 1.4; // headroom for the legend above the bars
     // Category i is centred on x = i; its bars share i - 0.4 .. i + 0.4.
     let mut ctx = ChartBuilder::on(&root)
         .caption(&chart.title, ("sans-serif", 20))
@@ -69,7 +69,7 @@ pub(crate) fn bars(path: &Path, chart: &Chart) -> Result<(), String> {
             values
                 .iter()
                 .enumerate()
-                .map(|(i, &v)| Text::new(label(v), (left(i), v + top * 0.01), ("sans-serif", 11))),
+                .map(|(i, &v)| Text::new(label(v), (left(i), v + top * 0.05), ("sans-serif", 11))),
         )
         .map_err(|e| err(&e))?;
     }
