@@ -263,7 +263,8 @@ impl Channel {
     }
 }
 
-/// This end's spin budget, private to it (the peer cannot steer it).
+/// This end's spin budget, in private memory: the peer can only slow its
+/// replies, never write it (at worst this side spins `SPIN_MAX` in vain).
 #[derive(Debug)]
 struct Pacing {
     budget_ns: AtomicU32,
