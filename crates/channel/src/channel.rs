@@ -10,8 +10,8 @@
 //! 128  payload        capacity bytes
 //! ```
 
-use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
 
 use crate::shm::{SharedRegion, futex_wait, futex_wake};
 use crate::{Error, Result};
@@ -23,10 +23,23 @@ const INDEX: usize = 68;
 const LEN: usize = 72;
 const PAYLOAD: usize = 128;
 
-/// Spins before sleeping: a round trip between two busy cores takes well
-/// under a microsecond, so most replies arrive while spinning; past this,
-/// give the core away (one core shared by both sides must not spin long).
-const SPINS: u32 = 4000;
+/// Waiting for the turn has three phases. Spinning catches the reply of a
+/// peer running on another core within microseconds, without a system
+/// call. Yielding follows: on a loaded machine the peer may be queued on
+/// this very core, and `sched_yield` hands the core to it at once (alone
+/// on its core, a yield returns immediately and acts as a spin). Only then
+/// the futex: a sleeper frees its core, but waking an idle (virtual) CPU
+/// costs tens of microseconds. The spin budget adapts (see [`Pacing`]);
+/// it starts here.
+const SPIN_START: Duration = Duration::from_micros(20);
+/// Ceiling of the spin budget.
+const SPIN_MAX: Duration = Duration::from_micros(100);
+/// The clock is read once per this many spins.
+const SPINS_PER_CHECK: u32 = 16;
+/// How long the yield phase lasts before the waiter sleeps.
+const YIELD_FOR: Duration = Duration::from_micros(500);
+/// A yield that took longer than this ran another task meanwhile.
+const YIELD_SWITCHED: Duration = Duration::from_micros(2);
 /// Sleeps are bounded so a waiter re-checks whether its peer is alive even
 /// if a wake-up was lost with a dying process.
 const SLEEP_SLICE: Duration = Duration::from_millis(50);
@@ -92,6 +105,7 @@ pub struct Message {
 pub struct Channel {
     region: SharedRegion,
     side: Side,
+    pacing: Pacing,
 }
 
 impl Channel {
@@ -107,6 +121,7 @@ impl Channel {
         Ok(Self {
             region,
             side: Side::Host,
+            pacing: Pacing::new(),
         })
     }
 
@@ -118,6 +133,7 @@ impl Channel {
         Ok(Self {
             region,
             side: Side::Enclave,
+            pacing: Pacing::new(),
         })
     }
 
@@ -194,12 +210,41 @@ impl Channel {
     fn wait_turn(&self, alive: impl Fn() -> Result<()>) -> Result<()> {
         let me = self.side as u32;
         let turn = self.region.atomic_u32(TURN);
-        for _ in 0..SPINS {
+        let start = Instant::now();
+        let budget = self.pacing.budget();
+        loop {
+            for _ in 0..SPINS_PER_CHECK {
+                if turn.load(Ordering::Acquire) == me {
+                    return Ok(());
+                }
+                std::hint::spin_loop();
+            }
+            if start.elapsed() >= budget {
+                break;
+            }
+        }
+        let mut handed_over = false;
+        loop {
+            let before = Instant::now();
+            std::thread::yield_now();
+            let now = Instant::now();
+            handed_over |= now - before > YIELD_SWITCHED;
             if turn.load(Ordering::Acquire) == me {
+                self.pacing.missed(now - start, handed_over);
                 return Ok(());
             }
-            std::hint::spin_loop();
+            if now - start > budget + YIELD_FOR {
+                break;
+            }
         }
+        self.sleep_until_turn(alive)?;
+        self.pacing.missed(start.elapsed(), false);
+        Ok(())
+    }
+
+    fn sleep_until_turn(&self, alive: impl Fn() -> Result<()>) -> Result<()> {
+        let me = self.side as u32;
+        let turn = self.region.atomic_u32(TURN);
         let waiting = self.region.atomic_u32(WAITING[self.side as usize]);
         loop {
             alive()?;
@@ -216,6 +261,47 @@ impl Channel {
             }
         }
     }
+}
+
+/// This end's spin budget, in private memory: the peer can only slow its
+/// replies, never write it (at worst this side spins `SPIN_MAX` in vain).
+#[derive(Debug)]
+struct Pacing {
+    budget_ns: AtomicU32,
+}
+
+impl Pacing {
+    fn new() -> Self {
+        Self {
+            budget_ns: AtomicU32::new(nanos(SPIN_START)),
+        }
+    }
+
+    fn budget(&self) -> Duration {
+        Duration::from_nanos(self.budget_ns.load(Ordering::Relaxed).into())
+    }
+
+    /// A reply came only after the spin budget ran out, `waited` after the
+    /// wait began. If this side handed its core over meanwhile, the peer
+    /// shares the core and every spin is in its way: go straight to the
+    /// yields next time. If the peer answered while this side kept its
+    /// core, a little more spinning would have caught it: spin that long
+    /// next time. A reply far off (a long ECALL) halves the budget.
+    fn missed(&self, waited: Duration, handed_over: bool) {
+        let next = if handed_over {
+            Duration::ZERO
+        } else if waited * 2 <= SPIN_MAX {
+            waited * 2
+        } else {
+            self.budget() / 2
+        };
+        self.budget_ns
+            .store(nanos(next.min(SPIN_MAX)), Ordering::Relaxed);
+    }
+}
+
+fn nanos(d: Duration) -> u32 {
+    u32::try_from(d.as_nanos()).unwrap_or(u32::MAX)
 }
 
 #[cfg(test)]
@@ -269,6 +355,30 @@ mod tests {
             enclave.recv(|| Ok(())),
             Err(Error::TooLarge { .. })
         ));
+    }
+
+    #[test]
+    fn the_spin_budget_follows_the_replies() {
+        let pacing = Pacing::new();
+        assert_eq!(pacing.budget(), SPIN_START);
+        // Caught by yields that returned at once: the peer had a core of
+        // its own, so spinning twice as long would have caught it.
+        pacing.missed(Duration::from_micros(30), false);
+        assert_eq!(pacing.budget(), Duration::from_micros(60));
+        // A long ECALL: no spin would have caught it.
+        pacing.missed(Duration::from_secs(1), false);
+        assert_eq!(pacing.budget(), Duration::from_micros(30));
+        pacing.missed(Duration::from_micros(90), false);
+        assert_eq!(
+            pacing.budget(),
+            Duration::from_micros(15),
+            "past the ceiling: halved"
+        );
+        // The core went to another task: spinning was in its way.
+        pacing.missed(Duration::from_micros(3), true);
+        assert_eq!(pacing.budget(), Duration::ZERO);
+        pacing.missed(Duration::from_micros(1), false);
+        assert_eq!(pacing.budget(), Duration::from_micros(2));
     }
 
     #[test]

@@ -4,8 +4,8 @@
 //! Each TCS gets one [`Channel`]: a shared region holding a *turn* word, a
 //! message header and a payload area. Exactly one side owns the region at a
 //! time; the owner writes a message and hands the turn over (release
-//! ordering), the other side waits for the turn (a short spin, then a
-//! futex wait) and copies the message out into private memory before it
+//! ordering), the other side waits for the turn (a spin whose length
+//! adapts to load, a few yields, then a futex wait) and copies the message out into private memory before it
 //! looks at it. That copy is the SGX discipline for untrusted memory: the
 //! other side may scribble on the region at any moment, so every byte is
 //! read once and every length is checked against the region's capacity
