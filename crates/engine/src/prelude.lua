@@ -76,18 +76,31 @@ local function need(bytes)
 end
 
 -- Returns the results of the library function `name` called through
--- pcall; an argument error it raised is raised again as the library raises
--- it for a script's direct call: named, at the script's line. Always
--- tail-called (`return relay(...)`), so level 2 is the script.
-local function relay(name, ok, ...)
+-- pcall; an error it raised is raised again as the library raises it for a
+-- script's direct call: named, at the script's line. Always tail-called
+-- (`return relay(...)`), so level 2 is the script. For `callback` calls
+-- (which may run script code: gsub's replacement function, metamethods,
+-- load's reader) only what is surely the library's own is rewritten: a
+-- script's error must reach it as the script raised it.
+local function relay_from(callback, name, ok, ...)
   if ok then return ... end
   local e = ...
   if type(e) == "string" then
     local bare, n = gsub(e, "^bad argument (#%d+) to '%?'", "bad argument %1 to '" .. name .. "'", 1)
     if n == 0 then bare, n = gsub(e, "^%(shield%):%d+: ", "", 1) end
-    if n > 0 then error(bare, 2) end
+    if n > 0 or not callback then error(bare, 2) end
   end
   error(e, 0)
+end
+
+-- A library call that runs no script code: its errors are all its own.
+local function relay(name, ...)
+  return relay_from(false, name, ...)
+end
+
+-- A library call that may run script code (see relay_from).
+local function relay_cb(name, ...)
+  return relay_from(true, name, ...)
 end
 
 -- Bound on one value's length as concat and format see it.
@@ -138,7 +151,7 @@ if mem_limit then
       end
       return v
     end
-    return relay("gsub", pcall(gsub, s, p, counted, n))
+    return relay_cb("gsub", pcall(gsub, s, p, counted, n))
   end)
 
   string.rep = hide(function(...)
@@ -166,7 +179,7 @@ if mem_limit then
       -- once, as the library would, counting as we go, then join the copy.
       local first, last = i or 1, j or #t
       if type(first) ~= "number" or type(last) ~= "number" then
-        return relay("concat", pcall(concat, t, sep, i, j))
+        return relay_cb("concat", pcall(concat, t, sep, i, j))
       end
       local parts, size, n = {}, 0, 0
       for k = first, last do
@@ -222,9 +235,9 @@ _G.load = hide(function(chunk, name, mode, ...)
     end
   end
   if select("#", ...) > 0 then
-    return relay("load", pcall(load, chunk, name, "t", ...))
+    return relay_cb("load", pcall(load, chunk, name, "t", ...))
   end
-  return relay("load", pcall(load, chunk, name, "t"))
+  return relay_cb("load", pcall(load, chunk, name, "t"))
 end)
 
 -- ── Finalizers ─────────────────────────────────────────────────────────────

@@ -154,6 +154,25 @@ fn the_heap_backstop_stops_a_script_the_vm_undercounts() {
 }
 
 #[test]
+fn wrapped_library_errors_read_as_c_luas() {
+    // (Called as statements: in a tail call the script's frame is gone
+    // before the wrapper sees the error, so there is no line to name.)
+    let r = run("print(pcall(function() local s = ('x'):rep(1e10) end)) \
+                 print(pcall(function() local s = string.format('%d', 'x') end)) \
+                 print(pcall(string.gsub, 'x', 'x', function() error('mine', 0) end)) \
+                 print(pcall(string.gsub, 'x', 'x', function() error('mine') end))");
+    assert_eq!(
+        r.stdout,
+        "false\tmain.lua:1: resulting string too large\n\
+         false\tmain.lua:1: bad argument #2 to 'format' (number expected, got string)\n\
+         false\tmine\n\
+         false\tmain.lua:1: mine\n",
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
 fn library_errors_still_name_the_script_line() {
     let r = run("\n\nstring.rep()");
     assert_eq!(
