@@ -109,6 +109,18 @@ local function vlen(v)
   return 64
 end
 
+-- The total length of `t[first..last]` (a table without a metatable) and
+-- a separator after each, when they are all strings; fails otherwise.
+local function string_lengths(t, first, last, lsep)
+  local size = 0
+  for k = first, last do
+    local v = t[k]
+    if v == nil then break end -- the library refuses it
+    size = size + #v + lsep
+  end
+  return size
+end
+
 -- The total length of values `first`..`last` of `...`, each at most
 -- `each` bytes more than its `vlen`.
 local function vsum(each, first, ...)
@@ -196,11 +208,17 @@ if mem_limit then
     end
     local first, last = i or 1, j or rawlen(t)
     if type(first) == "number" and type(last) == "number" and last >= first then
-      local size = 0
-      for k = first, last do
-        local v = rawget(t, k)
-        if v == nil then break end -- the library refuses it
-        size = size + vlen(v) + lsep
+      -- Strings only (the usual case) are measured by VM operations alone;
+      -- a number among them makes `#` fail, and the elements are measured
+      -- one by one instead.
+      local ok, size = pcall(string_lengths, t, first, last, lsep)
+      if not ok then
+        size = 0
+        for k = first, last do
+          local v = rawget(t, k)
+          if v == nil then break end -- the library refuses it
+          size = size + vlen(v) + lsep
+        end
       end
       need(size)
     end

@@ -58,15 +58,17 @@ impl ProtectedWrites {
         if shield_bundle::validate_path(path).is_err() {
             return refuse("a written file's name must be at most 1024 bytes, without backslashes");
         }
+        // Lookups in the ordered map, not a scan: a script may write many files.
         let as_dir = format!("{path}/");
-        let is_parent = |name: &String| name.starts_with(&as_dir);
-        let has_parent =
-            |name: &String| path.starts_with(name.as_str()) && path[name.len()..].starts_with('/');
-        if self
+        let is_a_directory = self
             .files
-            .keys()
-            .any(|name| is_parent(name) || has_parent(name))
-        {
+            .range(as_dir.clone()..)
+            .next()
+            .is_some_and(|(name, _)| name.starts_with(&as_dir));
+        let has_a_file_as_directory = path
+            .match_indices('/')
+            .any(|(i, _)| self.files.contains_key(&path[..i]));
+        if is_a_directory || has_a_file_as_directory {
             return refuse("a written file cannot also be a directory of written files");
         }
         Ok(())

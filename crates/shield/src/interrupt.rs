@@ -95,6 +95,21 @@ impl Drop for EnclaveGuard {
     }
 }
 
+/// Where a temporary that becomes `dest` (a `what`) is made, and its name's
+/// prefix: `.NAME.`, recognisable, and short enough that the temporary's
+/// name is valid.
+fn staging<'a>(dest: &'a Path, what: &str) -> Result<(&'a Path, String)> {
+    let dir = match dest.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let Some(name) = dest.file_name() else {
+        bail!("{} does not name a {what}", dest.display());
+    };
+    let stem: String = name.to_string_lossy().chars().take(64).collect();
+    Ok((dir, format!(".{stem}.")))
+}
+
 /// A new file beside `dest`, made exclusively under a random name
 /// (`.NAME.XXXXXX.partial`), removed unless persisted, also on a signal.
 #[derive(Debug)]
@@ -102,18 +117,10 @@ pub(crate) struct TempFile(Option<tempfile::NamedTempFile>);
 
 impl TempFile {
     pub(crate) fn beside(dest: &Path) -> Result<Self> {
-        let dir = match dest.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        let Some(name) = dest.file_name() else {
-            bail!("{} does not name a file", dest.display());
-        };
-        // Recognisable, and short enough that the temporary's name is valid.
-        let stem: String = name.to_string_lossy().chars().take(64).collect();
+        let (dir, prefix) = staging(dest, "file")?;
         let mut pending = pending();
         let file = tempfile::Builder::new()
-            .prefix(&format!(".{stem}."))
+            .prefix(&prefix)
             .suffix(".partial")
             .tempfile_in(dir)
             .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
@@ -174,17 +181,10 @@ impl TempDir {
     /// whole: nobody sees a half-made `dest`. Its mode is a new directory's
     /// (umask applies), not a temporary's 0700.
     pub(crate) fn beside(dest: &Path) -> Result<Self> {
-        let dir = match dest.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        let Some(name) = dest.file_name() else {
-            bail!("{} does not name a directory", dest.display());
-        };
-        let stem: String = name.to_string_lossy().chars().take(64).collect();
+        let (dir, prefix) = staging(dest, "directory")?;
         let mut pending = pending();
         let made = tempfile::Builder::new()
-            .prefix(&format!(".{stem}."))
+            .prefix(&prefix)
             .suffix(".partial")
             .permissions(std::fs::Permissions::from_mode(0o777))
             .tempdir_in(dir)

@@ -1212,7 +1212,8 @@ fn written_names_the_result_cannot_carry_fail_in_the_script_and_stay_private() {
                   print(io.open(('n'):rep(1100), 'w')) \
                   local f = assert(io.open('dir', 'w')) f:write('1') f:close() \
                   print(io.open('dir/f', 'w')) \
-                  local g = assert(io.open('ok.txt', 'w')) g:write('fine') g:close()";
+                  local g = assert(io.open('ok.txt', 'w')) g:write('fine') g:close() \
+                  assert(io.open('sub/x', 'w')):close() print(io.open('sub', 'w'))";
     let dir = project("names", &[("main.lua", script)]);
     ok(&pack(&dir, &["main.lua"], &[]));
     let ran = run_bundle(&dir, &["--trace", "host.trace"]);
@@ -1225,7 +1226,7 @@ fn written_names_the_result_cannot_carry_fail_in_the_script_and_stay_private() {
     let opened = open(&dir, &["--extract", "out"]);
     ok(&opened);
     let out = stdout(&opened);
-    assert_eq!(out.matches("nil\t").count(), 3, "{out}");
+    assert_eq!(out.matches("nil\t").count(), 4, "{out}");
     assert_eq!(std::fs::read(dir.join("out/ok.txt")).unwrap(), b"fine");
     assert_eq!(std::fs::read(dir.join("out/dir")).unwrap(), b"1");
 }
