@@ -84,6 +84,90 @@ pub trait Vfs: Send {
     /// Missing files give [`io::ErrorKind::NotFound`], refused ones
     /// [`io::ErrorKind::PermissionDenied`].
     fn open(&mut self, path: &str, mode: OpenMode) -> io::Result<Box<dyn VfsFile>>;
+
+    /// What `path` names (normalized by [`normalize_dir`]; `""` is the
+    /// root, a directory): [`io::ErrorKind::NotFound`] when nothing.
+    fn metadata(&mut self, path: &str) -> io::Result<Metadata>;
+
+    /// The entries directly inside directory `dir` (normalized by
+    /// [`normalize_dir`]), sorted by name. A missing directory gives
+    /// [`io::ErrorKind::NotFound`], a file [`io::ErrorKind::NotADirectory`].
+    fn list(&mut self, dir: &str) -> io::Result<Vec<DirEntry>>;
+}
+
+/// Whether a path names a file or a directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum EntryKind {
+    /// A file, readable (and in the write layer, writable).
+    File,
+    /// A directory: a path prefix of some file.
+    Directory,
+}
+
+/// What a path names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Metadata {
+    /// File or directory.
+    pub kind: EntryKind,
+    /// A file's size in bytes; 0 for a directory.
+    pub size: u64,
+}
+
+/// One entry of a directory listing.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct DirEntry {
+    /// The entry's name inside its directory (no `/`).
+    pub name: String,
+    /// File or directory.
+    pub kind: EntryKind,
+}
+
+/// The entries directly inside `dir` of a layer whose files are the keys of
+/// `files` (normalized paths), or `None` when no file lies under `dir`. The
+/// root (`""`) always exists.
+pub fn list_keys<V>(files: &BTreeMap<String, V>, dir: &str) -> Option<Vec<DirEntry>> {
+    let prefix = if dir.is_empty() {
+        String::new()
+    } else {
+        format!("{dir}/")
+    };
+    let mut entries: Vec<DirEntry> = Vec::new();
+    for key in files.range(prefix.clone()..).map(|(k, _)| k) {
+        let Some(rest) = key.strip_prefix(&prefix) else {
+            break;
+        };
+        let entry = match rest.split_once('/') {
+            Some((first, _)) => DirEntry {
+                name: first.to_owned(),
+                kind: EntryKind::Directory,
+            },
+            None => DirEntry {
+                name: rest.to_owned(),
+                kind: EntryKind::File,
+            },
+        };
+        // Keys under one directory are contiguous in the ordered map.
+        if entries.last() != Some(&entry) {
+            entries.push(entry);
+        }
+    }
+    (dir.is_empty() || !entries.is_empty()).then(|| {
+        entries.sort();
+        entries
+    })
+}
+
+/// [`normalize`] for a directory: the root (`""`, `"."`, `"./"`) is `""`.
+pub fn normalize_dir(path: &str) -> io::Result<String> {
+    match normalize(path) {
+        Ok(p) => Ok(p),
+        Err(e) if e.kind() == io::ErrorKind::InvalidInput && !path.contains('\0') => {
+            // Empty, or naming the root (e.g. "a/.."): nothing else is
+            // InvalidInput here.
+            Ok(String::new())
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// Normalizes a script-supplied path relative to the VFS root:
@@ -136,6 +220,15 @@ pub fn normalize(path: &str) -> io::Result<String> {
 pub trait ReadLayer: Send {
     /// The whole content of `path`, or `Ok(None)` when there is no such file.
     fn read(&mut self, path: &str) -> io::Result<Option<Vec<u8>>>;
+
+    /// The size of file `path`, or `Ok(None)` when there is no such file.
+    fn size(&mut self, path: &str) -> io::Result<Option<u64>> {
+        Ok(self.read(path)?.map(|content| content.len() as u64))
+    }
+
+    /// The entries directly inside directory `dir` (`""` is the root), or
+    /// `Ok(None)` when it is not a directory of this layer.
+    fn list(&mut self, dir: &str) -> io::Result<Option<Vec<DirEntry>>>;
 }
 
 /// The writable layer of an [`Overlay`].
@@ -145,6 +238,10 @@ pub trait WriteLayer: Send {
     /// Opens an existing written file for reading and writing at position 0,
     /// or `Ok(None)` when it was never written.
     fn open(&mut self, path: &str) -> io::Result<Option<Box<dyn VfsFile>>>;
+
+    /// The entries directly inside directory `dir` (`""` is the root), or
+    /// `Ok(None)` when no written file lies under it.
+    fn list(&mut self, dir: &str) -> io::Result<Option<Vec<DirEntry>>>;
 }
 
 /// A read-only base layer under a writable layer; written files shadow base
@@ -233,6 +330,55 @@ impl<R: ReadLayer, W: WriteLayer> Vfs for Overlay<R, W> {
             Ok(f)
         }
     }
+
+    fn metadata(&mut self, path: &str) -> io::Result<Metadata> {
+        let file = |size| Metadata {
+            kind: EntryKind::File,
+            size,
+        };
+        if !path.is_empty() {
+            if let Some(mut f) = self.write.open(path)? {
+                return Ok(file(f.seek(SeekFrom::End(0))?));
+            }
+            if let Some(size) = self.read.size(path)? {
+                return Ok(file(size));
+            }
+        }
+        if path.is_empty() || self.write.list(path)?.is_some() || self.read.list(path)?.is_some() {
+            return Ok(Metadata {
+                kind: EntryKind::Directory,
+                size: 0,
+            });
+        }
+        Err(not_found(path))
+    }
+
+    fn list(&mut self, dir: &str) -> io::Result<Vec<DirEntry>> {
+        let base = self.read.list(dir)?;
+        let written = self.write.list(dir)?;
+        if base.is_none() && written.is_none() {
+            return Err(match self.metadata(dir) {
+                Ok(_) => io::Error::new(
+                    io::ErrorKind::NotADirectory,
+                    format!("{dir}: not a directory"),
+                ),
+                Err(e) => e,
+            });
+        }
+        // A written file shadows a base file of the same name.
+        let mut merged = BTreeMap::new();
+        for entry in base
+            .into_iter()
+            .flatten()
+            .chain(written.into_iter().flatten())
+        {
+            merged.insert(entry.name, entry.kind);
+        }
+        Ok(merged
+            .into_iter()
+            .map(|(name, kind)| DirEntry { name, kind })
+            .collect())
+    }
 }
 
 /// A handle that refuses writes.
@@ -299,6 +445,14 @@ impl ReadLayer for MemoryFiles {
     fn read(&mut self, path: &str) -> io::Result<Option<Vec<u8>>> {
         Ok(self.0.get(path).cloned())
     }
+
+    fn size(&mut self, path: &str) -> io::Result<Option<u64>> {
+        Ok(self.0.get(path).map(|content| content.len() as u64))
+    }
+
+    fn list(&mut self, dir: &str) -> io::Result<Option<Vec<DirEntry>>> {
+        Ok(list_keys(&self.0, dir))
+    }
 }
 
 type SharedBytes = Arc<Mutex<Vec<u8>>>;
@@ -345,6 +499,11 @@ impl WriteLayer for MemoryWrites {
                 pos: 0,
             }) as Box<dyn VfsFile>
         }))
+    }
+
+    fn list(&mut self, dir: &str) -> io::Result<Option<Vec<DirEntry>>> {
+        let files = self.files.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(list_keys(&files, dir))
     }
 }
 
@@ -457,6 +616,52 @@ impl ReadLayer for DirReader {
         }
         fs::read(&real).map(Some)
     }
+
+    fn list(&mut self, dir: &str) -> io::Result<Option<Vec<DirEntry>>> {
+        list_host_dir(&self.root, dir)
+    }
+}
+
+/// The entries of `dir` under the host directory `root`, or `None` when it
+/// is not a directory there. Symbolic links are listed as what they point
+/// to, and left out when that lies outside `root`.
+fn list_host_dir(root: &Path, dir: &str) -> io::Result<Option<Vec<DirEntry>>> {
+    let full = if dir.is_empty() {
+        root.to_path_buf()
+    } else {
+        join_checked(root, dir)?
+    };
+    let real = match full.canonicalize() {
+        Ok(real) => real,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    check_inside(root, &real, dir)?;
+    if !real.is_dir() {
+        return Ok(None);
+    }
+    let root = root.canonicalize()?;
+    let mut entries = Vec::new();
+    for entry in fs::read_dir(&real)? {
+        let entry = entry?;
+        let Ok(name) = entry.file_name().into_string() else {
+            continue; // not a name a script can spell
+        };
+        let Ok(target) = entry.path().canonicalize() else {
+            continue; // a dangling link
+        };
+        if !target.starts_with(&root) {
+            continue;
+        }
+        let kind = if target.is_dir() {
+            EntryKind::Directory
+        } else {
+            EntryKind::File
+        };
+        entries.push(DirEntry { name, kind });
+    }
+    entries.sort();
+    Ok(Some(entries))
 }
 
 /// A [`WriteLayer`] over a host scratch directory; parent directories are
@@ -528,6 +733,10 @@ impl WriteLayer for DirWriter {
         self.check(&full, path)?;
         let f = fs::OpenOptions::new().read(true).write(true).open(&full)?;
         Ok(Some(Box::new(f)))
+    }
+
+    fn list(&mut self, dir: &str) -> io::Result<Option<Vec<DirEntry>>> {
+        list_host_dir(&self.root, dir)
     }
 }
 
@@ -621,6 +830,64 @@ mod tests {
         assert_eq!(files["new/out.txt"], b"hello");
     }
 
+    #[test]
+    fn listing_and_metadata_merge_the_layers() {
+        let mut base = BTreeMap::new();
+        for (path, content) in [("a.txt", "12345"), ("lib/x.lua", ""), ("lib/sub/y", "")] {
+            base.insert(path.to_owned(), content.as_bytes().to_vec());
+        }
+        let mut vfs = Overlay::new(MemoryFiles::new(base), MemoryWrites::new());
+        let w = OpenMode::parse("w").unwrap();
+        vfs.open("lib/new.txt", w)
+            .unwrap()
+            .write_all(b"abc")
+            .unwrap();
+        vfs.open("a.txt", w).unwrap().write_all(b"1").unwrap();
+        vfs.open("out/r.csv", w).unwrap();
+        let names = |entries: Vec<DirEntry>| {
+            entries
+                .into_iter()
+                .map(|e| match e.kind {
+                    EntryKind::File => e.name,
+                    EntryKind::Directory => format!("{}/", e.name),
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(names(vfs.list("").unwrap()), ["a.txt", "lib/", "out/"]);
+        assert_eq!(
+            names(vfs.list("lib").unwrap()),
+            ["new.txt", "sub/", "x.lua"]
+        );
+        assert_eq!(names(vfs.list("out").unwrap()), ["r.csv"]);
+        let kind = |r: io::Result<Vec<DirEntry>>| r.unwrap_err().kind();
+        assert_eq!(kind(vfs.list("nope")), io::ErrorKind::NotFound);
+        assert_eq!(kind(vfs.list("a.txt")), io::ErrorKind::NotADirectory);
+        // The written a.txt shadows the base one.
+        assert_eq!(vfs.metadata("a.txt").unwrap().size, 1);
+        assert_eq!(vfs.metadata("lib/new.txt").unwrap().size, 3);
+        assert_eq!(vfs.metadata("lib/sub").unwrap().kind, EntryKind::Directory);
+        assert_eq!(vfs.metadata("").unwrap().kind, EntryKind::Directory);
+        assert_eq!(
+            vfs.metadata("lib/s").unwrap_err().kind(),
+            io::ErrorKind::NotFound
+        );
+        // A name sharing a prefix with a directory is not inside it.
+        assert_eq!(
+            list_keys(&BTreeMap::from([("ab/c".to_owned(), ())]), "a"),
+            None
+        );
+    }
+
+    #[test]
+    fn normalize_dir_names_the_root() {
+        for root in ["", ".", "./", "a/.."] {
+            assert_eq!(normalize_dir(root).unwrap(), "", "{root:?}");
+        }
+        assert_eq!(normalize_dir("a/./b/").unwrap(), "a/b");
+        assert!(normalize_dir("..").is_err());
+        assert!(normalize_dir("a\0").is_err());
+    }
+
     fn scratch(name: &str) -> PathBuf {
         let dir =
             std::env::temp_dir().join(format!("shield-engine-vfs-{}-{name}", std::process::id()));
@@ -642,6 +909,16 @@ mod tests {
 
         let mut reader = DirReader::new(&base);
         assert_eq!(reader.read("ok.txt").unwrap().unwrap(), b"ok");
+        // The link to a file outside is not listed.
+        let listed = reader.list("").unwrap().unwrap();
+        assert_eq!(
+            listed,
+            [DirEntry {
+                name: "ok.txt".into(),
+                kind: EntryKind::File
+            }]
+        );
+        assert_eq!(reader.list("ok.txt").unwrap(), None);
         assert_eq!(reader.read("nope").unwrap(), None);
         assert_eq!(
             reader.read("link").unwrap_err().kind(),

@@ -4,6 +4,8 @@
 
 use std::io;
 
+use shield_engine::vfs::{DirEntry, EntryKind};
+
 use crate::outside::{CHUNK, host};
 
 /// Development mode: the files of the host's script directory, plaintext.
@@ -13,22 +15,27 @@ pub(crate) struct HostDirectory {
     pub(crate) max_file: u64,
 }
 
-impl shield_engine::vfs::ReadLayer for HostDirectory {
-    fn read(&mut self, path: &str) -> io::Result<Option<Vec<u8>>> {
+impl HostDirectory {
+    /// Everything the host answers for `path` through `ocall` (one of the
+    /// offset-and-chunk OCALLs), up to `max_file` bytes; `Ok(None)` when
+    /// the host says there is nothing there.
+    fn fetch(
+        &self,
+        path: &str,
+        ocall: impl Fn(u64, &mut [u8], &mut u64) -> Result<i32, shield_enclave::wire::BridgeError>,
+    ) -> io::Result<Option<Vec<u8>>> {
         let mut data = Vec::new();
         let mut buf = vec![0u8; CHUNK];
         loop {
             let mut got = 0u64;
-            let status = host()
-                .ocall_dev_read_file(path, data.len() as u64, &mut buf, &mut got)
-                .map_err(io::Error::other)?;
+            let status = ocall(data.len() as u64, &mut buf, &mut got).map_err(io::Error::other)?;
             match status {
                 0 if data.is_empty() => return Ok(None),
                 0 | 1 => {}
                 _ => {
                     return Err(io::Error::new(
                         io::ErrorKind::PermissionDenied,
-                        format!("{path}: the host refused to read it"),
+                        format!("{path}: the host refused it"),
                     ));
                 }
             }
@@ -48,6 +55,54 @@ impl shield_engine::vfs::ReadLayer for HostDirectory {
             }
         }
     }
+}
+
+impl shield_engine::vfs::ReadLayer for HostDirectory {
+    fn read(&mut self, path: &str) -> io::Result<Option<Vec<u8>>> {
+        self.fetch(path, |offset, buf, got| {
+            host().ocall_dev_read_file(path, offset, buf, got)
+        })
+    }
+
+    fn list(&mut self, dir: &str) -> io::Result<Option<Vec<DirEntry>>> {
+        let Some(listing) = self.fetch(dir, |offset, buf, got| {
+            host().ocall_dev_list_dir(dir, offset, buf, got)
+        })?
+        else {
+            return Ok(None);
+        };
+        parse_listing(&listing).map(Some).ok_or_else(|| {
+            io::Error::other(format!("{dir}: the host's directory listing is malformed"))
+        })
+    }
+}
+
+/// Decodes `ocall_dev_list_dir`'s listing; `None` if it is malformed.
+fn parse_listing(listing: &[u8]) -> Option<Vec<DirEntry>> {
+    let Some(body) = listing.strip_suffix(&[0]) else {
+        return listing.is_empty().then(Vec::new);
+    };
+    let mut entries = body
+        .split(|&b| b == 0)
+        .map(|item| {
+            let (&kind, name) = item.split_first()?;
+            let kind = match kind {
+                b'f' => EntryKind::File,
+                b'd' => EntryKind::Directory,
+                _ => return None,
+            };
+            let name = std::str::from_utf8(name).ok()?;
+            (!name.is_empty() && !name.contains('/') && name != "." && name != "..").then(|| {
+                DirEntry {
+                    name: name.to_owned(),
+                    kind,
+                }
+            })
+        })
+        .collect::<Option<Vec<_>>>()?;
+    entries.sort();
+    entries.dedup_by(|a, b| a.name == b.name);
+    Some(entries)
 }
 
 /// Development mode: the host's stdin.
@@ -108,5 +163,28 @@ impl io::Write for HostOutput {
         }
         self.buffer.clear();
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listings_from_the_host_are_checked() {
+        let listing = parse_listing(b"fa.lua\0dlib\0").unwrap();
+        assert_eq!(listing.len(), 2);
+        assert_eq!(listing[1].kind, EntryKind::Directory);
+        assert_eq!(parse_listing(b"").unwrap(), []);
+        for bad in [
+            &b"fa"[..],
+            b"xa\0",
+            b"f\0",
+            b"f../x\0",
+            b"d..\0",
+            b"f\xff\0",
+        ] {
+            assert_eq!(parse_listing(bad), None, "{bad:?}");
+        }
     }
 }

@@ -8,7 +8,7 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use shield_enclave::services::pfs::{FileKey, ProtectedFile};
-use shield_engine::vfs::{VfsFile, WriteLayer};
+use shield_engine::vfs::{DirEntry, VfsFile, WriteLayer};
 use zeroize::Zeroizing;
 
 use crate::outside::HostNodes;
@@ -97,6 +97,10 @@ impl WriteLayer for ProtectedWrites {
             .files
             .get(path)
             .map(|file| Box::new(Handle::new(file.clone())) as Box<dyn VfsFile>))
+    }
+
+    fn list(&mut self, dir: &str) -> io::Result<Option<Vec<DirEntry>>> {
+        Ok(shield_engine::vfs::list_keys(&self.files, dir))
     }
 }
 

@@ -228,6 +228,38 @@ impl bridge::Ocalls for ScriptHost {
         }
     }
 
+    fn ocall_dev_list_dir(&self, path: &str, offset: u64, buf: &mut [u8], got: &mut u64) -> i32 {
+        use shield_engine::vfs::{EntryKind, ReadLayer};
+        let Some(root) = &self.dev_root else {
+            return -13;
+        };
+        let Ok(dir) = shield_engine::vfs::normalize_dir(path) else {
+            return -13;
+        };
+        let entries = match shield_engine::vfs::DirReader::new(root).list(&dir) {
+            Ok(Some(entries)) => entries,
+            Ok(None) => return 0,
+            Err(_) => return -13,
+        };
+        let mut listing = Vec::new();
+        for entry in entries {
+            listing.push(match entry.kind {
+                EntryKind::File => b'f',
+                EntryKind::Directory => b'd',
+            });
+            listing.extend_from_slice(entry.name.as_bytes());
+            listing.push(0);
+        }
+        let rest = usize::try_from(offset)
+            .ok()
+            .and_then(|start| listing.get(start..))
+            .unwrap_or_default();
+        let n = rest.len().min(buf.len());
+        buf[..n].copy_from_slice(&rest[..n]);
+        *got = n as u64;
+        1
+    }
+
     fn ocall_dev_stdin(&self, buf: &mut [u8], got: &mut u64) -> i32 {
         if self.dev_root.is_none() {
             return -1;
