@@ -481,18 +481,25 @@ fn script_root(file: &Path) -> Result<(PathBuf, String)> {
     Ok((dir, name))
 }
 
+/// The engine of `language`, as its enclave runs it.
+pub(crate) fn engine(language: Language) -> Box<dyn shield_engine::Engine> {
+    match language {
+        Language::Lua => Box::new(shield_engine::lua::LuaEngine::new()),
+    }
+}
+
 /// `shield exec --native`: the engine in this process.
 pub(crate) fn exec_native(
+    language: Language,
     file: &Path,
     args: &[String],
     limits: shield_engine::Limits,
 ) -> Result<i32> {
-    use shield_engine::Engine;
     use shield_engine::vfs::{DirReader, MemoryWrites, Overlay};
     let (root, entry) = script_root(file)?;
     let mut vfs = Overlay::new(DirReader::new(root), MemoryWrites::new());
     let mut stdout = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
-    let outcome = shield_engine::lua::LuaEngine::new().run(shield_engine::Job {
+    let outcome = engine(language).run(shield_engine::Job {
         entry: &entry,
         args,
         stdin: &mut std::io::stdin().lock(),
@@ -509,13 +516,14 @@ pub(crate) fn exec_native(
 
 /// `shield exec`: the script enclave runs the plaintext script.
 pub(crate) fn exec_enclave(
+    language: Language,
     file: &Path,
     args: &[String],
     limits: shield_engine::Limits,
     state: &Path,
 ) -> Result<i32> {
     let (root, entry) = script_root(file)?;
-    let binary = image::development(Language::Lua).unpack(state)?;
+    let binary = image::development(language).unpack(state)?;
     let launched = ScriptHost {
         dev_root: Some(root),
         ..ScriptHost::default()
