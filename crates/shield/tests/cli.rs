@@ -347,5 +347,5 @@ fn the_demo_runs_every_step_and_refuses_the_tampered_bundle() {
         "{text}"
     );
     assert!(line_value(&text, "[6/6] host  ").contains("refused, no script ran"));
-    assert!(dir.path().join("kept/out/report.txt").is_file());
+    assert!(dir.path().join("kept/lua/out/report.txt").is_file());
 }

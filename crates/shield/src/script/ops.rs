@@ -549,10 +549,11 @@ pub(crate) fn exec_enclave(
 
 /// A policy file's text that allows this machine's simulated enclave: used
 /// by the demo, written out so the owner sees what they accept.
-pub(crate) fn simulation_policy_text(mrenclave: &[u8; 32]) -> String {
+pub(crate) fn simulation_policy_text(language: Language, mrenclave: &[u8; 32]) -> String {
     let value = json!(shield_sgx::hex(mrenclave));
+    let name = language.display_name();
     format!(
-        "# Accept only the Lua enclave this shield carries, and accept quotes from\n\
+        "# Accept only the {name} enclave this shield carries, and accept quotes from\n\
          # this machine's *simulated* quoting enclave (no real SGX here).\n\
          mrenclave = [{value}]\n\
          allow_debug = false\n\
