@@ -176,7 +176,7 @@ fn round(language: Language, dir: &Path, owner: &OwnerSecret) -> Result<()> {
         .split(|&b| b == b'\n')
         .filter(|l| l.starts_with(b"== OCALL"))
         .count();
-    let leaks = files_containing(&dir, MARKER)?
+    let leaks = files_containing(dir, MARKER)?
         .into_iter()
         .filter(|p| !p.starts_with(&app))
         .collect::<Vec<_>>();
