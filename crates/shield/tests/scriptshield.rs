@@ -1210,3 +1210,52 @@ fn owners_can_fix_the_arguments_and_results_say_what_they_were() {
     let wrong = pack(&dir, &["main.lua"], &["--", "a"]);
     assert_eq!(wrong.status.code(), Some(2), "{}", stderr(&wrong));
 }
+
+#[test]
+fn pack_never_writes_the_bundle_over_one_of_its_inputs() {
+    let dir = project(
+        "pack-over-input",
+        &[("main.lua", "print(1)"), ("data.txt", "precious")],
+    );
+    std::fs::write(dir.join("in.txt"), "stdin").unwrap();
+    for output in ["main.lua", "data.txt", "./in.txt"] {
+        let f = fixture();
+        let out = run(
+            &dir,
+            &[
+                "pack",
+                "main.lua",
+                "data.txt",
+                "--stdin",
+                "in.txt",
+                "--to",
+                f.ak.to_str().unwrap(),
+                "--policy",
+                f.policy.to_str().unwrap(),
+                "--owner",
+                f.owner.to_str().unwrap(),
+                "-o",
+                output,
+            ],
+            None,
+        );
+        assert_eq!(out.status.code(), Some(2), "{output}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("is an input of the bundle"),
+            "{}",
+            stderr(&out)
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(dir.join("main.lua")).unwrap(),
+        "print(1)"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("data.txt")).unwrap(),
+        "precious"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("in.txt")).unwrap(),
+        "stdin"
+    );
+}

@@ -287,12 +287,35 @@ pub(crate) fn bundle_path(path: &Path) -> Result<String> {
 
 /// Writes the bundle to `out` (through a temporary file), showing progress
 /// on large inputs.
+/// Fails if `out` is one of `input`'s files or its stdin: writing the
+/// bundle would replace an input.
+fn refuse_overwriting_inputs(input: &shield_bundle::PackInput, out: &Path) -> Result<()> {
+    let Ok(out_real) = out.canonicalize() else {
+        return Ok(()); // not there yet: no input can be it
+    };
+    let inputs = input
+        .files
+        .iter()
+        .map(|(_, path)| path)
+        .chain(input.stdin.as_ref());
+    for path in inputs {
+        if path.canonicalize().is_ok_and(|p| p == out_real) {
+            bail!(
+                "{} is an input of the bundle: writing the bundle there would replace it",
+                out.display()
+            );
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn write_bundle(
     input: &shield_bundle::PackInput,
     to: &EnclaveKeyPublic,
     owner: &OwnerSecret,
     out: &Path,
 ) -> Result<u64> {
+    refuse_overwriting_inputs(input, out)?;
     let total = shield_bundle::bundle_total_bytes(input)?;
     if total > shield_bundle::MAX_BUNDLE {
         bail!(
