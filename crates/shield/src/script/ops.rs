@@ -40,7 +40,7 @@ pub(crate) fn write_whole(path: &Path, bytes: &[u8], replace: bool) -> Result<()
 }
 
 /// Script arguments as the enclave takes them: each followed by a NUL.
-fn encode_args(args: &[String]) -> Result<Vec<u8>> {
+pub(crate) fn encode_args(args: &[String]) -> Result<Vec<u8>> {
     let mut bytes = Vec::new();
     for arg in args {
         if arg.contains('\0') {
