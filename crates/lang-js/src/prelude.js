@@ -32,7 +32,7 @@
   }
 
   // ── util.inspect, the subset console.log needs ──────────────────────────
-  const IDENT = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+  const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
   const quote = (s) => {
     let q = "'";
     if (s.includes("'")) q = !s.includes('"') ? '"' : !s.includes('`') ? '`' : "'";
@@ -68,7 +68,9 @@
   const fnText = (f) => {
     let src = '';
     try { src = fnToString.call(f); } catch (_) { src = ''; }
-    if (src.startsWith('class')) return '[class ' + (f.name || '(anonymous)') + ']';
+    const protoDesc = Object.getOwnPropertyDescriptor(f, 'prototype');
+    const isClass = src.startsWith('class') || (protoDesc && protoDesc.writable === false && !/^(async\s*)?function\s*\*/.test(src));
+    if (isClass) return '[class ' + (f.name || '(anonymous)') + ']';
     const kind = src.startsWith('async function*') ? 'AsyncGeneratorFunction'
       : src.startsWith('async') ? 'AsyncFunction'
       : /^function\s*\*/.test(src) ? 'GeneratorFunction' : 'Function';
