@@ -13,16 +13,19 @@ use crate::Error;
 pub enum Language {
     /// Lua 5.4.
     Lua,
+    /// JavaScript (ECMAScript, with Node's script idioms).
+    Js,
 }
 
 impl Language {
     /// Every supported language.
-    pub const ALL: &'static [Language] = &[Language::Lua];
+    pub const ALL: &'static [Language] = &[Language::Lua, Language::Js];
 
     /// The name used in JSON and on the command line.
     pub fn as_str(&self) -> &'static str {
         match self {
             Language::Lua => "lua",
+            Language::Js => "js",
         }
     }
 
@@ -30,6 +33,7 @@ impl Language {
     pub fn display_name(&self) -> &'static str {
         match self {
             Language::Lua => "Lua",
+            Language::Js => "JavaScript",
         }
     }
 
@@ -37,6 +41,7 @@ impl Language {
     fn aliases(&self) -> &'static [&'static str] {
         match self {
             Language::Lua => &[],
+            Language::Js => &["javascript"],
         }
     }
 
@@ -44,6 +49,7 @@ impl Language {
     pub fn extensions(&self) -> &'static [&'static str] {
         match self {
             Language::Lua => &["lua"],
+            Language::Js => &["js", "mjs"],
         }
     }
 

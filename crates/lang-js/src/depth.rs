@@ -130,7 +130,8 @@ pub fn nesting(source: &str) -> usize {
                 }
                 // After a keyword like `return` or `typeof` an expression
                 // (and so a regular expression) may follow.
-                regex_ok = keyword && !matches!(word, b"this" | b"super" | b"true" | b"false" | b"null");
+                regex_ok =
+                    keyword && !matches!(word, b"this" | b"super" | b"true" | b"false" | b"null");
             }
             _ => {
                 // Punctuators: one operator per run of operator characters.
@@ -157,10 +158,42 @@ fn is_punct_dot(b: &[u8], i: usize) -> bool {
 
 /// Keywords that start a nested construct or an operand-taking operator.
 const KEYWORDS: &[&[u8]] = &[
-    b"if", b"else", b"for", b"while", b"do", b"with", b"return", b"throw", b"new", b"typeof",
-    b"void", b"delete", b"await", b"yield", b"function", b"class", b"async", b"case", b"in",
-    b"of", b"instanceof", b"try", b"catch", b"finally", b"switch", b"let", b"const", b"var",
-    b"this", b"super", b"true", b"false", b"null", b"import", b"export", b"extends",
+    b"if",
+    b"else",
+    b"for",
+    b"while",
+    b"do",
+    b"with",
+    b"return",
+    b"throw",
+    b"new",
+    b"typeof",
+    b"void",
+    b"delete",
+    b"await",
+    b"yield",
+    b"function",
+    b"class",
+    b"async",
+    b"case",
+    b"in",
+    b"of",
+    b"instanceof",
+    b"try",
+    b"catch",
+    b"finally",
+    b"switch",
+    b"let",
+    b"const",
+    b"var",
+    b"this",
+    b"super",
+    b"true",
+    b"false",
+    b"null",
+    b"import",
+    b"export",
+    b"extends",
 ];
 
 fn skip_string(b: &[u8], mut i: usize, quote: u8) -> usize {

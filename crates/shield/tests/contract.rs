@@ -70,8 +70,39 @@ const LUA: Scripts = Scripts {
               if not io.open(p) then print('refused') end end",
 };
 
+const JS: Scripts = Scripts {
+    lang: "js",
+    entry: "main.js",
+    round_trip: "// SCRIPT-MARKER-6d1f\n\
+        const fs = require('fs');\n\
+        const data = fs.readFileSync('data.txt', 'utf8');\n\
+        const input = fs.readFileSync(0, 'utf8');\n\
+        console.log(process.argv.slice(2).join(' '));\n\
+        process.stdout.write(data + input);\n\
+        fs.mkdirSync('out', { recursive: true });\n\
+        const lines = [];\n\
+        for (let i = 1; i <= 3000; i++) lines.push('WRITTEN-MARKER-' + 'c3a9 ' + i + '\\n');\n\
+        fs.writeFileSync('out/copy.txt', lines.join(''));\n\
+        console.log('OUTPUT-MARKER-' + '90be');\n\
+        console.error('STDERR-MARKER-' + '51aa');\n\
+        process.exit(7);\n",
+    throws: "throw new Error('boom');",
+    forever: "let n = 0; for (;;) { n++; }",
+    allocates: "const t = []; let s = 'x'; for (;;) { s = s + s; t.push(s); }",
+    chatters: "for (;;) console.log('and on and on');",
+    recurses: (
+        "function f(n) { return 1 + f(n + 1); } f(1);",
+        1,
+        "RangeError",
+    ),
+    escapes: "const fs = require('fs');\n\
+              for (const p of ['/etc/passwd', '../outside.txt']) {\n\
+                try { fs.readFileSync(p); } catch (e) { console.log('refused'); }\n\
+              }",
+};
+
 /// Every language this `shield` carries.
-const LANGUAGES: &[&Scripts] = &[&LUA];
+const LANGUAGES: &[&Scripts] = &[&LUA, &JS];
 
 const DATA: &str = "DATA-MARKER-44e0 the confidential input\n";
 const STDIN: &str = "STDIN-MARKER-7b2c\n";

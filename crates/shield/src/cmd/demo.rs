@@ -29,8 +29,13 @@ fn program(language: Language) -> [(&'static str, &'static str); 2] {
                 include_str!("../../demo/lua/lib/stats.lua"),
             ),
         ],
+        Language::Js => [
+            ("main.js", include_str!("../../demo/js/main.js")),
+            ("lib/stats.js", include_str!("../../demo/js/lib/stats.js")),
+        ],
     }
 }
+
 /// In the data and in the script's output; must never reach the host.
 const MARKER: &[u8] = b"TOP-SECRET-SITE";
 

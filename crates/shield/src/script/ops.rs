@@ -508,6 +508,7 @@ fn script_root(file: &Path) -> Result<(PathBuf, String)> {
 pub(crate) fn engine(language: Language) -> Box<dyn shield_engine::Engine> {
     match language {
         Language::Lua => Box::new(shield_engine::lua::LuaEngine::new()),
+        Language::Js => Box::new(shield_lang_js::JsEngine::new()),
     }
 }
 
