@@ -130,11 +130,9 @@ impl Op {
             Dup2 => 2,
             SetLocal(_) | SetOuter(_) | SetEnv(_) | GetK(_) | Not | Neg | BitNot | Typeof
             | Clone | Jmp(_) | PushTrap(_) | PopTrap | Foreach(..) | Yield | Resume
-            | IncField(..) | CloseOuters(_) | Return | ReturnNull | AddI(_)
-            | LtLocalsJmpF(..) => 0,
-            StoreLocal(_) | Pop | Get | SetK(_) | Arith(_) | Eq | Ne | Cmp(_) | In
-            | Instanceof | JmpF(_) | JmpT(_) | AndJ(_) | OrJ(_) | ArrayPush | Throw
-            | Delete => -1,
+            | IncField(..) | CloseOuters(_) | Return | ReturnNull | AddI(_) | LtLocalsJmpF(..) => 0,
+            StoreLocal(_) | Pop | Get | SetK(_) | Arith(_) | Eq | Ne | Cmp(_) | In | Instanceof
+            | JmpF(_) | JmpT(_) | AndJ(_) | OrJ(_) | ArrayPush | Throw | Delete => -1,
             IncLocal(..) | IncOuter(..) | IncEnv(..) => 1,
             IncIndex(..) => -1,
             Set => -2,
@@ -228,7 +226,12 @@ pub(crate) struct Compiler<'a, 'h> {
     source: Rc<str>,
     consts: &'h mut HashMap<String, ConstValPub>,
     line: u32,
+    nesting: u32,
 }
+
+/// Deepest nesting of statements and expressions the recursive-descent
+/// parser accepts (it recurses on the host stack).
+const MAX_NESTING: u32 = 90;
 
 /// A compile-time constant, kept across compilations of one VM (`const`
 /// declared in one file is visible in files compiled after it).
@@ -251,6 +254,7 @@ pub(crate) fn compile(
         source: Rc::from(source),
         consts,
         line: 1,
+        nesting: 0,
     };
     let name = c.heap.intern(b"main");
     c.open_fn(name);
@@ -294,7 +298,10 @@ impl<'a, 'h> Compiler<'a, 'h> {
     }
 
     fn close_fn(&mut self) -> Rc<Proto> {
-        let mut f = self.fs.pop().unwrap_or_else(|| unreachable!("open function"));
+        let mut f = self
+            .fs
+            .pop()
+            .unwrap_or_else(|| unreachable!("open function"));
         let end = f.code.len() as u32;
         for l in f.actives.drain(..) {
             let name = self.heap.intern(l.name.as_bytes());
@@ -356,11 +363,10 @@ impl<'a, 'h> Compiler<'a, 'h> {
             _ => None,
         };
         let f = self.cur();
-        if let Some(k) = &key {
-            if let Some(&i) = f.const_map.get(k) {
+        if let Some(k) = &key
+            && let Some(&i) = f.const_map.get(k) {
                 return i;
             }
-        }
         f.consts.push(v);
         let i = (f.consts.len() - 1) as u32;
         if let Some(k) = key {
@@ -458,7 +464,11 @@ impl<'a, 'h> Compiler<'a, 'h> {
     }
 
     fn resolve_local(f: &FuncState, name: &str) -> Option<u32> {
-        f.actives.iter().rev().find(|l| l.name == name).map(|l| l.slot)
+        f.actives
+            .iter()
+            .rev()
+            .find(|l| l.name == name)
+            .map(|l| l.slot)
     }
 
     /// Finds `name` as an outer of function `level`, capturing through the
@@ -476,7 +486,9 @@ impl<'a, 'h> Compiler<'a, 'h> {
         } else {
             (false, self.resolve_outer(parent, name)?)
         };
-        self.fs[level].captures.push((cap.0, cap.1, name.to_owned()));
+        self.fs[level]
+            .captures
+            .push((cap.0, cap.1, name.to_owned()));
         Some((self.fs[level].captures.len() - 1) as u32)
     }
 
@@ -493,6 +505,17 @@ impl<'a, 'h> Compiler<'a, 'h> {
     }
 
     fn statement(&mut self) -> R<()> {
+        self.nesting += 1;
+        let r = if self.nesting > MAX_NESTING {
+            self.err("nesting too deep")
+        } else {
+            self.statement_inner()
+        };
+        self.nesting -= 1;
+        r
+    }
+
+    fn statement_inner(&mut self) -> R<()> {
         self.line = self.lx.tline;
         match self.lx.tok.clone() {
             Tok::Op(";") => self.next(),
@@ -559,7 +582,10 @@ impl<'a, 'h> Compiler<'a, 'h> {
             }
             Tok::Kw(Kw::Return) => {
                 self.next()?;
-                if self.is_op(";") || self.is_op("}") || self.lx.nl_before || self.lx.tok == Tok::Eof
+                if self.is_op(";")
+                    || self.is_op("}")
+                    || self.lx.nl_before
+                    || self.lx.tok == Tok::Eof
                 {
                     for _ in 0..self.cur().traps {
                         self.emit(Op::PopTrap);
@@ -803,8 +829,8 @@ impl<'a, 'h> Compiler<'a, 'h> {
         let start = self.cur().code.len();
         self.expr()?;
         let f = self.cur();
-        if f.code.len() == start + 3 {
-            if let (Op::GetLocal(a), Op::GetLocal(b), Op::Cmp(Cmp::Lt)) =
+        if f.code.len() == start + 3
+            && let (Op::GetLocal(a), Op::GetLocal(b), Op::Cmp(Cmp::Lt)) =
                 (f.code[start], f.code[start + 1], f.code[start + 2])
             {
                 f.code.truncate(start);
@@ -812,7 +838,6 @@ impl<'a, 'h> Compiler<'a, 'h> {
                 f.depth -= 1;
                 return Ok(self.emit(Op::LtLocalsJmpF(a, b, 0)));
             }
-        }
         Ok(self.emit(Op::JmpF(0)))
     }
 
@@ -1370,7 +1395,11 @@ impl<'a, 'h> Compiler<'a, 'h> {
         if a == Arith::Add || a == Arith::Sub {
             let f = self.cur();
             if let Some(Op::Int(i)) = f.code.last().copied() {
-                let d = if a == Arith::Add { Some(i) } else { i.checked_neg() };
+                let d = if a == Arith::Add {
+                    Some(i)
+                } else {
+                    i.checked_neg()
+                };
                 if let Some(d) = d {
                     let at = f.code.len() - 1;
                     f.code[at] = Op::AddI(d);
@@ -1451,11 +1480,7 @@ impl<'a, 'h> Compiler<'a, 'h> {
         Ok(Exp::Pushed)
     }
 
-    fn binary_level(
-        &mut self,
-        ops: &[(&str, Op)],
-        next: fn(&mut Self) -> R<Exp>,
-    ) -> R<Exp> {
+    fn binary_level(&mut self, ops: &[(&str, Op)], next: fn(&mut Self) -> R<Exp>) -> R<Exp> {
         let e = next(self)?;
         let find = |s: &Self| match s.lx.tok {
             Tok::Op(o) => ops.iter().find(|(n, _)| *n == o).map(|(_, op)| *op),
@@ -1549,6 +1574,17 @@ impl<'a, 'h> Compiler<'a, 'h> {
     }
 
     fn unary(&mut self) -> R<Exp> {
+        self.nesting += 1;
+        let r = if self.nesting > MAX_NESTING {
+            self.err("nesting too deep")
+        } else {
+            self.unary_inner()
+        };
+        self.nesting -= 1;
+        r
+    }
+
+    fn unary_inner(&mut self) -> R<Exp> {
         let op = match &self.lx.tok {
             Tok::Op("-") => Some(Op::Neg),
             Tok::Op("!") => Some(Op::Not),
@@ -1802,7 +1838,10 @@ impl<'a, 'h> Compiler<'a, 'h> {
                             let k = self.ident()?;
                             match map.get(&k) {
                                 Some(v) => self.push_value(*v),
-                                None => return self.err(format!("invalid enum [no '{k}' field in '{name}']")),
+                                None => {
+                                    return self
+                                        .err(format!("invalid enum [no '{k}' field in '{name}']"));
+                                }
                             }
                         }
                     }

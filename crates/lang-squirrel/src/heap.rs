@@ -26,7 +26,7 @@ pub(crate) enum Value {
 
 impl Value {
     /// Identity / primitive equality (the `==` of two non-numbers).
-    pub fn raw_eq(self, o: Value) -> bool {
+    pub(crate) fn raw_eq(self, o: Value) -> bool {
         use Value::*;
         match (self, o) {
             (Null, Null) => true,
@@ -48,7 +48,7 @@ impl Value {
         }
     }
 
-    pub fn truthy(self) -> bool {
+    pub(crate) fn truthy(self) -> bool {
         match self {
             Value::Null => false,
             Value::Bool(b) => b,
@@ -196,7 +196,7 @@ impl<T> Arena<T> {
     }
 
     #[inline]
-    pub fn get(&self, i: u32) -> &T {
+    pub(crate) fn get(&self, i: u32) -> &T {
         match &self.slots[i as usize] {
             Some(v) => v,
             None => unreachable_slot(),
@@ -204,7 +204,7 @@ impl<T> Arena<T> {
     }
 
     #[inline]
-    pub fn get_mut(&mut self, i: u32) -> &mut T {
+    pub(crate) fn get_mut(&mut self, i: u32) -> &mut T {
         match &mut self.slots[i as usize] {
             Some(v) => v,
             None => unreachable_slot(),
@@ -284,7 +284,7 @@ pub(crate) fn hash_bytes(b: &[u8]) -> u64 {
 }
 
 impl Heap {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Heap {
             strs: Arena::new(),
             buckets: vec![u32::MAX; 256],
@@ -305,7 +305,7 @@ impl Heap {
     }
 
     /// Interns `b`: equal strings share one handle.
-    pub fn intern(&mut self, b: &[u8]) -> Value {
+    pub(crate) fn intern(&mut self, b: &[u8]) -> Value {
         let hash = hash_bytes(b);
         let mask = self.buckets.len() - 1;
         let mut i = self.buckets[(hash as usize) & mask];
@@ -346,73 +346,73 @@ impl Heap {
         self.buckets = b;
     }
 
-    pub fn str_bytes(&self, id: u32) -> &[u8] {
+    pub(crate) fn str_bytes(&self, id: u32) -> &[u8] {
         &self.strs.get(id).bytes
     }
 
-    pub fn str_hash(&self, id: u32) -> u64 {
+    pub(crate) fn str_hash(&self, id: u32) -> u64 {
         self.strs.get(id).hash
     }
 
-    pub fn new_table(&mut self) -> Value {
+    pub(crate) fn new_table(&mut self) -> Value {
         self.bytes += OBJ_COST * 2;
         Value::Table(self.tables.alloc(TableObj::default()))
     }
 
-    pub fn new_array(&mut self, v: Vec<Value>) -> Value {
+    pub(crate) fn new_array(&mut self, v: Vec<Value>) -> Value {
         self.bytes += OBJ_COST + v.capacity() * 16;
         Value::Array(self.arrays.alloc(v))
     }
 
-    pub fn new_closure(&mut self, c: Closure) -> Value {
+    pub(crate) fn new_closure(&mut self, c: Closure) -> Value {
         self.bytes += OBJ_COST + (c.outers.len() + c.defaults.len()) * 16;
         Value::Closure(self.closures.alloc(c))
     }
 
-    pub fn new_native(&mut self, n: Native) -> Value {
+    pub(crate) fn new_native(&mut self, n: Native) -> Value {
         self.bytes += OBJ_COST;
         Value::Native(self.natives.alloc(n))
     }
 
-    pub fn new_class(&mut self, c: Class) -> Value {
+    pub(crate) fn new_class(&mut self, c: Class) -> Value {
         self.bytes += OBJ_COST * 4;
         Value::Class(self.classes.alloc(c))
     }
 
-    pub fn new_instance(&mut self, i: Instance) -> Value {
+    pub(crate) fn new_instance(&mut self, i: Instance) -> Value {
         self.bytes += OBJ_COST + i.values.len() * 16;
         Value::Instance(self.instances.alloc(i))
     }
 
-    pub fn new_generator(&mut self, g: Generator) -> Value {
+    pub(crate) fn new_generator(&mut self, g: Generator) -> Value {
         self.bytes += OBJ_COST * 2 + g.stack.len() * 16;
         Value::Generator(self.gens.alloc(g))
     }
 
-    pub fn new_weakref(&mut self, v: Value) -> Value {
+    pub(crate) fn new_weakref(&mut self, v: Value) -> Value {
         self.bytes += OBJ_COST;
         Value::WeakRef(self.weakrefs.alloc(v))
     }
 
-    pub fn new_blob(&mut self, b: crate::stdlib::Blob) -> Value {
+    pub(crate) fn new_blob(&mut self, b: crate::stdlib::Blob) -> Value {
         self.bytes += OBJ_COST + b.data.capacity();
         Value::Blob(self.blobs.alloc(b))
     }
 
-    pub fn new_outer(&mut self, o: Outer) -> u32 {
+    pub(crate) fn new_outer(&mut self, o: Outer) -> u32 {
         self.bytes += OBJ_COST;
         self.outers.alloc(o)
     }
 
     /// Counts `n` more bytes held by an object that grew.
     #[inline]
-    pub fn grew(&mut self, n: usize) {
+    pub(crate) fn grew(&mut self, n: usize) {
         self.bytes += n;
     }
 
     /// Marks everything reachable from `roots`, then frees the rest and
     /// clears weak references to freed objects.
-    pub fn collect(&mut self, roots: &[Value], outer_roots: &[u32], protos: &[Rc<Proto>]) {
+    pub(crate) fn collect(&mut self, roots: &[Value], outer_roots: &[u32], protos: &[Rc<Proto>]) {
         let mut gray: Vec<Value> = roots.to_vec();
         for p in protos {
             push_proto(&mut gray, p);
@@ -428,11 +428,10 @@ impl Heap {
             if !self.weakrefs.marks[i] {
                 continue;
             }
-            if let Some(v) = self.weakrefs.slots[i] {
-                if !self.is_live(v) {
+            if let Some(v) = self.weakrefs.slots[i]
+                && !self.is_live(v) {
                     self.weakrefs.slots[i] = Some(Value::Null);
                 }
-            }
         }
         let mut freed = 0usize;
         // Unlink dead strings from their intern chains before freeing them.
@@ -456,15 +455,13 @@ impl Heap {
                 self.strs.get_mut(last).next = u32::MAX;
             }
         }
-        self.strs
-            .sweep(|_, s| freed += s.bytes.len() + OBJ_COST);
+        self.strs.sweep(|_, s| freed += s.bytes.len() + OBJ_COST);
         self.tables
             .sweep(|_, t| freed += OBJ_COST * 2 + t.t.capacity() * 40);
         self.arrays
             .sweep(|_, a| freed += OBJ_COST + a.capacity() * 16);
-        self.closures.sweep(|_, c| {
-            freed += OBJ_COST + (c.outers.len() + c.defaults.len()) * 16
-        });
+        self.closures
+            .sweep(|_, c| freed += OBJ_COST + (c.outers.len() + c.defaults.len()) * 16);
         self.natives.sweep(|_, _| freed += OBJ_COST);
         self.classes.sweep(|_, _| freed += OBJ_COST * 4);
         self.instances
@@ -496,11 +493,10 @@ impl Heap {
     }
 
     fn mark_outer(&mut self, o: u32, gray: &mut Vec<Value>) {
-        if self.outers.mark(o) {
-            if let Outer::Closed(v) = self.outers.get(o) {
+        if self.outers.mark(o)
+            && let Outer::Closed(v) = self.outers.get(o) {
                 gray.push(*v);
             }
-        }
     }
 
     fn mark_value(&mut self, v: Value, gray: &mut Vec<Value>) {

@@ -129,7 +129,7 @@ pub(crate) struct Lexer<'a> {
 }
 
 impl<'a> Lexer<'a> {
-    pub fn new(src: &'a [u8]) -> Self {
+    pub(crate) fn new(src: &'a [u8]) -> Self {
         Lexer {
             src,
             pos: 0,
@@ -151,7 +151,7 @@ impl<'a> Lexer<'a> {
         (self.pos - self.line_start) as u32 + 1
     }
 
-    pub fn err<T>(&self, msg: impl Into<String>) -> Result<T, CompileError> {
+    pub(crate) fn err<T>(&self, msg: impl Into<String>) -> Result<T, CompileError> {
         Err(CompileError {
             msg: msg.into(),
             line: self.line,
@@ -165,7 +165,7 @@ impl<'a> Lexer<'a> {
     }
 
     /// Advances to the next token.
-    pub fn next(&mut self) -> Result<(), CompileError> {
+    pub(crate) fn next(&mut self) -> Result<(), CompileError> {
         self.prev_line = self.line;
         self.nl_before = false;
         loop {

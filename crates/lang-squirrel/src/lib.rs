@@ -40,7 +40,7 @@ mod vm;
 
 use shield_engine::vfs::{self, OpenMode};
 use shield_engine::{Engine, Job, LimitKind, Limits, Outcome};
-use std::io::{Read, Write};
+use std::io::Read;
 
 /// The Squirrel engine.
 #[derive(Debug, Default, Clone, Copy)]
@@ -62,7 +62,7 @@ impl Engine for SquirrelEngine {
         let Job {
             entry,
             args,
-            stdin,
+            stdin: _,
             stdout,
             stderr,
             vfs,
@@ -81,13 +81,24 @@ impl Engine for SquirrelEngine {
         let world = vm::World {
             stdout,
             stderr,
-            stdin,
             vfs,
             clock,
             heap_exceeded,
         };
         let mut vm = vm::Vm::new(world, limits);
-        let (outcome, out, err) = execute(&mut vm, &source, entry, args, limits);
+        // Last-resort boundary: a VM bug must end the run as an outcome,
+        // never unwind into the host.
+        let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            execute(&mut vm, &source, entry, args, limits)
+        }));
+        let (outcome, out, err) = done.unwrap_or_else(|_| {
+            let m = "internal engine error: panic in the Squirrel VM".to_owned();
+            (
+                Outcome::Error(m.clone()),
+                None,
+                Some(format!("shield: {m}\n")),
+            )
+        });
         if let Some(o) = out {
             let _ = vm.world.stdout.write_all(o.as_bytes());
         }
@@ -116,7 +127,9 @@ type Done = (Outcome, Option<String>, Option<String>);
 fn limit(kind: LimitKind, limits: Limits) -> Done {
     let fmt = |n: Option<u64>| n.map_or_else(|| "?".to_owned(), |n| n.to_string());
     let message = match kind {
-        LimitKind::Instructions => format!("instruction limit of {} reached", fmt(limits.instructions)),
+        LimitKind::Instructions => {
+            format!("instruction limit of {} reached", fmt(limits.instructions))
+        }
         LimitKind::Memory => format!("memory limit of {} bytes reached", fmt(limits.memory_bytes)),
         LimitKind::Output => format!("output limit of {} bytes reached", fmt(limits.output_bytes)),
     };

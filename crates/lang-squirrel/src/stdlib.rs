@@ -331,7 +331,9 @@ fn arg(args: &[Value], i: usize) -> Value {
 
 fn bad_param<T>(vm: &mut Vm<'_>, i: usize, want: &str, got: Value) -> R<T> {
     let t = vm.type_name(got);
-    vm.err(format!("parameter {i} has an invalid type '{t}' ; expected: '{want}'"))
+    vm.err(format!(
+        "parameter {i} has an invalid type '{t}' ; expected: '{want}'"
+    ))
 }
 
 fn int_arg(vm: &mut Vm<'_>, args: &[Value], i: usize) -> R<i64> {
@@ -535,7 +537,10 @@ thread_local! {
 fn m_rand(_vm: &mut Vm<'_>, _args: &[Value]) -> R<Value> {
     // A deterministic LCG (the reference uses the C library's rand()).
     let v = SEED.with(|s| {
-        let n = s.get().wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        let n = s
+            .get()
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1);
         s.set(n);
         (n >> 33) & 0x7fff_ffff
     });
@@ -968,7 +973,13 @@ fn t_rawdelete(vm: &mut Vm<'_>, args: &[Value]) -> R<Value> {
     match args[0] {
         Value::Table(t) => {
             let h = vm.hash(args[1]);
-            Ok(vm.heap.tables.get_mut(t).t.remove(h, args[1]).unwrap_or(Value::Null))
+            Ok(vm
+                .heap
+                .tables
+                .get_mut(t)
+                .t
+                .remove(h, args[1])
+                .unwrap_or(Value::Null))
         }
         v => bad_param(vm, 0, "table", v),
     }
@@ -1004,7 +1015,12 @@ fn t_setdelegate(vm: &mut Vm<'_>, args: &[Value]) -> R<Value> {
 
 fn t_getdelegate(vm: &mut Vm<'_>, args: &[Value]) -> R<Value> {
     match args[0] {
-        Value::Table(t) => Ok(vm.heap.tables.get(t).delegate.map_or(Value::Null, Value::Table)),
+        Value::Table(t) => Ok(vm
+            .heap
+            .tables
+            .get(t)
+            .delegate
+            .map_or(Value::Null, Value::Table)),
         _ => Ok(Value::Null),
     }
 }
@@ -1266,12 +1282,13 @@ fn a_filter(vm: &mut Vm<'_>, args: &[Value]) -> R<Value> {
             let Some(&x) = vm.heap.arrays.get(a).get(i) else {
                 break;
             };
-            if vm.call(args[1], args[0], &[Value::Int(i as i64), x])?.truthy() {
-                if let Value::Array(o) = out {
+            if vm
+                .call(args[1], args[0], &[Value::Int(i as i64), x])?
+                .truthy()
+                && let Value::Array(o) = out {
                     vm.heap.arrays.get_mut(o).push(x);
                     vm.heap.grew(16);
                 }
-            }
         }
         Ok(out)
     })();
@@ -1323,7 +1340,13 @@ fn sort_less(vm: &mut Vm<'_>, x: Value, y: Value, cmp: Value, failure: &mut Opti
     }
 }
 
-fn merge_sort(vm: &mut Vm<'_>, v: &mut [Value], tmp: &mut [Value], cmp: Value, failure: &mut Option<Error>) {
+fn merge_sort(
+    vm: &mut Vm<'_>,
+    v: &mut [Value],
+    tmp: &mut [Value],
+    cmp: Value,
+    failure: &mut Option<Error>,
+) {
     let n = v.len();
     if n <= 1 {
         return;
@@ -1420,11 +1443,12 @@ fn parse_num(s: &[u8], base: u32) -> Option<Value> {
         if let Ok(i) = t.parse::<i64>() {
             return Some(Value::Int(i));
         }
-        if let Ok(f) = t.parse::<f64>() {
-            if t.bytes().all(|c| c.is_ascii_digit() || b"+-.eE".contains(&c)) {
+        if let Ok(f) = t.parse::<f64>()
+            && t.bytes()
+                .all(|c| c.is_ascii_digit() || b"+-.eE".contains(&c))
+            {
                 return Some(Value::Float(f));
             }
-        }
         None
     } else {
         i64::from_str_radix(t, base).ok().map(Value::Int)
@@ -1576,8 +1600,18 @@ fn c_setattributes(vm: &mut Vm<'_>, args: &[Value]) -> R<Value> {
         return Ok(old);
     }
     let h = vm.hash(args[1]);
-    let old = vm.heap.classes.get(c).member_attrs.get(h, args[1]).unwrap_or(Value::Null);
-    vm.heap.classes.get_mut(c).member_attrs.insert(h, args[1], args[2]);
+    let old = vm
+        .heap
+        .classes
+        .get(c)
+        .member_attrs
+        .get(h, args[1])
+        .unwrap_or(Value::Null);
+    vm.heap
+        .classes
+        .get_mut(c)
+        .member_attrs
+        .insert(h, args[1], args[2]);
     Ok(old)
 }
 
@@ -1588,7 +1622,12 @@ fn c_newmember(vm: &mut Vm<'_>, args: &[Value]) -> R<Value> {
 
 fn c_getbase(vm: &mut Vm<'_>, args: &[Value]) -> R<Value> {
     match args[0] {
-        Value::Class(c) => Ok(vm.heap.classes.get(c).base.map_or(Value::Null, Value::Class)),
+        Value::Class(c) => Ok(vm
+            .heap
+            .classes
+            .get(c)
+            .base
+            .map_or(Value::Null, Value::Class)),
         _ => Ok(Value::Null),
     }
 }
@@ -1648,7 +1687,10 @@ fn io_file(vm: &mut Vm<'_>, args: &[Value]) -> R<Value> {
     let opened = vfs::normalize(&p).and_then(|n| vm.world.vfs.open(&n, m));
     match opened {
         Ok(f) => {
-            vm.files.push(Some(FileObj { f, writable: m.write }));
+            vm.files.push(Some(FileObj {
+                f,
+                writable: m.write,
+            }));
             let idx = vm.files.len() - 1;
             Ok(vm.heap.new_blob(Blob {
                 data: Vec::new(),
@@ -1720,7 +1762,11 @@ fn b_eos(vm: &mut Vm<'_>, args: &[Value]) -> R<Value> {
         let cur = f.f.stream_position().unwrap_or(0);
         let end = f.f.seek(SeekFrom::End(0)).unwrap_or(0);
         let _ = f.f.seek(SeekFrom::Start(cur));
-        return Ok(if cur >= end { Value::Int(1) } else { Value::Null });
+        return Ok(if cur >= end {
+            Value::Int(1)
+        } else {
+            Value::Null
+        });
     }
     let blob = vm.heap.blobs.get(b);
     Ok(if blob.pos >= blob.data.len() {
@@ -1809,8 +1855,12 @@ fn b_readn(vm: &mut Vm<'_>, args: &[Value]) -> R<Value> {
         b'b' => Value::Int(i64::from(buf[0])),
         b's' => Value::Int(i64::from(i16::from_le_bytes([buf[0], buf[1]]))),
         b'w' => Value::Int(i64::from(u16::from_le_bytes([buf[0], buf[1]]))),
-        b'i' => Value::Int(i64::from(i32::from_le_bytes([buf[0], buf[1], buf[2], buf[3]]))),
-        b'f' => Value::Float(f64::from(f32::from_le_bytes([buf[0], buf[1], buf[2], buf[3]]))),
+        b'i' => Value::Int(i64::from(i32::from_le_bytes([
+            buf[0], buf[1], buf[2], buf[3],
+        ]))),
+        b'f' => Value::Float(f64::from(f32::from_le_bytes([
+            buf[0], buf[1], buf[2], buf[3],
+        ]))),
         b'l' => Value::Int(i64::from_le_bytes(buf)),
         _ => Value::Float(f64::from_le_bytes(buf)),
     })
@@ -1861,10 +1911,9 @@ fn b_flush(vm: &mut Vm<'_>, args: &[Value]) -> R<Value> {
 
 fn b_close(vm: &mut Vm<'_>, args: &[Value]) -> R<Value> {
     let b = blob_of(vm, args[0])?;
-    if let Some(idx) = vm.heap.blobs.get(b).file {
-        if let Some(Some(mut f)) = vm.files.get_mut(idx).map(Option::take) {
+    if let Some(idx) = vm.heap.blobs.get(b).file
+        && let Some(Some(mut f)) = vm.files.get_mut(idx).map(Option::take) {
             let _ = f.f.flush();
         }
-    }
     Ok(Value::Null)
 }

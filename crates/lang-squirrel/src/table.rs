@@ -37,11 +37,11 @@ fn key_eq(a: Value, b: Value) -> bool {
 }
 
 impl Table {
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.len
     }
 
-    pub fn capacity(&self) -> usize {
+    pub(crate) fn capacity(&self) -> usize {
         self.slots.len()
     }
 
@@ -65,13 +65,13 @@ impl Table {
     }
 
     #[inline]
-    pub fn get(&self, hash: u64, key: Value) -> Option<Value> {
+    pub(crate) fn get(&self, hash: u64, key: Value) -> Option<Value> {
         self.find(hash, key).map(|i| self.slots[i].val)
     }
 
     /// Replaces an existing key's value; false when the key is absent.
     #[inline]
-    pub fn set_existing(&mut self, hash: u64, key: Value, val: Value) -> bool {
+    pub(crate) fn set_existing(&mut self, hash: u64, key: Value, val: Value) -> bool {
         match self.find(hash, key) {
             Some(i) => {
                 self.slots[i].val = val;
@@ -82,7 +82,7 @@ impl Table {
     }
 
     /// Inserts or replaces; returns the bytes the table grew by.
-    pub fn insert(&mut self, hash: u64, key: Value, val: Value) -> usize {
+    pub(crate) fn insert(&mut self, hash: u64, key: Value, val: Value) -> usize {
         if let Some(i) = self.find(hash, key) {
             self.slots[i].val = val;
             return 0;
@@ -115,7 +115,7 @@ impl Table {
     }
 
     /// Removes a key; returns its value.
-    pub fn remove(&mut self, hash: u64, key: Value) -> Option<Value> {
+    pub(crate) fn remove(&mut self, hash: u64, key: Value) -> Option<Value> {
         let mut i = self.find(hash, key)?;
         let val = self.slots[i].val;
         let mask = self.slots.len() - 1;
@@ -140,7 +140,7 @@ impl Table {
         Some(val)
     }
 
-    pub fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         for e in &mut self.slots {
             *e = EMPTY;
         }
@@ -148,7 +148,7 @@ impl Table {
     }
 
     /// The first entry at or after slot `from`: (next position, key, value).
-    pub fn next(&self, from: usize) -> Option<(usize, Value, Value)> {
+    pub(crate) fn next(&self, from: usize) -> Option<(usize, Value, Value)> {
         let mut i = from;
         while i < self.slots.len() {
             let e = &self.slots[i];
@@ -161,7 +161,7 @@ impl Table {
     }
 
     /// All (key, value) pairs in slot order.
-    pub fn iter(&self) -> impl Iterator<Item = (Value, Value)> + '_ {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (Value, Value)> + '_ {
         self.slots
             .iter()
             .filter(|e| !matches!(e.key, Value::Null))

@@ -10,7 +10,7 @@ use crate::heap::{
 use crate::table::Table;
 use shield_engine::{Clock, LimitKind, Limits};
 use std::collections::HashMap;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::rc::Rc;
 
 /// Why execution stopped abnormally.
@@ -27,7 +27,7 @@ pub(crate) type R<T> = Result<T, Error>;
 /// Most frames a script may stack before "stack overflow".
 const MAX_FRAMES: usize = 10_000;
 /// Most nested native-to-script re-entries (each uses host stack).
-const MAX_NEST: u32 = 120;
+const MAX_NEST: u32 = 40;
 
 #[derive(Debug)]
 pub(crate) struct Frame {
@@ -66,7 +66,6 @@ pub(crate) struct Delegates {
 pub(crate) struct World<'j> {
     pub stdout: &'j mut dyn Write,
     pub stderr: &'j mut dyn Write,
-    pub stdin: &'j mut dyn Read,
     pub vfs: &'j mut dyn shield_engine::vfs::Vfs,
     pub clock: &'j dyn Clock,
     pub heap_exceeded: fn() -> bool,
@@ -135,7 +134,7 @@ pub(crate) struct Names {
 }
 
 impl<'j> Vm<'j> {
-    pub fn new(world: World<'j>, limits: Limits) -> Self {
+    pub(crate) fn new(world: World<'j>, limits: Limits) -> Self {
         let mut heap = Heap::new();
         let root = heap.new_table();
         let mut n = |s: &str| heap.intern(s.as_bytes());
@@ -188,16 +187,16 @@ impl<'j> Vm<'j> {
 
     // ── Helpers ─────────────────────────────────────────────────────────
 
-    pub fn str(&mut self, s: &str) -> Value {
+    pub(crate) fn str(&mut self, s: &str) -> Value {
         self.heap.intern(s.as_bytes())
     }
 
-    pub fn err<T>(&mut self, msg: impl AsRef<str>) -> R<T> {
+    pub(crate) fn err<T>(&mut self, msg: impl AsRef<str>) -> R<T> {
         let v = self.heap.intern(msg.as_ref().as_bytes());
         Err(Error::Throw(v))
     }
 
-    pub fn hash(&self, v: Value) -> u64 {
+    pub(crate) fn hash(&self, v: Value) -> u64 {
         let mix = |x: u64| {
             let h = x.wrapping_mul(0x9E37_79B9_7F4A_7C15);
             h ^ (h >> 29)
@@ -220,7 +219,7 @@ impl<'j> Vm<'j> {
         }
     }
 
-    pub fn type_name(&self, v: Value) -> &'static str {
+    pub(crate) fn type_name(&self, v: Value) -> &'static str {
         match v {
             Value::Null => "null",
             Value::Bool(_) => "bool",
@@ -239,17 +238,16 @@ impl<'j> Vm<'j> {
     }
 
     /// Counts bytes a native is about to allocate against the memory limit.
-    pub fn charge(&mut self, n: usize) -> R<()> {
-        if let Some(m) = self.limits.memory_bytes {
-            if (self.heap.bytes + n) as u64 > m {
+    pub(crate) fn charge(&mut self, n: usize) -> R<()> {
+        if let Some(m) = self.limits.memory_bytes
+            && (self.heap.bytes + n) as u64 > m {
                 return Err(Error::Limit(LimitKind::Memory));
             }
-        }
         Ok(())
     }
 
     /// Writes script output, counted against the output limit.
-    pub fn write_out(&mut self, err: bool, data: &[u8]) -> R<()> {
+    pub(crate) fn write_out(&mut self, err: bool, data: &[u8]) -> R<()> {
         self.count_output(data.len())?;
         let w: &mut dyn Write = if err {
             &mut *self.world.stderr
@@ -260,13 +258,12 @@ impl<'j> Vm<'j> {
         Ok(())
     }
 
-    pub fn count_output(&mut self, n: usize) -> R<()> {
+    pub(crate) fn count_output(&mut self, n: usize) -> R<()> {
         self.output += n as u64;
-        if let Some(m) = self.limits.output_bytes {
-            if self.output > m {
+        if let Some(m) = self.limits.output_bytes
+            && self.output > m {
                 return Err(Error::Limit(LimitKind::Output));
             }
-        }
         Ok(())
     }
 
@@ -274,27 +271,25 @@ impl<'j> Vm<'j> {
     /// collection, memory limit, the host's heap backstop.
     #[inline]
     fn check(&mut self) -> R<()> {
-        if let Some(max) = self.limits.instructions {
-            if self.steps > max {
+        if let Some(max) = self.limits.instructions
+            && self.steps > max {
                 return Err(Error::Limit(LimitKind::Instructions));
             }
-        }
         if self.heap.bytes > self.heap.next_gc {
             self.gc();
-            if let Some(m) = self.limits.memory_bytes {
-                if self.heap.bytes as u64 > m {
+            if let Some(m) = self.limits.memory_bytes
+                && self.heap.bytes as u64 > m {
                     return Err(Error::Limit(LimitKind::Memory));
                 }
-            }
         }
         self.polls = self.polls.wrapping_add(1);
-        if self.polls % 1024 == 0 && (self.world.heap_exceeded)() {
+        if self.polls.is_multiple_of(1024) && (self.world.heap_exceeded)() {
             return Err(Error::Limit(LimitKind::Memory));
         }
         Ok(())
     }
 
-    pub fn gc(&mut self) {
+    pub(crate) fn gc(&mut self) {
         let mut roots: Vec<Value> = Vec::with_capacity(self.stack.len() + 64);
         roots.extend_from_slice(&self.stack);
         roots.extend_from_slice(&self.roots);
@@ -307,8 +302,16 @@ impl<'j> Vm<'j> {
         }
         let d = &self.delegates;
         for t in [
-            d.table, d.array, d.string, d.number, d.function, d.class, d.instance, d.generator,
-            d.weakref, d.blob,
+            d.table,
+            d.array,
+            d.string,
+            d.number,
+            d.function,
+            d.class,
+            d.instance,
+            d.generator,
+            d.weakref,
+            d.blob,
         ] {
             roots.push(Value::Table(t));
         }
@@ -345,7 +348,7 @@ impl<'j> Vm<'j> {
 
     /// Calls `f` with `this` and `args` from native code and runs it to
     /// completion.
-    pub fn call(&mut self, f: Value, this: Value, args: &[Value]) -> R<Value> {
+    pub(crate) fn call(&mut self, f: Value, this: Value, args: &[Value]) -> R<Value> {
         if self.nest >= MAX_NEST {
             return self.err("stack overflow");
         }
@@ -366,7 +369,7 @@ impl<'j> Vm<'j> {
     }
 
     /// Runs the main function of a compiled script.
-    pub fn run_main(&mut self, proto: Rc<Proto>, args: &[Value]) -> R<Value> {
+    pub(crate) fn run_main(&mut self, proto: Rc<Proto>, args: &[Value]) -> R<Value> {
         self.protos.push(proto.clone());
         let c = self.heap.new_closure(Closure {
             proto,
@@ -524,7 +527,7 @@ impl<'j> Vm<'j> {
         }
     }
 
-    pub fn instantiate(&mut self, ci: u32) -> R<Value> {
+    pub(crate) fn instantiate(&mut self, ci: u32) -> R<Value> {
         let c = self.heap.classes.get_mut(ci);
         c.locked = true;
         let values = c.defaults.clone();
@@ -533,7 +536,7 @@ impl<'j> Vm<'j> {
     }
 
     /// Looks up a member of a class: field default or method.
-    pub fn class_get(&self, ci: u32, key: Value) -> Option<Value> {
+    pub(crate) fn class_get(&self, ci: u32, key: Value) -> Option<Value> {
         let h = self.hash(key);
         let c = self.heap.classes.get(ci);
         if let Some(v) = c.methods.get(h, key) {
@@ -561,7 +564,7 @@ impl<'j> Vm<'j> {
     }
 
     /// A table key through the delegate chain.
-    pub fn table_lookup(&self, mut t: u32, key: Value) -> Option<Value> {
+    pub(crate) fn table_lookup(&self, mut t: u32, key: Value) -> Option<Value> {
         let h = self.hash(key);
         for _ in 0..64 {
             let tab = self.heap.tables.get(t);
@@ -670,11 +673,10 @@ impl<'j> Vm<'j> {
                         Some(t) if t.frame >= depth && t.frame < self.frames.len() => {
                             self.traps.pop();
                             while self.frames.len() > t.frame + 1 {
-                                if let Some(f) = self.frames.pop() {
-                                    if let Some(g) = f.generator {
+                                if let Some(f) = self.frames.pop()
+                                    && let Some(g) = f.generator {
                                         self.heap.gens.get_mut(g).state = GenState::Dead;
                                     }
-                                }
                             }
                             self.close_outers(t.sp);
                             self.stack.truncate(t.sp);
@@ -979,7 +981,9 @@ impl<'j> Vm<'j> {
                         _ => {
                             save!();
                             let t = self.type_name(v);
-                            return tryv!(self.err(format!("attempt to perform a bitwise op on a {t}")));
+                            return tryv!(
+                                self.err(format!("attempt to perform a bitwise op on a {t}"))
+                            );
                         }
                     }
                 }
@@ -1108,7 +1112,11 @@ impl<'j> Vm<'j> {
                     if let Some(g) = f.generator {
                         self.heap.gens.get_mut(g).state = GenState::Dead;
                     }
-                    while self.traps.last().is_some_and(|t| t.frame >= self.frames.len()) {
+                    while self
+                        .traps
+                        .last()
+                        .is_some_and(|t| t.frame >= self.frames.len())
+                    {
                         self.traps.pop();
                     }
                     self.close_outers(f.base - 1);
@@ -1233,7 +1241,9 @@ impl<'j> Vm<'j> {
                     save!();
                     let Value::Generator(gi) = g else {
                         let t = self.type_name(g);
-                        return tryv!(self.err(format!("trying to resume a '{t}',only genenerator can be resumed")));
+                        return tryv!(self.err(format!(
+                            "trying to resume a '{t}',only genenerator can be resumed"
+                        )));
                     };
                     tryv!(self.resume_setup(gi));
                     reload!();
@@ -1342,6 +1352,10 @@ impl<'j> Vm<'j> {
         }
         let fslot = self.stack.len();
         self.stack.extend_from_slice(&seg);
+        if pc > 0 {
+            // The value of the `yield` expression being resumed.
+            self.stack.push(Value::Null);
+        }
         let proto = self.heap.closures.get(ci).proto.clone();
         self.frames.push(Frame {
             closure: ci,
@@ -1363,7 +1377,7 @@ impl<'j> Vm<'j> {
     }
 
     /// Resumes a generator from native code; `None` when it finished.
-    pub fn resume_nested(&mut self, gi: u32) -> R<Option<Value>> {
+    pub(crate) fn resume_nested(&mut self, gi: u32) -> R<Option<Value>> {
         if self.nest >= MAX_NEST {
             return self.err("stack overflow");
         }
@@ -1440,19 +1454,20 @@ impl<'j> Vm<'j> {
                 // Members of the class: methods then fields.
                 let cl = self.heap.classes.get(c);
                 let nm = cl.methods.capacity();
-                if pos < nm {
-                    if let Some((next, k, v)) = cl.methods.next(pos) {
+                if pos < nm
+                    && let Some((next, k, v)) = cl.methods.next(pos) {
                         self.stack[b + 2] = k;
                         self.stack[b + 3] = v;
                         self.stack[b + 1] = Value::Int(next as i64);
                         return Ok(true);
                     }
-                }
                 let fpos = pos.saturating_sub(nm);
                 match cl.fields.next(fpos) {
                     Some((next, k, idx)) => {
                         let v = match idx {
-                            Value::Int(i) => cl.defaults.get(i as usize).copied().unwrap_or(Value::Null),
+                            Value::Int(i) => {
+                                cl.defaults.get(i as usize).copied().unwrap_or(Value::Null)
+                            }
                             _ => Value::Null,
                         };
                         self.stack[b + 2] = k;
@@ -1467,7 +1482,11 @@ impl<'j> Vm<'j> {
                 let nexti = self.names.nexti;
                 if let Some(m) = self.metamethod(cont, nexti) {
                     let prev = self.stack[b + 2];
-                    let prev = if matches!(it, Value::Null) { Value::Null } else { prev };
+                    let prev = if matches!(it, Value::Null) {
+                        Value::Null
+                    } else {
+                        prev
+                    };
                     let k = self.call(m, cont, &[prev])?;
                     if matches!(k, Value::Null) {
                         return Ok(false);
@@ -1483,7 +1502,14 @@ impl<'j> Vm<'j> {
                 match cl.fields.next(pos) {
                     Some((next, k, idx)) => {
                         let v = match idx {
-                            Value::Int(x) => self.heap.instances.get(i).values.get(x as usize).copied().unwrap_or(Value::Null),
+                            Value::Int(x) => self
+                                .heap
+                                .instances
+                                .get(i)
+                                .values
+                                .get(x as usize)
+                                .copied()
+                                .unwrap_or(Value::Null),
                             _ => Value::Null,
                         };
                         self.stack[b + 2] = k;
@@ -1512,11 +1538,10 @@ impl<'j> Vm<'j> {
         } else if let Some(v) = self.get_opt(this, key)? {
             return Ok(v);
         }
-        if let Value::Table(r) = self.root {
-            if let Some(v) = self.table_lookup(r, key) {
+        if let Value::Table(r) = self.root
+            && let Some(v) = self.table_lookup(r, key) {
                 return Ok(v);
             }
-        }
         self.missing(key)
     }
 
@@ -1538,7 +1563,7 @@ impl<'j> Vm<'j> {
         self.missing(key)
     }
 
-    pub fn missing<T>(&mut self, key: Value) -> R<T> {
+    pub(crate) fn missing<T>(&mut self, key: Value) -> R<T> {
         let k = self.key_text(key);
         self.err(format!("the index '{k}' does not exist"))
     }
@@ -1555,7 +1580,7 @@ impl<'j> Vm<'j> {
     }
 
     /// `obj[key]`.
-    pub fn get(&mut self, obj: Value, key: Value) -> R<Value> {
+    pub(crate) fn get(&mut self, obj: Value, key: Value) -> R<Value> {
         match self.get_opt(obj, key)? {
             Some(v) => Ok(v),
             None => self.missing(key),
@@ -1568,7 +1593,7 @@ impl<'j> Vm<'j> {
     }
 
     /// `obj[key]`, or `None` when absent.
-    pub fn get_opt(&mut self, obj: Value, key: Value) -> R<Option<Value>> {
+    pub(crate) fn get_opt(&mut self, obj: Value, key: Value) -> R<Option<Value>> {
         match obj {
             Value::Table(t) => {
                 let h = self.hash(key);
@@ -1595,7 +1620,9 @@ impl<'j> Vm<'j> {
                 }
                 Value::Float(f) => {
                     let arr = self.heap.arrays.get(a);
-                    Ok(usize::try_from(f as i64).ok().and_then(|i| arr.get(i).copied()))
+                    Ok(usize::try_from(f as i64)
+                        .ok()
+                        .and_then(|i| arr.get(i).copied()))
                 }
                 _ => Ok(self.delegate_get(self.delegates.array, key)),
             },
@@ -1667,7 +1694,7 @@ impl<'j> Vm<'j> {
     }
 
     /// `obj[key] = v`.
-    pub fn set(&mut self, obj: Value, key: Value, v: Value) -> R<()> {
+    pub(crate) fn set(&mut self, obj: Value, key: Value, v: Value) -> R<()> {
         if self.set_opt(obj, key, v)? {
             Ok(())
         } else {
@@ -1712,7 +1739,8 @@ impl<'j> Vm<'j> {
                 let h = self.hash(key);
                 let cl = self.heap.classes.get(c);
                 if let Some(Value::Int(idx)) = cl.fields.get(h, key) {
-                    if let Some(slot) = self.heap.instances.get_mut(i).values.get_mut(idx as usize) {
+                    if let Some(slot) = self.heap.instances.get_mut(i).values.get_mut(idx as usize)
+                    {
                         *slot = v;
                     }
                     return Ok(true);
@@ -1754,7 +1782,7 @@ impl<'j> Vm<'j> {
     }
 
     /// `obj[key] <- v`.
-    pub fn newslot(&mut self, obj: Value, key: Value, v: Value, _static: bool) -> R<()> {
+    pub(crate) fn newslot(&mut self, obj: Value, key: Value, v: Value, _static: bool) -> R<()> {
         match obj {
             Value::Table(t) => {
                 if matches!(key, Value::Null) {
@@ -1901,7 +1929,9 @@ impl<'j> Vm<'j> {
         Ok(match obj {
             Value::Table(t) => self.table_lookup(t, key).is_some(),
             Value::Array(a) => match key {
-                Value::Int(i) => usize::try_from(i).is_ok_and(|i| i < self.heap.arrays.get(a).len()),
+                Value::Int(i) => {
+                    usize::try_from(i).is_ok_and(|i| i < self.heap.arrays.get(a).len())
+                }
                 _ => false,
             },
             Value::Instance(_) | Value::Class(_) | Value::Str(_) | Value::Blob(_) => {
@@ -1911,7 +1941,7 @@ impl<'j> Vm<'j> {
         })
     }
 
-    pub fn type_of(&mut self, v: Value) -> R<Value> {
+    pub(crate) fn type_of(&mut self, v: Value) -> R<Value> {
         if let Value::Instance(_) | Value::Table(_) = v {
             let t = self.names.typeof_;
             if let Some(m) = self.metamethod(v, t) {
@@ -1922,7 +1952,7 @@ impl<'j> Vm<'j> {
         Ok(self.str(t))
     }
 
-    pub fn clone_value(&mut self, v: Value) -> R<Value> {
+    pub(crate) fn clone_value(&mut self, v: Value) -> R<Value> {
         match v {
             Value::Table(t) => {
                 let tab = self.heap.tables.get(t);
@@ -1984,7 +2014,7 @@ impl<'j> Vm<'j> {
         self.err(format!("attempt to negate a {t}"))
     }
 
-    pub fn arith(&mut self, a: Arith, x: Value, y: Value) -> R<Value> {
+    pub(crate) fn arith(&mut self, a: Arith, x: Value, y: Value) -> R<Value> {
         use Value::{Float, Int};
         let fl = |v: Value| match v {
             Int(i) => Some(i as f64),
@@ -2013,12 +2043,17 @@ impl<'j> Vm<'j> {
                     Arith::Shl => p.wrapping_shl((q & 63) as u32),
                     Arith::Shr => p.wrapping_shr((q & 63) as u32),
                     Arith::UShr => ((p as u64).wrapping_shr((q & 63) as u32)) as i64,
-                }))
+                }));
             }
             (Int(_) | Float(_), Int(_) | Float(_))
                 if !matches!(
                     a,
-                    Arith::BitAnd | Arith::BitOr | Arith::BitXor | Arith::Shl | Arith::Shr | Arith::UShr
+                    Arith::BitAnd
+                        | Arith::BitOr
+                        | Arith::BitXor
+                        | Arith::Shl
+                        | Arith::Shr
+                        | Arith::UShr
                 ) =>
             {
                 let (p, q) = (fl(x).unwrap_or(0.0), fl(y).unwrap_or(0.0));
@@ -2043,11 +2078,10 @@ impl<'j> Vm<'j> {
             Arith::Mod => Some(self.names.modulo),
             _ => None,
         };
-        if let Some(n) = name {
-            if let Some(m) = self.metamethod(x, n) {
+        if let Some(n) = name
+            && let Some(m) = self.metamethod(x, n) {
                 return self.call(m, x, &[y]);
             }
-        }
         let sym = match a {
             Arith::Add => "+",
             Arith::Sub => "-",
@@ -2062,11 +2096,13 @@ impl<'j> Vm<'j> {
             Arith::UShr => ">>>",
         };
         if name.is_none() {
-            return self.err("bitwise op between '".to_owned()
-                + self.type_name(x)
-                + "' and '"
-                + self.type_name(y)
-                + "'");
+            return self.err(
+                "bitwise op between '".to_owned()
+                    + self.type_name(x)
+                    + "' and '"
+                    + self.type_name(y)
+                    + "'",
+            );
         }
         let (tx, ty) = (self.type_name(x), self.type_name(y));
         self.err(format!("arith op {sym} on between '{tx}' and '{ty}'"))
@@ -2081,7 +2117,7 @@ impl<'j> Vm<'j> {
     }
 
     /// Appends `tostring(v)` to `buf` (calls `_tostring`).
-    pub fn append_str(&mut self, buf: &mut Vec<u8>, v: Value) -> R<()> {
+    pub(crate) fn append_str(&mut self, buf: &mut Vec<u8>, v: Value) -> R<()> {
         match v {
             Value::Str(s) => buf.extend_from_slice(self.heap.str_bytes(s)),
             Value::Int(i) => {
@@ -2122,7 +2158,7 @@ impl<'j> Vm<'j> {
         let _ = write!(buf, "({t} : 0x{:016x})", u64::from(id) * 64 + 0x1000);
     }
 
-    pub fn compare(&mut self, c: Cmp, x: Value, y: Value) -> R<Value> {
+    pub(crate) fn compare(&mut self, c: Cmp, x: Value, y: Value) -> R<Value> {
         let ord = self.order(x, y)?;
         Ok(match c {
             Cmp::Three => Value::Int(ord as i64),
@@ -2134,15 +2170,33 @@ impl<'j> Vm<'j> {
     }
 
     /// Three-way comparison (-1, 0, 1).
-    pub fn order(&mut self, x: Value, y: Value) -> R<i32> {
+    pub(crate) fn order(&mut self, x: Value, y: Value) -> R<i32> {
         use Value::{Float, Int};
         let o = |b: std::cmp::Ordering| b as i32;
         match (x, y) {
             (Int(p), Int(q)) => Ok(o(p.cmp(&q))),
             (Int(_) | Float(_), Int(_) | Float(_)) => {
-                let p = if let Int(i) = x { i as f64 } else if let Float(f) = x { f } else { 0.0 };
-                let q = if let Int(i) = y { i as f64 } else if let Float(f) = y { f } else { 0.0 };
-                Ok(if p < q { -1 } else if p > q { 1 } else { 0 })
+                let p = if let Int(i) = x {
+                    i as f64
+                } else if let Float(f) = x {
+                    f
+                } else {
+                    0.0
+                };
+                let q = if let Int(i) = y {
+                    i as f64
+                } else if let Float(f) = y {
+                    f
+                } else {
+                    0.0
+                };
+                Ok(if p < q {
+                    -1
+                } else if p > q {
+                    1
+                } else {
+                    0
+                })
             }
             (Value::Str(a), Value::Str(b)) => {
                 Ok(o(self.heap.str_bytes(a).cmp(self.heap.str_bytes(b))))
@@ -2153,7 +2207,13 @@ impl<'j> Vm<'j> {
                     let r = self.call(m, x, &[y])?;
                     return match r {
                         Int(i) => Ok(i.signum() as i32),
-                        Float(f) => Ok(if f < 0.0 { -1 } else if f > 0.0 { 1 } else { 0 }),
+                        Float(f) => Ok(if f < 0.0 {
+                            -1
+                        } else if f > 0.0 {
+                            1
+                        } else {
+                            0
+                        }),
                         _ => self.err("_cmp must return an integer"),
                     };
                 }
@@ -2176,7 +2236,7 @@ impl<'j> Vm<'j> {
     }
 
     /// Compiles and runs a chunk of source (dofile), returning its value.
-    pub fn load(&mut self, src: &[u8], name: &str) -> R<Value> {
+    pub(crate) fn load(&mut self, src: &[u8], name: &str) -> R<Value> {
         match crate::compiler::compile(src, name, &mut self.heap, &mut self.consts) {
             Ok(p) => {
                 self.protos.push(p.clone());
@@ -2187,12 +2247,15 @@ impl<'j> Vm<'j> {
                     env: None,
                 }))
             }
-            Err(e) => self.err(format!("{name} line = ({}) column = ({}) : error {}", e.line, e.col, e.msg)),
+            Err(e) => self.err(format!(
+                "{name} line = ({}) column = ({}) : error {}",
+                e.line, e.col, e.msg
+            )),
         }
     }
 
     /// Registers a native function value.
-    pub fn native(&mut self, name: &'static str, f: NativeFn, nparams: i32) -> Value {
+    pub(crate) fn native(&mut self, name: &'static str, f: NativeFn, nparams: i32) -> Value {
         self.heap.new_native(Native {
             name,
             f,
@@ -2204,8 +2267,6 @@ impl<'j> Vm<'j> {
 
 /// Bit set in a caller frame's saved pc when the callee's result is dropped.
 const DISCARD: usize = 1 << 62;
-
-
 
 #[inline]
 fn int_cmp(c: Cmp, p: i64, q: i64) -> Value {
