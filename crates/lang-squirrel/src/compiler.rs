@@ -364,9 +364,10 @@ impl<'a, 'h> Compiler<'a, 'h> {
         };
         let f = self.cur();
         if let Some(k) = &key
-            && let Some(&i) = f.const_map.get(k) {
-                return i;
-            }
+            && let Some(&i) = f.const_map.get(k)
+        {
+            return i;
+        }
         f.consts.push(v);
         let i = (f.consts.len() - 1) as u32;
         if let Some(k) = key {
@@ -832,12 +833,12 @@ impl<'a, 'h> Compiler<'a, 'h> {
         if f.code.len() == start + 3
             && let (Op::GetLocal(a), Op::GetLocal(b), Op::Cmp(Cmp::Lt)) =
                 (f.code[start], f.code[start + 1], f.code[start + 2])
-            {
-                f.code.truncate(start);
-                f.lines.truncate(start);
-                f.depth -= 1;
-                return Ok(self.emit(Op::LtLocalsJmpF(a, b, 0)));
-            }
+        {
+            f.code.truncate(start);
+            f.lines.truncate(start);
+            f.depth -= 1;
+            return Ok(self.emit(Op::LtLocalsJmpF(a, b, 0)));
+        }
         Ok(self.emit(Op::JmpF(0)))
     }
 
@@ -1205,15 +1206,14 @@ impl<'a, 'h> Compiler<'a, 'h> {
         let mut next = 0i64;
         while !self.is_op("}") {
             let k = self.ident()?;
+            // The counter advances only for members without a value.
             let v = if self.is_op("=") {
                 self.next()?;
                 self.const_value()?
             } else {
-                Value::Int(next)
+                next += 1;
+                Value::Int(next - 1)
             };
-            if let Value::Int(i) = v {
-                next = i.wrapping_add(1);
-            }
             map.insert(k, v);
             if self.is_op(",") {
                 self.next()?;

@@ -429,9 +429,10 @@ impl Heap {
                 continue;
             }
             if let Some(v) = self.weakrefs.slots[i]
-                && !self.is_live(v) {
-                    self.weakrefs.slots[i] = Some(Value::Null);
-                }
+                && !self.is_live(v)
+            {
+                self.weakrefs.slots[i] = Some(Value::Null);
+            }
         }
         let mut freed = 0usize;
         // Unlink dead strings from their intern chains before freeing them.
@@ -494,9 +495,10 @@ impl Heap {
 
     fn mark_outer(&mut self, o: u32, gray: &mut Vec<Value>) {
         if self.outers.mark(o)
-            && let Outer::Closed(v) = self.outers.get(o) {
-                gray.push(*v);
-            }
+            && let Outer::Closed(v) = self.outers.get(o)
+        {
+            gray.push(*v);
+        }
     }
 
     fn mark_value(&mut self, v: Value, gray: &mut Vec<Value>) {

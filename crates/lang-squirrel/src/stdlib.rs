@@ -585,10 +585,8 @@ fn s_split(vm: &mut Vm<'_>, args: &[Value]) -> R<Value> {
     let mut start = 0;
     for i in 0..=s.len() {
         if i == s.len() || seps.contains(&s[i]) {
-            if i > start {
-                let v = vm.heap.intern(&s[start..i]);
-                out.push(v);
-            }
+            let v = vm.heap.intern(&s[start..i]);
+            out.push(v);
             start = i + 1;
         }
     }
@@ -601,14 +599,6 @@ fn s_escape(vm: &mut Vm<'_>, args: &[Value]) -> R<Value> {
     let mut out = Vec::with_capacity(s.len());
     for &c in &s {
         match c {
-            b'\t' => out.extend_from_slice(b"\\t"),
-            7 => out.extend_from_slice(b"\\a"),
-            8 => out.extend_from_slice(b"\\b"),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            11 => out.extend_from_slice(b"\\v"),
-            12 => out.extend_from_slice(b"\\f"),
-            0 => out.extend_from_slice(b"\\0"),
             b'\\' => out.extend_from_slice(b"\\\\"),
             b'"' => out.extend_from_slice(b"\\\""),
             b'\'' => out.extend_from_slice(b"\\'"),
@@ -1285,10 +1275,11 @@ fn a_filter(vm: &mut Vm<'_>, args: &[Value]) -> R<Value> {
             if vm
                 .call(args[1], args[0], &[Value::Int(i as i64), x])?
                 .truthy()
-                && let Value::Array(o) = out {
-                    vm.heap.arrays.get_mut(o).push(x);
-                    vm.heap.grew(16);
-                }
+                && let Value::Array(o) = out
+            {
+                vm.heap.arrays.get_mut(o).push(x);
+                vm.heap.grew(16);
+            }
         }
         Ok(out)
     })();
@@ -1446,9 +1437,9 @@ fn parse_num(s: &[u8], base: u32) -> Option<Value> {
         if let Ok(f) = t.parse::<f64>()
             && t.bytes()
                 .all(|c| c.is_ascii_digit() || b"+-.eE".contains(&c))
-            {
-                return Some(Value::Float(f));
-            }
+        {
+            return Some(Value::Float(f));
+        }
         None
     } else {
         i64::from_str_radix(t, base).ok().map(Value::Int)
@@ -1912,8 +1903,9 @@ fn b_flush(vm: &mut Vm<'_>, args: &[Value]) -> R<Value> {
 fn b_close(vm: &mut Vm<'_>, args: &[Value]) -> R<Value> {
     let b = blob_of(vm, args[0])?;
     if let Some(idx) = vm.heap.blobs.get(b).file
-        && let Some(Some(mut f)) = vm.files.get_mut(idx).map(Option::take) {
-            let _ = f.f.flush();
-        }
+        && let Some(Some(mut f)) = vm.files.get_mut(idx).map(Option::take)
+    {
+        let _ = f.f.flush();
+    }
     Ok(Value::Null)
 }

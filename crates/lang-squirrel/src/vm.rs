@@ -240,9 +240,10 @@ impl<'j> Vm<'j> {
     /// Counts bytes a native is about to allocate against the memory limit.
     pub(crate) fn charge(&mut self, n: usize) -> R<()> {
         if let Some(m) = self.limits.memory_bytes
-            && (self.heap.bytes + n) as u64 > m {
-                return Err(Error::Limit(LimitKind::Memory));
-            }
+            && (self.heap.bytes + n) as u64 > m
+        {
+            return Err(Error::Limit(LimitKind::Memory));
+        }
         Ok(())
     }
 
@@ -261,9 +262,10 @@ impl<'j> Vm<'j> {
     pub(crate) fn count_output(&mut self, n: usize) -> R<()> {
         self.output += n as u64;
         if let Some(m) = self.limits.output_bytes
-            && self.output > m {
-                return Err(Error::Limit(LimitKind::Output));
-            }
+            && self.output > m
+        {
+            return Err(Error::Limit(LimitKind::Output));
+        }
         Ok(())
     }
 
@@ -272,15 +274,17 @@ impl<'j> Vm<'j> {
     #[inline]
     fn check(&mut self) -> R<()> {
         if let Some(max) = self.limits.instructions
-            && self.steps > max {
-                return Err(Error::Limit(LimitKind::Instructions));
-            }
+            && self.steps > max
+        {
+            return Err(Error::Limit(LimitKind::Instructions));
+        }
         if self.heap.bytes > self.heap.next_gc {
             self.gc();
             if let Some(m) = self.limits.memory_bytes
-                && self.heap.bytes as u64 > m {
-                    return Err(Error::Limit(LimitKind::Memory));
-                }
+                && self.heap.bytes as u64 > m
+            {
+                return Err(Error::Limit(LimitKind::Memory));
+            }
         }
         self.polls = self.polls.wrapping_add(1);
         if self.polls.is_multiple_of(1024) && (self.world.heap_exceeded)() {
@@ -674,9 +678,10 @@ impl<'j> Vm<'j> {
                             self.traps.pop();
                             while self.frames.len() > t.frame + 1 {
                                 if let Some(f) = self.frames.pop()
-                                    && let Some(g) = f.generator {
-                                        self.heap.gens.get_mut(g).state = GenState::Dead;
-                                    }
+                                    && let Some(g) = f.generator
+                                {
+                                    self.heap.gens.get_mut(g).state = GenState::Dead;
+                                }
                             }
                             self.close_outers(t.sp);
                             self.stack.truncate(t.sp);
@@ -1455,12 +1460,13 @@ impl<'j> Vm<'j> {
                 let cl = self.heap.classes.get(c);
                 let nm = cl.methods.capacity();
                 if pos < nm
-                    && let Some((next, k, v)) = cl.methods.next(pos) {
-                        self.stack[b + 2] = k;
-                        self.stack[b + 3] = v;
-                        self.stack[b + 1] = Value::Int(next as i64);
-                        return Ok(true);
-                    }
+                    && let Some((next, k, v)) = cl.methods.next(pos)
+                {
+                    self.stack[b + 2] = k;
+                    self.stack[b + 3] = v;
+                    self.stack[b + 1] = Value::Int(next as i64);
+                    return Ok(true);
+                }
                 let fpos = pos.saturating_sub(nm);
                 match cl.fields.next(fpos) {
                     Some((next, k, idx)) => {
@@ -1539,9 +1545,10 @@ impl<'j> Vm<'j> {
             return Ok(v);
         }
         if let Value::Table(r) = self.root
-            && let Some(v) = self.table_lookup(r, key) {
-                return Ok(v);
-            }
+            && let Some(v) = self.table_lookup(r, key)
+        {
+            return Ok(v);
+        }
         self.missing(key)
     }
 
@@ -2079,9 +2086,10 @@ impl<'j> Vm<'j> {
             _ => None,
         };
         if let Some(n) = name
-            && let Some(m) = self.metamethod(x, n) {
-                return self.call(m, x, &[y]);
-            }
+            && let Some(m) = self.metamethod(x, n)
+        {
+            return self.call(m, x, &[y]);
+        }
         let sym = match a {
             Arith::Add => "+",
             Arith::Sub => "-",
