@@ -87,8 +87,14 @@ pub(crate) enum Op {
     /// Jump keeping the value when false/true, else pop it (`&&`, `||`).
     AndJ(u32),
     OrJ(u32),
-    /// `local < value-on-stack`? jump when false: fused compare of two locals.
-    LtLocalsJmpF(u32, u32, u32),
+    /// Compare two locals; jump when false.
+    CmpLLJmpF(u32, u32, Cmp, u32),
+    /// Compare a local with a small integer; jump when false.
+    CmpLIJmpF(u32, i32, Cmp, u32),
+    /// `local op= value`: pops the value; pushes the result when `true`.
+    ArithLocal(u32, Arith, bool),
+    /// `local++` as a statement.
+    IncLocalStmt(u32, i32),
     Call(u32),
     /// Call then discard the result.
     CallPop(u32),
@@ -130,11 +136,18 @@ impl Op {
             Dup2 => 2,
             SetLocal(_) | SetOuter(_) | SetEnv(_) | GetK(_) | Not | Neg | BitNot | Typeof
             | Clone | Jmp(_) | PushTrap(_) | PopTrap | Foreach(..) | Yield | Resume
-            | IncField(..) | CloseOuters(_) | Return | ReturnNull | AddI(_) | LtLocalsJmpF(..) => 0,
+            | IncField(..) | CloseOuters(_) | Return | ReturnNull | AddI(_) | CmpLLJmpF(..) | CmpLIJmpF(..) | IncLocalStmt(..) => 0,
             StoreLocal(_) | Pop | Get | SetK(_) | Arith(_) | Eq | Ne | Cmp(_) | In | Instanceof
             | JmpF(_) | JmpT(_) | AndJ(_) | OrJ(_) | ArrayPush | Throw | Delete => -1,
             IncLocal(..) | IncOuter(..) | IncEnv(..) => 1,
             IncIndex(..) => -1,
+            ArithLocal(_, _, keep) => {
+                if keep {
+                    0
+                } else {
+                    -1
+                }
+            }
             Set => -2,
             NewSlot => -3,
             ClassSlot(_, a) => {
@@ -350,7 +363,8 @@ impl<'a, 'h> Compiler<'a, 'h> {
             Op::OrJ(_) => Op::OrJ(target),
             Op::PushTrap(_) => Op::PushTrap(target),
             Op::Foreach(s, _) => Op::Foreach(s, target),
-            Op::LtLocalsJmpF(a, b, _) => Op::LtLocalsJmpF(a, b, target),
+            Op::CmpLLJmpF(a, b, c, _) => Op::CmpLLJmpF(a, b, c, target),
+            Op::CmpLIJmpF(a, b, c, _) => Op::CmpLIJmpF(a, b, c, target),
             op => op,
         };
     }
@@ -654,6 +668,18 @@ impl<'a, 'h> Compiler<'a, 'h> {
             f.depth -= 1;
             return Ok(());
         }
+        if let (Exp::Pushed, Some(Op::IncLocal(s, d, _))) = (e, f.code.last().copied()) {
+            let at = f.code.len() - 1;
+            f.code[at] = Op::IncLocalStmt(s, d);
+            f.depth -= 1;
+            return Ok(());
+        }
+        if let (Exp::Pushed, Some(Op::ArithLocal(s, a, true))) = (e, f.code.last().copied()) {
+            let at = f.code.len() - 1;
+            f.code[at] = Op::ArithLocal(s, a, false);
+            f.depth -= 1;
+            return Ok(());
+        }
         if let (Exp::Pushed, Some(Op::SetLocal(s))) = (e, f.code.last().copied()) {
             let at = f.code.len() - 1;
             f.code[at] = Op::StoreLocal(s);
@@ -700,8 +726,7 @@ impl<'a, 'h> Compiler<'a, 'h> {
 
     fn if_stmt(&mut self) -> R<()> {
         self.next()?;
-        self.cond()?;
-        let jf = self.emit(Op::JmpF(0));
+        let jf = self.paren_cond_jump()?;
         self.scoped_statement()?;
         if self.is_kw(Kw::Else) {
             let je = self.emit(Op::Jmp(0));
@@ -749,8 +774,7 @@ impl<'a, 'h> Compiler<'a, 'h> {
     fn while_stmt(&mut self) -> R<()> {
         self.next()?;
         let top = self.here();
-        self.cond()?;
-        let jf = self.emit(Op::JmpF(0));
+        let jf = self.paren_cond_jump()?;
         self.begin_loop(false);
         self.scoped_statement()?;
         self.emit(Op::Jmp(top));
@@ -824,22 +848,38 @@ impl<'a, 'h> Compiler<'a, 'h> {
         Ok(())
     }
 
-    /// Compiles a loop condition to a jump-if-false; fuses `a < b` of two
-    /// locals.
+    /// Compiles a condition to a jump-if-false; fuses a comparison of a
+    /// local with a local or a small integer into one instruction.
     fn cond_jump(&mut self) -> R<usize> {
         let start = self.cur().code.len();
         self.expr()?;
         let f = self.cur();
-        if f.code.len() == start + 3
-            && let (Op::GetLocal(a), Op::GetLocal(b), Op::Cmp(Cmp::Lt)) =
-                (f.code[start], f.code[start + 1], f.code[start + 2])
-        {
-            f.code.truncate(start);
-            f.lines.truncate(start);
-            f.depth -= 1;
-            return Ok(self.emit(Op::LtLocalsJmpF(a, b, 0)));
+        if f.code.len() == start + 3 {
+            let fused = match (f.code[start], f.code[start + 1], f.code[start + 2]) {
+                (Op::GetLocal(a), Op::GetLocal(b), Op::Cmp(c)) if c != Cmp::Three => {
+                    Some(Op::CmpLLJmpF(a, b, c, 0))
+                }
+                (Op::GetLocal(a), Op::Int(i), Op::Cmp(c)) if c != Cmp::Three => {
+                    Some(Op::CmpLIJmpF(a, i, c, 0))
+                }
+                _ => None,
+            };
+            if let Some(op) = fused {
+                f.code.truncate(start);
+                f.lines.truncate(start);
+                f.depth -= 2;
+                return Ok(self.emit(op));
+            }
         }
         Ok(self.emit(Op::JmpF(0)))
+    }
+
+    /// `( cond )` compiled to a jump-if-false.
+    fn paren_cond_jump(&mut self) -> R<usize> {
+        self.expect_op("(")?;
+        let j = self.cond_jump()?;
+        self.expect_op(")")?;
+        Ok(j)
     }
 
     fn foreach_stmt(&mut self) -> R<()> {
@@ -1334,14 +1374,11 @@ impl<'a, 'h> Compiler<'a, 'h> {
         };
         match e {
             Exp::Local(s) => {
-                if let Some(a) = arith {
-                    self.emit(Op::GetLocal(s));
-                    self.expr()?;
-                    self.emit_arith(a);
-                } else {
-                    self.expr()?;
-                }
-                self.emit(Op::SetLocal(s));
+                self.expr()?;
+                match arith {
+                    Some(a) => self.emit(Op::ArithLocal(s, a, true)),
+                    None => self.emit(Op::SetLocal(s)),
+                };
             }
             Exp::Outer(s) => {
                 if let Some(a) = arith {

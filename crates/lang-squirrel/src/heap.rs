@@ -273,14 +273,24 @@ pub(crate) struct TableObj {
     pub delegate: Option<u32>,
 }
 
-/// FNV-1a over the bytes, folded for the table's probing.
+/// FNV-1a over the bytes. Long strings hash their length, both ends and
+/// a sample of the middle, so building a long string piece by piece stays
+/// linear; equal-hash strings are still told apart by comparing bytes.
 pub(crate) fn hash_bytes(b: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &c in b {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ b.len() as u64;
+    let mut eat = |c: u8| {
         h ^= u64::from(c);
         h = h.wrapping_mul(0x0100_0000_01b3);
+    };
+    if b.len() <= 128 {
+        b.iter().for_each(|&c| eat(c));
+    } else {
+        b[..32].iter().for_each(|&c| eat(c));
+        b[b.len() - 32..].iter().for_each(|&c| eat(c));
+        let step = b.len() / 64;
+        b.iter().step_by(step).for_each(|&c| eat(c));
     }
-    h
+    h ^ (h >> 31)
 }
 
 impl Heap {

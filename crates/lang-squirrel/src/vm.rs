@@ -91,6 +91,7 @@ pub(crate) struct Vm<'j> {
     /// Values a native holds across a call back into scripts.
     pub roots: Vec<Value>,
     argbuf: Vec<Value>,
+    scratch: Vec<u8>,
     /// The call stack at the first uncaught error, for the report.
     pub trace: Option<Vec<TraceFrame>>,
     polls: u32,
@@ -176,6 +177,7 @@ impl<'j> Vm<'j> {
             nest: 0,
             roots: Vec::new(),
             argbuf: Vec::new(),
+            scratch: Vec::new(),
             trace: None,
             polls: 0,
             names,
@@ -740,8 +742,12 @@ impl<'j> Vm<'j> {
         let mut pc = f.pc;
         let mut base = f.base;
         let mut ci = f.closure;
+        // Instructions since the last flush into `self.steps` (kept in a
+        // register; flushed wherever the count can be read).
+        let mut steps: u64 = 0;
         macro_rules! save {
             () => {
+                self.steps += std::mem::take(&mut steps);
                 if let Some(f) = self.frames.last_mut() {
                     f.pc = pc;
                 }
@@ -772,7 +778,7 @@ impl<'j> Vm<'j> {
         loop {
             let op = proto.code[pc];
             pc += 1;
-            self.steps += 1;
+            steps += 1;
             match op {
                 Op::Const(k) => self.stack.push(proto.consts[k as usize]),
                 Op::Int(i) => self.stack.push(Value::Int(i64::from(i))),
@@ -841,33 +847,57 @@ impl<'j> Vm<'j> {
                 Op::Get => {
                     let key = self.pop();
                     let obj = self.pop();
-                    let v = tryv!(self.get(obj, key));
+                    let v = match self.fast_get(obj, key) {
+                        Some(v) => v,
+                        None => {
+                            save!();
+                            tryv!(self.get(obj, key))
+                        }
+                    };
                     self.stack.push(v);
                 }
                 Op::GetK(k) => {
                     let key = proto.consts[k as usize];
                     let obj = self.pop();
-                    let v = tryv!(self.get(obj, key));
+                    let v = match self.fast_get(obj, key) {
+                        Some(v) => v,
+                        None => {
+                            save!();
+                            tryv!(self.get(obj, key))
+                        }
+                    };
                     self.stack.push(v);
                 }
                 Op::GetLocalK(s, k) => {
                     let key = proto.consts[k as usize];
                     let obj = self.stack[base + s as usize];
-                    let v = tryv!(self.get(obj, key));
+                    let v = match self.fast_get(obj, key) {
+                        Some(v) => v,
+                        None => {
+                            save!();
+                            tryv!(self.get(obj, key))
+                        }
+                    };
                     self.stack.push(v);
                 }
                 Op::Set => {
                     let v = self.pop();
                     let key = self.pop();
                     let obj = self.pop();
-                    tryv!(self.set(obj, key, v));
+                    if !self.fast_set(obj, key, v) {
+                        save!();
+                        tryv!(self.set(obj, key, v));
+                    }
                     self.stack.push(v);
                 }
                 Op::SetK(k) => {
                     let key = proto.consts[k as usize];
                     let v = self.pop();
                     let obj = self.pop();
-                    tryv!(self.set(obj, key, v));
+                    if !self.fast_set(obj, key, v) {
+                        save!();
+                        tryv!(self.set(obj, key, v));
+                    }
                     self.stack.push(v);
                 }
                 Op::NewSlot => {
@@ -949,19 +979,61 @@ impl<'j> Vm<'j> {
                     };
                     self.stack.push(r);
                 }
-                Op::LtLocalsJmpF(a, b, t) => {
+                Op::CmpLLJmpF(a, b, c, t) => {
                     let x = self.stack[base + a as usize];
                     let y = self.stack[base + b as usize];
-                    let lt = match (x, y) {
-                        (Value::Int(p), Value::Int(q)) => p < q,
+                    let ok = match (x, y) {
+                        (Value::Int(p), Value::Int(q)) => int_test(c, p, q),
                         _ => {
                             save!();
-                            tryv!(self.compare(Cmp::Lt, x, y)).truthy()
+                            tryv!(self.compare(c, x, y)).truthy()
                         }
                     };
-                    if !lt {
+                    if !ok {
                         pc = t as usize;
                     }
+                }
+                Op::CmpLIJmpF(a, k, c, t) => {
+                    let x = self.stack[base + a as usize];
+                    let ok = match x {
+                        Value::Int(p) => int_test(c, p, i64::from(k)),
+                        _ => {
+                            save!();
+                            tryv!(self.compare(c, x, Value::Int(i64::from(k)))).truthy()
+                        }
+                    };
+                    if !ok {
+                        pc = t as usize;
+                    }
+                }
+                Op::ArithLocal(s, a, keep) => {
+                    let y = self.pop();
+                    let i = base + s as usize;
+                    let x = self.stack[i];
+                    let r = match (x, y, a) {
+                        (Value::Int(p), Value::Int(q), Arith::Add) => Value::Int(p.wrapping_add(q)),
+                        (Value::Int(p), Value::Int(q), Arith::Sub) => Value::Int(p.wrapping_sub(q)),
+                        (Value::Float(p), Value::Float(q), Arith::Add) => Value::Float(p + q),
+                        _ => {
+                            save!();
+                            tryv!(self.arith(a, x, y))
+                        }
+                    };
+                    self.stack[i] = r;
+                    if keep {
+                        self.stack.push(r);
+                    }
+                }
+                Op::IncLocalStmt(s, d) => {
+                    let i = base + s as usize;
+                    let old = self.stack[i];
+                    self.stack[i] = match old {
+                        Value::Int(x) => Value::Int(x.wrapping_add(i64::from(d))),
+                        _ => {
+                            save!();
+                            tryv!(self.arith(Arith::Add, old, Value::Int(i64::from(d))))
+                        }
+                    };
                 }
                 Op::Not => {
                     let v = self.pop();
@@ -1109,7 +1181,10 @@ impl<'j> Vm<'j> {
                         Value::Null
                     };
                     let Some(f) = self.frames.pop() else {
-                        return Ok(v);
+                        {
+                            self.steps += steps;
+                            return Ok(v);
+                        }
                     };
                     if f.ret_this {
                         v = self.stack[f.base];
@@ -1127,7 +1202,10 @@ impl<'j> Vm<'j> {
                     self.close_outers(f.base - 1);
                     self.stack.truncate(f.base - 1);
                     if self.frames.len() <= depth {
-                        return Ok(v);
+                        {
+                            self.steps += steps;
+                            return Ok(v);
+                        }
                     }
                     let n = self.frames.len();
                     let discard = self.frames[n - 1].pc & DISCARD != 0;
@@ -1206,7 +1284,10 @@ impl<'j> Vm<'j> {
                 Op::Yield => {
                     let v = self.pop();
                     let Some(f) = self.frames.last() else {
-                        return Ok(v);
+                        {
+                            self.steps += steps;
+                            return Ok(v);
+                        }
                     };
                     let Some(g) = f.generator else {
                         save!();
@@ -1231,7 +1312,10 @@ impl<'j> Vm<'j> {
                     gs.traps = saved;
                     self.frames.pop();
                     if self.frames.len() <= depth {
-                        return Ok(v);
+                        {
+                            self.steps += steps;
+                            return Ok(v);
+                        }
                     }
                     let n = self.frames.len();
                     let discard = self.frames[n - 1].pc & DISCARD != 0;
@@ -1311,6 +1395,67 @@ impl<'j> Vm<'j> {
                     self.stack.truncate(base + n as usize);
                 }
             }
+        }
+    }
+
+    /// The common cases of `obj[key]` with no metamethod involved.
+    #[inline]
+    fn fast_get(&self, obj: Value, key: Value) -> Option<Value> {
+        match (obj, key) {
+            (Value::Array(a), Value::Int(i)) => {
+                usize::try_from(i).ok().and_then(|i| self.heap.arrays.get(a).get(i).copied())
+            }
+            (Value::Table(t), _) => {
+                let h = self.hash(key);
+                self.heap.tables.get(t).t.get(h, key)
+            }
+            (Value::Instance(i), Value::Str(_)) => {
+                let inst = self.heap.instances.get(i);
+                let h = self.hash(key);
+                let cl = self.heap.classes.get(inst.class);
+                match cl.fields.get(h, key) {
+                    Some(Value::Int(idx)) => inst.values.get(idx as usize).copied(),
+                    _ => cl.methods.get(h, key),
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// The common cases of `obj[key] = v`; false to take the full path.
+    #[inline]
+    fn fast_set(&mut self, obj: Value, key: Value, v: Value) -> bool {
+        match (obj, key) {
+            (Value::Array(a), Value::Int(i)) => {
+                match usize::try_from(i).ok().and_then(|i| self.heap.arrays.get_mut(a).get_mut(i)) {
+                    Some(slot) => {
+                        *slot = v;
+                        true
+                    }
+                    None => false,
+                }
+            }
+            (Value::Table(t), _) => {
+                let h = self.hash(key);
+                self.heap.tables.get_mut(t).t.set_existing(h, key, v)
+            }
+            (Value::Instance(i), Value::Str(_)) => {
+                let h = self.hash(key);
+                let c = self.heap.instances.get(i).class;
+                match self.heap.classes.get(c).fields.get(h, key) {
+                    Some(Value::Int(idx)) => {
+                        match self.heap.instances.get_mut(i).values.get_mut(idx as usize) {
+                            Some(slot) => {
+                                *slot = v;
+                                true
+                            }
+                            None => false,
+                        }
+                    }
+                    _ => false,
+                }
+            }
+            _ => false,
         }
     }
 
@@ -2117,20 +2262,23 @@ impl<'j> Vm<'j> {
     }
 
     fn concat(&mut self, x: Value, y: Value) -> R<Value> {
-        let mut buf = Vec::new();
-        self.append_str(&mut buf, x)?;
-        self.append_str(&mut buf, y)?;
-        self.charge(buf.len())?;
-        Ok(self.heap.intern(&buf))
+        // One reused buffer: the result is interned (copied) anyway.
+        let mut buf = std::mem::take(&mut self.scratch);
+        buf.clear();
+        let r = self
+            .append_str(&mut buf, x)
+            .and_then(|()| self.append_str(&mut buf, y))
+            .and_then(|()| self.charge(buf.len()));
+        let v = r.map(|()| self.heap.intern(&buf));
+        self.scratch = buf;
+        v
     }
 
     /// Appends `tostring(v)` to `buf` (calls `_tostring`).
     pub(crate) fn append_str(&mut self, buf: &mut Vec<u8>, v: Value) -> R<()> {
         match v {
             Value::Str(s) => buf.extend_from_slice(self.heap.str_bytes(s)),
-            Value::Int(i) => {
-                let _ = write!(buf, "{i}");
-            }
+            Value::Int(i) => push_int(buf, i),
             Value::Float(f) => buf.extend_from_slice(crate::stdlib::fmt_float(f).as_bytes()),
             Value::Bool(b) => buf.extend_from_slice(if b { b"true" } else { b"false" }),
             Value::Null => buf.extend_from_slice(b"null"),
@@ -2275,6 +2423,36 @@ impl<'j> Vm<'j> {
 
 /// Bit set in a caller frame's saved pc when the callee's result is dropped.
 const DISCARD: usize = 1 << 62;
+
+/// Appends the decimal form of `i` without the formatting machinery.
+fn push_int(buf: &mut Vec<u8>, i: i64) {
+    let mut digits = [0u8; 20];
+    let mut n = i.unsigned_abs();
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if i < 0 {
+        buf.push(b'-');
+    }
+    buf.extend_from_slice(&digits[at..]);
+}
+
+#[inline]
+fn int_test(c: Cmp, p: i64, q: i64) -> bool {
+    match c {
+        Cmp::Lt => p < q,
+        Cmp::Le => p <= q,
+        Cmp::Gt => p > q,
+        Cmp::Ge => p >= q,
+        Cmp::Three => p != q,
+    }
+}
 
 #[inline]
 fn int_cmp(c: Cmp, p: i64, q: i64) -> Value {
