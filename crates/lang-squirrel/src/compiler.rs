@@ -100,6 +100,8 @@ pub(crate) enum Op {
     CallPop(u32),
     /// Pops obj; pushes obj[k], obj.
     PrepCallK(u32),
+    /// Pushes the free name k (looked up as `GetEnv`) and `this`.
+    PrepEnv(u32),
     /// Pops key, obj; pushes obj[key], obj.
     PrepCall,
     Return,
@@ -161,6 +163,7 @@ impl Op {
             Call(n) => -(n as i32),
             CallPop(n) => -(n as i32) - 1,
             PrepCallK(_) => 1,
+            PrepEnv(_) => 2,
             PrepCall => 0,
             NewClass(b, a) => 1 - i32::from(b) - i32::from(a),
         }
@@ -853,6 +856,11 @@ impl<'a, 'h> Compiler<'a, 'h> {
     fn cond_jump(&mut self) -> R<usize> {
         let start = self.cur().code.len();
         self.expr()?;
+        Ok(self.fused_jump(start))
+    }
+
+    /// Emits the jump-if-false for a condition compiled from `start`.
+    fn fused_jump(&mut self, start: usize) -> usize {
         let f = self.cur();
         if f.code.len() == start + 3 {
             let fused = match (f.code[start], f.code[start + 1], f.code[start + 2]) {
@@ -868,10 +876,10 @@ impl<'a, 'h> Compiler<'a, 'h> {
                 f.code.truncate(start);
                 f.lines.truncate(start);
                 f.depth -= 2;
-                return Ok(self.emit(op));
+                return self.emit(op);
             }
         }
-        Ok(self.emit(Op::JmpF(0)))
+        self.emit(Op::JmpF(0))
     }
 
     /// `( cond )` compiled to a jump-if-false.
@@ -1449,13 +1457,14 @@ impl<'a, 'h> Compiler<'a, 'h> {
     }
 
     fn ternary(&mut self) -> R<Exp> {
+        let start = self.cur().code.len();
         let e = self.or_expr()?;
         if !self.is_op("?") {
             return Ok(e);
         }
         self.discharge(e);
         self.next()?;
-        let jf = self.emit(Op::JmpF(0));
+        let jf = self.fused_jump(start);
         self.expr()?;
         let je = self.emit(Op::Jmp(0));
         self.cur().depth -= 1;
@@ -1728,6 +1737,9 @@ impl<'a, 'h> Compiler<'a, 'h> {
                         }
                         Exp::Index => {
                             self.emit(Op::PrepCall);
+                        }
+                        Exp::Env(k) => {
+                            self.emit(Op::PrepEnv(k));
                         }
                         e => {
                             self.discharge(e);

@@ -26,6 +26,7 @@ pub(crate) enum Value {
 
 impl Value {
     /// Identity / primitive equality (the `==` of two non-numbers).
+    #[inline]
     pub(crate) fn raw_eq(self, o: Value) -> bool {
         use Value::*;
         match (self, o) {
@@ -360,6 +361,7 @@ impl Heap {
         &self.strs.get(id).bytes
     }
 
+    #[inline]
     pub(crate) fn str_hash(&self, id: u32) -> u64 {
         self.strs.get(id).hash
     }

@@ -198,6 +198,7 @@ impl<'j> Vm<'j> {
         Err(Error::Throw(v))
     }
 
+    #[inline]
     pub(crate) fn hash(&self, v: Value) -> u64 {
         let mix = |x: u64| {
             let h = x.wrapping_mul(0x9E37_79B9_7F4A_7C15);
@@ -570,6 +571,7 @@ impl<'j> Vm<'j> {
     }
 
     /// A table key through the delegate chain.
+    #[inline]
     pub(crate) fn table_lookup(&self, mut t: u32, key: Value) -> Option<Value> {
         let h = self.hash(key);
         for _ in 0..64 {
@@ -1167,6 +1169,13 @@ impl<'j> Vm<'j> {
                     self.stack.push(f);
                     self.stack.push(obj);
                 }
+                Op::PrepEnv(k) => {
+                    let key = proto.consts[k as usize];
+                    let this = self.stack[base];
+                    let f = tryv!(self.get_env(this, key));
+                    self.stack.push(f);
+                    self.stack.push(this);
+                }
                 Op::PrepCall => {
                     let key = self.pop();
                     let obj = self.pop();
@@ -1681,6 +1690,7 @@ impl<'j> Vm<'j> {
 
     // ── Object model ───────────────────────────────────────────────────
 
+    #[inline]
     fn get_env(&mut self, this: Value, key: Value) -> R<Value> {
         if let Value::Table(t) = this {
             if let Some(v) = self.table_lookup(t, key) {
