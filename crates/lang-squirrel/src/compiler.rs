@@ -138,7 +138,8 @@ impl Op {
             Dup2 => 2,
             SetLocal(_) | SetOuter(_) | SetEnv(_) | GetK(_) | Not | Neg | BitNot | Typeof
             | Clone | Jmp(_) | PushTrap(_) | PopTrap | Foreach(..) | Yield | Resume
-            | IncField(..) | CloseOuters(_) | Return | ReturnNull | AddI(_) | CmpLLJmpF(..) | CmpLIJmpF(..) | IncLocalStmt(..) => 0,
+            | IncField(..) | CloseOuters(_) | Return | ReturnNull | AddI(_) | CmpLLJmpF(..)
+            | CmpLIJmpF(..) | IncLocalStmt(..) => 0,
             StoreLocal(_) | Pop | Get | SetK(_) | Arith(_) | Eq | Ne | Cmp(_) | In | Instanceof
             | JmpF(_) | JmpT(_) | AndJ(_) | OrJ(_) | ArrayPush | Throw | Delete => -1,
             IncLocal(..) | IncOuter(..) | IncEnv(..) => 1,
@@ -151,7 +152,7 @@ impl Op {
                 }
             }
             Set => -2,
-            NewSlot => -3,
+            NewSlot => -2,
             ClassSlot(_, a) => {
                 if a {
                     -3
@@ -399,10 +400,11 @@ impl<'a, 'h> Compiler<'a, 'h> {
     }
 
     fn err<T>(&self, msg: impl Into<String>) -> R<T> {
+        // The reference reports the column where the current token ends.
         Err(CompileError {
             msg: msg.into(),
             line: self.lx.tline,
-            col: self.lx.tcol,
+            col: self.lx.tend.max(1),
         })
     }
 
@@ -541,9 +543,6 @@ impl<'a, 'h> Compiler<'a, 'h> {
                 self.next()?;
                 let n = self.nactive();
                 while !self.is_op("}") {
-                    if self.lx.tok == Tok::Eof {
-                        return self.err("expected '}'");
-                    }
                     self.statement()?;
                 }
                 self.next()?;
@@ -552,6 +551,9 @@ impl<'a, 'h> Compiler<'a, 'h> {
             }
             Tok::Kw(Kw::Local) => {
                 self.next()?;
+                if self.is_kw(Kw::Function) {
+                    return self.local_decl();
+                }
                 self.local_decl()?;
                 self.optional_semi()
             }
@@ -562,10 +564,10 @@ impl<'a, 'h> Compiler<'a, 'h> {
             Tok::Kw(Kw::Switch) => self.switch_stmt(),
             Tok::Ident(ref s) if s == "do" => self.do_stmt(),
             Tok::Kw(Kw::Break) => {
-                self.next()?;
                 if self.cur().loops.is_empty() {
                     return self.err("'break' has to be in a loop block");
                 }
+                self.next()?;
                 let (n, traps) = {
                     let f = self.cur();
                     let l = f.loops.last().unwrap_or_else(|| unreachable!());
@@ -582,10 +584,10 @@ impl<'a, 'h> Compiler<'a, 'h> {
                 self.optional_semi()
             }
             Tok::Kw(Kw::Continue) => {
-                self.next()?;
                 let Some(idx) = self.cur().loops.iter().rposition(|l| !l.is_switch) else {
                     return self.err("'continue' has to be in a loop block");
                 };
+                self.next()?;
                 let (n, traps) = {
                     let f = self.cur();
                     (f.loops[idx].nactive, f.traps - f.loops[idx].traps)
@@ -1038,6 +1040,7 @@ impl<'a, 'h> Compiler<'a, 'h> {
         self.emit(Op::Const(k));
         self.function_body(&name, false)?;
         self.emit(Op::NewSlot);
+        self.emit(Op::Pop);
         Ok(())
     }
 
@@ -1129,6 +1132,7 @@ impl<'a, 'h> Compiler<'a, 'h> {
         self.emit(Op::Const(k));
         self.class_body()?;
         self.emit(Op::NewSlot);
+        self.emit(Op::Pop);
         Ok(())
     }
 
@@ -1368,8 +1372,6 @@ impl<'a, 'h> Compiler<'a, 'h> {
             }
             self.expr()?;
             self.emit(Op::NewSlot);
-            // NewSlot leaves nothing; the expression's value is null-ish.
-            self.emit(Op::Null);
             return Ok(Exp::Pushed);
         }
         let arith = match op {
@@ -1860,11 +1862,11 @@ impl<'a, 'h> Compiler<'a, 'h> {
             }
             Tok::Kw(Kw::Function) => {
                 self.next()?;
-                self.function_body("@anonymous", false)?;
+                self.function_body("unknown", false)?;
             }
             Tok::Op("@") => {
                 self.next()?;
-                self.function_body("@lambda", true)?;
+                self.function_body("unknown", true)?;
             }
             Tok::Kw(Kw::Class) => {
                 self.next()?;

@@ -60,6 +60,13 @@ impl Value {
     }
 }
 
+/// Rounds to the reference's float width: `sq64` keeps 32-bit floats, so
+/// every float result is rounded to `f32` (exact for + - * / and sqrt).
+#[inline]
+pub(crate) fn f32r(x: f64) -> f64 {
+    f64::from(x as f32)
+}
+
 /// An interned string with its hash computed once.
 #[derive(Debug)]
 pub(crate) struct StrObj {
@@ -108,6 +115,8 @@ pub(crate) struct Closure {
     pub outers: Vec<u32>,
     pub defaults: Vec<Value>,
     pub env: Option<Value>,
+    /// For a method: the base of the class that first received it (`base`).
+    pub base: Option<Option<u32>>,
 }
 
 /// A function written in Rust.
@@ -156,8 +165,6 @@ pub(crate) struct Generator {
     /// The saved stack segment (from the frame base minus the callee slot).
     pub stack: Vec<Value>,
     pub pc: usize,
-    /// Saved try traps relative to the segment.
-    pub traps: Vec<(usize, usize)>,
 }
 
 /// Generator states.

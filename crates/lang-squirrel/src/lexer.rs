@@ -122,6 +122,8 @@ pub(crate) struct Lexer<'a> {
     pub tok: Tok,
     pub tline: u32,
     pub tcol: u32,
+    /// Column of the current token's last character.
+    pub tend: u32,
     /// Line of the previous token's end (for `return` / optional `;`).
     pub prev_line: u32,
     /// Whether a newline came between the previous token and this one.
@@ -138,6 +140,7 @@ impl<'a> Lexer<'a> {
             tok: Tok::Eof,
             tline: 1,
             tcol: 1,
+            tend: 1,
             prev_line: 1,
             nl_before: false,
         }
@@ -166,6 +169,12 @@ impl<'a> Lexer<'a> {
 
     /// Advances to the next token.
     pub(crate) fn next(&mut self) -> Result<(), CompileError> {
+        let r = self.scan();
+        self.tend = self.col().saturating_sub(1);
+        r
+    }
+
+    fn scan(&mut self) -> Result<(), CompileError> {
         self.prev_line = self.line;
         self.nl_before = false;
         loop {
@@ -304,7 +313,8 @@ impl<'a> Lexer<'a> {
         }
         let text = std::str::from_utf8(&self.src[start..self.pos]).unwrap_or("0");
         if float {
-            self.tok = Tok::Float(text.parse().unwrap_or(0.0));
+            // Floats are 32-bit in the reference build (`sq64` widens only integers).
+            self.tok = Tok::Float(f64::from(text.parse::<f32>().unwrap_or(0.0)));
         } else if text.len() > 1 && text.starts_with('0') {
             // Leading zero: octal, as the reference reads it.
             let mut v: i64 = 0;

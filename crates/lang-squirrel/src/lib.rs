@@ -159,9 +159,6 @@ fn execute(vm: &mut vm::Vm<'_>, src: &[u8], entry: &str, args: &[String], limits
         Err(vm::Error::Throw(v)) => {
             let msg = match v {
                 heap::Value::Str(s) => String::from_utf8_lossy(vm.heap.str_bytes(s)).into_owned(),
-                heap::Value::Int(i) => i.to_string(),
-                heap::Value::Float(f) => stdlib::fmt_float(f),
-                heap::Value::Bool(b) => b.to_string(),
                 _ => "unknown".to_owned(),
             };
             let mut report = format!("\nAN ERROR HAS OCCURRED [{msg}]\n\nCALLSTACK\n");

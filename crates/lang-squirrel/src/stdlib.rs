@@ -1,7 +1,7 @@
 //! Built-in functions, the default delegates of every type, and the
 //! standard libraries (math, string, blob, io over the VFS, system).
 
-use crate::heap::{GenState, Value};
+use crate::heap::{GenState, Value, f32r};
 use crate::vm::{Error, R, Vm};
 use shield_engine::vfs::{self, OpenMode, VfsFile};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -170,7 +170,7 @@ pub(crate) fn install(vm: &mut Vm<'_>) {
     for &(n, f, p) in globals {
         set(vm, root, n, f, p);
     }
-    set_value(vm, root, "PI", Value::Float(std::f64::consts::PI));
+    set_value(vm, root, "PI", Value::Float(f32r(std::f64::consts::PI)));
     set_value(vm, root, "RAND_MAX", Value::Int(2_147_483_647));
     set_value(vm, root, "_version_", Value::Null);
     let v = vm.str("Squirrel 3.2 stable");
@@ -178,7 +178,7 @@ pub(crate) fn install(vm: &mut Vm<'_>) {
     set_value(vm, root, "_versionnumber_", Value::Int(320));
     set_value(vm, root, "_charsize_", Value::Int(1));
     set_value(vm, root, "_intsize_", Value::Int(8));
-    set_value(vm, root, "_floatsize_", Value::Int(8));
+    set_value(vm, root, "_floatsize_", Value::Int(4));
 
     vm.delegates.table = new_delegate(
         vm,
@@ -500,7 +500,7 @@ macro_rules! mathf {
         fn $name(vm: &mut Vm<'_>, args: &[Value]) -> R<Value> {
             let x = num_arg(vm, args, 1)?;
             let f: fn(f64) -> f64 = $f;
-            Ok(Value::Float(f(x)))
+            Ok(Value::Float(f32r(f(x))))
         }
     };
 }
@@ -521,13 +521,13 @@ mathf!(m_ceil, f64::ceil);
 fn m_atan2(vm: &mut Vm<'_>, args: &[Value]) -> R<Value> {
     let y = num_arg(vm, args, 1)?;
     let x = num_arg(vm, args, 2)?;
-    Ok(Value::Float(y.atan2(x)))
+    Ok(Value::Float(f32r(y.atan2(x))))
 }
 
 fn m_pow(vm: &mut Vm<'_>, args: &[Value]) -> R<Value> {
     let x = num_arg(vm, args, 1)?;
     let y = num_arg(vm, args, 2)?;
-    Ok(Value::Float(x.powf(y)))
+    Ok(Value::Float(f32r(x.powf(y))))
 }
 
 thread_local! {
@@ -840,7 +840,7 @@ fn pad_str(s: &str, width: usize, left: bool) -> String {
 // ── system ───────────────────────────────────────────────────────────────
 
 fn sys_clock(vm: &mut Vm<'_>, _args: &[Value]) -> R<Value> {
-    Ok(Value::Float(vm.world.clock.cpu_seconds()))
+    Ok(Value::Float(f32r(vm.world.clock.cpu_seconds())))
 }
 
 fn sys_time(vm: &mut Vm<'_>, _args: &[Value]) -> R<Value> {
@@ -1112,7 +1112,7 @@ fn a_pop(vm: &mut Vm<'_>, args: &[Value]) -> R<Value> {
     let a = array_of(vm, args[0])?;
     match vm.heap.arrays.get_mut(a).pop() {
         Some(v) => Ok(v),
-        None => vm.err("pop() on a empty array"),
+        None => vm.err("empty array"),
     }
 }
 
@@ -1469,14 +1469,14 @@ fn n_tointeger(vm: &mut Vm<'_>, args: &[Value]) -> R<Value> {
 
 fn n_tofloat(vm: &mut Vm<'_>, args: &[Value]) -> R<Value> {
     match args[0] {
-        Value::Int(i) => Ok(Value::Float(i as f64)),
+        Value::Int(i) => Ok(Value::Float(f32r(i as f64))),
         Value::Float(f) => Ok(Value::Float(f)),
         Value::Bool(b) => Ok(Value::Float(if b { 1.0 } else { 0.0 })),
         Value::Str(s) => {
             let b = vm.heap.str_bytes(s).to_vec();
             match parse_num(&b, 10) {
-                Some(Value::Int(i)) => Ok(Value::Float(i as f64)),
-                Some(Value::Float(f)) => Ok(Value::Float(f)),
+                Some(Value::Int(i)) => Ok(Value::Float(f32r(i as f64))),
+                Some(Value::Float(f)) => Ok(Value::Float(f32r(f))),
                 _ => vm.err("cannot convert the string"),
             }
         }
@@ -1519,6 +1519,7 @@ fn f_bindenv(vm: &mut Vm<'_>, args: &[Value]) -> R<Value> {
                 outers: src.outers.clone(),
                 defaults: src.defaults.clone(),
                 env: Some(args[1]),
+                base: src.base,
             };
             Ok(vm.heap.new_closure(copy))
         }
@@ -1853,7 +1854,7 @@ fn b_readn(vm: &mut Vm<'_>, args: &[Value]) -> R<Value> {
             buf[0], buf[1], buf[2], buf[3],
         ]))),
         b'l' => Value::Int(i64::from_le_bytes(buf)),
-        _ => Value::Float(f64::from_le_bytes(buf)),
+        _ => Value::Float(f32r(f64::from_le_bytes(buf))),
     })
 }
 

@@ -6,6 +6,7 @@
 use crate::compiler::{Arith, Cmp, ConstValPub, Op};
 use crate::heap::{
     Class, Closure, GenState, Generator, Heap, Instance, Native, NativeFn, Outer, Proto, Value,
+    f32r,
 };
 use crate::table::Table;
 use shield_engine::{Clock, LimitKind, Limits};
@@ -383,6 +384,7 @@ impl<'j> Vm<'j> {
             outers: Vec::new(),
             defaults: Vec::new(),
             env: None,
+            base: None,
         });
         let root = self.root;
         self.call(c, root, args)
@@ -443,7 +445,6 @@ impl<'j> Vm<'j> {
                         closure: ci,
                         stack: seg,
                         pc: 0,
-                        traps: Vec::new(),
                     });
                     self.stack.push(g);
                     return Ok(false);
@@ -831,7 +832,10 @@ impl<'j> Vm<'j> {
                 Op::Root => self.stack.push(self.root),
                 Op::Base => {
                     let this = self.stack[base];
-                    let b = self.base_of(this, ci);
+                    let b = match self.heap.closures.get(ci).base {
+                        Some(b) => b.map_or(Value::Null, Value::Class),
+                        None => self.base_of(this, ci),
+                    };
                     self.stack.push(b);
                 }
                 Op::GetEnv(k) => {
@@ -908,6 +912,7 @@ impl<'j> Vm<'j> {
                     let obj = self.pop();
                     save!();
                     tryv!(self.newslot(obj, key, v, false));
+                    self.stack.push(v);
                 }
                 Op::TableSlot => {
                     let v = self.pop();
@@ -951,7 +956,7 @@ impl<'j> Vm<'j> {
                     let x = self.stack[n];
                     self.stack[n] = match x {
                         Value::Int(p) => Value::Int(p.wrapping_add(i64::from(d))),
-                        Value::Float(f) => Value::Float(f + f64::from(d)),
+                        Value::Float(f) => Value::Float(f32r(f + f64::from(d))),
                         _ => {
                             save!();
                             // `x - k` was folded to AddI(-k): keep the operator.
@@ -1015,7 +1020,7 @@ impl<'j> Vm<'j> {
                     let r = match (x, y, a) {
                         (Value::Int(p), Value::Int(q), Arith::Add) => Value::Int(p.wrapping_add(q)),
                         (Value::Int(p), Value::Int(q), Arith::Sub) => Value::Int(p.wrapping_sub(q)),
-                        (Value::Float(p), Value::Float(q), Arith::Add) => Value::Float(p + q),
+                        (Value::Float(p), Value::Float(q), Arith::Add) => Value::Float(f32r(p + q)),
                         _ => {
                             save!();
                             tryv!(self.arith(a, x, y))
@@ -1256,6 +1261,7 @@ impl<'j> Vm<'j> {
                         outers,
                         defaults,
                         env: None,
+                        base: None,
                     });
                     self.stack.push(c);
                 }
@@ -1303,22 +1309,18 @@ impl<'j> Vm<'j> {
                         return tryv!(self.err("cannot yield outside a generator"));
                     };
                     let fbase = f.base;
-                    // Traps of this frame travel with the generator.
+                    // The reference drops a generator's `try` blocks at a
+                    // `yield`.
                     let fi = self.frames.len() - 1;
-                    let mut saved = Vec::new();
                     while self.traps.last().is_some_and(|t| t.frame == fi) {
-                        if let Some(t) = self.traps.pop() {
-                            saved.push((t.sp - (fbase - 1), t.pc));
-                        }
+                        self.traps.pop();
                     }
-                    saved.reverse();
                     self.close_outers(fbase - 1);
                     let seg: Vec<Value> = self.stack.drain(fbase - 1..).collect();
                     let gs = self.heap.gens.get_mut(g);
                     gs.stack = seg;
                     gs.pc = pc;
                     gs.state = GenState::Suspended;
-                    gs.traps = saved;
                     self.frames.pop();
                     if self.frames.len() <= depth {
                         {
@@ -1411,9 +1413,9 @@ impl<'j> Vm<'j> {
     #[inline]
     fn fast_get(&self, obj: Value, key: Value) -> Option<Value> {
         match (obj, key) {
-            (Value::Array(a), Value::Int(i)) => {
-                usize::try_from(i).ok().and_then(|i| self.heap.arrays.get(a).get(i).copied())
-            }
+            (Value::Array(a), Value::Int(i)) => usize::try_from(i)
+                .ok()
+                .and_then(|i| self.heap.arrays.get(a).get(i).copied()),
             (Value::Table(t), _) => {
                 let h = self.hash(key);
                 self.heap.tables.get(t).t.get(h, key)
@@ -1436,7 +1438,10 @@ impl<'j> Vm<'j> {
     fn fast_set(&mut self, obj: Value, key: Value, v: Value) -> bool {
         match (obj, key) {
             (Value::Array(a), Value::Int(i)) => {
-                match usize::try_from(i).ok().and_then(|i| self.heap.arrays.get_mut(a).get_mut(i)) {
+                match usize::try_from(i)
+                    .ok()
+                    .and_then(|i| self.heap.arrays.get_mut(a).get_mut(i))
+                {
                     Some(slot) => {
                         *slot = v;
                         true
@@ -1504,7 +1509,6 @@ impl<'j> Vm<'j> {
         g.state = GenState::Running;
         let seg = std::mem::take(&mut g.stack);
         let pc = g.pc;
-        let traps = std::mem::take(&mut g.traps);
         let ci = g.closure;
         if self.frames.len() >= MAX_FRAMES {
             return self.err("stack overflow");
@@ -1524,14 +1528,6 @@ impl<'j> Vm<'j> {
             generator: Some(gi),
             ret_this: false,
         });
-        let fi = self.frames.len() - 1;
-        for (sp, pc) in traps {
-            self.traps.push(Trap {
-                frame: fi,
-                sp: fslot + sp,
-                pc,
-            });
-        }
         Ok(())
     }
 
@@ -1996,8 +1992,12 @@ impl<'j> Vm<'j> {
         }
         let h = self.hash(key);
         if let Value::Closure(f) = v {
-            // Methods remember their class for `base`.
-            let _ = f;
+            // A method remembers the base of the class that received it first.
+            let b = self.heap.classes.get(c).base;
+            let clo = self.heap.closures.get_mut(f);
+            if clo.base.is_none() {
+                clo.base = Some(b);
+            }
         }
         let is_method = matches!(v, Value::Closure(_) | Value::Native(_));
         let cl = self.heap.classes.get_mut(c);
@@ -2179,7 +2179,7 @@ impl<'j> Vm<'j> {
     pub(crate) fn arith(&mut self, a: Arith, x: Value, y: Value) -> R<Value> {
         use Value::{Float, Int};
         let fl = |v: Value| match v {
-            Int(i) => Some(i as f64),
+            Int(i) => Some(f32r(i as f64)),
             Float(f) => Some(f),
             _ => None,
         };
@@ -2219,13 +2219,13 @@ impl<'j> Vm<'j> {
                 ) =>
             {
                 let (p, q) = (fl(x).unwrap_or(0.0), fl(y).unwrap_or(0.0));
-                return Ok(Float(match a {
+                return Ok(Float(f32r(match a {
                     Arith::Add => p + q,
                     Arith::Sub => p - q,
                     Arith::Mul => p * q,
                     Arith::Div => p / q,
                     _ => p % q,
-                }));
+                })));
             }
             _ => {}
         }
@@ -2411,6 +2411,7 @@ impl<'j> Vm<'j> {
                     outers: Vec::new(),
                     defaults: Vec::new(),
                     env: None,
+                    base: None,
                 }))
             }
             Err(e) => self.err(format!(
