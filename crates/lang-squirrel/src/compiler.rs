@@ -8,8 +8,8 @@ use crate::lexer::{CompileError, Kw, Lexer, Tok};
 use std::collections::HashMap;
 use std::rc::Rc;
 
-/// Arithmetic and bitwise operators.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Arithmetic and bitwise operators (the four float-capable ones first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Arith {
     Add,
     Sub,

@@ -20,6 +20,7 @@ pub(crate) enum Value {
     Class(u32),
     Instance(u32),
     Generator(u32),
+    Thread(u32),
     WeakRef(u32),
     Blob(u32),
 }
@@ -43,6 +44,7 @@ impl Value {
             | (Class(a), Class(b))
             | (Instance(a), Instance(b))
             | (Generator(a), Generator(b))
+            | (Thread(a), Thread(b))
             | (WeakRef(a), WeakRef(b))
             | (Blob(a), Blob(b)) => a == b,
             _ => false,
@@ -167,6 +169,29 @@ pub(crate) struct Generator {
     pub pc: usize,
 }
 
+/// A thread (coroutine): its function and, while suspended, its frames and
+/// stack segment, saved with bases relative to the segment.
+#[derive(Debug)]
+pub(crate) struct Thread {
+    pub func: Value,
+    pub state: ThreadState,
+    pub stack: Vec<Value>,
+    /// (closure, proto, pc, base relative to the segment, generator, ret_this)
+    pub frames: Vec<crate::vm::Frame>,
+    /// Traps as (frame index relative, sp relative, pc).
+    pub traps: Vec<(usize, usize, usize)>,
+    /// Whether `wakeup`'s value is pushed as the result of `suspend`.
+    pub push_result: bool,
+}
+
+/// Thread states, as `getstatus` names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ThreadState {
+    Idle,
+    Running,
+    Suspended,
+}
+
 /// Generator states.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum GenState {
@@ -265,6 +290,7 @@ pub(crate) struct Heap {
     pub classes: Arena<Class>,
     pub instances: Arena<Instance>,
     pub gens: Arena<Generator>,
+    pub threads: Arena<Thread>,
     pub weakrefs: Arena<Value>,
     pub blobs: Arena<crate::stdlib::Blob>,
     pub outers: Arena<Outer>,
@@ -314,6 +340,7 @@ impl Heap {
             classes: Arena::new(),
             instances: Arena::new(),
             gens: Arena::new(),
+            threads: Arena::new(),
             weakrefs: Arena::new(),
             blobs: Arena::new(),
             outers: Arena::new(),
@@ -408,6 +435,11 @@ impl Heap {
         Value::Generator(self.gens.alloc(g))
     }
 
+    pub(crate) fn new_thread(&mut self, t: Thread) -> Value {
+        self.bytes += OBJ_COST * 2;
+        Value::Thread(self.threads.alloc(t))
+    }
+
     pub(crate) fn new_weakref(&mut self, v: Value) -> Value {
         self.bytes += OBJ_COST;
         Value::WeakRef(self.weakrefs.alloc(v))
@@ -486,6 +518,8 @@ impl Heap {
         self.classes.sweep(|_, _| freed += OBJ_COST * 4);
         self.instances
             .sweep(|_, i| freed += OBJ_COST + i.values.len() * 16);
+        self.threads
+            .sweep(|_, t| freed += OBJ_COST * 2 + t.stack.len() * 16);
         self.gens
             .sweep(|_, g| freed += OBJ_COST * 2 + g.stack.len() * 16);
         self.weakrefs.sweep(|_, _| freed += OBJ_COST);
@@ -506,6 +540,7 @@ impl Heap {
             Value::Class(i) => self.classes.is_marked(i),
             Value::Instance(i) => self.instances.is_marked(i),
             Value::Generator(i) => self.gens.is_marked(i),
+            Value::Thread(i) => self.threads.is_marked(i),
             Value::WeakRef(i) => self.weakrefs.is_marked(i),
             Value::Blob(i) => self.blobs.is_marked(i),
             _ => true,
@@ -589,6 +624,19 @@ impl Heap {
                     let g = self.gens.get(i);
                     gray.push(Value::Closure(g.closure));
                     gray.extend_from_slice(&g.stack);
+                }
+            }
+            Value::Thread(i) => {
+                if self.threads.mark(i) {
+                    let t = self.threads.get(i);
+                    gray.push(t.func);
+                    gray.extend_from_slice(&t.stack);
+                    for f in &t.frames {
+                        gray.push(Value::Closure(f.closure));
+                        if let Some(g) = f.generator {
+                            gray.push(Value::Generator(g));
+                        }
+                    }
                 }
             }
             Value::WeakRef(i) => {

@@ -156,6 +156,14 @@ fn execute(vm: &mut vm::Vm<'_>, src: &[u8], entry: &str, args: &[String], limits
     match vm.run_main(proto, &argv) {
         Ok(_) => (Outcome::Exited(0), None, None),
         Err(vm::Error::Limit(k)) => limit(k, limits),
+        Err(vm::Error::Suspend(_)) => {
+            let m = "internal engine error: suspend escaped its thread".to_owned();
+            (
+                Outcome::Error(m.clone()),
+                None,
+                Some(format!("shield: {m}\n")),
+            )
+        }
         Err(vm::Error::Throw(v)) => {
             let msg = match v {
                 heap::Value::Str(s) => String::from_utf8_lossy(vm.heap.str_bytes(s)).into_owned(),

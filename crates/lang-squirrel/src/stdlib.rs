@@ -120,7 +120,8 @@ pub(crate) fn install(vm: &mut Vm<'_>) {
         ("compilestring", g_compilestring, -2),
         ("dofile", g_dofile, -2),
         ("loadfile", g_loadfile, -2),
-        ("newthread", g_unsupported, -1),
+        ("newthread", g_newthread, 2),
+        ("suspend", g_suspend, -1),
         ("callee", g_unsupported, -1),
         ("collectgarbage", g_collectgarbage, 1),
         ("resurrectunreachable", g_null, 1),
@@ -291,6 +292,16 @@ pub(crate) fn install(vm: &mut Vm<'_>) {
         vm,
         &[
             ("getstatus", gen_status, 1),
+            ("tostring", o_tostring, 1),
+            ("weakref", o_weakref, 1),
+        ],
+    );
+    vm.delegates.thread = new_delegate(
+        vm,
+        &[
+            ("call", th_call, -1),
+            ("wakeup", th_wakeup, -1),
+            ("getstatus", th_status, 1),
             ("tostring", o_tostring, 1),
             ("weakref", o_weakref, 1),
         ],
@@ -1629,6 +1640,52 @@ fn i_getclass(vm: &mut Vm<'_>, args: &[Value]) -> R<Value> {
         Value::Instance(i) => Ok(Value::Class(vm.heap.instances.get(i).class)),
         v => bad_param(vm, 0, "instance", v),
     }
+}
+
+fn g_newthread(vm: &mut Vm<'_>, args: &[Value]) -> R<Value> {
+    match args[1] {
+        f @ (Value::Closure(_) | Value::Native(_)) => Ok(vm.heap.new_thread(crate::heap::Thread {
+            func: f,
+            state: crate::heap::ThreadState::Idle,
+            stack: Vec::new(),
+            frames: Vec::new(),
+            traps: Vec::new(),
+            push_result: false,
+        })),
+        v => bad_param(vm, 1, "closure|nativeclosure", v),
+    }
+}
+
+fn g_suspend(vm: &mut Vm<'_>, args: &[Value]) -> R<Value> {
+    vm.thread_suspend(arg(args, 1))
+}
+
+fn thread_of(vm: &mut Vm<'_>, v: Value) -> R<u32> {
+    match v {
+        Value::Thread(t) => Ok(t),
+        v => bad_param(vm, 0, "thread", v),
+    }
+}
+
+fn th_call(vm: &mut Vm<'_>, args: &[Value]) -> R<Value> {
+    let t = thread_of(vm, args[0])?;
+    let rest = args[1..].to_vec();
+    vm.thread_call(t, &rest)
+}
+
+fn th_wakeup(vm: &mut Vm<'_>, args: &[Value]) -> R<Value> {
+    let t = thread_of(vm, args[0])?;
+    vm.thread_wakeup(t, arg(args, 1))
+}
+
+fn th_status(vm: &mut Vm<'_>, args: &[Value]) -> R<Value> {
+    let t = thread_of(vm, args[0])?;
+    let s = match vm.heap.threads.get(t).state {
+        crate::heap::ThreadState::Idle => "idle",
+        crate::heap::ThreadState::Running => "running",
+        crate::heap::ThreadState::Suspended => "suspended",
+    };
+    Ok(vm.str(s))
 }
 
 fn gen_status(vm: &mut Vm<'_>, args: &[Value]) -> R<Value> {

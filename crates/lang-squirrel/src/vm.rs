@@ -5,8 +5,8 @@
 
 use crate::compiler::{Arith, Cmp, ConstValPub, Op};
 use crate::heap::{
-    Class, Closure, GenState, Generator, Heap, Instance, Native, NativeFn, Outer, Proto, Value,
-    f32r,
+    Class, Closure, GenState, Generator, Heap, Instance, Native, NativeFn, Outer, Proto,
+    ThreadState, Value, f32r,
 };
 use crate::table::Table;
 use shield_engine::{Clock, LimitKind, Limits};
@@ -21,6 +21,8 @@ pub(crate) enum Error {
     Throw(Value),
     /// A limit was reached; never caught by scripts.
     Limit(LimitKind),
+    /// `suspend(v)` unwinding to the running thread's `call`/`wakeup`.
+    Suspend(Value),
 }
 
 pub(crate) type R<T> = Result<T, Error>;
@@ -59,6 +61,7 @@ pub(crate) struct Delegates {
     pub class: u32,
     pub instance: u32,
     pub generator: u32,
+    pub thread: u32,
     pub weakref: u32,
     pub blob: u32,
 }
@@ -100,6 +103,8 @@ pub(crate) struct Vm<'j> {
     pub names: Names,
     /// Open files, by blob-like handle index.
     pub files: Vec<Option<crate::stdlib::FileObj>>,
+    /// Threads being run: (thread, frame depth of its run, nesting level).
+    pub running_threads: Vec<(u32, usize, u32)>,
 }
 
 /// One frame of an error report.
@@ -183,6 +188,7 @@ impl<'j> Vm<'j> {
             polls: 0,
             names,
             files: Vec::new(),
+            running_threads: Vec::new(),
         };
         crate::stdlib::install(&mut vm);
         vm
@@ -218,6 +224,7 @@ impl<'j> Vm<'j> {
             Value::Class(i) => mix(u64::from(i) | 5 << 40),
             Value::Instance(i) => mix(u64::from(i) | 6 << 40),
             Value::Generator(i) => mix(u64::from(i) | 7 << 40),
+            Value::Thread(i) => mix(u64::from(i) | 10 << 40),
             Value::WeakRef(i) => mix(u64::from(i) | 8 << 40),
             Value::Blob(i) => mix(u64::from(i) | 9 << 40),
         }
@@ -236,6 +243,7 @@ impl<'j> Vm<'j> {
             Value::Class(_) => "class",
             Value::Instance(_) => "instance",
             Value::Generator(_) => "generator",
+            Value::Thread(_) => "thread",
             Value::WeakRef(_) => "weakref",
             Value::Blob(_) => "instance",
         }
@@ -318,6 +326,7 @@ impl<'j> Vm<'j> {
             d.class,
             d.instance,
             d.generator,
+            d.thread,
             d.weakref,
             d.blob,
         ] {
@@ -478,7 +487,15 @@ impl<'j> Vm<'j> {
                 buf.extend_from_slice(&self.stack[fslot + 1..]);
                 let r = f(self, &buf);
                 self.argbuf = buf;
-                let v = r?;
+                let v = match r {
+                    Ok(v) => v,
+                    Err(Error::Suspend(v)) => {
+                        // The suspended call's slots go; `wakeup` supplies its value.
+                        self.stack.truncate(fslot);
+                        return Err(Error::Suspend(v));
+                    }
+                    Err(e) => return Err(e),
+                };
                 self.stack.truncate(fslot);
                 self.stack.push(v);
                 Ok(false)
@@ -666,6 +683,7 @@ impl<'j> Vm<'j> {
             Value::Class(_) => "CLASS".to_owned(),
             Value::Instance(_) | Value::Blob(_) => "INSTANCE".to_owned(),
             Value::Generator(_) => "GENERATOR".to_owned(),
+            Value::Thread(_) => "THREAD".to_owned(),
             Value::WeakRef(_) => "WEAKREF".to_owned(),
         }
     }
@@ -676,6 +694,16 @@ impl<'j> Vm<'j> {
         loop {
             match self.run_inner(depth) {
                 Ok(v) => return Ok(v),
+                Err(Error::Suspend(v)) => {
+                    if let Some(&(tid, tdepth, _)) = self.running_threads.last()
+                        && tdepth == depth
+                    {
+                        self.save_thread(tid, depth);
+                        return Ok(v);
+                    }
+                    self.unwind_to(depth);
+                    return Err(Error::Suspend(v));
+                }
                 Err(Error::Throw(v)) => {
                     // The innermost trap belonging to this run catches it.
                     match self.traps.last().copied() {
@@ -937,11 +965,20 @@ impl<'j> Vm<'j> {
                     let n = self.stack.len();
                     let (x, y) = (self.stack[n - 2], self.stack[n - 1]);
                     let r = match (x, y) {
-                        (Value::Int(p), Value::Int(q)) if matches!(a, Arith::Add) => {
-                            Value::Int(p.wrapping_add(q))
-                        }
-                        (Value::Int(p), Value::Int(q)) if matches!(a, Arith::Sub) => {
-                            Value::Int(p.wrapping_sub(q))
+                        (Value::Int(p), Value::Int(q)) => match int_arith(a, p, q) {
+                            Some(v) => Value::Int(v),
+                            None => {
+                                save!();
+                                tryv!(self.arith(a, x, y))
+                            }
+                        },
+                        (Value::Float(p), Value::Float(q)) if a <= Arith::Div => {
+                            Value::Float(f32r(match a {
+                                Arith::Add => p + q,
+                                Arith::Sub => p - q,
+                                Arith::Mul => p * q,
+                                _ => p / q,
+                            }))
                         }
                         _ => {
                             save!();
@@ -1498,6 +1535,115 @@ impl<'j> Vm<'j> {
         }
     }
 
+    /// Moves the frames above `depth` and their stack into a suspended
+    /// thread.
+    fn save_thread(&mut self, tid: u32, depth: usize) {
+        let Some(first) = self.frames.get(depth) else {
+            return;
+        };
+        let seg = first.base - 1;
+        let push_result = self.frames.last().is_some_and(|f| {
+            let pc = f.pc & !DISCARD;
+            pc > 0 && matches!(f.proto.code.get(pc - 1), Some(Op::Call(_)))
+        });
+        let mut traps = Vec::new();
+        while self.traps.last().is_some_and(|t| t.frame >= depth) {
+            if let Some(t) = self.traps.pop() {
+                traps.push((t.frame - depth, t.sp - seg, t.pc));
+            }
+        }
+        traps.reverse();
+        self.close_outers(seg);
+        let stack: Vec<Value> = self.stack.drain(seg..).collect();
+        let mut frames: Vec<Frame> = self.frames.drain(depth..).collect();
+        for f in &mut frames {
+            f.base -= seg;
+        }
+        self.heap.grew(stack.len() * 16);
+        let t = self.heap.threads.get_mut(tid);
+        t.stack = stack;
+        t.frames = frames;
+        t.traps = traps;
+        t.push_result = push_result;
+        t.state = ThreadState::Suspended;
+    }
+
+    /// Starts a thread's function: `thread.call(args)`.
+    pub(crate) fn thread_call(&mut self, tid: u32, args: &[Value]) -> R<Value> {
+        let t = self.heap.threads.get_mut(tid);
+        if t.state != ThreadState::Idle {
+            return self.err("wrong thread state");
+        }
+        t.state = ThreadState::Running;
+        let f = t.func;
+        let depth = self.frames.len();
+        self.running_threads.push((tid, depth, self.nest + 1));
+        let root = self.root;
+        let r = self.call(f, root, args);
+        self.running_threads.pop();
+        self.finish_thread_step(tid, r)
+    }
+
+    fn finish_thread_step(&mut self, tid: u32, r: R<Value>) -> R<Value> {
+        let t = self.heap.threads.get_mut(tid);
+        if t.state == ThreadState::Running || r.is_err() {
+            t.state = ThreadState::Idle;
+            t.stack.clear();
+            t.frames.clear();
+            t.traps.clear();
+        }
+        r
+    }
+
+    /// Continues a suspended thread: `thread.wakeup(v)`.
+    pub(crate) fn thread_wakeup(&mut self, tid: u32, v: Value) -> R<Value> {
+        if self.nest >= MAX_NEST || self.frames.len() >= MAX_FRAMES {
+            return self.err("stack overflow");
+        }
+        let t = self.heap.threads.get_mut(tid);
+        if t.state != ThreadState::Suspended {
+            return self.err("wrong thread state");
+        }
+        t.state = ThreadState::Running;
+        let stack = std::mem::take(&mut t.stack);
+        let frames = std::mem::take(&mut t.frames);
+        let traps = std::mem::take(&mut t.traps);
+        let push = t.push_result;
+        let depth = self.frames.len();
+        let seg = self.stack.len();
+        self.stack.extend_from_slice(&stack);
+        for mut f in frames {
+            f.base += seg;
+            self.frames.push(f);
+        }
+        for (frame, sp, pc) in traps {
+            self.traps.push(Trap {
+                frame: depth + frame,
+                sp: seg + sp,
+                pc,
+            });
+        }
+        if push {
+            self.stack.push(v);
+        }
+        self.running_threads.push((tid, depth, self.nest + 1));
+        self.nest += 1;
+        let r = self.run(depth);
+        self.nest -= 1;
+        self.running_threads.pop();
+        self.stack.truncate(seg);
+        self.finish_thread_step(tid, r)
+    }
+
+    /// `suspend(v)`: only directly inside the running thread's calls.
+    pub(crate) fn thread_suspend(&mut self, v: Value) -> R<Value> {
+        match self.running_threads.last() {
+            Some(&(_, _, nest)) if nest == self.nest => Err(Error::Suspend(v)),
+            Some(_) => self.err("cannot suspend through native calls"),
+            None => self.err("cannot suspend the main thread"),
+        }
+    }
+
     /// Pushes a generator's frame to continue it.
     fn resume_setup(&mut self, gi: u32) -> R<()> {
         let g = self.heap.gens.get_mut(gi);
@@ -1824,6 +1970,7 @@ impl<'j> Vm<'j> {
                 Ok(self.delegate_get(self.delegates.function, key))
             }
             Value::Generator(_) => Ok(self.delegate_get(self.delegates.generator, key)),
+            Value::Thread(_) => Ok(self.delegate_get(self.delegates.thread, key)),
             Value::WeakRef(_) => Ok(self.delegate_get(self.delegates.weakref, key)),
             Value::Blob(b) => {
                 if let Value::Int(i) = key {
@@ -2317,6 +2464,7 @@ impl<'j> Vm<'j> {
             Value::Class(i) => ("class", i),
             Value::Instance(i) => ("instance", i),
             Value::Generator(i) => ("generator", i),
+            Value::Thread(i) => ("thread", i),
             Value::WeakRef(i) => ("weakref", i),
             Value::Blob(i) => ("instance", i),
             _ => ("null", 0),
@@ -2434,6 +2582,26 @@ impl<'j> Vm<'j> {
 
 /// Bit set in a caller frame's saved pc when the callee's result is dropped.
 const DISCARD: usize = 1 << 62;
+
+/// Integer arithmetic inline in the loop; `None` for division or modulo
+/// by zero (the slow path raises or answers as the reference does).
+#[inline]
+fn int_arith(a: Arith, p: i64, q: i64) -> Option<i64> {
+    Some(match a {
+        Arith::Add => p.wrapping_add(q),
+        Arith::Sub => p.wrapping_sub(q),
+        Arith::Mul => p.wrapping_mul(q),
+        Arith::Div if q != 0 => p.wrapping_div(q),
+        Arith::Mod if q != 0 => p.wrapping_rem(q),
+        Arith::Div | Arith::Mod => return None,
+        Arith::BitAnd => p & q,
+        Arith::BitOr => p | q,
+        Arith::BitXor => p ^ q,
+        Arith::Shl => p.wrapping_shl((q & 63) as u32),
+        Arith::Shr => p.wrapping_shr((q & 63) as u32),
+        Arith::UShr => ((p as u64).wrapping_shr((q & 63) as u32)) as i64,
+    })
+}
 
 /// Appends the decimal form of `i` without the formatting machinery.
 fn push_int(buf: &mut Vec<u8>, i: i64) {
