@@ -150,6 +150,8 @@ pub(crate) struct Class {
     /// Per-member attributes (name -> attribute table).
     pub member_attrs: Table,
     pub locked: bool,
+    /// Whether `_get` is a member (saves a lookup on every missing index).
+    pub has_get: bool,
 }
 
 /// An instance of a class.

@@ -34,6 +34,7 @@
 mod compiler;
 mod heap;
 mod lexer;
+mod regex;
 mod stdlib;
 mod table;
 mod vm;

@@ -159,6 +159,7 @@ pub(crate) fn install(vm: &mut Vm<'_>) {
         ("startswith", s_startswith, 3),
         ("endswith", s_endswith, 3),
         ("printf", s_printf, -2),
+        ("regexp", re_new, 2),
         // system
         ("clock", sys_clock, 1),
         ("time", sys_time, 1),
@@ -181,6 +182,7 @@ pub(crate) fn install(vm: &mut Vm<'_>) {
     set_value(vm, root, "_intsize_", Value::Int(8));
     set_value(vm, root, "_floatsize_", Value::Int(4));
 
+    install_regexp(vm);
     vm.delegates.table = new_delegate(
         vm,
         &[
@@ -1966,4 +1968,166 @@ fn b_close(vm: &mut Vm<'_>, args: &[Value]) -> R<Value> {
         let _ = f.f.flush();
     }
     Ok(Value::Null)
+}
+
+// ── regexp ───────────────────────────────────────────────────────────────
+
+fn install_regexp(vm: &mut Vm<'_>) {
+    let c = vm.heap.new_class(crate::heap::Class {
+        base: None,
+        fields: crate::table::Table::default(),
+        defaults: Vec::new(),
+        methods: crate::table::Table::default(),
+        attrs: Value::Null,
+        member_attrs: crate::table::Table::default(),
+        locked: false,
+        has_get: false,
+    });
+    let Value::Class(ci) = c else {
+        return;
+    };
+    vm.regexp_class = ci;
+    let k = vm.str("@re");
+    let h = vm.hash(k);
+    let cl = vm.heap.classes.get_mut(ci);
+    cl.fields.insert(h, k, Value::Int(0));
+    cl.defaults.push(Value::Int(-1));
+    let fns: &[(&'static str, Nf, i32)] = &[
+        ("match", re_match, 2),
+        ("search", re_search, -2),
+        ("capture", re_capture, -2),
+        ("subexpcount", re_subexpcount, 1),
+        ("_typeof", re_typeof, 1),
+    ];
+    for &(n, f, p) in fns {
+        let key = vm.str(n);
+        let v = vm.native(n, f, p);
+        let h = vm.hash(key);
+        vm.heap.classes.get_mut(ci).methods.insert(h, key, v);
+    }
+}
+
+fn re_new(vm: &mut Vm<'_>, args: &[Value]) -> R<Value> {
+    let p = str_arg(vm, args, 1)?;
+    let re = match crate::regex::Regex::new(&p) {
+        Ok(re) => re,
+        Err(e) => return vm.err(e),
+    };
+    vm.charge(p.len() * 64)?;
+    vm.heap.grew(p.len() * 64);
+    vm.regexes.push(std::rc::Rc::new(re));
+    let idx = (vm.regexes.len() - 1) as i64;
+    let inst = vm.instantiate(vm.regexp_class)?;
+    if let Value::Instance(i) = inst {
+        vm.heap.instances.get_mut(i).values[0] = Value::Int(idx);
+    }
+    Ok(inst)
+}
+
+fn regex_of(vm: &mut Vm<'_>, v: Value) -> R<std::rc::Rc<crate::regex::Regex>> {
+    if let Value::Instance(i) = v
+        && let Some(Value::Int(idx)) = vm.heap.instances.get(i).values.first()
+        && let Some(re) = usize::try_from(*idx).ok().and_then(|i| vm.regexes.get(i))
+    {
+        return Ok(re.clone());
+    }
+    bad_param(vm, 0, "regexp", v)
+}
+
+/// Finds the first match at or after `start`; `full` anchors both ends.
+fn re_find(
+    vm: &mut Vm<'_>,
+    re: &crate::regex::Regex,
+    s: &[u8],
+    start: usize,
+    full: bool,
+) -> R<Option<Vec<Option<usize>>>> {
+    let max = vm
+        .limits
+        .instructions
+        .map_or(u64::MAX / 4, |m| m.saturating_sub(vm.steps) + 1);
+    let mut budget = max;
+    let mut found = None;
+    let last = if full { start } else { s.len() };
+    for at in start..=last {
+        if let Some(caps) = re.match_at(s, at, &mut budget)
+            && (!full || caps.get(1).copied().flatten() == Some(s.len()))
+        {
+            found = Some(caps);
+            break;
+        }
+        if budget == 0 {
+            break;
+        }
+    }
+    vm.steps += max - budget;
+    if budget == 0 {
+        return Err(Error::Limit(shield_engine::LimitKind::Instructions));
+    }
+    Ok(found)
+}
+
+fn begin_end(vm: &mut Vm<'_>, b: usize, e: usize) -> Value {
+    let t = vm.heap.new_table();
+    set_value(vm, t, "begin", Value::Int(b as i64));
+    set_value(vm, t, "end", Value::Int(e as i64));
+    t
+}
+
+fn re_match(vm: &mut Vm<'_>, args: &[Value]) -> R<Value> {
+    let re = regex_of(vm, args[0])?;
+    let s = str_arg(vm, args, 1)?;
+    Ok(Value::Bool(re_find(vm, &re, &s, 0, true)?.is_some()))
+}
+
+fn start_arg(vm: &mut Vm<'_>, args: &[Value], len: usize) -> R<usize> {
+    match arg(args, 2) {
+        Value::Null => Ok(0),
+        _ => {
+            let st = int_arg(vm, args, 2)?;
+            if st < 0 || st as usize > len {
+                return vm.err("invalid start index");
+            }
+            Ok(st as usize)
+        }
+    }
+}
+
+fn re_search(vm: &mut Vm<'_>, args: &[Value]) -> R<Value> {
+    let re = regex_of(vm, args[0])?;
+    let s = str_arg(vm, args, 1)?;
+    let st = start_arg(vm, args, s.len())?;
+    match re_find(vm, &re, &s, st, false)? {
+        Some(c) => Ok(begin_end(vm, c[0].unwrap_or(0), c[1].unwrap_or(0))),
+        None => Ok(Value::Null),
+    }
+}
+
+fn re_capture(vm: &mut Vm<'_>, args: &[Value]) -> R<Value> {
+    let re = regex_of(vm, args[0])?;
+    let s = str_arg(vm, args, 1)?;
+    let st = start_arg(vm, args, s.len())?;
+    let Some(c) = re_find(vm, &re, &s, st, false)? else {
+        return Ok(Value::Null);
+    };
+    let out = vm.heap.new_array(Vec::new());
+    vm.roots.push(out);
+    for g in 0..re.groups {
+        let (b, e) = (c[g * 2].unwrap_or(0), c[g * 2 + 1].unwrap_or(0));
+        let t = begin_end(vm, b, e);
+        if let Value::Array(a) = out {
+            vm.heap.arrays.get_mut(a).push(t);
+        }
+    }
+    vm.roots.pop();
+    Ok(out)
+}
+
+fn re_typeof(vm: &mut Vm<'_>, _args: &[Value]) -> R<Value> {
+    Ok(vm.str("regexp"))
+}
+
+fn re_subexpcount(vm: &mut Vm<'_>, args: &[Value]) -> R<Value> {
+    let re = regex_of(vm, args[0])?;
+    Ok(Value::Int(re.groups as i64))
 }

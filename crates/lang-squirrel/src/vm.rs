@@ -105,6 +105,10 @@ pub(crate) struct Vm<'j> {
     pub files: Vec<Option<crate::stdlib::FileObj>>,
     /// Threads being run: (thread, frame depth of its run, nesting level).
     pub running_threads: Vec<(u32, usize, u32)>,
+    /// Compiled `regexp` patterns, by index (held by their instances).
+    pub regexes: Vec<Rc<crate::regex::Regex>>,
+    /// The native `regexp` class.
+    pub regexp_class: u32,
 }
 
 /// One frame of an error report.
@@ -189,6 +193,8 @@ impl<'j> Vm<'j> {
             names,
             files: Vec::new(),
             running_threads: Vec::new(),
+            regexes: Vec::new(),
+            regexp_class: 0,
         };
         crate::stdlib::install(&mut vm);
         vm
@@ -310,6 +316,7 @@ impl<'j> Vm<'j> {
         roots.extend_from_slice(&self.stack);
         roots.extend_from_slice(&self.roots);
         roots.push(self.root);
+        roots.push(Value::Class(self.regexp_class));
         for f in &self.frames {
             roots.push(Value::Closure(f.closure));
             if let Some(g) = f.generator {
@@ -1834,6 +1841,9 @@ impl<'j> Vm<'j> {
 
     #[inline]
     fn get_env(&mut self, this: Value, key: Value) -> R<Value> {
+        if let Some(v) = self.fast_get(this, key) {
+            return Ok(v);
+        }
         if let Value::Table(t) = this {
             if let Some(v) = self.table_lookup(t, key) {
                 return Ok(v);
@@ -1940,10 +1950,12 @@ impl<'j> Vm<'j> {
                 if let Some(v) = cl.methods.get(h, key) {
                     return Ok(Some(v));
                 }
-                let g = self.names.get;
-                let hg = self.hash(g);
-                if let Some(m) = cl.methods.get(hg, g) {
-                    return self.call_get_meta(m, obj, key);
+                if cl.has_get {
+                    let g = self.names.get;
+                    let hg = self.hash(g);
+                    if let Some(m) = cl.methods.get(hg, g) {
+                        return self.call_get_meta(m, obj, key);
+                    }
                 }
                 Ok(self.delegate_get(self.delegates.instance, key))
             }
@@ -2147,7 +2159,9 @@ impl<'j> Vm<'j> {
             }
         }
         let is_method = matches!(v, Value::Closure(_) | Value::Native(_));
+        let is_get = key.raw_eq(self.names.get);
         let cl = self.heap.classes.get_mut(c);
+        cl.has_get |= is_get;
         if !matches!(attr, Value::Null) {
             cl.member_attrs.insert(h, key, attr);
         }
@@ -2183,6 +2197,7 @@ impl<'j> Vm<'j> {
             attrs,
             member_attrs: Table::default(),
             locked: false,
+            has_get: false,
         };
         if let Some(b) = base_id {
             let bc = self.heap.classes.get(b);
@@ -2190,6 +2205,7 @@ impl<'j> Vm<'j> {
             c.defaults = bc.defaults.clone();
             c.methods = bc.methods.clone();
             c.member_attrs = bc.member_attrs.clone();
+            c.has_get = bc.has_get;
         }
         let cv = self.heap.new_class(c);
         if let Some(b) = base_id {
