@@ -773,681 +773,690 @@ impl<'j> Vm<'j> {
     }
 
     fn run_inner(&mut self, depth: usize) -> R<Value> {
-        let Some(f) = self.frames.last() else {
-            return Ok(Value::Null);
-        };
-        let mut proto = f.proto.clone();
-        let mut pc = f.pc;
-        let mut base = f.base;
-        let mut ci = f.closure;
         // Instructions since the last flush into `self.steps` (kept in a
         // register; flushed wherever the count can be read).
         let mut steps: u64 = 0;
-        macro_rules! save {
-            () => {
-                self.steps += std::mem::take(&mut steps);
-                if let Some(f) = self.frames.last_mut() {
-                    f.pc = pc;
-                }
+        // One pass of this loop per frame switch (call, return, resume):
+        // the frame's code and constants are plain slices inside it.
+        'frame: loop {
+            let Some(f) = self.frames.last() else {
+                self.steps += steps;
+                return Ok(Value::Null);
             };
-        }
-        macro_rules! reload {
-            () => {{
-                let Some(f) = self.frames.last() else {
-                    return Ok(Value::Null);
+            let proto = f.proto.clone();
+            let code: &[Op] = &proto.code;
+            let consts: &[Value] = &proto.consts;
+            let mut pc = f.pc;
+            let base = f.base;
+            let ci = f.closure;
+            macro_rules! save {
+                () => {
+                    self.steps += std::mem::take(&mut steps);
+                    if let Some(f) = self.frames.last_mut() {
+                        f.pc = pc;
+                    }
                 };
-                proto = f.proto.clone();
-                pc = f.pc;
-                base = f.base;
-                ci = f.closure;
-            }};
-        }
-        macro_rules! tryv {
-            ($e:expr) => {
-                match $e {
-                    Ok(v) => v,
-                    Err(e) => {
-                        save!();
-                        return Err(e);
-                    }
-                }
-            };
-        }
-        loop {
-            let op = proto.code[pc];
-            pc += 1;
-            steps += 1;
-            match op {
-                Op::Const(k) => self.stack.push(proto.consts[k as usize]),
-                Op::Int(i) => self.stack.push(Value::Int(i64::from(i))),
-                Op::Null => self.stack.push(Value::Null),
-                Op::True => self.stack.push(Value::Bool(true)),
-                Op::False => self.stack.push(Value::Bool(false)),
-                Op::GetLocal(s) => {
-                    let v = self.stack[base + s as usize];
-                    self.stack.push(v);
-                }
-                Op::SetLocal(s) => {
-                    let v = self.top();
-                    self.stack[base + s as usize] = v;
-                }
-                Op::StoreLocal(s) => {
-                    let v = self.pop();
-                    self.stack[base + s as usize] = v;
-                }
-                Op::GetOuter(i) => {
-                    let o = self.heap.closures.get(ci).outers[i as usize];
-                    let v = match *self.heap.outers.get(o) {
-                        Outer::Open(idx) => self.stack[idx],
-                        Outer::Closed(v) => v,
-                    };
-                    self.stack.push(v);
-                }
-                Op::SetOuter(i) => {
-                    let v = self.top();
-                    self.set_outer(ci, i, v);
-                }
-                Op::Pop => {
-                    self.stack.pop();
-                }
-                Op::Dup => {
-                    let v = self.top();
-                    self.stack.push(v);
-                }
-                Op::Dup2 => {
-                    let n = self.stack.len();
-                    let (a, b) = (self.stack[n - 2], self.stack[n - 1]);
-                    self.stack.push(a);
-                    self.stack.push(b);
-                }
-                Op::This => {
-                    let v = self.stack[base];
-                    self.stack.push(v);
-                }
-                Op::Root => self.stack.push(self.root),
-                Op::Base => {
-                    let this = self.stack[base];
-                    let b = match self.heap.closures.get(ci).base {
-                        Some(b) => b.map_or(Value::Null, Value::Class),
-                        None => self.base_of(this, ci),
-                    };
-                    self.stack.push(b);
-                }
-                Op::GetEnv(k) => {
-                    let key = proto.consts[k as usize];
-                    let this = self.stack[base];
-                    let v = tryv!(self.get_env(this, key));
-                    self.stack.push(v);
-                }
-                Op::SetEnv(k) => {
-                    let key = proto.consts[k as usize];
-                    let v = self.top();
-                    let this = self.stack[base];
-                    tryv!(self.set_env(this, key, v));
-                }
-                Op::Get => {
-                    let key = self.pop();
-                    let obj = self.pop();
-                    let v = match self.fast_get(obj, key) {
-                        Some(v) => v,
-                        None => {
+            }
+            macro_rules! reload {
+                () => {
+                    continue 'frame
+                };
+            }
+            macro_rules! tryv {
+                ($e:expr) => {
+                    match $e {
+                        Ok(v) => v,
+                        Err(e) => {
                             save!();
-                            tryv!(self.get(obj, key))
+                            return Err(e);
                         }
-                    };
-                    self.stack.push(v);
-                }
-                Op::GetK(k) => {
-                    let key = proto.consts[k as usize];
-                    let obj = self.pop();
-                    let v = match self.fast_get(obj, key) {
-                        Some(v) => v,
-                        None => {
-                            save!();
-                            tryv!(self.get(obj, key))
-                        }
-                    };
-                    self.stack.push(v);
-                }
-                Op::GetLocalK(s, k) => {
-                    let key = proto.consts[k as usize];
-                    let obj = self.stack[base + s as usize];
-                    let v = match self.fast_get(obj, key) {
-                        Some(v) => v,
-                        None => {
-                            save!();
-                            tryv!(self.get(obj, key))
-                        }
-                    };
-                    self.stack.push(v);
-                }
-                Op::Set => {
-                    let v = self.pop();
-                    let key = self.pop();
-                    let obj = self.pop();
-                    if !self.fast_set(obj, key, v) {
-                        save!();
-                        tryv!(self.set(obj, key, v));
                     }
-                    self.stack.push(v);
-                }
-                Op::SetK(k) => {
-                    let key = proto.consts[k as usize];
-                    let v = self.pop();
-                    let obj = self.pop();
-                    if !self.fast_set(obj, key, v) {
-                        save!();
-                        tryv!(self.set(obj, key, v));
+                };
+            }
+            loop {
+                let op = code[pc];
+                pc += 1;
+                steps += 1;
+                match op {
+                    Op::Const(k) => self.stack.push(consts[k as usize]),
+                    Op::Int(i) => self.stack.push(Value::Int(i64::from(i))),
+                    Op::Null => self.stack.push(Value::Null),
+                    Op::True => self.stack.push(Value::Bool(true)),
+                    Op::False => self.stack.push(Value::Bool(false)),
+                    Op::GetLocal(s) => {
+                        let v = self.stack[base + s as usize];
+                        self.stack.push(v);
                     }
-                    self.stack.push(v);
-                }
-                Op::NewSlot => {
-                    let v = self.pop();
-                    let key = self.pop();
-                    let obj = self.pop();
-                    save!();
-                    tryv!(self.newslot(obj, key, v, false));
-                    self.stack.push(v);
-                }
-                Op::TableSlot => {
-                    let v = self.pop();
-                    let key = self.pop();
-                    let obj = self.top();
-                    tryv!(self.newslot(obj, key, v, false));
-                }
-                Op::ClassSlot(is_static, has_attr) => {
-                    let v = self.pop();
-                    let key = self.pop();
-                    let attr = if has_attr { self.pop() } else { Value::Null };
-                    let obj = self.top();
-                    tryv!(self.class_newslot(obj, key, v, is_static, attr));
-                }
-                Op::Delete => {
-                    let key = self.pop();
-                    let obj = self.pop();
-                    let v = tryv!(self.delete(obj, key));
-                    self.stack.push(v);
-                }
-                Op::Arith(a) => {
-                    let n = self.stack.len();
-                    let (x, y) = (self.stack[n - 2], self.stack[n - 1]);
-                    let r = match (x, y) {
-                        (Value::Int(p), Value::Int(q)) => match int_arith(a, p, q) {
-                            Some(v) => Value::Int(v),
+                    Op::SetLocal(s) => {
+                        let v = self.top();
+                        self.stack[base + s as usize] = v;
+                    }
+                    Op::StoreLocal(s) => {
+                        let v = self.pop();
+                        self.stack[base + s as usize] = v;
+                    }
+                    Op::GetOuter(i) => {
+                        let o = self.heap.closures.get(ci).outers[i as usize];
+                        let v = match *self.heap.outers.get(o) {
+                            Outer::Open(idx) => self.stack[idx],
+                            Outer::Closed(v) => v,
+                        };
+                        self.stack.push(v);
+                    }
+                    Op::SetOuter(i) => {
+                        let v = self.top();
+                        self.set_outer(ci, i, v);
+                    }
+                    Op::Pop => {
+                        self.stack.pop();
+                    }
+                    Op::Dup => {
+                        let v = self.top();
+                        self.stack.push(v);
+                    }
+                    Op::Dup2 => {
+                        let n = self.stack.len();
+                        let (a, b) = (self.stack[n - 2], self.stack[n - 1]);
+                        self.stack.push(a);
+                        self.stack.push(b);
+                    }
+                    Op::This => {
+                        let v = self.stack[base];
+                        self.stack.push(v);
+                    }
+                    Op::Root => self.stack.push(self.root),
+                    Op::Base => {
+                        let this = self.stack[base];
+                        let b = match self.heap.closures.get(ci).base {
+                            Some(b) => b.map_or(Value::Null, Value::Class),
+                            None => self.base_of(this, ci),
+                        };
+                        self.stack.push(b);
+                    }
+                    Op::GetEnv(k) => {
+                        let key = consts[k as usize];
+                        let this = self.stack[base];
+                        let v = tryv!(self.get_env(this, key));
+                        self.stack.push(v);
+                    }
+                    Op::SetEnv(k) => {
+                        let key = consts[k as usize];
+                        let v = self.top();
+                        let this = self.stack[base];
+                        tryv!(self.set_env(this, key, v));
+                    }
+                    Op::Get => {
+                        let key = self.pop();
+                        let obj = self.pop();
+                        let v = match self.fast_get(obj, key) {
+                            Some(v) => v,
                             None => {
+                                save!();
+                                tryv!(self.get(obj, key))
+                            }
+                        };
+                        self.stack.push(v);
+                    }
+                    Op::GetK(k) => {
+                        let key = consts[k as usize];
+                        let obj = self.pop();
+                        let v = match self.fast_get(obj, key) {
+                            Some(v) => v,
+                            None => {
+                                save!();
+                                tryv!(self.get(obj, key))
+                            }
+                        };
+                        self.stack.push(v);
+                    }
+                    Op::GetLocalK(s, k) => {
+                        let key = consts[k as usize];
+                        let obj = self.stack[base + s as usize];
+                        let v = match self.fast_get(obj, key) {
+                            Some(v) => v,
+                            None => {
+                                save!();
+                                tryv!(self.get(obj, key))
+                            }
+                        };
+                        self.stack.push(v);
+                    }
+                    Op::Set => {
+                        let v = self.pop();
+                        let key = self.pop();
+                        let obj = self.pop();
+                        if !self.fast_set(obj, key, v) {
+                            save!();
+                            tryv!(self.set(obj, key, v));
+                        }
+                        self.stack.push(v);
+                    }
+                    Op::SetK(k) => {
+                        let key = consts[k as usize];
+                        let v = self.pop();
+                        let obj = self.pop();
+                        if !self.fast_set(obj, key, v) {
+                            save!();
+                            tryv!(self.set(obj, key, v));
+                        }
+                        self.stack.push(v);
+                    }
+                    Op::NewSlot => {
+                        let v = self.pop();
+                        let key = self.pop();
+                        let obj = self.pop();
+                        save!();
+                        tryv!(self.newslot(obj, key, v, false));
+                        self.stack.push(v);
+                    }
+                    Op::TableSlot => {
+                        let v = self.pop();
+                        let key = self.pop();
+                        let obj = self.top();
+                        tryv!(self.newslot(obj, key, v, false));
+                    }
+                    Op::ClassSlot(is_static, has_attr) => {
+                        let v = self.pop();
+                        let key = self.pop();
+                        let attr = if has_attr { self.pop() } else { Value::Null };
+                        let obj = self.top();
+                        tryv!(self.class_newslot(obj, key, v, is_static, attr));
+                    }
+                    Op::Delete => {
+                        let key = self.pop();
+                        let obj = self.pop();
+                        let v = tryv!(self.delete(obj, key));
+                        self.stack.push(v);
+                    }
+                    Op::Arith(a) => {
+                        let n = self.stack.len();
+                        let (x, y) = (self.stack[n - 2], self.stack[n - 1]);
+                        let r = match (x, y) {
+                            (Value::Int(p), Value::Int(q)) => match int_arith(a, p, q) {
+                                Some(v) => Value::Int(v),
+                                None => {
+                                    save!();
+                                    tryv!(self.arith(a, x, y))
+                                }
+                            },
+                            (Value::Float(p), Value::Float(q)) if a <= Arith::Div => {
+                                Value::Float(f32r(match a {
+                                    Arith::Add => p + q,
+                                    Arith::Sub => p - q,
+                                    Arith::Mul => p * q,
+                                    _ => p / q,
+                                }))
+                            }
+                            _ => {
                                 save!();
                                 tryv!(self.arith(a, x, y))
                             }
-                        },
-                        (Value::Float(p), Value::Float(q)) if a <= Arith::Div => {
-                            Value::Float(f32r(match a {
-                                Arith::Add => p + q,
-                                Arith::Sub => p - q,
-                                Arith::Mul => p * q,
-                                _ => p / q,
-                            }))
-                        }
-                        _ => {
-                            save!();
-                            tryv!(self.arith(a, x, y))
-                        }
-                    };
-                    self.stack.truncate(n - 2);
-                    self.stack.push(r);
-                }
-                Op::AddI(d) => {
-                    let n = self.stack.len() - 1;
-                    let x = self.stack[n];
-                    self.stack[n] = match x {
-                        Value::Int(p) => Value::Int(p.wrapping_add(i64::from(d))),
-                        Value::Float(f) => Value::Float(f32r(f + f64::from(d))),
-                        _ => {
-                            save!();
-                            // `x - k` was folded to AddI(-k): keep the operator.
-                            if d < 0 {
-                                tryv!(self.arith(Arith::Sub, x, Value::Int(-i64::from(d))))
-                            } else {
-                                tryv!(self.arith(Arith::Add, x, Value::Int(i64::from(d))))
-                            }
-                        }
-                    };
-                }
-                Op::Eq | Op::Ne => {
-                    let y = self.pop();
-                    let x = self.pop();
-                    let eq = x.raw_eq(y);
-                    self.stack.push(Value::Bool(eq == matches!(op, Op::Eq)));
-                }
-                Op::Cmp(c) => {
-                    let y = self.pop();
-                    let x = self.pop();
-                    let r = match (x, y) {
-                        (Value::Int(p), Value::Int(q)) => int_cmp(c, p, q),
-                        _ => {
-                            save!();
-                            tryv!(self.compare(c, x, y))
-                        }
-                    };
-                    self.stack.push(r);
-                }
-                Op::CmpLLJmpF(a, b, c, t) => {
-                    let x = self.stack[base + a as usize];
-                    let y = self.stack[base + b as usize];
-                    let ok = match (x, y) {
-                        (Value::Int(p), Value::Int(q)) => int_test(c, p, q),
-                        _ => {
-                            save!();
-                            tryv!(self.compare(c, x, y)).truthy()
-                        }
-                    };
-                    if !ok {
-                        pc = t as usize;
-                    }
-                }
-                Op::CmpLIJmpF(a, k, c, t) => {
-                    let x = self.stack[base + a as usize];
-                    let ok = match x {
-                        Value::Int(p) => int_test(c, p, i64::from(k)),
-                        _ => {
-                            save!();
-                            tryv!(self.compare(c, x, Value::Int(i64::from(k)))).truthy()
-                        }
-                    };
-                    if !ok {
-                        pc = t as usize;
-                    }
-                }
-                Op::ArithLocal(s, a, keep) => {
-                    let y = self.pop();
-                    let i = base + s as usize;
-                    let x = self.stack[i];
-                    let r = match (x, y, a) {
-                        (Value::Int(p), Value::Int(q), Arith::Add) => Value::Int(p.wrapping_add(q)),
-                        (Value::Int(p), Value::Int(q), Arith::Sub) => Value::Int(p.wrapping_sub(q)),
-                        (Value::Float(p), Value::Float(q), Arith::Add) => Value::Float(f32r(p + q)),
-                        _ => {
-                            save!();
-                            tryv!(self.arith(a, x, y))
-                        }
-                    };
-                    self.stack[i] = r;
-                    if keep {
+                        };
+                        self.stack.truncate(n - 2);
                         self.stack.push(r);
                     }
-                }
-                Op::IncLocalStmt(s, d) => {
-                    let i = base + s as usize;
-                    let old = self.stack[i];
-                    self.stack[i] = match old {
-                        Value::Int(x) => Value::Int(x.wrapping_add(i64::from(d))),
-                        _ => {
-                            save!();
-                            tryv!(self.arith(Arith::Add, old, Value::Int(i64::from(d))))
-                        }
-                    };
-                }
-                Op::Not => {
-                    let v = self.pop();
-                    self.stack.push(Value::Bool(!v.truthy()));
-                }
-                Op::Neg => {
-                    let v = self.pop();
-                    let r = match v {
-                        Value::Int(i) => Value::Int(i.wrapping_neg()),
-                        Value::Float(f) => Value::Float(-f),
-                        _ => {
-                            save!();
-                            tryv!(self.unary_meta(v))
-                        }
-                    };
-                    self.stack.push(r);
-                }
-                Op::BitNot => {
-                    let v = self.pop();
-                    match v {
-                        Value::Int(i) => self.stack.push(Value::Int(!i)),
-                        _ => {
-                            save!();
-                            let t = self.type_name(v);
-                            return tryv!(
-                                self.err(format!("attempt to perform a bitwise op on a {t}"))
-                            );
-                        }
-                    }
-                }
-                Op::Typeof => {
-                    let v = self.pop();
-                    save!();
-                    let r = tryv!(self.type_of(v));
-                    self.stack.push(r);
-                }
-                Op::Clone => {
-                    let v = self.pop();
-                    save!();
-                    let r = tryv!(self.clone_value(v));
-                    self.stack.push(r);
-                }
-                Op::In => {
-                    let obj = self.pop();
-                    let key = self.pop();
-                    save!();
-                    let r = tryv!(self.contains(obj, key));
-                    self.stack.push(Value::Bool(r));
-                }
-                Op::Instanceof => {
-                    let c = self.pop();
-                    let v = self.pop();
-                    let r = match (v, c) {
-                        (Value::Instance(i), Value::Class(c)) => {
-                            let mut k = Some(self.heap.instances.get(i).class);
-                            let mut found = false;
-                            while let Some(x) = k {
-                                if x == c {
-                                    found = true;
-                                    break;
+                    Op::AddI(d) => {
+                        let n = self.stack.len() - 1;
+                        let x = self.stack[n];
+                        self.stack[n] = match x {
+                            Value::Int(p) => Value::Int(p.wrapping_add(i64::from(d))),
+                            Value::Float(f) => Value::Float(f32r(f + f64::from(d))),
+                            _ => {
+                                save!();
+                                // `x - k` was folded to AddI(-k): keep the operator.
+                                if d < 0 {
+                                    tryv!(self.arith(Arith::Sub, x, Value::Int(-i64::from(d))))
+                                } else {
+                                    tryv!(self.arith(Arith::Add, x, Value::Int(i64::from(d))))
                                 }
-                                k = self.heap.classes.get(x).base;
                             }
-                            found
+                        };
+                    }
+                    Op::Eq | Op::Ne => {
+                        let y = self.pop();
+                        let x = self.pop();
+                        let eq = x.raw_eq(y);
+                        self.stack.push(Value::Bool(eq == matches!(op, Op::Eq)));
+                    }
+                    Op::Cmp(c) => {
+                        let y = self.pop();
+                        let x = self.pop();
+                        let r = match (x, y) {
+                            (Value::Int(p), Value::Int(q)) => int_cmp(c, p, q),
+                            _ => {
+                                save!();
+                                tryv!(self.compare(c, x, y))
+                            }
+                        };
+                        self.stack.push(r);
+                    }
+                    Op::CmpLLJmpF(a, b, c, t) => {
+                        let x = self.stack[base + a as usize];
+                        let y = self.stack[base + b as usize];
+                        let ok = match (x, y) {
+                            (Value::Int(p), Value::Int(q)) => int_test(c, p, q),
+                            _ => {
+                                save!();
+                                tryv!(self.compare(c, x, y)).truthy()
+                            }
+                        };
+                        if !ok {
+                            pc = t as usize;
                         }
-                        (_, Value::Class(_)) => false,
-                        _ => {
-                            save!();
-                            return tryv!(self.err("cannot apply instanceof between a non class"));
+                    }
+                    Op::CmpLIJmpF(a, k, c, t) => {
+                        let x = self.stack[base + a as usize];
+                        let ok = match x {
+                            Value::Int(p) => int_test(c, p, i64::from(k)),
+                            _ => {
+                                save!();
+                                tryv!(self.compare(c, x, Value::Int(i64::from(k)))).truthy()
+                            }
+                        };
+                        if !ok {
+                            pc = t as usize;
                         }
-                    };
-                    self.stack.push(Value::Bool(r));
-                }
-                Op::Jmp(t) => {
-                    if (t as usize) < pc {
+                    }
+                    Op::ArithLocal(s, a, keep) => {
+                        let y = self.pop();
+                        let i = base + s as usize;
+                        let x = self.stack[i];
+                        let r = match (x, y, a) {
+                            (Value::Int(p), Value::Int(q), Arith::Add) => {
+                                Value::Int(p.wrapping_add(q))
+                            }
+                            (Value::Int(p), Value::Int(q), Arith::Sub) => {
+                                Value::Int(p.wrapping_sub(q))
+                            }
+                            (Value::Float(p), Value::Float(q), Arith::Add) => {
+                                Value::Float(f32r(p + q))
+                            }
+                            _ => {
+                                save!();
+                                tryv!(self.arith(a, x, y))
+                            }
+                        };
+                        self.stack[i] = r;
+                        if keep {
+                            self.stack.push(r);
+                        }
+                    }
+                    Op::IncLocalStmt(s, d) => {
+                        let i = base + s as usize;
+                        let old = self.stack[i];
+                        self.stack[i] = match old {
+                            Value::Int(x) => Value::Int(x.wrapping_add(i64::from(d))),
+                            _ => {
+                                save!();
+                                tryv!(self.arith(Arith::Add, old, Value::Int(i64::from(d))))
+                            }
+                        };
+                    }
+                    Op::Not => {
+                        let v = self.pop();
+                        self.stack.push(Value::Bool(!v.truthy()));
+                    }
+                    Op::Neg => {
+                        let v = self.pop();
+                        let r = match v {
+                            Value::Int(i) => Value::Int(i.wrapping_neg()),
+                            Value::Float(f) => Value::Float(-f),
+                            _ => {
+                                save!();
+                                tryv!(self.unary_meta(v))
+                            }
+                        };
+                        self.stack.push(r);
+                    }
+                    Op::BitNot => {
+                        let v = self.pop();
+                        match v {
+                            Value::Int(i) => self.stack.push(Value::Int(!i)),
+                            _ => {
+                                save!();
+                                let t = self.type_name(v);
+                                return tryv!(
+                                    self.err(format!("attempt to perform a bitwise op on a {t}"))
+                                );
+                            }
+                        }
+                    }
+                    Op::Typeof => {
+                        let v = self.pop();
                         save!();
-                        tryv!(self.check());
+                        let r = tryv!(self.type_of(v));
+                        self.stack.push(r);
                     }
-                    pc = t as usize;
-                }
-                Op::JmpF(t) => {
-                    if !self.pop().truthy() {
-                        pc = t as usize;
+                    Op::Clone => {
+                        let v = self.pop();
+                        save!();
+                        let r = tryv!(self.clone_value(v));
+                        self.stack.push(r);
                     }
-                }
-                Op::JmpT(t) => {
-                    if self.pop().truthy() {
+                    Op::In => {
+                        let obj = self.pop();
+                        let key = self.pop();
+                        save!();
+                        let r = tryv!(self.contains(obj, key));
+                        self.stack.push(Value::Bool(r));
+                    }
+                    Op::Instanceof => {
+                        let c = self.pop();
+                        let v = self.pop();
+                        let r = match (v, c) {
+                            (Value::Instance(i), Value::Class(c)) => {
+                                let mut k = Some(self.heap.instances.get(i).class);
+                                let mut found = false;
+                                while let Some(x) = k {
+                                    if x == c {
+                                        found = true;
+                                        break;
+                                    }
+                                    k = self.heap.classes.get(x).base;
+                                }
+                                found
+                            }
+                            (_, Value::Class(_)) => false,
+                            _ => {
+                                save!();
+                                return tryv!(
+                                    self.err("cannot apply instanceof between a non class")
+                                );
+                            }
+                        };
+                        self.stack.push(Value::Bool(r));
+                    }
+                    Op::Jmp(t) => {
                         if (t as usize) < pc {
                             save!();
                             tryv!(self.check());
                         }
                         pc = t as usize;
                     }
-                }
-                Op::AndJ(t) => {
-                    if !self.top().truthy() {
-                        pc = t as usize;
-                    } else {
-                        self.stack.pop();
+                    Op::JmpF(t) => {
+                        if !self.pop().truthy() {
+                            pc = t as usize;
+                        }
                     }
-                }
-                Op::OrJ(t) => {
-                    if self.top().truthy() {
-                        pc = t as usize;
-                    } else {
-                        self.stack.pop();
-                    }
-                }
-                Op::Call(n) | Op::CallPop(n) => {
-                    save!();
-                    tryv!(self.check());
-                    let pushed = tryv!(self.call_setup(n));
-                    if pushed {
-                        if matches!(op, Op::CallPop(_)) {
-                            // Mark: the callee's result is to be discarded.
-                            if let Some(f) = self.frames.last_mut() {
-                                f.pc = 0;
+                    Op::JmpT(t) => {
+                        if self.pop().truthy() {
+                            if (t as usize) < pc {
+                                save!();
+                                tryv!(self.check());
                             }
-                            let n = self.frames.len();
-                            self.frames[n - 2].pc = pc | DISCARD;
+                            pc = t as usize;
+                        }
+                    }
+                    Op::AndJ(t) => {
+                        if !self.top().truthy() {
+                            pc = t as usize;
+                        } else {
+                            self.stack.pop();
+                        }
+                    }
+                    Op::OrJ(t) => {
+                        if self.top().truthy() {
+                            pc = t as usize;
+                        } else {
+                            self.stack.pop();
+                        }
+                    }
+                    Op::Call(n) | Op::CallPop(n) => {
+                        save!();
+                        tryv!(self.check());
+                        let pushed = tryv!(self.call_setup(n));
+                        if pushed {
+                            if matches!(op, Op::CallPop(_)) {
+                                // Mark: the callee's result is to be discarded.
+                                if let Some(f) = self.frames.last_mut() {
+                                    f.pc = 0;
+                                }
+                                let n = self.frames.len();
+                                self.frames[n - 2].pc = pc | DISCARD;
+                            }
+                            reload!();
+                        } else if matches!(op, Op::CallPop(_)) {
+                            self.stack.pop();
+                        }
+                    }
+                    Op::PrepCallK(k) => {
+                        let key = consts[k as usize];
+                        let obj = self.pop();
+                        let f = tryv!(self.get(obj, key));
+                        self.stack.push(f);
+                        self.stack.push(obj);
+                    }
+                    Op::PrepEnv(k) => {
+                        let key = consts[k as usize];
+                        let this = self.stack[base];
+                        let f = tryv!(self.get_env(this, key));
+                        self.stack.push(f);
+                        self.stack.push(this);
+                    }
+                    Op::PrepCall => {
+                        let key = self.pop();
+                        let obj = self.pop();
+                        let f = tryv!(self.get(obj, key));
+                        self.stack.push(f);
+                        self.stack.push(obj);
+                    }
+                    Op::Return | Op::ReturnNull => {
+                        let mut v = if matches!(op, Op::Return) {
+                            self.pop()
+                        } else {
+                            Value::Null
+                        };
+                        let Some(f) = self.frames.pop() else {
+                            {
+                                self.steps += steps;
+                                return Ok(v);
+                            }
+                        };
+                        if f.ret_this {
+                            v = self.stack[f.base];
+                        }
+                        if let Some(g) = f.generator {
+                            self.heap.gens.get_mut(g).state = GenState::Dead;
+                        }
+                        while self
+                            .traps
+                            .last()
+                            .is_some_and(|t| t.frame >= self.frames.len())
+                        {
+                            self.traps.pop();
+                        }
+                        self.close_outers(f.base - 1);
+                        self.stack.truncate(f.base - 1);
+                        if self.frames.len() <= depth {
+                            {
+                                self.steps += steps;
+                                return Ok(v);
+                            }
+                        }
+                        let n = self.frames.len();
+                        let discard = self.frames[n - 1].pc & DISCARD != 0;
+                        self.frames[n - 1].pc &= !DISCARD;
+                        if !discard {
+                            self.stack.push(v);
                         }
                         reload!();
-                    } else if matches!(op, Op::CallPop(_)) {
-                        self.stack.pop();
                     }
-                }
-                Op::PrepCallK(k) => {
-                    let key = proto.consts[k as usize];
-                    let obj = self.pop();
-                    let f = tryv!(self.get(obj, key));
-                    self.stack.push(f);
-                    self.stack.push(obj);
-                }
-                Op::PrepEnv(k) => {
-                    let key = proto.consts[k as usize];
-                    let this = self.stack[base];
-                    let f = tryv!(self.get_env(this, key));
-                    self.stack.push(f);
-                    self.stack.push(this);
-                }
-                Op::PrepCall => {
-                    let key = self.pop();
-                    let obj = self.pop();
-                    let f = tryv!(self.get(obj, key));
-                    self.stack.push(f);
-                    self.stack.push(obj);
-                }
-                Op::Return | Op::ReturnNull => {
-                    let mut v = if matches!(op, Op::Return) {
-                        self.pop()
-                    } else {
-                        Value::Null
-                    };
-                    let Some(f) = self.frames.pop() else {
-                        {
-                            self.steps += steps;
-                            return Ok(v);
-                        }
-                    };
-                    if f.ret_this {
-                        v = self.stack[f.base];
+                    Op::NewTable => {
+                        let t = self.heap.new_table();
+                        self.stack.push(t);
                     }
-                    if let Some(g) = f.generator {
-                        self.heap.gens.get_mut(g).state = GenState::Dead;
+                    Op::NewArray(n) => {
+                        let a = self.heap.new_array(Vec::with_capacity(n as usize));
+                        self.stack.push(a);
                     }
-                    while self
-                        .traps
-                        .last()
-                        .is_some_and(|t| t.frame >= self.frames.len())
-                    {
-                        self.traps.pop();
-                    }
-                    self.close_outers(f.base - 1);
-                    self.stack.truncate(f.base - 1);
-                    if self.frames.len() <= depth {
-                        {
-                            self.steps += steps;
-                            return Ok(v);
+                    Op::ArrayPush => {
+                        let v = self.pop();
+                        if let Value::Array(a) = self.top() {
+                            self.heap.arrays.get_mut(a).push(v);
                         }
                     }
-                    let n = self.frames.len();
-                    let discard = self.frames[n - 1].pc & DISCARD != 0;
-                    self.frames[n - 1].pc &= !DISCARD;
-                    if !discard {
-                        self.stack.push(v);
-                    }
-                    reload!();
-                }
-                Op::NewTable => {
-                    let t = self.heap.new_table();
-                    self.stack.push(t);
-                }
-                Op::NewArray(n) => {
-                    let a = self.heap.new_array(Vec::with_capacity(n as usize));
-                    self.stack.push(a);
-                }
-                Op::ArrayPush => {
-                    let v = self.pop();
-                    if let Value::Array(a) = self.top() {
-                        self.heap.arrays.get_mut(a).push(v);
-                    }
-                }
-                Op::Closure(i) => {
-                    let p = proto.protos[i as usize].clone();
-                    let nd = p.ndefaults;
-                    let sp = self.stack.len();
-                    let defaults: Vec<Value> = self.stack.drain(sp - nd..).collect();
-                    let mut outers = Vec::with_capacity(p.captures.len());
-                    for &(local, idx) in &p.captures {
-                        if local {
-                            outers.push(self.find_outer(base + idx as usize));
-                        } else {
-                            outers.push(self.heap.closures.get(ci).outers[idx as usize]);
+                    Op::Closure(i) => {
+                        let p = proto.protos[i as usize].clone();
+                        let nd = p.ndefaults;
+                        let sp = self.stack.len();
+                        let defaults: Vec<Value> = self.stack.drain(sp - nd..).collect();
+                        let mut outers = Vec::with_capacity(p.captures.len());
+                        for &(local, idx) in &p.captures {
+                            if local {
+                                outers.push(self.find_outer(base + idx as usize));
+                            } else {
+                                outers.push(self.heap.closures.get(ci).outers[idx as usize]);
+                            }
                         }
+                        let c = self.heap.new_closure(Closure {
+                            proto: p,
+                            outers,
+                            defaults,
+                            env: None,
+                            base: None,
+                        });
+                        self.stack.push(c);
                     }
-                    let c = self.heap.new_closure(Closure {
-                        proto: p,
-                        outers,
-                        defaults,
-                        env: None,
-                        base: None,
-                    });
-                    self.stack.push(c);
-                }
-                Op::NewClass(has_base, has_attr) => {
-                    let attrs = if has_attr { self.pop() } else { Value::Null };
-                    let b = if has_base { Some(self.pop()) } else { None };
-                    save!();
-                    let c = tryv!(self.new_class(b, attrs));
-                    self.stack.push(c);
-                }
-                Op::Throw => {
-                    let v = self.pop();
-                    save!();
-                    return Err(Error::Throw(v));
-                }
-                Op::PushTrap(t) => {
-                    self.traps.push(Trap {
-                        frame: self.frames.len() - 1,
-                        sp: self.stack.len(),
-                        pc: t as usize,
-                    });
-                }
-                Op::PopTrap => {
-                    self.traps.pop();
-                }
-                Op::Foreach(slot, exit) => {
-                    save!();
-                    tryv!(self.check());
-                    let b = base + slot as usize;
-                    let more = tryv!(self.foreach_step(b));
-                    if !more {
-                        pc = exit as usize;
-                    }
-                }
-                Op::Yield => {
-                    let v = self.pop();
-                    let Some(f) = self.frames.last() else {
-                        {
-                            self.steps += steps;
-                            return Ok(v);
-                        }
-                    };
-                    let Some(g) = f.generator else {
+                    Op::NewClass(has_base, has_attr) => {
+                        let attrs = if has_attr { self.pop() } else { Value::Null };
+                        let b = if has_base { Some(self.pop()) } else { None };
                         save!();
-                        return tryv!(self.err("cannot yield outside a generator"));
-                    };
-                    let fbase = f.base;
-                    // The reference drops a generator's `try` blocks at a
-                    // `yield`.
-                    let fi = self.frames.len() - 1;
-                    while self.traps.last().is_some_and(|t| t.frame == fi) {
+                        let c = tryv!(self.new_class(b, attrs));
+                        self.stack.push(c);
+                    }
+                    Op::Throw => {
+                        let v = self.pop();
+                        save!();
+                        return Err(Error::Throw(v));
+                    }
+                    Op::PushTrap(t) => {
+                        self.traps.push(Trap {
+                            frame: self.frames.len() - 1,
+                            sp: self.stack.len(),
+                            pc: t as usize,
+                        });
+                    }
+                    Op::PopTrap => {
                         self.traps.pop();
                     }
-                    self.close_outers(fbase - 1);
-                    let seg: Vec<Value> = self.stack.drain(fbase - 1..).collect();
-                    let gs = self.heap.gens.get_mut(g);
-                    gs.stack = seg;
-                    gs.pc = pc;
-                    gs.state = GenState::Suspended;
-                    self.frames.pop();
-                    if self.frames.len() <= depth {
-                        {
-                            self.steps += steps;
-                            return Ok(v);
+                    Op::Foreach(slot, exit) => {
+                        save!();
+                        tryv!(self.check());
+                        let b = base + slot as usize;
+                        let more = tryv!(self.foreach_step(b));
+                        if !more {
+                            pc = exit as usize;
                         }
                     }
-                    let n = self.frames.len();
-                    let discard = self.frames[n - 1].pc & DISCARD != 0;
-                    self.frames[n - 1].pc &= !DISCARD;
-                    if !discard {
-                        self.stack.push(v);
-                    }
-                    reload!();
-                }
-                Op::Resume => {
-                    let g = self.pop();
-                    save!();
-                    let Value::Generator(gi) = g else {
-                        let t = self.type_name(g);
-                        return tryv!(self.err(format!(
-                            "trying to resume a '{t}',only genenerator can be resumed"
-                        )));
-                    };
-                    tryv!(self.resume_setup(gi));
-                    reload!();
-                }
-                Op::IncLocal(s, d, post) => {
-                    let i = base + s as usize;
-                    let old = self.stack[i];
-                    let new = match old {
-                        Value::Int(x) => Value::Int(x.wrapping_add(i64::from(d))),
-                        _ => {
+                    Op::Yield => {
+                        let v = self.pop();
+                        let Some(f) = self.frames.last() else {
+                            {
+                                self.steps += steps;
+                                return Ok(v);
+                            }
+                        };
+                        let Some(g) = f.generator else {
                             save!();
-                            tryv!(self.arith(Arith::Add, old, Value::Int(i64::from(d))))
+                            return tryv!(self.err("cannot yield outside a generator"));
+                        };
+                        let fbase = f.base;
+                        // The reference drops a generator's `try` blocks at a
+                        // `yield`.
+                        let fi = self.frames.len() - 1;
+                        while self.traps.last().is_some_and(|t| t.frame == fi) {
+                            self.traps.pop();
                         }
-                    };
-                    self.stack[i] = new;
-                    self.stack.push(if post { old } else { new });
-                }
-                Op::IncOuter(s, d, post) => {
-                    self.stack.push(Value::Null);
-                    let o = self.heap.closures.get(ci).outers[s as usize];
-                    let old = match *self.heap.outers.get(o) {
-                        Outer::Open(idx) => self.stack[idx],
-                        Outer::Closed(v) => v,
-                    };
-                    save!();
-                    let new = tryv!(self.arith(Arith::Add, old, Value::Int(i64::from(d))));
-                    self.set_outer(ci, s, new);
-                    self.stack.pop();
-                    self.stack.push(if post { old } else { new });
-                }
-                Op::IncIndex(d, post) => {
-                    let key = self.pop();
-                    let obj = self.pop();
-                    save!();
-                    let old = tryv!(self.get(obj, key));
-                    let new = tryv!(self.arith(Arith::Add, old, Value::Int(i64::from(d))));
-                    tryv!(self.set(obj, key, new));
-                    self.stack.push(if post { old } else { new });
-                }
-                Op::IncField(k, d, post) => {
-                    let key = proto.consts[k as usize];
-                    let obj = self.pop();
-                    save!();
-                    let old = tryv!(self.get(obj, key));
-                    let new = tryv!(self.arith(Arith::Add, old, Value::Int(i64::from(d))));
-                    tryv!(self.set(obj, key, new));
-                    self.stack.push(if post { old } else { new });
-                }
-                Op::IncEnv(k, d, post) => {
-                    let key = proto.consts[k as usize];
-                    let this = self.stack[base];
-                    save!();
-                    let old = tryv!(self.get_env(this, key));
-                    let new = tryv!(self.arith(Arith::Add, old, Value::Int(i64::from(d))));
-                    tryv!(self.set_env(this, key, new));
-                    self.stack.push(if post { old } else { new });
-                }
-                Op::CloseOuters(n) => {
-                    self.close_outers(base + n as usize);
-                    self.stack.truncate(base + n as usize);
+                        self.close_outers(fbase - 1);
+                        let seg: Vec<Value> = self.stack.drain(fbase - 1..).collect();
+                        let gs = self.heap.gens.get_mut(g);
+                        gs.stack = seg;
+                        gs.pc = pc;
+                        gs.state = GenState::Suspended;
+                        self.frames.pop();
+                        if self.frames.len() <= depth {
+                            {
+                                self.steps += steps;
+                                return Ok(v);
+                            }
+                        }
+                        let n = self.frames.len();
+                        let discard = self.frames[n - 1].pc & DISCARD != 0;
+                        self.frames[n - 1].pc &= !DISCARD;
+                        if !discard {
+                            self.stack.push(v);
+                        }
+                        reload!();
+                    }
+                    Op::Resume => {
+                        let g = self.pop();
+                        save!();
+                        let Value::Generator(gi) = g else {
+                            let t = self.type_name(g);
+                            return tryv!(self.err(format!(
+                                "trying to resume a '{t}',only genenerator can be resumed"
+                            )));
+                        };
+                        tryv!(self.resume_setup(gi));
+                        reload!();
+                    }
+                    Op::IncLocal(s, d, post) => {
+                        let i = base + s as usize;
+                        let old = self.stack[i];
+                        let new = match old {
+                            Value::Int(x) => Value::Int(x.wrapping_add(i64::from(d))),
+                            _ => {
+                                save!();
+                                tryv!(self.arith(Arith::Add, old, Value::Int(i64::from(d))))
+                            }
+                        };
+                        self.stack[i] = new;
+                        self.stack.push(if post { old } else { new });
+                    }
+                    Op::IncOuter(s, d, post) => {
+                        self.stack.push(Value::Null);
+                        let o = self.heap.closures.get(ci).outers[s as usize];
+                        let old = match *self.heap.outers.get(o) {
+                            Outer::Open(idx) => self.stack[idx],
+                            Outer::Closed(v) => v,
+                        };
+                        save!();
+                        let new = tryv!(self.arith(Arith::Add, old, Value::Int(i64::from(d))));
+                        self.set_outer(ci, s, new);
+                        self.stack.pop();
+                        self.stack.push(if post { old } else { new });
+                    }
+                    Op::IncIndex(d, post) => {
+                        let key = self.pop();
+                        let obj = self.pop();
+                        save!();
+                        let old = tryv!(self.get(obj, key));
+                        let new = tryv!(self.arith(Arith::Add, old, Value::Int(i64::from(d))));
+                        tryv!(self.set(obj, key, new));
+                        self.stack.push(if post { old } else { new });
+                    }
+                    Op::IncField(k, d, post) => {
+                        let key = consts[k as usize];
+                        let obj = self.pop();
+                        save!();
+                        let old = tryv!(self.get(obj, key));
+                        let new = tryv!(self.arith(Arith::Add, old, Value::Int(i64::from(d))));
+                        tryv!(self.set(obj, key, new));
+                        self.stack.push(if post { old } else { new });
+                    }
+                    Op::IncEnv(k, d, post) => {
+                        let key = consts[k as usize];
+                        let this = self.stack[base];
+                        save!();
+                        let old = tryv!(self.get_env(this, key));
+                        let new = tryv!(self.arith(Arith::Add, old, Value::Int(i64::from(d))));
+                        tryv!(self.set_env(this, key, new));
+                        self.stack.push(if post { old } else { new });
+                    }
+                    Op::CloseOuters(n) => {
+                        self.close_outers(base + n as usize);
+                        self.stack.truncate(base + n as usize);
+                    }
                 }
             }
         }
