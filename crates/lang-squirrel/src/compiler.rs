@@ -98,6 +98,9 @@ pub(crate) enum Op {
     Call(u32),
     /// Call then discard the result.
     CallPop(u32),
+    /// `return f(...)`: the callee replaces the current frame (always
+    /// followed by `Return`, which runs when it cannot).
+    TailCall(u32),
     /// Pops obj; pushes obj[k], obj.
     PrepCallK(u32),
     /// Pushes the free name k (looked up as `GetEnv`) and `this`.
@@ -161,7 +164,7 @@ impl Op {
                 }
             }
             TableSlot => -2,
-            Call(n) => -(n as i32),
+            Call(n) | TailCall(n) => -(n as i32),
             CallPop(n) => -(n as i32) - 1,
             PrepCallK(_) => 1,
             PrepEnv(_) => 2,
@@ -613,6 +616,15 @@ impl<'a, 'h> Compiler<'a, 'h> {
                     self.emit(Op::ReturnNull);
                 } else {
                     self.expr()?;
+                    let f = self.cur();
+                    // `return f(...)` outside any `try` is a tail call, as in
+                    // the reference (its frame leaves the call stack).
+                    if let (0, false, Some(Op::Call(n))) =
+                        (f.traps, f.generator, f.code.last().copied())
+                    {
+                        let at = f.code.len() - 1;
+                        f.code[at] = Op::TailCall(n);
+                    }
                     for _ in 0..self.cur().traps {
                         self.emit(Op::PopTrap);
                     }

@@ -967,6 +967,7 @@ fn t_rawset(vm: &mut Vm<'_>, args: &[Value]) -> R<Value> {
             let g = vm.heap.tables.get_mut(t).t.insert(h, args[1], args[2]);
             vm.heap.grew(g);
         }
+        v @ Value::Class(_) => vm.newslot(v, args[1], args[2], false)?,
         v => vm.set(v, args[1], args[2])?,
     }
     Ok(args[0])

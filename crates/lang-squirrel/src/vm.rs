@@ -1159,9 +1159,10 @@ impl<'j> Vm<'j> {
                             (_, Value::Class(_)) => false,
                             _ => {
                                 save!();
-                                return tryv!(
-                                    self.err("cannot apply instanceof between a non class")
-                                );
+                                let (a, b) = (self.type_name(v), self.type_name(c));
+                                return tryv!(self.err(format!(
+                                    "cannot apply instanceof between a {a} and a {b}"
+                                )));
                             }
                         };
                         self.stack.push(Value::Bool(r));
@@ -1217,6 +1218,32 @@ impl<'j> Vm<'j> {
                             reload!();
                         } else if matches!(op, Op::CallPop(_)) {
                             self.stack.pop();
+                        }
+                    }
+                    Op::TailCall(n) => {
+                        save!();
+                        tryv!(self.check());
+                        let fr = self.frames.len() - 1;
+                        let callee = self.stack[self.stack.len() - n as usize - 1];
+                        let replace = self.frames[fr].generator.is_none()
+                            && !self.frames[fr].ret_this
+                            && matches!(callee, Value::Closure(c)
+                            if !self.heap.closures.get(c).proto.generator);
+                        if replace {
+                            // Callee and arguments move over the current frame,
+                            // which leaves the call stack.
+                            let fbase = self.frames[fr].base;
+                            self.close_outers(fbase - 1);
+                            let from = self.stack.len() - n as usize - 1;
+                            self.frames.pop();
+                            self.stack.drain(fbase - 1..from);
+                            if let Err(e) = self.call_setup(n) {
+                                return Err(e);
+                            }
+                            reload!();
+                        }
+                        if tryv!(self.call_setup(n)) {
+                            reload!();
                         }
                     }
                     Op::PrepCallK(k) => {
@@ -1853,11 +1880,7 @@ impl<'j> Vm<'j> {
         if let Some(v) = self.fast_get(this, key) {
             return Ok(v);
         }
-        if let Value::Table(t) = this {
-            if let Some(v) = self.table_lookup(t, key) {
-                return Ok(v);
-            }
-        } else if let Some(v) = self.get_opt(this, key)? {
+        if let Some(v) = self.get_opt(this, key)? {
             return Ok(v);
         }
         if let Value::Table(r) = self.root
@@ -1929,10 +1952,11 @@ impl<'j> Vm<'j> {
                         return Ok(Some(v));
                     }
                     let g = self.names.get;
-                    if let Some(m) = self.table_lookup(d, g) {
-                        return self.call_get_meta(m, obj, key);
+                    if let Some(m) = self.table_lookup(d, g)
+                        && let Some(v) = self.call_get_meta(m, obj, key)?
+                    {
+                        return Ok(Some(v));
                     }
-                    return Ok(None);
                 }
                 Ok(self.delegate_get(self.delegates.table, key))
             }
