@@ -1237,9 +1237,8 @@ impl<'j> Vm<'j> {
                             let from = self.stack.len() - n as usize - 1;
                             self.frames.pop();
                             self.stack.drain(fbase - 1..from);
-                            if let Err(e) = self.call_setup(n) {
-                                return Err(e);
-                            }
+                            // No `save!`: the frame receiving the pc would be the caller's.
+                            self.call_setup(n)?;
                             reload!();
                         }
                         if tryv!(self.call_setup(n)) {
