@@ -1,6 +1,7 @@
 //! Runs each program of `benches/programs/` under this engine (in process)
-//! and under the reference `sq` (a process), three times each, and prints
-//! the median wall times, their ratio and the geometric mean of the ratios.
+//! and under the reference `sq` (a process), five times each, interleaved,
+//! and prints the fastest wall time of each (the least disturbed by other
+//! load on the machine), their ratio and the geometric mean of the ratios.
 //! `cargo bench -p shield-lang-squirrel --bench ratio`.
 
 #[path = "../tests/support/mod.rs"]
@@ -13,9 +14,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
+fn fastest(v: Vec<Duration>) -> Duration {
+    v.into_iter().min().unwrap_or_default()
 }
 
 fn ours(dir: &Path, name: &str) -> (Duration, Vec<u8>) {
@@ -71,14 +71,14 @@ fn main() {
         let mut a = Vec::new();
         let mut b = Vec::new();
         let mut same = true;
-        for _ in 0..3 {
+        for _ in 0..5 {
             let (t1, o1) = ours(&dir, &name);
             let (t2, o2) = reference(&sq, &dir, &name);
             same &= o1 == o2;
             a.push(t1);
             b.push(t2);
         }
-        let (a, b) = (median(a), median(b));
+        let (a, b) = (fastest(a), fastest(b));
         let ratio = a.as_secs_f64() / b.as_secs_f64();
         logs += ratio.ln();
         let note = if same { "" } else { " (output differs!)" };

@@ -63,6 +63,11 @@ pub(crate) enum Op {
     GetLocalK(u32, u32),
     Set,
     SetK(u32),
+    /// `Set` / `SetK` as statements: nothing pushed.
+    SetPop,
+    SetKPop(u32),
+    /// `local[local]`.
+    GetLL(u32, u32),
     NewSlot,
     /// Pops value, key; newslot into the class/table below (kept).
     ClassSlot(bool, bool),
@@ -137,7 +142,8 @@ impl Op {
         use Op::*;
         match self {
             Const(_) | Int(_) | Null | True | False | GetLocal(_) | GetOuter(_) | Dup | This
-            | Root | Base | GetEnv(_) | NewTable | NewArray(_) | Closure(_) | GetLocalK(..) => 1,
+            | Root | Base | GetEnv(_) | NewTable | NewArray(_) | Closure(_) | GetLocalK(..)
+            | GetLL(..) => 1,
             Dup2 => 2,
             SetLocal(_) | SetOuter(_) | SetEnv(_) | GetK(_) | Not | Neg | BitNot | Typeof
             | Clone | Jmp(_) | PushTrap(_) | PopTrap | Foreach(..) | Yield | Resume
@@ -155,6 +161,8 @@ impl Op {
                 }
             }
             Set => -2,
+            SetPop => -3,
+            SetKPop(_) => -2,
             NewSlot => -2,
             ClassSlot(_, a) => {
                 if a {
@@ -222,6 +230,8 @@ struct FuncState {
     generator: bool,
     name: Value,
     traps: u32,
+    /// Highest instruction index handed out as a possible jump target.
+    last_label: usize,
 }
 
 #[derive(Hash, PartialEq, Eq)]
@@ -314,6 +324,7 @@ impl<'a, 'h> Compiler<'a, 'h> {
             generator: false,
             name,
             traps: 0,
+            last_label: 0,
         });
     }
 
@@ -356,8 +367,18 @@ impl<'a, 'h> Compiler<'a, 'h> {
         f.code.len() - 1
     }
 
+    /// The next instruction's index. Every caller may use it as a jump
+    /// target, so it also fences the peephole merges below.
     fn here(&mut self) -> u32 {
-        self.cur().code.len() as u32
+        let f = self.cur();
+        f.last_label = f.code.len();
+        f.code.len() as u32
+    }
+
+    /// Whether instructions from `p` on may be merged: no jump lands after
+    /// `p`.
+    fn can_merge(&mut self, p: usize) -> bool {
+        self.cur().last_label <= p
     }
 
     fn patch(&mut self, at: usize, target: u32) {
@@ -677,6 +698,12 @@ impl<'a, 'h> Compiler<'a, 'h> {
 
     fn expr_stmt(&mut self) -> R<()> {
         let e = self.expr_desc()?;
+        let len = self.cur().code.len();
+        if len == 0 || !self.can_merge(len - 1) {
+            self.discharge(e);
+            self.emit(Op::Pop);
+            return Ok(());
+        }
         // A call statement discards its result without a Pop.
         let f = self.cur();
         if let (Exp::Pushed, Some(Op::Call(n))) = (e, f.code.last().copied()) {
@@ -700,6 +727,18 @@ impl<'a, 'h> Compiler<'a, 'h> {
         if let (Exp::Pushed, Some(Op::SetLocal(s))) = (e, f.code.last().copied()) {
             let at = f.code.len() - 1;
             f.code[at] = Op::StoreLocal(s);
+            f.depth -= 1;
+            return Ok(());
+        }
+        if let (Exp::Pushed, Some(Op::Set)) = (e, f.code.last().copied()) {
+            let at = f.code.len() - 1;
+            f.code[at] = Op::SetPop;
+            f.depth -= 1;
+            return Ok(());
+        }
+        if let (Exp::Pushed, Some(Op::SetK(k))) = (e, f.code.last().copied()) {
+            let at = f.code.len() - 1;
+            f.code[at] = Op::SetKPop(k);
             f.depth -= 1;
             return Ok(());
         }
@@ -875,8 +914,9 @@ impl<'a, 'h> Compiler<'a, 'h> {
 
     /// Emits the jump-if-false for a condition compiled from `start`.
     fn fused_jump(&mut self, start: usize) -> usize {
+        let ok = self.can_merge(start);
         let f = self.cur();
-        if f.code.len() == start + 3 {
+        if ok && f.code.len() == start + 3 {
             let fused = match (f.code[start], f.code[start + 1], f.code[start + 2]) {
                 (Op::GetLocal(a), Op::GetLocal(b), Op::Cmp(c)) if c != Cmp::Three => {
                     Some(Op::CmpLLJmpF(a, b, c, 0))
@@ -1336,12 +1376,26 @@ impl<'a, 'h> Compiler<'a, 'h> {
                 self.emit(Op::GetEnv(k));
             }
             Exp::Index => {
+                // `local[local]` in one instruction.
+                let len = self.cur().code.len();
+                if len >= 2 && self.can_merge(len - 2) {
+                    let f = self.cur();
+                    if let (Op::GetLocal(a), Op::GetLocal(b)) = (f.code[len - 2], f.code[len - 1]) {
+                        f.code.truncate(len - 1);
+                        f.lines.truncate(len - 1);
+                        f.code[len - 2] = Op::GetLL(a, b);
+                        f.depth -= 1;
+                        return;
+                    }
+                }
                 self.emit(Op::Get);
             }
             Exp::Field(k) | Exp::BaseField(k) => {
                 // `local.k` reads without pushing the local first.
+                let len = self.cur().code.len();
+                let ok = len > 0 && self.can_merge(len - 1);
                 let f = self.cur();
-                if let Some(Op::GetLocal(s)) = f.code.last().copied() {
+                if let (true, Some(Op::GetLocal(s))) = (ok, f.code.last().copied()) {
                     let at = f.code.len() - 1;
                     f.code[at] = Op::GetLocalK(s, k);
                     return;
@@ -1451,7 +1505,8 @@ impl<'a, 'h> Compiler<'a, 'h> {
 
     fn emit_arith(&mut self, a: Arith) {
         // `x + k` with a small integer constant: one instruction.
-        if a == Arith::Add || a == Arith::Sub {
+        let len = self.cur().code.len();
+        if (a == Arith::Add || a == Arith::Sub) && len > 0 && self.can_merge(len - 1) {
             let f = self.cur();
             if let Some(Op::Int(i)) = f.code.last().copied() {
                 let d = if a == Arith::Add {

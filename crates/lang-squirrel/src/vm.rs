@@ -931,6 +931,36 @@ impl<'j> Vm<'j> {
                         }
                         self.stack.push(v);
                     }
+                    Op::SetPop => {
+                        let v = self.pop();
+                        let key = self.pop();
+                        let obj = self.pop();
+                        if !self.fast_set(obj, key, v) {
+                            save!();
+                            tryv!(self.set(obj, key, v));
+                        }
+                    }
+                    Op::SetKPop(k) => {
+                        let key = consts[k as usize];
+                        let v = self.pop();
+                        let obj = self.pop();
+                        if !self.fast_set(obj, key, v) {
+                            save!();
+                            tryv!(self.set(obj, key, v));
+                        }
+                    }
+                    Op::GetLL(a, b) => {
+                        let obj = self.stack[base + a as usize];
+                        let key = self.stack[base + b as usize];
+                        let v = match self.fast_get(obj, key) {
+                            Some(v) => v,
+                            None => {
+                                save!();
+                                tryv!(self.get(obj, key))
+                            }
+                        };
+                        self.stack.push(v);
+                    }
                     Op::SetK(k) => {
                         let key = consts[k as usize];
                         let v = self.pop();
