@@ -76,6 +76,10 @@ pub(crate) enum Op {
     Arith(Arith),
     /// Add an integer constant.
     AddI(i32),
+    /// `local op local`, pushed.
+    ArithLL(u32, Arith, u32),
+    /// `local op small-integer`, pushed.
+    ArithLI(u32, Arith, i32),
     Eq,
     Ne,
     Cmp(Cmp),
@@ -143,7 +147,7 @@ impl Op {
         match self {
             Const(_) | Int(_) | Null | True | False | GetLocal(_) | GetOuter(_) | Dup | This
             | Root | Base | GetEnv(_) | NewTable | NewArray(_) | Closure(_) | GetLocalK(..)
-            | GetLL(..) => 1,
+            | GetLL(..) | ArithLL(..) | ArithLI(..) => 1,
             Dup2 => 2,
             SetLocal(_) | SetOuter(_) | SetEnv(_) | GetK(_) | Not | Neg | BitNot | Typeof
             | Clone | Jmp(_) | PushTrap(_) | PopTrap | Foreach(..) | Yield | Resume
@@ -1504,8 +1508,24 @@ impl<'a, 'h> Compiler<'a, 'h> {
     }
 
     fn emit_arith(&mut self, a: Arith) {
-        // `x + k` with a small integer constant: one instruction.
         let len = self.cur().code.len();
+        // `local op local` and `local op small-integer`: one instruction.
+        if len >= 2 && self.can_merge(len - 2) {
+            let f = self.cur();
+            let merged = match (f.code[len - 2], f.code[len - 1]) {
+                (Op::GetLocal(x), Op::GetLocal(y)) => Some(Op::ArithLL(x, a, y)),
+                (Op::GetLocal(x), Op::Int(k)) => Some(Op::ArithLI(x, a, k)),
+                _ => None,
+            };
+            if let Some(op) = merged {
+                f.code.truncate(len - 1);
+                f.lines.truncate(len - 1);
+                f.code[len - 2] = op;
+                f.depth -= 1;
+                return;
+            }
+        }
+        // `x + k` with a small integer constant: one instruction.
         if (a == Arith::Add || a == Arith::Sub) && len > 0 && self.can_merge(len - 1) {
             let f = self.cur();
             if let Some(Op::Int(i)) = f.code.last().copied() {

@@ -1025,6 +1025,42 @@ impl<'j> Vm<'j> {
                         self.stack.truncate(n - 2);
                         self.stack.push(r);
                     }
+                    Op::ArithLL(x, a, y) => {
+                        let p = self.stack[base + x as usize];
+                        let q = self.stack[base + y as usize];
+                        let r = match (p, q) {
+                            (Value::Int(i), Value::Int(j)) => match int_arith(a, i, j) {
+                                Some(v) => Value::Int(v),
+                                None => {
+                                    save!();
+                                    tryv!(self.arith(a, p, q))
+                                }
+                            },
+                            _ => {
+                                save!();
+                                tryv!(self.arith(a, p, q))
+                            }
+                        };
+                        self.stack.push(r);
+                    }
+                    Op::ArithLI(x, a, k) => {
+                        let p = self.stack[base + x as usize];
+                        let k = i64::from(k);
+                        let r = match p {
+                            Value::Int(i) => match int_arith(a, i, k) {
+                                Some(v) => Value::Int(v),
+                                None => {
+                                    save!();
+                                    tryv!(self.arith(a, p, Value::Int(k)))
+                                }
+                            },
+                            _ => {
+                                save!();
+                                tryv!(self.arith(a, p, Value::Int(k)))
+                            }
+                        };
+                        self.stack.push(r);
+                    }
                     Op::AddI(d) => {
                         let n = self.stack.len() - 1;
                         let x = self.stack[n];
