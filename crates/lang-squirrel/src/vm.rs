@@ -1460,9 +1460,12 @@ impl<'j> Vm<'j> {
                             self.traps.pop();
                         }
                         self.close_outers(fbase - 1);
-                        let seg: Vec<Value> = self.stack.drain(fbase - 1..).collect();
+                        // The generator's own buffer keeps its capacity: no
+                        // allocation per yield.
                         let gs = self.heap.gens.get_mut(g);
-                        gs.stack = seg;
+                        gs.stack.clear();
+                        gs.stack.extend_from_slice(&self.stack[fbase - 1..]);
+                        self.stack.truncate(fbase - 1);
                         gs.pc = pc;
                         gs.state = GenState::Suspended;
                         self.frames.pop();
@@ -1760,15 +1763,16 @@ impl<'j> Vm<'j> {
             GenState::Running => return self.err("resuming active generator"),
             GenState::Suspended => {}
         }
-        g.state = GenState::Running;
-        let seg = std::mem::take(&mut g.stack);
-        let pc = g.pc;
-        let ci = g.closure;
         if self.frames.len() >= MAX_FRAMES {
             return self.err("stack overflow");
         }
+        let g = self.heap.gens.get_mut(gi);
+        g.state = GenState::Running;
+        let pc = g.pc;
+        let ci = g.closure;
         let fslot = self.stack.len();
-        self.stack.extend_from_slice(&seg);
+        self.stack.extend_from_slice(&self.heap.gens.get(gi).stack);
+        self.heap.gens.get_mut(gi).stack.clear();
         if pc > 0 {
             // The value of the `yield` expression being resumed.
             self.stack.push(Value::Null);
