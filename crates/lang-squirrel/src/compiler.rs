@@ -57,6 +57,8 @@ pub(crate) enum Op {
     /// Load a free name: `this[k]`, else the root table's.
     GetEnv(u32),
     SetEnv(u32),
+    /// `SetEnv` as a statement.
+    SetEnvPop(u32),
     Get,
     GetK(u32),
     /// `local[k]` without touching the stack for the object.
@@ -153,8 +155,9 @@ impl Op {
             | Clone | Jmp(_) | PushTrap(_) | PopTrap | Foreach(..) | Yield | Resume
             | IncField(..) | CloseOuters(_) | Return | ReturnNull | AddI(_) | CmpLLJmpF(..)
             | CmpLIJmpF(..) | IncLocalStmt(..) => 0,
-            StoreLocal(_) | Pop | Get | SetK(_) | Arith(_) | Eq | Ne | Cmp(_) | In | Instanceof
-            | JmpF(_) | JmpT(_) | AndJ(_) | OrJ(_) | ArrayPush | Throw | Delete => -1,
+            StoreLocal(_) | SetEnvPop(_) | Pop | Get | SetK(_) | Arith(_) | Eq | Ne | Cmp(_)
+            | In | Instanceof | JmpF(_) | JmpT(_) | AndJ(_) | OrJ(_) | ArrayPush | Throw
+            | Delete => -1,
             IncLocal(..) | IncOuter(..) | IncEnv(..) => 1,
             IncIndex(..) => -1,
             ArithLocal(_, _, keep) => {
@@ -731,6 +734,12 @@ impl<'a, 'h> Compiler<'a, 'h> {
         if let (Exp::Pushed, Some(Op::SetLocal(s))) = (e, f.code.last().copied()) {
             let at = f.code.len() - 1;
             f.code[at] = Op::StoreLocal(s);
+            f.depth -= 1;
+            return Ok(());
+        }
+        if let (Exp::Pushed, Some(Op::SetEnv(k))) = (e, f.code.last().copied()) {
+            let at = f.code.len() - 1;
+            f.code[at] = Op::SetEnvPop(k);
             f.depth -= 1;
             return Ok(());
         }

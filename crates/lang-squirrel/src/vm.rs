@@ -879,6 +879,15 @@ impl<'j> Vm<'j> {
                         let v = tryv!(self.get_env(this, key));
                         self.stack.push(v);
                     }
+                    Op::SetEnvPop(k) => {
+                        let key = consts[k as usize];
+                        let v = self.pop();
+                        let this = self.stack[base];
+                        if !self.fast_set(this, key, v) {
+                            save!();
+                            tryv!(self.set_env(this, key, v));
+                        }
+                    }
                     Op::SetEnv(k) => {
                         let key = consts[k as usize];
                         let v = self.top();
@@ -1314,7 +1323,10 @@ impl<'j> Vm<'j> {
                     Op::PrepCallK(k) => {
                         let key = consts[k as usize];
                         let obj = self.pop();
-                        let f = tryv!(self.get(obj, key));
+                        let f = match self.fast_get(obj, key) {
+                            Some(f) => f,
+                            None => tryv!(self.get(obj, key)),
+                        };
                         self.stack.push(f);
                         self.stack.push(obj);
                     }
@@ -1949,7 +1961,23 @@ impl<'j> Vm<'j> {
         if let Some(v) = self.fast_get(this, key) {
             return Ok(v);
         }
-        if let Some(v) = self.get_opt(this, key)? {
+        // `fast_get` already looked at the object's own slots: go on with
+        // what it skips (delegates, `_get`) before the root table.
+        let found = match this {
+            Value::Instance(i) => {
+                let c = self.heap.instances.get(i).class;
+                if self.heap.classes.get(c).has_get {
+                    self.get_opt(this, key)?
+                } else {
+                    self.delegate_get(self.delegates.instance, key)
+                }
+            }
+            Value::Table(t) if self.heap.tables.get(t).delegate.is_none() => {
+                self.delegate_get(self.delegates.table, key)
+            }
+            _ => self.get_opt(this, key)?,
+        };
+        if let Some(v) = found {
             return Ok(v);
         }
         if let Value::Table(r) = self.root
