@@ -78,7 +78,9 @@ pub(crate) struct World<'j> {
 /// The VM.
 pub(crate) struct Vm<'j> {
     pub heap: Heap,
+    /// The value stack: a buffer that only grows; `sp` is its top.
     pub stack: Vec<Value>,
+    pub sp: usize,
     pub frames: Vec<Frame>,
     traps: Vec<Trap>,
     /// Open outers by stack index, ascending.
@@ -172,7 +174,8 @@ impl<'j> Vm<'j> {
         };
         let mut vm = Vm {
             heap,
-            stack: Vec::with_capacity(1024),
+            stack: vec![Value::Null; 1024],
+            sp: 0,
             frames: Vec::new(),
             traps: Vec::new(),
             open: Vec::new(),
@@ -312,8 +315,8 @@ impl<'j> Vm<'j> {
     }
 
     pub(crate) fn gc(&mut self) {
-        let mut roots: Vec<Value> = Vec::with_capacity(self.stack.len() + 64);
-        roots.extend_from_slice(&self.stack);
+        let mut roots: Vec<Value> = Vec::with_capacity(self.sp + 64);
+        roots.extend_from_slice(&self.stack[..self.sp]);
         roots.extend_from_slice(&self.roots);
         roots.push(self.root);
         roots.push(Value::Class(self.regexp_class));
@@ -376,19 +379,19 @@ impl<'j> Vm<'j> {
         if self.nest >= MAX_NEST {
             return self.err("stack overflow");
         }
-        let sp = self.stack.len();
-        self.stack.push(f);
-        self.stack.push(this);
-        self.stack.extend_from_slice(args);
+        let sp = self.sp;
+        self.push(f);
+        self.push(this);
+        self.extend(args);
         let depth = self.frames.len();
         self.nest += 1;
         let r = match self.call_setup(args.len() as u32 + 1) {
             Ok(true) => self.run(depth),
-            Ok(false) => Ok(self.stack.pop().unwrap_or(Value::Null)),
+            Ok(false) => Ok(self.pop()),
             Err(e) => Err(e),
         };
         self.nest -= 1;
-        self.stack.truncate(sp);
+        self.sp = sp;
         r
     }
 
@@ -412,7 +415,7 @@ impl<'j> Vm<'j> {
     /// returns false.
     fn call_setup(&mut self, nargs: u32) -> R<bool> {
         let nargs = nargs as usize;
-        let fslot = self.stack.len() - nargs - 1;
+        let fslot = self.sp - nargs - 1;
         let callee = self.stack[fslot];
         match callee {
             Value::Closure(ci) => {
@@ -436,7 +439,7 @@ impl<'j> Vm<'j> {
                         let d0 = c.defaults.len() - missing;
                         for i in 0..missing {
                             let v = self.heap.closures.get(ci).defaults[d0 + i];
-                            self.stack.push(v);
+                            self.push(v);
                         }
                     } else if !proto.varargs {
                         return self.err(format!(
@@ -447,28 +450,28 @@ impl<'j> Vm<'j> {
                 }
                 if proto.varargs {
                     let extra: Vec<Value> = if nargs > np {
-                        self.stack.drain(fslot + 1 + np..).collect()
+                        self.take_from(fslot + 1 + np)
                     } else {
                         Vec::new()
                     };
                     let a = self.heap.new_array(extra);
-                    self.stack.push(a);
+                    self.push(a);
                 }
                 if proto.generator {
-                    let seg: Vec<Value> = self.stack.drain(fslot..).collect();
+                    let seg: Vec<Value> = self.take_from(fslot);
                     let g = self.heap.new_generator(Generator {
                         state: GenState::Suspended,
                         closure: ci,
                         stack: seg,
                         pc: 0,
                     });
-                    self.stack.push(g);
+                    self.push(g);
                     return Ok(false);
                 }
                 if self.frames.len() >= MAX_FRAMES {
                     return self.err("stack overflow");
                 }
-                self.stack.reserve(proto.max_stack);
+                self.ensure(self.sp + proto.max_stack);
                 self.frames.push(Frame {
                     closure: ci,
                     proto,
@@ -491,20 +494,20 @@ impl<'j> Vm<'j> {
                 }
                 let mut buf = std::mem::take(&mut self.argbuf);
                 buf.clear();
-                buf.extend_from_slice(&self.stack[fslot + 1..]);
+                buf.extend_from_slice(&self.stack[fslot + 1..self.sp]);
                 let r = f(self, &buf);
                 self.argbuf = buf;
                 let v = match r {
                     Ok(v) => v,
                     Err(Error::Suspend(v)) => {
                         // The suspended call's slots go; `wakeup` supplies its value.
-                        self.stack.truncate(fslot);
+                        self.sp = fslot;
                         return Err(Error::Suspend(v));
                     }
                     Err(e) => return Err(e),
                 };
-                self.stack.truncate(fslot);
-                self.stack.push(v);
+                self.sp = fslot;
+                self.push(v);
                 Ok(false)
             }
             Value::Class(ci) => {
@@ -520,8 +523,8 @@ impl<'j> Vm<'j> {
                                 f.ret_this = true;
                             }
                         } else {
-                            self.stack.pop();
-                            self.stack.push(inst);
+                            self.pop();
+                            self.push(inst);
                         }
                         Ok(pushed)
                     }
@@ -532,8 +535,8 @@ impl<'j> Vm<'j> {
                                 nargs
                             ));
                         }
-                        self.stack.truncate(fslot);
-                        self.stack.push(inst);
+                        self.sp = fslot;
+                        self.push(inst);
                         Ok(false)
                     }
                 }
@@ -543,7 +546,7 @@ impl<'j> Vm<'j> {
                 match self.metamethod(callee, call) {
                     Some(m) => {
                         // _call(this=obj, originalthis, args...)
-                        self.stack.insert(fslot, m);
+                        self.insert_at(fslot, m);
                         self.call_setup(nargs as u32 + 1)
                     }
                     None => {
@@ -724,8 +727,8 @@ impl<'j> Vm<'j> {
                                 }
                             }
                             self.close_outers(t.sp);
-                            self.stack.truncate(t.sp);
-                            self.stack.push(v);
+                            self.sp = t.sp;
+                            self.push(v);
                             if let Some(f) = self.frames.last_mut() {
                                 f.pc = t.pc;
                             }
@@ -754,7 +757,7 @@ impl<'j> Vm<'j> {
                     self.heap.gens.get_mut(g).state = GenState::Dead;
                 }
                 self.close_outers(f.base - 1);
-                self.stack.truncate(f.base - 1);
+                self.sp = f.base - 1;
             }
         }
         while self.traps.last().is_some_and(|t| t.frame >= depth) {
@@ -764,12 +767,63 @@ impl<'j> Vm<'j> {
 
     #[inline]
     fn pop(&mut self) -> Value {
-        self.stack.pop().unwrap_or(Value::Null)
+        if self.sp > 0 {
+            self.sp -= 1;
+            self.stack[self.sp]
+        } else {
+            Value::Null
+        }
     }
 
     #[inline]
     fn top(&self) -> Value {
-        self.stack.last().copied().unwrap_or(Value::Null)
+        if self.sp > 0 {
+            self.stack[self.sp - 1]
+        } else {
+            Value::Null
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, v: Value) {
+        if self.sp == self.stack.len() {
+            self.grow_stack(self.sp + 1);
+        }
+        self.stack[self.sp] = v;
+        self.sp += 1;
+    }
+
+    #[cold]
+    fn grow_stack(&mut self, need: usize) {
+        let n = need.max(self.stack.len() * 2).max(1024);
+        self.stack.resize(n, Value::Null);
+    }
+
+    /// Makes room for `n` slots from the bottom.
+    fn ensure(&mut self, n: usize) {
+        if n > self.stack.len() {
+            self.grow_stack(n);
+        }
+    }
+
+    fn extend(&mut self, vals: &[Value]) {
+        self.ensure(self.sp + vals.len());
+        self.stack[self.sp..self.sp + vals.len()].copy_from_slice(vals);
+        self.sp += vals.len();
+    }
+
+    /// Removes and returns the values from `from` to the top.
+    fn take_from(&mut self, from: usize) -> Vec<Value> {
+        let v = self.stack[from..self.sp].to_vec();
+        self.sp = from;
+        v
+    }
+
+    fn insert_at(&mut self, at: usize, v: Value) {
+        self.ensure(self.sp + 1);
+        self.stack.copy_within(at..self.sp, at + 1);
+        self.stack[at] = v;
+        self.sp += 1;
     }
 
     fn run_inner(&mut self, depth: usize) -> R<Value> {
@@ -818,14 +872,14 @@ impl<'j> Vm<'j> {
                 pc += 1;
                 steps += 1;
                 match op {
-                    Op::Const(k) => self.stack.push(consts[k as usize]),
-                    Op::Int(i) => self.stack.push(Value::Int(i64::from(i))),
-                    Op::Null => self.stack.push(Value::Null),
-                    Op::True => self.stack.push(Value::Bool(true)),
-                    Op::False => self.stack.push(Value::Bool(false)),
+                    Op::Const(k) => self.push(consts[k as usize]),
+                    Op::Int(i) => self.push(Value::Int(i64::from(i))),
+                    Op::Null => self.push(Value::Null),
+                    Op::True => self.push(Value::Bool(true)),
+                    Op::False => self.push(Value::Bool(false)),
                     Op::GetLocal(s) => {
                         let v = self.stack[base + s as usize];
-                        self.stack.push(v);
+                        self.push(v);
                     }
                     Op::SetLocal(s) => {
                         let v = self.top();
@@ -841,43 +895,43 @@ impl<'j> Vm<'j> {
                             Outer::Open(idx) => self.stack[idx],
                             Outer::Closed(v) => v,
                         };
-                        self.stack.push(v);
+                        self.push(v);
                     }
                     Op::SetOuter(i) => {
                         let v = self.top();
                         self.set_outer(ci, i, v);
                     }
                     Op::Pop => {
-                        self.stack.pop();
+                        self.pop();
                     }
                     Op::Dup => {
                         let v = self.top();
-                        self.stack.push(v);
+                        self.push(v);
                     }
                     Op::Dup2 => {
-                        let n = self.stack.len();
+                        let n = self.sp;
                         let (a, b) = (self.stack[n - 2], self.stack[n - 1]);
-                        self.stack.push(a);
-                        self.stack.push(b);
+                        self.push(a);
+                        self.push(b);
                     }
                     Op::This => {
                         let v = self.stack[base];
-                        self.stack.push(v);
+                        self.push(v);
                     }
-                    Op::Root => self.stack.push(self.root),
+                    Op::Root => self.push(self.root),
                     Op::Base => {
                         let this = self.stack[base];
                         let b = match self.heap.closures.get(ci).base {
                             Some(b) => b.map_or(Value::Null, Value::Class),
                             None => self.base_of(this, ci),
                         };
-                        self.stack.push(b);
+                        self.push(b);
                     }
                     Op::GetEnv(k) => {
                         let key = consts[k as usize];
                         let this = self.stack[base];
                         let v = tryv!(self.get_env(this, key));
-                        self.stack.push(v);
+                        self.push(v);
                     }
                     Op::SetEnvPop(k) => {
                         let key = consts[k as usize];
@@ -904,7 +958,7 @@ impl<'j> Vm<'j> {
                                 tryv!(self.get(obj, key))
                             }
                         };
-                        self.stack.push(v);
+                        self.push(v);
                     }
                     Op::GetK(k) => {
                         let key = consts[k as usize];
@@ -916,7 +970,7 @@ impl<'j> Vm<'j> {
                                 tryv!(self.get(obj, key))
                             }
                         };
-                        self.stack.push(v);
+                        self.push(v);
                     }
                     Op::GetLocalK(s, k) => {
                         let key = consts[k as usize];
@@ -928,7 +982,7 @@ impl<'j> Vm<'j> {
                                 tryv!(self.get(obj, key))
                             }
                         };
-                        self.stack.push(v);
+                        self.push(v);
                     }
                     Op::Set => {
                         let v = self.pop();
@@ -938,7 +992,7 @@ impl<'j> Vm<'j> {
                             save!();
                             tryv!(self.set(obj, key, v));
                         }
-                        self.stack.push(v);
+                        self.push(v);
                     }
                     Op::SetPop => {
                         let v = self.pop();
@@ -968,7 +1022,7 @@ impl<'j> Vm<'j> {
                                 tryv!(self.get(obj, key))
                             }
                         };
-                        self.stack.push(v);
+                        self.push(v);
                     }
                     Op::SetK(k) => {
                         let key = consts[k as usize];
@@ -978,7 +1032,7 @@ impl<'j> Vm<'j> {
                             save!();
                             tryv!(self.set(obj, key, v));
                         }
-                        self.stack.push(v);
+                        self.push(v);
                     }
                     Op::NewSlot => {
                         let v = self.pop();
@@ -986,7 +1040,7 @@ impl<'j> Vm<'j> {
                         let obj = self.pop();
                         save!();
                         tryv!(self.newslot(obj, key, v, false));
-                        self.stack.push(v);
+                        self.push(v);
                     }
                     Op::TableSlot => {
                         let v = self.pop();
@@ -1005,10 +1059,10 @@ impl<'j> Vm<'j> {
                         let key = self.pop();
                         let obj = self.pop();
                         let v = tryv!(self.delete(obj, key));
-                        self.stack.push(v);
+                        self.push(v);
                     }
                     Op::Arith(a) => {
-                        let n = self.stack.len();
+                        let n = self.sp;
                         let (x, y) = (self.stack[n - 2], self.stack[n - 1]);
                         let r = match (x, y) {
                             (Value::Int(p), Value::Int(q)) => match int_arith(a, p, q) {
@@ -1031,8 +1085,8 @@ impl<'j> Vm<'j> {
                                 tryv!(self.arith(a, x, y))
                             }
                         };
-                        self.stack.truncate(n - 2);
-                        self.stack.push(r);
+                        self.sp = n - 2;
+                        self.push(r);
                     }
                     Op::ArithLL(x, a, y) => {
                         let p = self.stack[base + x as usize];
@@ -1050,7 +1104,7 @@ impl<'j> Vm<'j> {
                                 tryv!(self.arith(a, p, q))
                             }
                         };
-                        self.stack.push(r);
+                        self.push(r);
                     }
                     Op::ArithLI(x, a, k) => {
                         let p = self.stack[base + x as usize];
@@ -1068,10 +1122,10 @@ impl<'j> Vm<'j> {
                                 tryv!(self.arith(a, p, Value::Int(k)))
                             }
                         };
-                        self.stack.push(r);
+                        self.push(r);
                     }
                     Op::AddI(d) => {
-                        let n = self.stack.len() - 1;
+                        let n = self.sp - 1;
                         let x = self.stack[n];
                         self.stack[n] = match x {
                             Value::Int(p) => Value::Int(p.wrapping_add(i64::from(d))),
@@ -1091,7 +1145,7 @@ impl<'j> Vm<'j> {
                         let y = self.pop();
                         let x = self.pop();
                         let eq = x.raw_eq(y);
-                        self.stack.push(Value::Bool(eq == matches!(op, Op::Eq)));
+                        self.push(Value::Bool(eq == matches!(op, Op::Eq)));
                     }
                     Op::Cmp(c) => {
                         let y = self.pop();
@@ -1103,7 +1157,7 @@ impl<'j> Vm<'j> {
                                 tryv!(self.compare(c, x, y))
                             }
                         };
-                        self.stack.push(r);
+                        self.push(r);
                     }
                     Op::CmpLLJmpF(a, b, c, t) => {
                         let x = self.stack[base + a as usize];
@@ -1153,7 +1207,7 @@ impl<'j> Vm<'j> {
                         };
                         self.stack[i] = r;
                         if keep {
-                            self.stack.push(r);
+                            self.push(r);
                         }
                     }
                     Op::IncLocalStmt(s, d) => {
@@ -1169,7 +1223,7 @@ impl<'j> Vm<'j> {
                     }
                     Op::Not => {
                         let v = self.pop();
-                        self.stack.push(Value::Bool(!v.truthy()));
+                        self.push(Value::Bool(!v.truthy()));
                     }
                     Op::Neg => {
                         let v = self.pop();
@@ -1181,12 +1235,12 @@ impl<'j> Vm<'j> {
                                 tryv!(self.unary_meta(v))
                             }
                         };
-                        self.stack.push(r);
+                        self.push(r);
                     }
                     Op::BitNot => {
                         let v = self.pop();
                         match v {
-                            Value::Int(i) => self.stack.push(Value::Int(!i)),
+                            Value::Int(i) => self.push(Value::Int(!i)),
                             _ => {
                                 save!();
                                 let t = self.type_name(v);
@@ -1200,20 +1254,20 @@ impl<'j> Vm<'j> {
                         let v = self.pop();
                         save!();
                         let r = tryv!(self.type_of(v));
-                        self.stack.push(r);
+                        self.push(r);
                     }
                     Op::Clone => {
                         let v = self.pop();
                         save!();
                         let r = tryv!(self.clone_value(v));
-                        self.stack.push(r);
+                        self.push(r);
                     }
                     Op::In => {
                         let obj = self.pop();
                         let key = self.pop();
                         save!();
                         let r = tryv!(self.contains(obj, key));
-                        self.stack.push(Value::Bool(r));
+                        self.push(Value::Bool(r));
                     }
                     Op::Instanceof => {
                         let c = self.pop();
@@ -1240,7 +1294,7 @@ impl<'j> Vm<'j> {
                                 )));
                             }
                         };
-                        self.stack.push(Value::Bool(r));
+                        self.push(Value::Bool(r));
                     }
                     Op::Jmp(t) => {
                         if (t as usize) < pc {
@@ -1267,14 +1321,14 @@ impl<'j> Vm<'j> {
                         if !self.top().truthy() {
                             pc = t as usize;
                         } else {
-                            self.stack.pop();
+                            self.pop();
                         }
                     }
                     Op::OrJ(t) => {
                         if self.top().truthy() {
                             pc = t as usize;
                         } else {
-                            self.stack.pop();
+                            self.pop();
                         }
                     }
                     Op::Call(n) | Op::CallPop(n) => {
@@ -1292,14 +1346,14 @@ impl<'j> Vm<'j> {
                             }
                             reload!();
                         } else if matches!(op, Op::CallPop(_)) {
-                            self.stack.pop();
+                            self.pop();
                         }
                     }
                     Op::TailCall(n) => {
                         save!();
                         tryv!(self.check());
                         let fr = self.frames.len() - 1;
-                        let callee = self.stack[self.stack.len() - n as usize - 1];
+                        let callee = self.stack[self.sp - n as usize - 1];
                         let replace = self.frames[fr].generator.is_none()
                             && !self.frames[fr].ret_this
                             && matches!(callee, Value::Closure(c)
@@ -1309,9 +1363,10 @@ impl<'j> Vm<'j> {
                             // which leaves the call stack.
                             let fbase = self.frames[fr].base;
                             self.close_outers(fbase - 1);
-                            let from = self.stack.len() - n as usize - 1;
+                            let from = self.sp - n as usize - 1;
                             self.frames.pop();
-                            self.stack.drain(fbase - 1..from);
+                            self.stack.copy_within(from..self.sp, fbase - 1);
+                            self.sp -= from - (fbase - 1);
                             // No `save!`: the frame receiving the pc would be the caller's.
                             self.call_setup(n)?;
                             reload!();
@@ -1327,22 +1382,22 @@ impl<'j> Vm<'j> {
                             Some(f) => f,
                             None => tryv!(self.get(obj, key)),
                         };
-                        self.stack.push(f);
-                        self.stack.push(obj);
+                        self.push(f);
+                        self.push(obj);
                     }
                     Op::PrepEnv(k) => {
                         let key = consts[k as usize];
                         let this = self.stack[base];
                         let f = tryv!(self.get_env(this, key));
-                        self.stack.push(f);
-                        self.stack.push(this);
+                        self.push(f);
+                        self.push(this);
                     }
                     Op::PrepCall => {
                         let key = self.pop();
                         let obj = self.pop();
                         let f = tryv!(self.get(obj, key));
-                        self.stack.push(f);
-                        self.stack.push(obj);
+                        self.push(f);
+                        self.push(obj);
                     }
                     Op::Return | Op::ReturnNull => {
                         let mut v = if matches!(op, Op::Return) {
@@ -1370,7 +1425,7 @@ impl<'j> Vm<'j> {
                             self.traps.pop();
                         }
                         self.close_outers(f.base - 1);
-                        self.stack.truncate(f.base - 1);
+                        self.sp = f.base - 1;
                         if self.frames.len() <= depth {
                             {
                                 self.steps += steps;
@@ -1381,17 +1436,17 @@ impl<'j> Vm<'j> {
                         let discard = self.frames[n - 1].pc & DISCARD != 0;
                         self.frames[n - 1].pc &= !DISCARD;
                         if !discard {
-                            self.stack.push(v);
+                            self.push(v);
                         }
                         reload!();
                     }
                     Op::NewTable => {
                         let t = self.heap.new_table();
-                        self.stack.push(t);
+                        self.push(t);
                     }
                     Op::NewArray(n) => {
                         let a = self.heap.new_array(Vec::with_capacity(n as usize));
-                        self.stack.push(a);
+                        self.push(a);
                     }
                     Op::ArrayPush => {
                         let v = self.pop();
@@ -1402,8 +1457,8 @@ impl<'j> Vm<'j> {
                     Op::Closure(i) => {
                         let p = proto.protos[i as usize].clone();
                         let nd = p.ndefaults;
-                        let sp = self.stack.len();
-                        let defaults: Vec<Value> = self.stack.drain(sp - nd..).collect();
+                        let sp = self.sp;
+                        let defaults: Vec<Value> = self.take_from(sp - nd);
                         let mut outers = Vec::with_capacity(p.captures.len());
                         for &(local, idx) in &p.captures {
                             if local {
@@ -1419,14 +1474,14 @@ impl<'j> Vm<'j> {
                             env: None,
                             base: None,
                         });
-                        self.stack.push(c);
+                        self.push(c);
                     }
                     Op::NewClass(has_base, has_attr) => {
                         let attrs = if has_attr { self.pop() } else { Value::Null };
                         let b = if has_base { Some(self.pop()) } else { None };
                         save!();
                         let c = tryv!(self.new_class(b, attrs));
-                        self.stack.push(c);
+                        self.push(c);
                     }
                     Op::Throw => {
                         let v = self.pop();
@@ -1436,7 +1491,7 @@ impl<'j> Vm<'j> {
                     Op::PushTrap(t) => {
                         self.traps.push(Trap {
                             frame: self.frames.len() - 1,
-                            sp: self.stack.len(),
+                            sp: self.sp,
                             pc: t as usize,
                         });
                     }
@@ -1476,8 +1531,8 @@ impl<'j> Vm<'j> {
                         // allocation per yield.
                         let gs = self.heap.gens.get_mut(g);
                         gs.stack.clear();
-                        gs.stack.extend_from_slice(&self.stack[fbase - 1..]);
-                        self.stack.truncate(fbase - 1);
+                        gs.stack.extend_from_slice(&self.stack[fbase - 1..self.sp]);
+                        self.sp = fbase - 1;
                         gs.pc = pc;
                         gs.state = GenState::Suspended;
                         self.frames.pop();
@@ -1491,7 +1546,7 @@ impl<'j> Vm<'j> {
                         let discard = self.frames[n - 1].pc & DISCARD != 0;
                         self.frames[n - 1].pc &= !DISCARD;
                         if !discard {
-                            self.stack.push(v);
+                            self.push(v);
                         }
                         reload!();
                     }
@@ -1518,10 +1573,10 @@ impl<'j> Vm<'j> {
                             }
                         };
                         self.stack[i] = new;
-                        self.stack.push(if post { old } else { new });
+                        self.push(if post { old } else { new });
                     }
                     Op::IncOuter(s, d, post) => {
-                        self.stack.push(Value::Null);
+                        self.push(Value::Null);
                         let o = self.heap.closures.get(ci).outers[s as usize];
                         let old = match *self.heap.outers.get(o) {
                             Outer::Open(idx) => self.stack[idx],
@@ -1530,8 +1585,8 @@ impl<'j> Vm<'j> {
                         save!();
                         let new = tryv!(self.arith(Arith::Add, old, Value::Int(i64::from(d))));
                         self.set_outer(ci, s, new);
-                        self.stack.pop();
-                        self.stack.push(if post { old } else { new });
+                        self.pop();
+                        self.push(if post { old } else { new });
                     }
                     Op::IncIndex(d, post) => {
                         let key = self.pop();
@@ -1540,7 +1595,7 @@ impl<'j> Vm<'j> {
                         let old = tryv!(self.get(obj, key));
                         let new = tryv!(self.arith(Arith::Add, old, Value::Int(i64::from(d))));
                         tryv!(self.set(obj, key, new));
-                        self.stack.push(if post { old } else { new });
+                        self.push(if post { old } else { new });
                     }
                     Op::IncField(k, d, post) => {
                         let key = consts[k as usize];
@@ -1549,7 +1604,7 @@ impl<'j> Vm<'j> {
                         let old = tryv!(self.get(obj, key));
                         let new = tryv!(self.arith(Arith::Add, old, Value::Int(i64::from(d))));
                         tryv!(self.set(obj, key, new));
-                        self.stack.push(if post { old } else { new });
+                        self.push(if post { old } else { new });
                     }
                     Op::IncEnv(k, d, post) => {
                         let key = consts[k as usize];
@@ -1558,11 +1613,11 @@ impl<'j> Vm<'j> {
                         let old = tryv!(self.get_env(this, key));
                         let new = tryv!(self.arith(Arith::Add, old, Value::Int(i64::from(d))));
                         tryv!(self.set_env(this, key, new));
-                        self.stack.push(if post { old } else { new });
+                        self.push(if post { old } else { new });
                     }
                     Op::CloseOuters(n) => {
                         self.close_outers(base + n as usize);
-                        self.stack.truncate(base + n as usize);
+                        self.sp = base + n as usize;
                     }
                 }
             }
@@ -1677,7 +1732,7 @@ impl<'j> Vm<'j> {
         }
         traps.reverse();
         self.close_outers(seg);
-        let stack: Vec<Value> = self.stack.drain(seg..).collect();
+        let stack: Vec<Value> = self.take_from(seg);
         let mut frames: Vec<Frame> = self.frames.drain(depth..).collect();
         for f in &mut frames {
             f.base -= seg;
@@ -1733,8 +1788,8 @@ impl<'j> Vm<'j> {
         let traps = std::mem::take(&mut t.traps);
         let push = t.push_result;
         let depth = self.frames.len();
-        let seg = self.stack.len();
-        self.stack.extend_from_slice(&stack);
+        let seg = self.sp;
+        self.extend(&stack);
         for mut f in frames {
             f.base += seg;
             self.frames.push(f);
@@ -1747,14 +1802,14 @@ impl<'j> Vm<'j> {
             });
         }
         if push {
-            self.stack.push(v);
+            self.push(v);
         }
         self.running_threads.push((tid, depth, self.nest + 1));
         self.nest += 1;
         let r = self.run(depth);
         self.nest -= 1;
         self.running_threads.pop();
-        self.stack.truncate(seg);
+        self.sp = seg;
         self.finish_thread_step(tid, r)
     }
 
@@ -1782,12 +1837,14 @@ impl<'j> Vm<'j> {
         g.state = GenState::Running;
         let pc = g.pc;
         let ci = g.closure;
-        let fslot = self.stack.len();
-        self.stack.extend_from_slice(&self.heap.gens.get(gi).stack);
-        self.heap.gens.get_mut(gi).stack.clear();
+        let fslot = self.sp;
+        let mut seg = std::mem::take(&mut self.heap.gens.get_mut(gi).stack);
+        self.extend(&seg);
+        seg.clear();
+        self.heap.gens.get_mut(gi).stack = seg;
         if pc > 0 {
             // The value of the `yield` expression being resumed.
-            self.stack.push(Value::Null);
+            self.push(Value::Null);
         }
         let proto = self.heap.closures.get(ci).proto.clone();
         self.frames.push(Frame {
@@ -1807,12 +1864,12 @@ impl<'j> Vm<'j> {
             return self.err("stack overflow");
         }
         let depth = self.frames.len();
-        let sp = self.stack.len();
+        let sp = self.sp;
         self.resume_setup(gi)?;
         self.nest += 1;
         let r = self.run(depth);
         self.nest -= 1;
-        self.stack.truncate(sp);
+        self.sp = sp;
         let v = r?;
         Ok(match self.heap.gens.get(gi).state {
             GenState::Dead => None,
