@@ -776,15 +776,6 @@ impl<'j> Vm<'j> {
     }
 
     #[inline]
-    fn top(&self) -> Value {
-        if self.sp > 0 {
-            self.stack[self.sp - 1]
-        } else {
-            Value::Null
-        }
-    }
-
-    #[inline]
     fn push(&mut self, v: Value) {
         if self.sp == self.stack.len() {
             self.grow_stack(self.sp + 1);
@@ -843,8 +834,12 @@ impl<'j> Vm<'j> {
             let mut pc = f.pc;
             let base = f.base;
             let ci = f.closure;
+            // The stack top lives in a register here; `self.sp` is synced
+            // around every call out of the loop (`save!`, `tryv!`, `reload!`).
+            let mut sp = self.sp;
             macro_rules! save {
                 () => {
+                    self.sp = sp;
                     self.steps += std::mem::take(&mut steps);
                     if let Some(f) = self.frames.last_mut() {
                         f.pc = pc;
@@ -852,13 +847,40 @@ impl<'j> Vm<'j> {
                 };
             }
             macro_rules! reload {
+                () => {{
+                    self.sp = sp;
+                    continue 'frame;
+                }};
+            }
+            macro_rules! push {
+                ($v:expr) => {{
+                    let v = $v;
+                    if sp == self.stack.len() {
+                        self.grow_stack(sp + 1);
+                    }
+                    self.stack[sp] = v;
+                    sp += 1;
+                }};
+            }
+            macro_rules! pop {
+                () => {{
+                    sp -= 1;
+                    self.stack[sp]
+                }};
+            }
+            macro_rules! top {
                 () => {
-                    continue 'frame
+                    self.stack[sp - 1]
                 };
             }
             macro_rules! tryv {
                 ($e:expr) => {
-                    match $e {
+                    match {
+                        self.sp = sp;
+                        let r = $e;
+                        sp = self.sp;
+                        r
+                    } {
                         Ok(v) => v,
                         Err(e) => {
                             save!();
@@ -872,21 +894,21 @@ impl<'j> Vm<'j> {
                 pc += 1;
                 steps += 1;
                 match op {
-                    Op::Const(k) => self.push(consts[k as usize]),
-                    Op::Int(i) => self.push(Value::Int(i64::from(i))),
-                    Op::Null => self.push(Value::Null),
-                    Op::True => self.push(Value::Bool(true)),
-                    Op::False => self.push(Value::Bool(false)),
+                    Op::Const(k) => push!(consts[k as usize]),
+                    Op::Int(i) => push!(Value::Int(i64::from(i))),
+                    Op::Null => push!(Value::Null),
+                    Op::True => push!(Value::Bool(true)),
+                    Op::False => push!(Value::Bool(false)),
                     Op::GetLocal(s) => {
                         let v = self.stack[base + s as usize];
-                        self.push(v);
+                        push!(v);
                     }
                     Op::SetLocal(s) => {
-                        let v = self.top();
+                        let v = top!();
                         self.stack[base + s as usize] = v;
                     }
                     Op::StoreLocal(s) => {
-                        let v = self.pop();
+                        let v = pop!();
                         self.stack[base + s as usize] = v;
                     }
                     Op::GetOuter(i) => {
@@ -895,47 +917,47 @@ impl<'j> Vm<'j> {
                             Outer::Open(idx) => self.stack[idx],
                             Outer::Closed(v) => v,
                         };
-                        self.push(v);
+                        push!(v);
                     }
                     Op::SetOuter(i) => {
-                        let v = self.top();
+                        let v = top!();
                         self.set_outer(ci, i, v);
                     }
                     Op::Pop => {
-                        self.pop();
+                        pop!();
                     }
                     Op::Dup => {
-                        let v = self.top();
-                        self.push(v);
+                        let v = top!();
+                        push!(v);
                     }
                     Op::Dup2 => {
-                        let n = self.sp;
+                        let n = sp;
                         let (a, b) = (self.stack[n - 2], self.stack[n - 1]);
-                        self.push(a);
-                        self.push(b);
+                        push!(a);
+                        push!(b);
                     }
                     Op::This => {
                         let v = self.stack[base];
-                        self.push(v);
+                        push!(v);
                     }
-                    Op::Root => self.push(self.root),
+                    Op::Root => push!(self.root),
                     Op::Base => {
                         let this = self.stack[base];
                         let b = match self.heap.closures.get(ci).base {
                             Some(b) => b.map_or(Value::Null, Value::Class),
                             None => self.base_of(this, ci),
                         };
-                        self.push(b);
+                        push!(b);
                     }
                     Op::GetEnv(k) => {
                         let key = consts[k as usize];
                         let this = self.stack[base];
                         let v = tryv!(self.get_env(this, key));
-                        self.push(v);
+                        push!(v);
                     }
                     Op::SetEnvPop(k) => {
                         let key = consts[k as usize];
-                        let v = self.pop();
+                        let v = pop!();
                         let this = self.stack[base];
                         if !self.fast_set(this, key, v) {
                             save!();
@@ -944,13 +966,13 @@ impl<'j> Vm<'j> {
                     }
                     Op::SetEnv(k) => {
                         let key = consts[k as usize];
-                        let v = self.top();
+                        let v = top!();
                         let this = self.stack[base];
                         tryv!(self.set_env(this, key, v));
                     }
                     Op::Get => {
-                        let key = self.pop();
-                        let obj = self.pop();
+                        let key = pop!();
+                        let obj = pop!();
                         let v = match self.fast_get(obj, key) {
                             Some(v) => v,
                             None => {
@@ -958,11 +980,11 @@ impl<'j> Vm<'j> {
                                 tryv!(self.get(obj, key))
                             }
                         };
-                        self.push(v);
+                        push!(v);
                     }
                     Op::GetK(k) => {
                         let key = consts[k as usize];
-                        let obj = self.pop();
+                        let obj = pop!();
                         let v = match self.fast_get(obj, key) {
                             Some(v) => v,
                             None => {
@@ -970,7 +992,7 @@ impl<'j> Vm<'j> {
                                 tryv!(self.get(obj, key))
                             }
                         };
-                        self.push(v);
+                        push!(v);
                     }
                     Op::GetLocalK(s, k) => {
                         let key = consts[k as usize];
@@ -982,22 +1004,22 @@ impl<'j> Vm<'j> {
                                 tryv!(self.get(obj, key))
                             }
                         };
-                        self.push(v);
+                        push!(v);
                     }
                     Op::Set => {
-                        let v = self.pop();
-                        let key = self.pop();
-                        let obj = self.pop();
+                        let v = pop!();
+                        let key = pop!();
+                        let obj = pop!();
                         if !self.fast_set(obj, key, v) {
                             save!();
                             tryv!(self.set(obj, key, v));
                         }
-                        self.push(v);
+                        push!(v);
                     }
                     Op::SetPop => {
-                        let v = self.pop();
-                        let key = self.pop();
-                        let obj = self.pop();
+                        let v = pop!();
+                        let key = pop!();
+                        let obj = pop!();
                         if !self.fast_set(obj, key, v) {
                             save!();
                             tryv!(self.set(obj, key, v));
@@ -1005,8 +1027,8 @@ impl<'j> Vm<'j> {
                     }
                     Op::SetKPop(k) => {
                         let key = consts[k as usize];
-                        let v = self.pop();
-                        let obj = self.pop();
+                        let v = pop!();
+                        let obj = pop!();
                         if !self.fast_set(obj, key, v) {
                             save!();
                             tryv!(self.set(obj, key, v));
@@ -1022,47 +1044,47 @@ impl<'j> Vm<'j> {
                                 tryv!(self.get(obj, key))
                             }
                         };
-                        self.push(v);
+                        push!(v);
                     }
                     Op::SetK(k) => {
                         let key = consts[k as usize];
-                        let v = self.pop();
-                        let obj = self.pop();
+                        let v = pop!();
+                        let obj = pop!();
                         if !self.fast_set(obj, key, v) {
                             save!();
                             tryv!(self.set(obj, key, v));
                         }
-                        self.push(v);
+                        push!(v);
                     }
                     Op::NewSlot => {
-                        let v = self.pop();
-                        let key = self.pop();
-                        let obj = self.pop();
+                        let v = pop!();
+                        let key = pop!();
+                        let obj = pop!();
                         save!();
                         tryv!(self.newslot(obj, key, v, false));
-                        self.push(v);
+                        push!(v);
                     }
                     Op::TableSlot => {
-                        let v = self.pop();
-                        let key = self.pop();
-                        let obj = self.top();
+                        let v = pop!();
+                        let key = pop!();
+                        let obj = top!();
                         tryv!(self.newslot(obj, key, v, false));
                     }
                     Op::ClassSlot(is_static, has_attr) => {
-                        let v = self.pop();
-                        let key = self.pop();
-                        let attr = if has_attr { self.pop() } else { Value::Null };
-                        let obj = self.top();
+                        let v = pop!();
+                        let key = pop!();
+                        let attr = if has_attr { pop!() } else { Value::Null };
+                        let obj = top!();
                         tryv!(self.class_newslot(obj, key, v, is_static, attr));
                     }
                     Op::Delete => {
-                        let key = self.pop();
-                        let obj = self.pop();
+                        let key = pop!();
+                        let obj = pop!();
                         let v = tryv!(self.delete(obj, key));
-                        self.push(v);
+                        push!(v);
                     }
                     Op::Arith(a) => {
-                        let n = self.sp;
+                        let n = sp;
                         let (x, y) = (self.stack[n - 2], self.stack[n - 1]);
                         let r = match (x, y) {
                             (Value::Int(p), Value::Int(q)) => match int_arith(a, p, q) {
@@ -1085,8 +1107,8 @@ impl<'j> Vm<'j> {
                                 tryv!(self.arith(a, x, y))
                             }
                         };
-                        self.sp = n - 2;
-                        self.push(r);
+                        sp = n - 2;
+                        push!(r);
                     }
                     Op::ArithLL(x, a, y) => {
                         let p = self.stack[base + x as usize];
@@ -1104,7 +1126,7 @@ impl<'j> Vm<'j> {
                                 tryv!(self.arith(a, p, q))
                             }
                         };
-                        self.push(r);
+                        push!(r);
                     }
                     Op::ArithLI(x, a, k) => {
                         let p = self.stack[base + x as usize];
@@ -1122,10 +1144,10 @@ impl<'j> Vm<'j> {
                                 tryv!(self.arith(a, p, Value::Int(k)))
                             }
                         };
-                        self.push(r);
+                        push!(r);
                     }
                     Op::AddI(d) => {
-                        let n = self.sp - 1;
+                        let n = sp - 1;
                         let x = self.stack[n];
                         self.stack[n] = match x {
                             Value::Int(p) => Value::Int(p.wrapping_add(i64::from(d))),
@@ -1142,14 +1164,14 @@ impl<'j> Vm<'j> {
                         };
                     }
                     Op::Eq | Op::Ne => {
-                        let y = self.pop();
-                        let x = self.pop();
+                        let y = pop!();
+                        let x = pop!();
                         let eq = x.raw_eq(y);
-                        self.push(Value::Bool(eq == matches!(op, Op::Eq)));
+                        push!(Value::Bool(eq == matches!(op, Op::Eq)));
                     }
                     Op::Cmp(c) => {
-                        let y = self.pop();
-                        let x = self.pop();
+                        let y = pop!();
+                        let x = pop!();
                         let r = match (x, y) {
                             (Value::Int(p), Value::Int(q)) => int_cmp(c, p, q),
                             _ => {
@@ -1157,7 +1179,7 @@ impl<'j> Vm<'j> {
                                 tryv!(self.compare(c, x, y))
                             }
                         };
-                        self.push(r);
+                        push!(r);
                     }
                     Op::CmpLLJmpF(a, b, c, t) => {
                         let x = self.stack[base + a as usize];
@@ -1187,7 +1209,7 @@ impl<'j> Vm<'j> {
                         }
                     }
                     Op::ArithLocal(s, a, keep) => {
-                        let y = self.pop();
+                        let y = pop!();
                         let i = base + s as usize;
                         let x = self.stack[i];
                         let r = match (x, y, a) {
@@ -1207,7 +1229,7 @@ impl<'j> Vm<'j> {
                         };
                         self.stack[i] = r;
                         if keep {
-                            self.push(r);
+                            push!(r);
                         }
                     }
                     Op::IncLocalStmt(s, d) => {
@@ -1222,11 +1244,11 @@ impl<'j> Vm<'j> {
                         };
                     }
                     Op::Not => {
-                        let v = self.pop();
-                        self.push(Value::Bool(!v.truthy()));
+                        let v = pop!();
+                        push!(Value::Bool(!v.truthy()));
                     }
                     Op::Neg => {
-                        let v = self.pop();
+                        let v = pop!();
                         let r = match v {
                             Value::Int(i) => Value::Int(i.wrapping_neg()),
                             Value::Float(f) => Value::Float(-f),
@@ -1235,12 +1257,12 @@ impl<'j> Vm<'j> {
                                 tryv!(self.unary_meta(v))
                             }
                         };
-                        self.push(r);
+                        push!(r);
                     }
                     Op::BitNot => {
-                        let v = self.pop();
+                        let v = pop!();
                         match v {
-                            Value::Int(i) => self.push(Value::Int(!i)),
+                            Value::Int(i) => push!(Value::Int(!i)),
                             _ => {
                                 save!();
                                 let t = self.type_name(v);
@@ -1251,27 +1273,27 @@ impl<'j> Vm<'j> {
                         }
                     }
                     Op::Typeof => {
-                        let v = self.pop();
+                        let v = pop!();
                         save!();
                         let r = tryv!(self.type_of(v));
-                        self.push(r);
+                        push!(r);
                     }
                     Op::Clone => {
-                        let v = self.pop();
+                        let v = pop!();
                         save!();
                         let r = tryv!(self.clone_value(v));
-                        self.push(r);
+                        push!(r);
                     }
                     Op::In => {
-                        let obj = self.pop();
-                        let key = self.pop();
+                        let obj = pop!();
+                        let key = pop!();
                         save!();
                         let r = tryv!(self.contains(obj, key));
-                        self.push(Value::Bool(r));
+                        push!(Value::Bool(r));
                     }
                     Op::Instanceof => {
-                        let c = self.pop();
-                        let v = self.pop();
+                        let c = pop!();
+                        let v = pop!();
                         let r = match (v, c) {
                             (Value::Instance(i), Value::Class(c)) => {
                                 let mut k = Some(self.heap.instances.get(i).class);
@@ -1294,7 +1316,7 @@ impl<'j> Vm<'j> {
                                 )));
                             }
                         };
-                        self.push(Value::Bool(r));
+                        push!(Value::Bool(r));
                     }
                     Op::Jmp(t) => {
                         if (t as usize) < pc {
@@ -1304,12 +1326,12 @@ impl<'j> Vm<'j> {
                         pc = t as usize;
                     }
                     Op::JmpF(t) => {
-                        if !self.pop().truthy() {
+                        if !pop!().truthy() {
                             pc = t as usize;
                         }
                     }
                     Op::JmpT(t) => {
-                        if self.pop().truthy() {
+                        if pop!().truthy() {
                             if (t as usize) < pc {
                                 save!();
                                 tryv!(self.check());
@@ -1318,17 +1340,17 @@ impl<'j> Vm<'j> {
                         }
                     }
                     Op::AndJ(t) => {
-                        if !self.top().truthy() {
+                        if !top!().truthy() {
                             pc = t as usize;
                         } else {
-                            self.pop();
+                            pop!();
                         }
                     }
                     Op::OrJ(t) => {
-                        if self.top().truthy() {
+                        if top!().truthy() {
                             pc = t as usize;
                         } else {
-                            self.pop();
+                            pop!();
                         }
                     }
                     Op::Call(n) | Op::CallPop(n) => {
@@ -1346,14 +1368,14 @@ impl<'j> Vm<'j> {
                             }
                             reload!();
                         } else if matches!(op, Op::CallPop(_)) {
-                            self.pop();
+                            pop!();
                         }
                     }
                     Op::TailCall(n) => {
                         save!();
                         tryv!(self.check());
                         let fr = self.frames.len() - 1;
-                        let callee = self.stack[self.sp - n as usize - 1];
+                        let callee = self.stack[sp - n as usize - 1];
                         let replace = self.frames[fr].generator.is_none()
                             && !self.frames[fr].ret_this
                             && matches!(callee, Value::Closure(c)
@@ -1363,12 +1385,14 @@ impl<'j> Vm<'j> {
                             // which leaves the call stack.
                             let fbase = self.frames[fr].base;
                             self.close_outers(fbase - 1);
-                            let from = self.sp - n as usize - 1;
+                            let from = sp - n as usize - 1;
                             self.frames.pop();
-                            self.stack.copy_within(from..self.sp, fbase - 1);
-                            self.sp -= from - (fbase - 1);
+                            self.stack.copy_within(from..sp, fbase - 1);
+                            sp -= from - (fbase - 1);
                             // No `save!`: the frame receiving the pc would be the caller's.
+                            self.sp = sp;
                             self.call_setup(n)?;
+                            sp = self.sp;
                             reload!();
                         }
                         if tryv!(self.call_setup(n)) {
@@ -1377,36 +1401,37 @@ impl<'j> Vm<'j> {
                     }
                     Op::PrepCallK(k) => {
                         let key = consts[k as usize];
-                        let obj = self.pop();
+                        let obj = pop!();
                         let f = match self.fast_get(obj, key) {
                             Some(f) => f,
                             None => tryv!(self.get(obj, key)),
                         };
-                        self.push(f);
-                        self.push(obj);
+                        push!(f);
+                        push!(obj);
                     }
                     Op::PrepEnv(k) => {
                         let key = consts[k as usize];
                         let this = self.stack[base];
                         let f = tryv!(self.get_env(this, key));
-                        self.push(f);
-                        self.push(this);
+                        push!(f);
+                        push!(this);
                     }
                     Op::PrepCall => {
-                        let key = self.pop();
-                        let obj = self.pop();
+                        let key = pop!();
+                        let obj = pop!();
                         let f = tryv!(self.get(obj, key));
-                        self.push(f);
-                        self.push(obj);
+                        push!(f);
+                        push!(obj);
                     }
                     Op::Return | Op::ReturnNull => {
                         let mut v = if matches!(op, Op::Return) {
-                            self.pop()
+                            pop!()
                         } else {
                             Value::Null
                         };
                         let Some(f) = self.frames.pop() else {
                             {
+                                self.sp = sp;
                                 self.steps += steps;
                                 return Ok(v);
                             }
@@ -1425,9 +1450,10 @@ impl<'j> Vm<'j> {
                             self.traps.pop();
                         }
                         self.close_outers(f.base - 1);
-                        self.sp = f.base - 1;
+                        sp = f.base - 1;
                         if self.frames.len() <= depth {
                             {
+                                self.sp = sp;
                                 self.steps += steps;
                                 return Ok(v);
                             }
@@ -1436,29 +1462,30 @@ impl<'j> Vm<'j> {
                         let discard = self.frames[n - 1].pc & DISCARD != 0;
                         self.frames[n - 1].pc &= !DISCARD;
                         if !discard {
-                            self.push(v);
+                            push!(v);
                         }
                         reload!();
                     }
                     Op::NewTable => {
                         let t = self.heap.new_table();
-                        self.push(t);
+                        push!(t);
                     }
                     Op::NewArray(n) => {
                         let a = self.heap.new_array(Vec::with_capacity(n as usize));
-                        self.push(a);
+                        push!(a);
                     }
                     Op::ArrayPush => {
-                        let v = self.pop();
-                        if let Value::Array(a) = self.top() {
+                        let v = pop!();
+                        if let Value::Array(a) = top!() {
                             self.heap.arrays.get_mut(a).push(v);
                         }
                     }
                     Op::Closure(i) => {
                         let p = proto.protos[i as usize].clone();
                         let nd = p.ndefaults;
-                        let sp = self.sp;
-                        let defaults: Vec<Value> = self.take_from(sp - nd);
+                        let top_at = sp;
+                        let defaults: Vec<Value> = self.stack[top_at - nd..top_at].to_vec();
+                        sp -= nd;
                         let mut outers = Vec::with_capacity(p.captures.len());
                         for &(local, idx) in &p.captures {
                             if local {
@@ -1474,24 +1501,24 @@ impl<'j> Vm<'j> {
                             env: None,
                             base: None,
                         });
-                        self.push(c);
+                        push!(c);
                     }
                     Op::NewClass(has_base, has_attr) => {
-                        let attrs = if has_attr { self.pop() } else { Value::Null };
-                        let b = if has_base { Some(self.pop()) } else { None };
+                        let attrs = if has_attr { pop!() } else { Value::Null };
+                        let b = if has_base { Some(pop!()) } else { None };
                         save!();
                         let c = tryv!(self.new_class(b, attrs));
-                        self.push(c);
+                        push!(c);
                     }
                     Op::Throw => {
-                        let v = self.pop();
+                        let v = pop!();
                         save!();
                         return Err(Error::Throw(v));
                     }
                     Op::PushTrap(t) => {
                         self.traps.push(Trap {
                             frame: self.frames.len() - 1,
-                            sp: self.sp,
+                            sp,
                             pc: t as usize,
                         });
                     }
@@ -1508,9 +1535,10 @@ impl<'j> Vm<'j> {
                         }
                     }
                     Op::Yield => {
-                        let v = self.pop();
+                        let v = pop!();
                         let Some(f) = self.frames.last() else {
                             {
+                                self.sp = sp;
                                 self.steps += steps;
                                 return Ok(v);
                             }
@@ -1531,13 +1559,14 @@ impl<'j> Vm<'j> {
                         // allocation per yield.
                         let gs = self.heap.gens.get_mut(g);
                         gs.stack.clear();
-                        gs.stack.extend_from_slice(&self.stack[fbase - 1..self.sp]);
-                        self.sp = fbase - 1;
+                        gs.stack.extend_from_slice(&self.stack[fbase - 1..sp]);
+                        sp = fbase - 1;
                         gs.pc = pc;
                         gs.state = GenState::Suspended;
                         self.frames.pop();
                         if self.frames.len() <= depth {
                             {
+                                self.sp = sp;
                                 self.steps += steps;
                                 return Ok(v);
                             }
@@ -1546,12 +1575,12 @@ impl<'j> Vm<'j> {
                         let discard = self.frames[n - 1].pc & DISCARD != 0;
                         self.frames[n - 1].pc &= !DISCARD;
                         if !discard {
-                            self.push(v);
+                            push!(v);
                         }
                         reload!();
                     }
                     Op::Resume => {
-                        let g = self.pop();
+                        let g = pop!();
                         save!();
                         let Value::Generator(gi) = g else {
                             let t = self.type_name(g);
@@ -1573,10 +1602,10 @@ impl<'j> Vm<'j> {
                             }
                         };
                         self.stack[i] = new;
-                        self.push(if post { old } else { new });
+                        push!(if post { old } else { new });
                     }
                     Op::IncOuter(s, d, post) => {
-                        self.push(Value::Null);
+                        push!(Value::Null);
                         let o = self.heap.closures.get(ci).outers[s as usize];
                         let old = match *self.heap.outers.get(o) {
                             Outer::Open(idx) => self.stack[idx],
@@ -1585,26 +1614,26 @@ impl<'j> Vm<'j> {
                         save!();
                         let new = tryv!(self.arith(Arith::Add, old, Value::Int(i64::from(d))));
                         self.set_outer(ci, s, new);
-                        self.pop();
-                        self.push(if post { old } else { new });
+                        pop!();
+                        push!(if post { old } else { new });
                     }
                     Op::IncIndex(d, post) => {
-                        let key = self.pop();
-                        let obj = self.pop();
+                        let key = pop!();
+                        let obj = pop!();
                         save!();
                         let old = tryv!(self.get(obj, key));
                         let new = tryv!(self.arith(Arith::Add, old, Value::Int(i64::from(d))));
                         tryv!(self.set(obj, key, new));
-                        self.push(if post { old } else { new });
+                        push!(if post { old } else { new });
                     }
                     Op::IncField(k, d, post) => {
                         let key = consts[k as usize];
-                        let obj = self.pop();
+                        let obj = pop!();
                         save!();
                         let old = tryv!(self.get(obj, key));
                         let new = tryv!(self.arith(Arith::Add, old, Value::Int(i64::from(d))));
                         tryv!(self.set(obj, key, new));
-                        self.push(if post { old } else { new });
+                        push!(if post { old } else { new });
                     }
                     Op::IncEnv(k, d, post) => {
                         let key = consts[k as usize];
@@ -1613,11 +1642,11 @@ impl<'j> Vm<'j> {
                         let old = tryv!(self.get_env(this, key));
                         let new = tryv!(self.arith(Arith::Add, old, Value::Int(i64::from(d))));
                         tryv!(self.set_env(this, key, new));
-                        self.push(if post { old } else { new });
+                        push!(if post { old } else { new });
                     }
                     Op::CloseOuters(n) => {
                         self.close_outers(base + n as usize);
-                        self.sp = base + n as usize;
+                        sp = base + n as usize;
                     }
                 }
             }
