@@ -26,7 +26,7 @@ pub(crate) struct Table {
 }
 
 /// Key identity: same type and same value (1 and 1.0 are different keys).
-#[inline]
+#[inline(always)]
 fn key_eq(a: Value, b: Value) -> bool {
     match (a, b) {
         (Value::Int(x), Value::Int(y)) => x == y,
@@ -45,7 +45,7 @@ impl Table {
         self.slots.len()
     }
 
-    #[inline]
+    #[inline(always)]
     fn find(&self, hash: u64, key: Value) -> Option<usize> {
         if self.slots.is_empty() {
             return None;
@@ -64,7 +64,7 @@ impl Table {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn get(&self, hash: u64, key: Value) -> Option<Value> {
         self.find(hash, key).map(|i| self.slots[i].val)
     }

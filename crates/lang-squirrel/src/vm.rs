@@ -214,7 +214,7 @@ impl<'j> Vm<'j> {
         Err(Error::Throw(v))
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn hash(&self, v: Value) -> u64 {
         let mix = |x: u64| {
             let h = x.wrapping_mul(0x9E37_79B9_7F4A_7C15);
@@ -1654,7 +1654,7 @@ impl<'j> Vm<'j> {
     }
 
     /// The common cases of `obj[key]` with no metamethod involved.
-    #[inline]
+    #[inline(always)]
     fn fast_get(&self, obj: Value, key: Value) -> Option<Value> {
         match (obj, key) {
             (Value::Array(a), Value::Int(i)) => usize::try_from(i)
