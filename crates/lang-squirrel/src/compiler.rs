@@ -102,6 +102,9 @@ pub(crate) enum Op {
     CmpLLJmpF(u32, u32, Cmp, u32),
     /// Compare a local with a small integer; jump when false.
     CmpLIJmpF(u32, i32, Cmp, u32),
+    /// The same two, jumping when true (a loop's repeated condition).
+    CmpLLJmpT(u32, u32, Cmp, u32),
+    CmpLIJmpT(u32, i32, Cmp, u32),
     /// `local op= value`: pops the value; pushes the result when `true`.
     ArithLocal(u32, Arith, bool),
     /// `local++` as a statement.
@@ -154,7 +157,7 @@ impl Op {
             SetLocal(_) | SetOuter(_) | SetEnv(_) | GetK(_) | Not | Neg | BitNot | Typeof
             | Clone | Jmp(_) | PushTrap(_) | PopTrap | Foreach(..) | Yield | Resume
             | IncField(..) | CloseOuters(_) | Return | ReturnNull | AddI(_) | CmpLLJmpF(..)
-            | CmpLIJmpF(..) | IncLocalStmt(..) => 0,
+            | CmpLLJmpT(..) | CmpLIJmpT(..) | CmpLIJmpF(..) | IncLocalStmt(..) => 0,
             StoreLocal(_) | SetEnvPop(_) | Pop | Get | SetK(_) | Arith(_) | Eq | Ne | Cmp(_)
             | In | Instanceof | JmpF(_) | JmpT(_) | AndJ(_) | OrJ(_) | ArrayPush | Throw
             | Delete => -1,
@@ -846,11 +849,28 @@ impl<'a, 'h> Compiler<'a, 'h> {
         let jf = self.paren_cond_jump()?;
         self.begin_loop(false);
         self.scoped_statement()?;
-        self.emit(Op::Jmp(top));
+        self.loop_back(top, Some(jf));
         let end = self.here();
         self.patch(jf, end);
         self.end_loop(top, end);
         Ok(())
+    }
+
+    /// The jump back to a loop's condition at `top`. A condition that is one
+    /// fused compare is repeated here with the opposite sense, jumping
+    /// straight to the body: one instruction per iteration instead of two.
+    fn loop_back(&mut self, top: u32, cond: Option<usize>) {
+        let f = self.cur();
+        let again = match cond.map(|j| (j, f.code[j])) {
+            Some((j, Op::CmpLLJmpF(a, b, c, _))) if j == top as usize => {
+                Some(Op::CmpLLJmpT(a, b, c, top + 1))
+            }
+            Some((j, Op::CmpLIJmpF(a, k, c, _))) if j == top as usize => {
+                Some(Op::CmpLIJmpT(a, k, c, top + 1))
+            }
+            _ => None,
+        };
+        self.emit(again.unwrap_or(Op::Jmp(top)));
     }
 
     fn do_stmt(&mut self) -> R<()> {
@@ -907,7 +927,7 @@ impl<'a, 'h> Compiler<'a, 'h> {
             f.code.push(op);
             f.lines.push(line);
         }
-        self.emit(Op::Jmp(top));
+        self.loop_back(top, jf);
         let end = self.here();
         if let Some(j) = jf {
             self.patch(j, end);

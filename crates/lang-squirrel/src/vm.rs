@@ -1195,6 +1195,31 @@ impl<'j> Vm<'j> {
                             pc = t as usize;
                         }
                     }
+                    Op::CmpLLJmpT(a, b, c, t) => {
+                        let x = self.stack[base + a as usize];
+                        let y = self.stack[base + b as usize];
+                        let ok = match (x, y) {
+                            (Value::Int(p), Value::Int(q)) => int_test(c, p, q),
+                            _ => tryv!(self.compare(c, x, y)).truthy(),
+                        };
+                        if ok {
+                            save!();
+                            tryv!(self.check());
+                            pc = t as usize;
+                        }
+                    }
+                    Op::CmpLIJmpT(a, k, c, t) => {
+                        let x = self.stack[base + a as usize];
+                        let ok = match x {
+                            Value::Int(p) => int_test(c, p, i64::from(k)),
+                            _ => tryv!(self.compare(c, x, Value::Int(i64::from(k)))).truthy(),
+                        };
+                        if ok {
+                            save!();
+                            tryv!(self.check());
+                            pc = t as usize;
+                        }
+                    }
                     Op::CmpLIJmpF(a, k, c, t) => {
                         let x = self.stack[base + a as usize];
                         let ok = match x {

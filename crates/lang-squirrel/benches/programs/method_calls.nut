@@ -12,7 +12,7 @@ class Point3 extends Point {
 local p = Point(0, 0);
 local q = Point(1, 2);
 local s = 0;
-for (local i = 0; i < 200000; i++) { p = p.add(q); s += p.len2() % 1000; }
+for (local i = 0; i < 1000000; i++) { p = p.add(q); s += p.len2() % 1000; }
 local r = Point3(1, 2, 3);
-for (local i = 0; i < 200000; i++) { s += r.len2(); }
+for (local i = 0; i < 1000000; i++) { s += r.len2(); }
 print(s + "\n");
