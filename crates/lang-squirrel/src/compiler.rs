@@ -994,13 +994,15 @@ impl<'a, 'h> Compiler<'a, 'h> {
         let n = self.nactive();
         self.expr()?;
         self.expect_op(")")?;
+        // Slots: container, key, value, iterator state (the reference's
+        // error report lists them as `@INDEX@`, the value, `@ITERATOR@`).
         let base = self.add_local("@container")?;
         self.emit(Op::Null);
-        self.add_local("@iterator")?;
-        self.emit(Op::Null);
-        self.add_local(kname.as_deref().unwrap_or("@key"))?;
+        self.add_local(kname.as_deref().unwrap_or("@INDEX@"))?;
         self.emit(Op::Null);
         self.add_local(&vname)?;
+        self.emit(Op::Null);
+        self.add_local("@ITERATOR@")?;
         let top = self.here();
         let fe = self.emit(Op::Foreach(base, 0));
         self.begin_loop(false);

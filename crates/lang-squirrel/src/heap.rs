@@ -146,6 +146,9 @@ pub(crate) struct Class {
     pub defaults: Vec<Value>,
     /// Methods and static members.
     pub methods: Table,
+    /// Metamethods (`_add`, `_get`...): not visible as members, as in the
+    /// reference.
+    pub metas: Table,
     pub attrs: Value,
     /// Per-member attributes (name -> attribute table).
     pub member_attrs: Table,
@@ -604,7 +607,7 @@ impl Heap {
                     if let Some(b) = c.base {
                         gray.push(Value::Class(b));
                     }
-                    for t in [&c.fields, &c.methods, &c.member_attrs] {
+                    for t in [&c.fields, &c.methods, &c.metas, &c.member_attrs] {
                         for (k, v) in t.iter() {
                             gray.push(k);
                             gray.push(v);

@@ -598,8 +598,11 @@ fn s_split(vm: &mut Vm<'_>, args: &[Value]) -> R<Value> {
     let mut start = 0;
     for i in 0..=s.len() {
         if i == s.len() || seps.contains(&s[i]) {
-            let v = vm.heap.intern(&s[start..i]);
-            out.push(v);
+            // As the reference: an empty last piece is dropped.
+            if i < s.len() || i > start {
+                let v = vm.heap.intern(&s[start..i]);
+                out.push(v);
+            }
             start = i + 1;
         }
     }
@@ -1983,6 +1986,7 @@ fn install_regexp(vm: &mut Vm<'_>) {
         member_attrs: crate::table::Table::default(),
         locked: false,
         has_get: false,
+        metas: crate::table::Table::default(),
     });
     let Value::Class(ci) = c else {
         return;
@@ -2004,7 +2008,12 @@ fn install_regexp(vm: &mut Vm<'_>) {
         let key = vm.str(n);
         let v = vm.native(n, f, p);
         let h = vm.hash(key);
-        vm.heap.classes.get_mut(ci).methods.insert(h, key, v);
+        let cl = vm.heap.classes.get_mut(ci);
+        if n.starts_with('_') {
+            cl.metas.insert(h, key, v);
+        } else {
+            cl.methods.insert(h, key, v);
+        }
     }
 }
 

@@ -588,7 +588,7 @@ impl<'j> Vm<'j> {
             Value::Instance(i) => {
                 let c = self.heap.instances.get(i).class;
                 let h = self.hash(name);
-                self.heap.classes.get(c).methods.get(h, name)
+                self.heap.classes.get(c).metas.get(h, name)
             }
             Value::Table(t) => {
                 let d = self.heap.tables.get(t).delegate?;
@@ -655,7 +655,7 @@ impl<'j> Vm<'j> {
                     _ => continue,
                 }))
                 .into_owned();
-                if name.starts_with('@') {
+                if name.starts_with('@') && name != "@INDEX@" && name != "@ITERATOR@" {
                     continue;
                 }
                 let v = self
@@ -1931,11 +1931,11 @@ impl<'j> Vm<'j> {
         })
     }
 
-    /// One step of `foreach`: container at `b`, iterator at b+1, key b+2,
-    /// value b+3. False when done.
+    /// One step of `foreach`: container at `b`, key b+1, value b+2,
+    /// iterator state b+3. False when done.
     fn foreach_step(&mut self, b: usize) -> R<bool> {
         let cont = self.stack[b];
-        let it = self.stack[b + 1];
+        let it = self.stack[b + 3];
         let pos = match it {
             Value::Int(i) => i as usize,
             _ => 0,
@@ -1947,16 +1947,16 @@ impl<'j> Vm<'j> {
                     return Ok(false);
                 }
                 let v = arr[pos];
-                self.stack[b + 2] = Value::Int(pos as i64);
-                self.stack[b + 3] = v;
-                self.stack[b + 1] = Value::Int(pos as i64 + 1);
+                self.stack[b + 1] = Value::Int(pos as i64);
+                self.stack[b + 2] = v;
+                self.stack[b + 3] = Value::Int(pos as i64 + 1);
                 Ok(true)
             }
             Value::Table(t) => match self.heap.tables.get(t).t.next(pos) {
                 Some((next, k, v)) => {
-                    self.stack[b + 2] = k;
-                    self.stack[b + 3] = v;
-                    self.stack[b + 1] = Value::Int(next as i64);
+                    self.stack[b + 1] = k;
+                    self.stack[b + 2] = v;
+                    self.stack[b + 3] = Value::Int(next as i64);
                     Ok(true)
                 }
                 None => Ok(false),
@@ -1967,9 +1967,9 @@ impl<'j> Vm<'j> {
                     return Ok(false);
                 }
                 let c = bytes[pos];
-                self.stack[b + 2] = Value::Int(pos as i64);
-                self.stack[b + 3] = Value::Int(i64::from(c as i8));
-                self.stack[b + 1] = Value::Int(pos as i64 + 1);
+                self.stack[b + 1] = Value::Int(pos as i64);
+                self.stack[b + 2] = Value::Int(i64::from(c as i8));
+                self.stack[b + 3] = Value::Int(pos as i64 + 1);
                 Ok(true)
             }
             Value::Generator(g) => {
@@ -1978,9 +1978,9 @@ impl<'j> Vm<'j> {
                 }
                 match self.resume_nested(g)? {
                     Some(v) => {
-                        self.stack[b + 2] = Value::Int(pos as i64);
-                        self.stack[b + 3] = v;
-                        self.stack[b + 1] = Value::Int(pos as i64 + 1);
+                        self.stack[b + 1] = Value::Int(pos as i64);
+                        self.stack[b + 2] = v;
+                        self.stack[b + 3] = Value::Int(pos as i64 + 1);
                         Ok(true)
                     }
                     None => Ok(false),
@@ -1993,9 +1993,9 @@ impl<'j> Vm<'j> {
                 if pos < nm
                     && let Some((next, k, v)) = cl.methods.next(pos)
                 {
-                    self.stack[b + 2] = k;
-                    self.stack[b + 3] = v;
-                    self.stack[b + 1] = Value::Int(next as i64);
+                    self.stack[b + 1] = k;
+                    self.stack[b + 2] = v;
+                    self.stack[b + 3] = Value::Int(next as i64);
                     return Ok(true);
                 }
                 let fpos = pos.saturating_sub(nm);
@@ -2007,9 +2007,9 @@ impl<'j> Vm<'j> {
                             }
                             _ => Value::Null,
                         };
-                        self.stack[b + 2] = k;
-                        self.stack[b + 3] = v;
-                        self.stack[b + 1] = Value::Int((nm + next) as i64);
+                        self.stack[b + 1] = k;
+                        self.stack[b + 2] = v;
+                        self.stack[b + 3] = Value::Int((nm + next) as i64);
                         Ok(true)
                     }
                     None => Ok(false),
@@ -2018,7 +2018,7 @@ impl<'j> Vm<'j> {
             Value::Instance(i) => {
                 let nexti = self.names.nexti;
                 if let Some(m) = self.metamethod(cont, nexti) {
-                    let prev = self.stack[b + 2];
+                    let prev = self.stack[b + 1];
                     let prev = if matches!(it, Value::Null) {
                         Value::Null
                     } else {
@@ -2029,9 +2029,9 @@ impl<'j> Vm<'j> {
                         return Ok(false);
                     }
                     let v = self.get(cont, k)?;
-                    self.stack[b + 2] = k;
-                    self.stack[b + 3] = v;
-                    self.stack[b + 1] = Value::Int(1);
+                    self.stack[b + 1] = k;
+                    self.stack[b + 2] = v;
+                    self.stack[b + 3] = Value::Int(1);
                     return Ok(true);
                 }
                 let c = self.heap.instances.get(i).class;
@@ -2049,9 +2049,9 @@ impl<'j> Vm<'j> {
                                 .unwrap_or(Value::Null),
                             _ => Value::Null,
                         };
-                        self.stack[b + 2] = k;
-                        self.stack[b + 3] = v;
-                        self.stack[b + 1] = Value::Int(next as i64);
+                        self.stack[b + 1] = k;
+                        self.stack[b + 2] = v;
+                        self.stack[b + 3] = Value::Int(next as i64);
                         Ok(true)
                     }
                     None => Ok(false),
@@ -2194,7 +2194,7 @@ impl<'j> Vm<'j> {
                 if cl.has_get {
                     let g = self.names.get;
                     let hg = self.hash(g);
-                    if let Some(m) = cl.methods.get(hg, g) {
+                    if let Some(m) = cl.metas.get(hg, g) {
                         return self.call_get_meta(m, obj, key);
                     }
                 }
@@ -2305,7 +2305,7 @@ impl<'j> Vm<'j> {
                 }
                 let s = self.names.set;
                 let hs = self.hash(s);
-                if let Some(m) = cl.methods.get(hs, s) {
+                if let Some(m) = cl.metas.get(hs, s) {
                     self.call(m, obj, &[key, v])?;
                     return Ok(true);
                 }
@@ -2401,8 +2401,14 @@ impl<'j> Vm<'j> {
         }
         let is_method = matches!(v, Value::Closure(_) | Value::Native(_));
         let is_get = key.raw_eq(self.names.get);
+        let is_meta = self.is_metamethod_name(key);
         let cl = self.heap.classes.get_mut(c);
         cl.has_get |= is_get;
+        if is_meta {
+            let grew = cl.metas.insert(h, key, v);
+            self.heap.grew(grew);
+            return Ok(());
+        }
         if !matches!(attr, Value::Null) {
             cl.member_attrs.insert(h, key, attr);
         }
@@ -2424,6 +2430,33 @@ impl<'j> Vm<'j> {
         Ok(())
     }
 
+    /// Whether `key` names a metamethod (kept apart from class members).
+    fn is_metamethod_name(&self, key: Value) -> bool {
+        let n = &self.names;
+        [
+            n.get,
+            n.set,
+            n.newslot,
+            n.delslot,
+            n.add,
+            n.sub,
+            n.mul,
+            n.div,
+            n.modulo,
+            n.unm,
+            n.cmp,
+            n.call,
+            n.typeof_,
+            n.tostring,
+            n.nexti,
+            n.cloned,
+            n.inherited,
+            n.newmember,
+        ]
+        .iter()
+        .any(|m| m.raw_eq(key))
+    }
+
     fn new_class(&mut self, base: Option<Value>, attrs: Value) -> R<Value> {
         let base_id = match base {
             None => None,
@@ -2439,6 +2472,7 @@ impl<'j> Vm<'j> {
             member_attrs: Table::default(),
             locked: false,
             has_get: false,
+            metas: Table::default(),
         };
         if let Some(b) = base_id {
             let bc = self.heap.classes.get(b);
@@ -2447,12 +2481,13 @@ impl<'j> Vm<'j> {
             c.methods = bc.methods.clone();
             c.member_attrs = bc.member_attrs.clone();
             c.has_get = bc.has_get;
+            c.metas = bc.metas.clone();
         }
         let cv = self.heap.new_class(c);
         if let Some(b) = base_id {
             let inh = self.names.inherited;
             let h = self.hash(inh);
-            if let Some(m) = self.heap.classes.get(b).methods.get(h, inh) {
+            if let Some(m) = self.heap.classes.get(b).metas.get(h, inh) {
                 self.roots.push(cv);
                 let r = self.call(m, Value::Class(b), &[cv]);
                 self.roots.pop();
