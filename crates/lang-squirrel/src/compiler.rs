@@ -438,7 +438,7 @@ impl<'a, 'h> Compiler<'a, 'h> {
         Err(CompileError {
             msg: msg.into(),
             line: self.lx.tline,
-            col: self.lx.tend.max(1),
+            col: self.lx.tend,
         })
     }
 

@@ -112,6 +112,15 @@ pub(crate) struct CompileError {
     pub col: u32,
 }
 
+impl CompileError {
+    /// The column as the reference reports it: one more on every line
+    /// after the first (its column count restarts at 1 on a newline and
+    /// then counts the first character again).
+    pub(crate) fn reported_col(&self) -> u32 {
+        (self.col + u32::from(self.line > 1)).max(1)
+    }
+}
+
 /// The scanner.
 pub(crate) struct Lexer<'a> {
     src: &'a [u8],

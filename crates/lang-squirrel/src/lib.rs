@@ -144,7 +144,9 @@ fn execute(vm: &mut vm::Vm<'_>, src: &[u8], entry: &str, args: &[String], limits
         Err(e) => {
             let report = format!(
                 "{entry} line = ({}) column = ({}) : error {}\n",
-                e.line, e.col, e.msg
+                e.line,
+                e.reported_col(),
+                e.msg
             );
             return (
                 Outcome::Error(report.clone()),

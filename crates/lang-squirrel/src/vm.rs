@@ -2528,7 +2528,11 @@ impl<'j> Vm<'j> {
 
     fn contains(&mut self, obj: Value, key: Value) -> R<bool> {
         Ok(match obj {
-            Value::Table(t) => self.table_lookup(t, key).is_some(),
+            // `in` looks at the table's own slots only, as the reference.
+            Value::Table(t) => {
+                let h = self.hash(key);
+                self.heap.tables.get(t).t.get(h, key).is_some()
+            }
             Value::Array(a) => match key {
                 Value::Int(i) => {
                     usize::try_from(i).is_ok_and(|i| i < self.heap.arrays.get(a).len())
@@ -2856,7 +2860,9 @@ impl<'j> Vm<'j> {
             }
             Err(e) => self.err(format!(
                 "{name} line = ({}) column = ({}) : error {}",
-                e.line, e.col, e.msg
+                e.line,
+                e.reported_col(),
+                e.msg
             )),
         }
     }

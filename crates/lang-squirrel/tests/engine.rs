@@ -196,7 +196,7 @@ fn compile_error_reports_position() {
     assert_eq!(r.outcome.exit_status(), 1);
     assert_eq!(
         r.stderr,
-        "main.nut line = (2) column = (7) : error expected 'IDENTIFIER'\n"
+        "main.nut line = (2) column = (8) : error expected 'IDENTIFIER'\n"
     );
 }
 
