@@ -1678,10 +1678,19 @@ impl<'j> Vm<'j> {
         }
     }
 
+    /// A container slot holding a weak reference reads as its target.
+    #[inline(always)]
+    fn deref(&self, v: Value) -> Value {
+        match v {
+            Value::WeakRef(w) => *self.heap.weakrefs.get(w),
+            v => v,
+        }
+    }
+
     /// The common cases of `obj[key]` with no metamethod involved.
     #[inline(always)]
     fn fast_get(&self, obj: Value, key: Value) -> Option<Value> {
-        match (obj, key) {
+        let v = match (obj, key) {
             (Value::Array(a), Value::Int(i)) => usize::try_from(i)
                 .ok()
                 .and_then(|i| self.heap.arrays.get(a).get(i).copied()),
@@ -1699,7 +1708,8 @@ impl<'j> Vm<'j> {
                 }
             }
             _ => None,
-        }
+        };
+        v.map(|v| self.deref(v))
     }
 
     /// The common cases of `obj[key] = v`; false to take the full path.
@@ -2148,6 +2158,11 @@ impl<'j> Vm<'j> {
 
     /// `obj[key]`, or `None` when absent.
     pub(crate) fn get_opt(&mut self, obj: Value, key: Value) -> R<Option<Value>> {
+        let v = self.get_opt_raw(obj, key)?;
+        Ok(v.map(|v| self.deref(v)))
+    }
+
+    fn get_opt_raw(&mut self, obj: Value, key: Value) -> R<Option<Value>> {
         match obj {
             Value::Table(t) => {
                 let h = self.hash(key);
