@@ -5,8 +5,12 @@
 use crate::table::Table;
 use std::rc::Rc;
 
-/// A Squirrel value: 16 bytes, copied freely; objects are handles.
+/// A Squirrel value: 16 bytes, copied freely; objects are handles. The
+/// tag is a whole word: a value is then two plain words with no padding
+/// bytes between tag and payload, so moves are not split into byte-sized
+/// stores that stall the following 16-byte loads.
 #[derive(Debug, Clone, Copy)]
+#[repr(u64)]
 pub(crate) enum Value {
     Null,
     Bool(bool),
