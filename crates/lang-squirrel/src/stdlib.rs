@@ -1803,7 +1803,7 @@ fn b_seek(vm: &mut Vm<'_>, args: &[Value]) -> R<Value> {
         b'e' => blob.data.len() as i64,
         _ => 0,
     };
-    let np = base + off;
+    let np = base.checked_add(off).unwrap_or(-1);
     if np < 0 || np as usize > blob.data.len() {
         return vm.err("seek failed");
     }

@@ -29,6 +29,8 @@ pub(crate) type R<T> = Result<T, Error>;
 
 /// Most frames a script may stack before "stack overflow".
 const MAX_FRAMES: usize = 10_000;
+/// Largest single allocation a script may ask for (bytes).
+const MAX_ALLOCATION: usize = 1 << 30;
 /// Most nested native-to-script re-entries (each uses host stack).
 const MAX_NEST: u32 = 40;
 
@@ -258,12 +260,16 @@ impl<'j> Vm<'j> {
         }
     }
 
-    /// Counts bytes a native is about to allocate against the memory limit.
+    /// Counts bytes a native is about to allocate against the memory limit;
+    /// a single allocation past `MAX_ALLOCATION` fails even without one.
     pub(crate) fn charge(&mut self, n: usize) -> R<()> {
         if let Some(m) = self.limits.memory_bytes
-            && (self.heap.bytes + n) as u64 > m
+            && self.heap.bytes.saturating_add(n) as u64 > m
         {
             return Err(Error::Limit(LimitKind::Memory));
+        }
+        if n > MAX_ALLOCATION {
+            return self.err("not enough memory");
         }
         Ok(())
     }

@@ -3,7 +3,7 @@
 //! in an outcome: no panic, no hang, no stack overflow.
 
 use shield_engine::vfs::{MemoryFiles, MemoryWrites, Overlay};
-use shield_engine::{Engine, Job, Limits, SystemClock};
+use shield_engine::{Engine, Job, Limits, Outcome, SystemClock};
 use shield_lang_squirrel::SquirrelEngine;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -24,11 +24,12 @@ impl Rng {
 }
 
 fn run(src: Vec<u8>) {
+    let shown = String::from_utf8_lossy(&src).into_owned();
     let mut files = BTreeMap::new();
     files.insert("main.nut".to_owned(), src);
     let mut vfs = Overlay::new(MemoryFiles::new(files), MemoryWrites::new());
     let (mut out, mut err) = (Vec::new(), Vec::new());
-    let _ = SquirrelEngine::new().run(Job {
+    let outcome = SquirrelEngine::new().run(Job {
         entry: "main.nut",
         args: &[],
         stdin: &mut std::io::empty(),
@@ -43,6 +44,13 @@ fn run(src: Vec<u8>) {
         },
         heap_exceeded: shield_engine::no_heap_budget,
     });
+    // The engine turns a panic into an internal error: that is a VM bug.
+    if let Outcome::Error(m) = &outcome {
+        assert!(
+            !m.starts_with("internal engine error"),
+            "{m}\n--- input ---\n{shown}"
+        );
+    }
 }
 
 const TOKENS: &[&str] = &[
@@ -112,12 +120,29 @@ fn mutated_corpus_never_panics() {
         }
     }
     seeds.sort();
-    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
-    for i in 0..600 {
+    // More rounds on demand: SHIELD_FUZZ_ROUNDS=100000 (a seed too:
+    // SHIELD_FUZZ_SEED), for campaigns outside CI.
+    let rounds = std::env::var("SHIELD_FUZZ_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(600usize);
+    let seed = std::env::var("SHIELD_FUZZ_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0x9E37_79B9_7F4A_7C15u64);
+    let mut rng = Rng(seed | 1);
+    for i in 0..rounds {
         let mut src = seeds[i % seeds.len()].clone();
         for _ in 0..1 + rng.below(4) {
             let at = rng.below(src.len() + 1);
-            match rng.below(3) {
+            match rng.below(4) {
+                // Crossover: a piece of another program.
+                3 => {
+                    let other = &seeds[rng.below(seeds.len())];
+                    let from = rng.below(other.len());
+                    let to = (from + 1 + rng.below(80)).min(other.len());
+                    src.splice(at..at, other[from..to].iter().copied());
+                }
                 0 if !src.is_empty() => {
                     let end = (at + rng.below(8)).min(src.len());
                     src.drain(at.min(end)..end);
@@ -148,6 +173,7 @@ fn mutated_corpus_never_panics() {
     run(b"function f(n) { return f(n + 1); } f(0);".to_vec());
     run(b"class A { function _tostring() { return \"\" + this; } } print(A());".to_vec());
     run(b"local a = array(1 << 40);".to_vec());
+    run(b"local a = array(1e3080, 1); a.resize(-1);".to_vec());
     run(b"local s = \"x\"; while (true) s += s;".to_vec());
     run(b"local t = {}; local i = 0; while (true) t[i++] <- i;".to_vec());
     run(b"while (true) print(\"spam\");".to_vec());
