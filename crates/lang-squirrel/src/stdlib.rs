@@ -1846,7 +1846,21 @@ fn read_bytes(vm: &mut Vm<'_>, b: u32, n: usize) -> Vec<u8> {
 
 fn write_bytes(vm: &mut Vm<'_>, b: u32, data: &[u8]) -> R<()> {
     if vm.heap.blobs.get(b).file.is_some() {
-        vm.count_output(data.len())?;
+        // Writing past the end fills the gap: it counts as output too, and
+        // a gap beyond any sane size is refused before it is allocated.
+        let gap = match file_mut(vm, b) {
+            Some(f) => {
+                let pos = f.f.stream_position().unwrap_or(0);
+                let end = f.f.seek(SeekFrom::End(0)).unwrap_or(0);
+                let _ = f.f.seek(SeekFrom::Start(pos));
+                pos.saturating_sub(end)
+            }
+            None => 0,
+        };
+        if gap > (1 << 30) {
+            return vm.err("io error");
+        }
+        vm.count_output(gap as usize + data.len())?;
         if let Some(f) = file_mut(vm, b) {
             if !f.writable {
                 return vm.err("file not writable");

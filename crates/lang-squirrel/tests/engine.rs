@@ -153,6 +153,12 @@ fn output_limit_counts_stdout_stderr_and_files() {
     let src = "local f = file(\"out.bin\", \"w\"); while (true) f.writen(1, 'l');";
     let r = run_with(src, &[], limits);
     assert_eq!(limit_kind(&r.outcome), Some(LimitKind::Output));
+    // A gap left by seeking past the end is output as well.
+    let src = "local f = file(\"gap.bin\", \"w\"); f.seek(1000); f.writen(1, 'b');";
+    let r = run_with(src, &[], limits);
+    assert_eq!(limit_kind(&r.outcome), Some(LimitKind::Output));
+    let r = run("local f = file(\"gap.bin\", \"w\"); f.seek(1 << 40); f.writen(1, 'b');");
+    assert!(matches!(r.outcome, Outcome::Error(_)), "{:?}", r.outcome);
 }
 
 #[test]
