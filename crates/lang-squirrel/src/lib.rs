@@ -63,7 +63,7 @@ impl Engine for SquirrelEngine {
         let Job {
             entry,
             args,
-            stdin: _,
+            stdin,
             stdout,
             stderr,
             vfs,
@@ -80,6 +80,7 @@ impl Engine for SquirrelEngine {
             }
         };
         let world = vm::World {
+            stdin,
             stdout,
             stderr,
             vfs,

@@ -13,6 +13,16 @@ pub(crate) struct Blob {
     pub pos: usize,
     /// Index into `Vm::files` when this blob-like object is a file.
     pub file: Option<usize>,
+    /// One of the job's standard streams (`stdin`, `stdout`, `stderr`).
+    pub stream: Option<StdStream>,
+}
+
+/// The standard streams as `file` objects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StdStream {
+    In,
+    Out,
+    Err,
 }
 
 /// An open file of the VFS.
@@ -173,6 +183,17 @@ pub(crate) fn install(vm: &mut Vm<'_>) {
         set(vm, root, n, f, p);
     }
     set_value(vm, root, "PI", Value::Float(f32r(std::f64::consts::PI)));
+    for (name, s) in [
+        ("stdin", StdStream::In),
+        ("stdout", StdStream::Out),
+        ("stderr", StdStream::Err),
+    ] {
+        let f = vm.heap.new_blob(Blob {
+            stream: Some(s),
+            ..Blob::default()
+        });
+        set_value(vm, root, name, f);
+    }
     set_value(vm, root, "RAND_MAX", Value::Int(2_147_483_647));
     set_value(vm, root, "_version_", Value::Null);
     let v = vm.str("Squirrel 3.2 stable");
@@ -1721,6 +1742,7 @@ fn io_blob(vm: &mut Vm<'_>, args: &[Value]) -> R<Value> {
         data: vec![0; n as usize],
         pos: 0,
         file: None,
+        stream: None,
     }))
 }
 
@@ -1751,6 +1773,7 @@ fn io_file(vm: &mut Vm<'_>, args: &[Value]) -> R<Value> {
                 data: Vec::new(),
                 pos: 0,
                 file: Some(idx),
+                stream: None,
             }))
         }
         Err(_) => vm.err("cannot open file"),
@@ -1813,6 +1836,10 @@ fn b_seek(vm: &mut Vm<'_>, args: &[Value]) -> R<Value> {
 
 fn b_eos(vm: &mut Vm<'_>, args: &[Value]) -> R<Value> {
     let b = blob_of(vm, args[0])?;
+    if vm.heap.blobs.get(b).stream.is_some() {
+        let at_end = vm.heap.blobs.get(b).pos == 1;
+        return Ok(if at_end { Value::Int(1) } else { Value::Null });
+    }
     if let Some(f) = file_mut(vm, b) {
         let cur = f.f.stream_position().unwrap_or(0);
         let end = f.f.seek(SeekFrom::End(0)).unwrap_or(0);
@@ -1832,6 +1859,15 @@ fn b_eos(vm: &mut Vm<'_>, args: &[Value]) -> R<Value> {
 }
 
 fn read_bytes(vm: &mut Vm<'_>, b: u32, n: usize) -> Vec<u8> {
+    if vm.heap.blobs.get(b).stream == Some(StdStream::In) {
+        let mut out = Vec::new();
+        let _ = (&mut vm.world.stdin).take(n as u64).read_to_end(&mut out);
+        if out.len() < n {
+            // Remembered for `eos`.
+            vm.heap.blobs.get_mut(b).pos = 1;
+        }
+        return out;
+    }
     if let Some(f) = file_mut(vm, b) {
         let mut out = Vec::new();
         let _ = (&mut f.f).take(n as u64).read_to_end(&mut out);
@@ -1845,6 +1881,12 @@ fn read_bytes(vm: &mut Vm<'_>, b: u32, n: usize) -> Vec<u8> {
 }
 
 fn write_bytes(vm: &mut Vm<'_>, b: u32, data: &[u8]) -> R<()> {
+    match vm.heap.blobs.get(b).stream {
+        Some(StdStream::Out) => return vm.write_out(false, data),
+        Some(StdStream::Err) => return vm.write_out(true, data),
+        Some(StdStream::In) => return vm.err("file not writable"),
+        None => {}
+    }
     if vm.heap.blobs.get(b).file.is_some() {
         // Writing past the end fills the gap: it counts as output too, and
         // a gap beyond any sane size is refused before it is allocated.
@@ -1892,6 +1934,7 @@ fn b_readblob(vm: &mut Vm<'_>, args: &[Value]) -> R<Value> {
         data,
         pos: 0,
         file: None,
+        stream: None,
     }))
 }
 

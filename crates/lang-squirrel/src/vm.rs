@@ -70,6 +70,7 @@ pub(crate) struct Delegates {
 
 /// The world a script sees, borrowed from the job.
 pub(crate) struct World<'j> {
+    pub stdin: &'j mut dyn std::io::Read,
     pub stdout: &'j mut dyn Write,
     pub stderr: &'j mut dyn Write,
     pub vfs: &'j mut dyn shield_engine::vfs::Vfs,
@@ -2573,6 +2574,15 @@ impl<'j> Vm<'j> {
             if let Some(m) = self.metamethod(v, t) {
                 return self.call(m, v, &[]);
             }
+        }
+        if let Value::Blob(b) = v {
+            let blob = self.heap.blobs.get(b);
+            let t = if blob.file.is_some() || blob.stream.is_some() {
+                "file"
+            } else {
+                "blob"
+            };
+            return Ok(self.str(t));
         }
         let t = self.type_name(v);
         Ok(self.str(t))

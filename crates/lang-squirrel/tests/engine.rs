@@ -179,6 +179,35 @@ fn files_are_the_vfs() {
 }
 
 #[test]
+fn stdin_is_the_jobs() {
+    let mut files = BTreeMap::new();
+    files.insert(
+        "main.nut".to_owned(),
+        b"local b = stdin.readblob(2); print(b.len() + \" \" + b[0] + \" \" + b[1]); local c = stdin.readblob(10); print(\" \" + c.len() + \" \" + stdin.eos());".to_vec(),
+    );
+    let mut vfs = Overlay::new(MemoryFiles::new(files), MemoryWrites::new());
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let outcome = SquirrelEngine::new().run(Job {
+        entry: "main.nut",
+        args: &[],
+        stdin: &mut &b"AB!"[..],
+        stdout: &mut out,
+        stderr: &mut err,
+        vfs: &mut vfs,
+        clock: &FixedClock,
+        limits: Limits::default(),
+        heap_exceeded: shield_engine::no_heap_budget,
+    });
+    assert_eq!(
+        outcome,
+        Outcome::Exited(0),
+        "{}",
+        String::from_utf8_lossy(&err)
+    );
+    assert_eq!(out, b"2 65 66 1 1");
+}
+
+#[test]
 fn clock_comes_from_the_job() {
     let r = run(
         "print(time() + \" \" + clock()); local d = date(); print(\" \" + d.year + \"-\" + d.month + \"-\" + d.day + \" \" + d.hour + \":\" + d.min);",
