@@ -132,7 +132,7 @@ pub(crate) fn install(vm: &mut Vm<'_>) {
         ("loadfile", g_loadfile, -2),
         ("newthread", g_newthread, 2),
         ("suspend", g_suspend, -1),
-        ("callee", g_unsupported, -1),
+        ("callee", g_callee, 1),
         ("collectgarbage", g_collectgarbage, 1),
         ("resurrectunreachable", g_null, 1),
         ("getstackinfos", g_null, 2),
@@ -433,8 +433,12 @@ fn g_null(_vm: &mut Vm<'_>, _args: &[Value]) -> R<Value> {
     Ok(Value::Null)
 }
 
-fn g_unsupported(vm: &mut Vm<'_>, _args: &[Value]) -> R<Value> {
-    vm.err("not supported by this implementation yet")
+fn g_callee(vm: &mut Vm<'_>, _args: &[Value]) -> R<Value> {
+    // Natives run without a frame: the top frame is the calling closure.
+    Ok(vm
+        .frames
+        .last()
+        .map_or(Value::Null, |f| Value::Closure(f.closure)))
 }
 
 fn g_collectgarbage(vm: &mut Vm<'_>, _args: &[Value]) -> R<Value> {

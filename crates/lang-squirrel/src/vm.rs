@@ -1082,7 +1082,7 @@ impl<'j> Vm<'j> {
                         let key = pop!();
                         let attr = if has_attr { pop!() } else { Value::Null };
                         let obj = top!();
-                        tryv!(self.class_newslot(obj, key, v, is_static, attr));
+                        tryv!(self.declare_member(obj, key, v, is_static, attr));
                     }
                     Op::Delete => {
                         let key = pop!();
@@ -2396,6 +2396,31 @@ impl<'j> Vm<'j> {
                 self.err(format!("trying to set '{t}'"))
             }
         }
+    }
+
+    /// A member declared in a class body: handed to `_newmember` when the
+    /// class has one (which then decides), else added.
+    fn declare_member(
+        &mut self,
+        obj: Value,
+        key: Value,
+        v: Value,
+        is_static: bool,
+        attr: Value,
+    ) -> R<()> {
+        if let Value::Class(c) = obj
+            && !self.is_metamethod_name(key)
+        {
+            let nm = self.names.newmember;
+            let h = self.hash(nm);
+            if let Some(m) = self.heap.classes.get(c).metas.get(h, nm) {
+                self.roots.extend_from_slice(&[key, v, attr]);
+                let r = self.call(m, obj, &[key, v, attr, Value::Bool(is_static)]);
+                self.roots.truncate(self.roots.len() - 3);
+                return r.map(|_| ());
+            }
+        }
+        self.class_newslot(obj, key, v, is_static, attr)
     }
 
     fn class_newslot(
