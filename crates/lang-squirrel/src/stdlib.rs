@@ -135,7 +135,7 @@ pub(crate) fn install(vm: &mut Vm<'_>) {
         ("callee", g_callee, 1),
         ("collectgarbage", g_collectgarbage, 1),
         ("resurrectunreachable", g_null, 1),
-        ("getstackinfos", g_null, 2),
+        ("getstackinfos", g_getstackinfos, 2),
         ("setdebughook", g_null, 2),
         ("enabledebuginfo", g_null, 2),
         ("seterrorhandler", g_null, 2),
@@ -431,6 +431,31 @@ fn g_error(vm: &mut Vm<'_>, args: &[Value]) -> R<Value> {
 
 fn g_null(_vm: &mut Vm<'_>, _args: &[Value]) -> R<Value> {
     Ok(Value::Null)
+}
+
+fn g_getstackinfos(vm: &mut Vm<'_>, args: &[Value]) -> R<Value> {
+    let level = int_arg(vm, args, 1)?;
+    let Some(info) = usize::try_from(level)
+        .ok()
+        .filter(|&l| l >= 1)
+        .and_then(|l| vm.frame_info(l - 1))
+    else {
+        return Ok(Value::Null);
+    };
+    let t = vm.heap.new_table();
+    vm.roots.push(t);
+    let func = vm.str(&info.func);
+    set_value(vm, t, "func", func);
+    let src = vm.str(&info.source);
+    set_value(vm, t, "src", src);
+    set_value(vm, t, "line", Value::Int(i64::from(info.line)));
+    let locals = vm.heap.new_table();
+    set_value(vm, t, "locals", locals);
+    for (name, v) in info.values {
+        set_value(vm, locals, &name, v);
+    }
+    vm.roots.pop();
+    Ok(t)
 }
 
 fn g_callee(vm: &mut Vm<'_>, _args: &[Value]) -> R<Value> {

@@ -116,6 +116,15 @@ pub(crate) struct Vm<'j> {
     pub regexp_class: u32,
 }
 
+/// A frame as `getstackinfos` and the error report see it.
+#[derive(Debug)]
+pub(crate) struct FrameInfo {
+    pub func: String,
+    pub source: String,
+    pub line: u32,
+    pub values: Vec<(String, Value)>,
+}
+
 /// One frame of an error report.
 #[derive(Debug)]
 pub(crate) struct TraceFrame {
@@ -640,49 +649,68 @@ impl<'j> Vm<'j> {
         }
     }
 
+    /// The frame `depth` levels below the top: its function name, source,
+    /// current line and live named locals (innermost first).
+    pub(crate) fn frame_info(&self, depth: usize) -> Option<FrameInfo> {
+        let f = self
+            .frames
+            .len()
+            .checked_sub(depth + 1)
+            .and_then(|i| self.frames.get(i))?;
+        let pc = (f.pc & !DISCARD).saturating_sub(1);
+        let line = f.proto.lines.get(pc).copied().unwrap_or(0);
+        let mut ls: Vec<&(Value, u32, u32, u32)> = f
+            .proto
+            .locals
+            .iter()
+            .filter(|l| (l.2 as usize) <= pc && pc < l.3 as usize)
+            .collect();
+        ls.sort_by_key(|l| std::cmp::Reverse(l.1));
+        let mut values = Vec::new();
+        for l in ls {
+            let Value::Str(s) = l.0 else {
+                continue;
+            };
+            let name = String::from_utf8_lossy(self.heap.str_bytes(s)).into_owned();
+            if name.starts_with('@') && name != "@INDEX@" && name != "@ITERATOR@" {
+                continue;
+            }
+            let v = self
+                .stack
+                .get(f.base + l.1 as usize)
+                .copied()
+                .unwrap_or(Value::Null);
+            values.push((name, v));
+        }
+        let func = match f.proto.name {
+            Value::Str(s) => String::from_utf8_lossy(self.heap.str_bytes(s)).into_owned(),
+            _ => "unknown".to_owned(),
+        };
+        Some(FrameInfo {
+            func,
+            source: f.proto.source.to_string(),
+            line,
+            values,
+        })
+    }
+
     fn capture_trace(&mut self) {
         if self.trace.is_some() {
             return;
         }
-        let mut out = Vec::new();
-        for f in self.frames.iter().rev() {
-            let pc = (f.pc & !DISCARD).saturating_sub(1);
-            let line = f.proto.lines.get(pc).copied().unwrap_or(0);
-            let mut locals = Vec::new();
-            let mut ls: Vec<&(Value, u32, u32, u32)> = f
-                .proto
-                .locals
-                .iter()
-                .filter(|l| (l.2 as usize) <= pc && pc < l.3 as usize)
-                .collect();
-            ls.sort_by_key(|l| std::cmp::Reverse(l.1));
-            for l in ls {
-                let name = String::from_utf8_lossy(self.heap.str_bytes(match l.0 {
-                    Value::Str(s) => s,
-                    _ => continue,
-                }))
-                .into_owned();
-                if name.starts_with('@') && name != "@INDEX@" && name != "@ITERATOR@" {
-                    continue;
-                }
-                let v = self
-                    .stack
-                    .get(f.base + l.1 as usize)
-                    .copied()
-                    .unwrap_or(Value::Null);
-                locals.push((name, self.report_value(v)));
-            }
-            let func = match f.proto.name {
-                Value::Str(s) => String::from_utf8_lossy(self.heap.str_bytes(s)).into_owned(),
-                _ => "unknown".to_owned(),
-            };
-            out.push(TraceFrame {
-                func,
-                source: f.proto.source.to_string(),
-                line,
-                locals,
-            });
-        }
+        let out = (0..self.frames.len())
+            .filter_map(|d| self.frame_info(d))
+            .map(|i| TraceFrame {
+                func: i.func,
+                source: i.source,
+                line: i.line,
+                locals: i
+                    .values
+                    .into_iter()
+                    .map(|(n, v)| (n, self.report_value(v)))
+                    .collect(),
+            })
+            .collect();
         self.trace = Some(out);
     }
 
