@@ -987,7 +987,10 @@ impl<'j> Vm<'j> {
                     Op::GetEnv(k) => {
                         let key = consts[k as usize];
                         let this = self.stack[base];
-                        let v = tryv!(self.get_env(this, key));
+                        let v = match self.fast_get(this, key) {
+                            Some(v) => v,
+                            None => tryv!(self.get_env(this, key)),
+                        };
                         push!(v);
                     }
                     Op::SetEnvPop(k) => {
@@ -1472,7 +1475,10 @@ impl<'j> Vm<'j> {
                     Op::PrepEnv(k) => {
                         let key = consts[k as usize];
                         let this = self.stack[base];
-                        let f = tryv!(self.get_env(this, key));
+                        let f = match self.fast_get(this, key) {
+                            Some(f) => f,
+                            None => tryv!(self.get_env(this, key)),
+                        };
                         push!(f);
                         push!(this);
                     }
