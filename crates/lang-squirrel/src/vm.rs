@@ -1419,6 +1419,39 @@ impl<'j> Vm<'j> {
                     Op::Call(n) | Op::CallPop(n) => {
                         save!();
                         tryv!(self.check());
+                        // The common call, inline: a plain closure given
+                        // exactly its parameters.
+                        let fslot = sp - n as usize - 1;
+                        if let Value::Closure(c) = self.stack[fslot] {
+                            let clo = self.heap.closures.get(c);
+                            let p = &clo.proto;
+                            if clo.env.is_none()
+                                && p.nparams == n as usize
+                                && !p.varargs
+                                && !p.generator
+                                && self.frames.len() < MAX_FRAMES
+                            {
+                                let proto = p.clone();
+                                let need = sp + proto.max_stack;
+                                if need > self.stack.len() {
+                                    self.grow_stack(need);
+                                }
+                                if matches!(op, Op::CallPop(_))
+                                    && let Some(f) = self.frames.last_mut()
+                                {
+                                    f.pc = pc | DISCARD;
+                                }
+                                self.frames.push(Frame {
+                                    closure: c,
+                                    proto,
+                                    pc: 0,
+                                    base: fslot + 1,
+                                    generator: None,
+                                    ret_this: false,
+                                });
+                                reload!();
+                            }
+                        }
                         let pushed = tryv!(self.call_setup(n));
                         if pushed {
                             if matches!(op, Op::CallPop(_)) {
