@@ -104,6 +104,8 @@ pub(crate) struct Vm<'j> {
     /// The call stack at the first uncaught error, for the report.
     pub trace: Option<Vec<TraceFrame>>,
     polls: u32,
+    /// `Limits::instructions`, or no cap.
+    step_cap: u64,
     /// Cached interned names the VM itself looks up.
     pub names: Names,
     /// Open files, by blob-like handle index.
@@ -205,6 +207,7 @@ impl<'j> Vm<'j> {
             scratch: Vec::new(),
             trace: None,
             polls: 0,
+            step_cap: limits.instructions.unwrap_or(u64::MAX),
             names,
             files: Vec::new(),
             running_threads: Vec::new(),
@@ -887,6 +890,22 @@ impl<'j> Vm<'j> {
                     continue 'frame;
                 }};
             }
+            // A loop's back edge: the full check (and the flush it needs)
+            // only when a limit, a collection or the heap poll is due.
+            macro_rules! backedge {
+                () => {
+                    // `check` counts this poll itself, reaching the 1024th.
+                    if self.steps + steps > self.step_cap
+                        || self.heap.bytes > self.heap.next_gc
+                        || self.polls & 1023 == 1023
+                    {
+                        save!();
+                        tryv!(self.check());
+                    } else {
+                        self.polls = self.polls.wrapping_add(1);
+                    }
+                };
+            }
             macro_rules! push {
                 ($v:expr) => {{
                     let v = $v;
@@ -1241,8 +1260,7 @@ impl<'j> Vm<'j> {
                             _ => tryv!(self.compare(c, x, y)).truthy(),
                         };
                         if ok {
-                            save!();
-                            tryv!(self.check());
+                            backedge!();
                             pc = t as usize;
                         }
                     }
@@ -1253,8 +1271,7 @@ impl<'j> Vm<'j> {
                             _ => tryv!(self.compare(c, x, Value::Int(i64::from(k)))).truthy(),
                         };
                         if ok {
-                            save!();
-                            tryv!(self.check());
+                            backedge!();
                             pc = t as usize;
                         }
                     }
@@ -1383,8 +1400,7 @@ impl<'j> Vm<'j> {
                     }
                     Op::Jmp(t) => {
                         if (t as usize) < pc {
-                            save!();
-                            tryv!(self.check());
+                            backedge!();
                         }
                         pc = t as usize;
                     }
@@ -1396,8 +1412,7 @@ impl<'j> Vm<'j> {
                     Op::JmpT(t) => {
                         if pop!().truthy() {
                             if (t as usize) < pc {
-                                save!();
-                                tryv!(self.check());
+                                backedge!();
                             }
                             pc = t as usize;
                         }
