@@ -128,6 +128,33 @@ fn memory_limit_stops_growth() {
     assert_eq!(limit_kind(&r.outcome), Some(LimitKind::Memory));
 }
 
+fn always_exceeded() -> bool {
+    true
+}
+
+#[test]
+fn heap_backstop_is_polled() {
+    let mut files = BTreeMap::new();
+    files.insert(
+        "main.nut".to_owned(),
+        b"local i = 0; while (true) i++;".to_vec(),
+    );
+    let mut vfs = Overlay::new(MemoryFiles::new(files), MemoryWrites::new());
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let outcome = SquirrelEngine::new().run(Job {
+        entry: "main.nut",
+        args: &[],
+        stdin: &mut std::io::empty(),
+        stdout: &mut out,
+        stderr: &mut err,
+        vfs: &mut vfs,
+        clock: &FixedClock,
+        limits: Limits::default(),
+        heap_exceeded: always_exceeded,
+    });
+    assert_eq!(limit_kind(&outcome), Some(LimitKind::Memory));
+}
+
 #[test]
 fn garbage_is_collected_under_the_memory_limit() {
     let limits = Limits {
