@@ -107,6 +107,8 @@ pub(crate) enum Op {
     CmpLIJmpT(u32, i32, Cmp, u32),
     /// `local op= value`: pops the value; pushes the result when `true`.
     ArithLocal(u32, Arith, bool),
+    /// `local op= small-integer`; pushes the result when `true`.
+    ArithLocalI(u32, Arith, i32, bool),
     /// `local++` as a statement.
     IncLocalStmt(u32, i32),
     Call(u32),
@@ -163,6 +165,7 @@ impl Op {
             | Delete => -1,
             IncLocal(..) | IncOuter(..) | IncEnv(..) => 1,
             IncIndex(..) => -1,
+            ArithLocalI(_, _, _, keep) => i32::from(keep),
             ArithLocal(_, _, keep) => {
                 if keep {
                     0
@@ -731,6 +734,12 @@ impl<'a, 'h> Compiler<'a, 'h> {
         if let (Exp::Pushed, Some(Op::ArithLocal(s, a, true))) = (e, f.code.last().copied()) {
             let at = f.code.len() - 1;
             f.code[at] = Op::ArithLocal(s, a, false);
+            f.depth -= 1;
+            return Ok(());
+        }
+        if let (Exp::Pushed, Some(Op::ArithLocalI(s, a, k, true))) = (e, f.code.last().copied()) {
+            let at = f.code.len() - 1;
+            f.code[at] = Op::ArithLocalI(s, a, k, false);
             f.depth -= 1;
             return Ok(());
         }
@@ -1486,10 +1495,24 @@ impl<'a, 'h> Compiler<'a, 'h> {
         match e {
             Exp::Local(s) => {
                 self.expr()?;
-                match arith {
-                    Some(a) => self.emit(Op::ArithLocal(s, a, true)),
-                    None => self.emit(Op::SetLocal(s)),
+                let len = self.cur().code.len();
+                let mergeable = len > 0 && self.can_merge(len - 1);
+                let small = match self.cur().code.last() {
+                    Some(Op::Int(k)) if mergeable => Some(*k),
+                    _ => None,
                 };
+                match (arith, small) {
+                    (Some(a), Some(k)) => {
+                        let f = self.cur();
+                        f.code[len - 1] = Op::ArithLocalI(s, a, k, true);
+                    }
+                    (Some(a), None) => {
+                        self.emit(Op::ArithLocal(s, a, true));
+                    }
+                    (None, _) => {
+                        self.emit(Op::SetLocal(s));
+                    }
+                }
             }
             Exp::Outer(s) => {
                 if let Some(a) = arith {

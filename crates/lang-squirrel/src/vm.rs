@@ -1312,6 +1312,22 @@ impl<'j> Vm<'j> {
                             push!(r);
                         }
                     }
+                    Op::ArithLocalI(s, a, k, keep) => {
+                        let i = base + s as usize;
+                        let x = self.stack[i];
+                        let k = i64::from(k);
+                        let r = match x {
+                            Value::Int(p) => match int_arith(a, p, k) {
+                                Some(v) => Value::Int(v),
+                                None => tryv!(self.arith(a, x, Value::Int(k))),
+                            },
+                            _ => tryv!(self.arith(a, x, Value::Int(k))),
+                        };
+                        self.stack[i] = r;
+                        if keep {
+                            push!(r);
+                        }
+                    }
                     Op::IncLocalStmt(s, d) => {
                         let i = base + s as usize;
                         let old = self.stack[i];
