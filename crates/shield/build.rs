@@ -13,6 +13,12 @@ fn main() {
         ("lua-dev-enclave", "lua-dev", "SHIELD_LUA_DEV_ENCLAVE"),
         ("js-enclave", "js", "SHIELD_JS_ENCLAVE"),
         ("js-dev-enclave", "js-dev", "SHIELD_JS_DEV_ENCLAVE"),
+        ("squirrel-enclave", "squirrel", "SHIELD_SQUIRREL_ENCLAVE"),
+        (
+            "squirrel-dev-enclave",
+            "squirrel-dev",
+            "SHIELD_SQUIRREL_DEV_ENCLAVE",
+        ),
     ] {
         shield_build::EnclaveBuild::new(package, variable)
             .signing_key("../../enclaves/signing-key.pem")

@@ -15,17 +15,20 @@ pub enum Language {
     Lua,
     /// JavaScript (ECMAScript, with Node's script idioms).
     Js,
+    /// Squirrel 3.2.
+    Squirrel,
 }
 
 impl Language {
     /// Every supported language.
-    pub const ALL: &'static [Language] = &[Language::Lua, Language::Js];
+    pub const ALL: &'static [Language] = &[Language::Lua, Language::Js, Language::Squirrel];
 
     /// The name used in JSON and on the command line.
     pub fn as_str(&self) -> &'static str {
         match self {
             Language::Lua => "lua",
             Language::Js => "js",
+            Language::Squirrel => "squirrel",
         }
     }
 
@@ -34,6 +37,7 @@ impl Language {
         match self {
             Language::Lua => "Lua",
             Language::Js => "JavaScript",
+            Language::Squirrel => "Squirrel",
         }
     }
 
@@ -42,6 +46,7 @@ impl Language {
         match self {
             Language::Lua => &[],
             Language::Js => &["javascript"],
+            Language::Squirrel => &[],
         }
     }
 
@@ -50,6 +55,7 @@ impl Language {
         match self {
             Language::Lua => &["lua"],
             Language::Js => &["js", "mjs"],
+            Language::Squirrel => &["nut"],
         }
     }
 

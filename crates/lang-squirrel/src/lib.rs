@@ -158,6 +158,9 @@ fn execute(vm: &mut vm::Vm<'_>, src: &[u8], entry: &str, args: &[String], limits
     };
     let argv: Vec<heap::Value> = args.iter().map(|a| vm.heap.intern(a.as_bytes())).collect();
     match vm.run_main(proto, &argv) {
+        // As `sq` does, an integer the main script returns is the exit
+        // status (outside 0..=255 it reads as 255: Outcome::exit_status).
+        Ok(heap::Value::Int(n)) => (Outcome::Exited(i32::try_from(n).unwrap_or(-1)), None, None),
         Ok(_) => (Outcome::Exited(0), None, None),
         Err(vm::Error::Limit(k)) => limit(k, limits),
         Err(vm::Error::Suspend(_)) => {

@@ -2172,6 +2172,22 @@ impl<'j> Vm<'j> {
                     None => Ok(false),
                 }
             }
+            // A blob iterates over its bytes (as `sq`'s blob class does
+            // through `_nexti` and `_get`); a file, which is blob-like
+            // here, has no bytes of its own to iterate.
+            Value::Blob(bl)
+                if self.heap.blobs.get(bl).file.is_none()
+                    && self.heap.blobs.get(bl).stream.is_none() =>
+            {
+                let data = &self.heap.blobs.get(bl).data;
+                let Some(&byte) = data.get(pos) else {
+                    return Ok(false);
+                };
+                self.stack[b + 1] = Value::Int(pos as i64);
+                self.stack[b + 2] = Value::Int(i64::from(byte));
+                self.stack[b + 3] = Value::Int(pos as i64 + 1);
+                Ok(true)
+            }
             Value::Null => Ok(false),
             v => {
                 let t = self.type_name(v);

@@ -347,7 +347,18 @@ fn the_demo_runs_every_step_and_refuses_the_tampered_bundle() {
         "{text}"
     );
     assert!(line_value(&text, "[6/6] host  ").contains("refused, no script ran"));
-    assert!(dir.path().join("kept/lua/out/report.txt").is_file());
+    // The same program in every language writes the same report.
+    for language in shield_bundle::Language::ALL {
+        let report = dir.path().join(format!("kept/{language}/out/report.txt"));
+        assert_eq!(
+            std::fs::read_to_string(report).unwrap(),
+            "TOP-SECRET-SITE-east        40.75\n\
+             TOP-SECRET-SITE-north       35.75\n\
+             TOP-SECRET-SITE-south       25.50\n\
+             TOP-SECRET-SITE-west        12.00\n",
+            "{language}"
+        );
+    }
 }
 
 /// `shield args` in `dir`, killed if it runs past a minute (a guard

@@ -33,6 +33,13 @@ fn program(language: Language) -> [(&'static str, &'static str); 2] {
             ("main.js", include_str!("../../demo/js/main.js")),
             ("lib/stats.js", include_str!("../../demo/js/lib/stats.js")),
         ],
+        Language::Squirrel => [
+            ("main.nut", include_str!("../../demo/squirrel/main.nut")),
+            (
+                "lib/stats.nut",
+                include_str!("../../demo/squirrel/lib/stats.nut"),
+            ),
+        ],
     }
 }
 
@@ -205,6 +212,14 @@ fn round(language: Language, dir: &Path, owner: &OwnerSecret) -> Result<()> {
         ops::Opened::Valid(opened) => opened,
         ops::Opened::Refused(reason) => bail!("the demo's own result was refused: {reason}"),
     };
+    if opened.result.exit_status != 0 {
+        bail!(
+            "the demo's {} script failed (exit status {}):\n{}",
+            language.display_name(),
+            opened.result.exit_status,
+            String::from_utf8_lossy(&opened.result.stderr)
+        );
+    }
     let out = dir.join("out");
     crate::script::extract::write(&opened.result.files, &out, false)?;
     step(

@@ -34,6 +34,7 @@ macro_rules! embedded {
 const PRODUCTION: &[EmbeddedEnclave] = &[
     embedded!(Lua, false, "SHIELD_LUA_ENCLAVE"),
     embedded!(Js, false, "SHIELD_JS_ENCLAVE"),
+    embedded!(Squirrel, false, "SHIELD_SQUIRREL_ENCLAVE"),
 ];
 
 /// The development enclaves: production's runtime and engine plus
@@ -41,6 +42,7 @@ const PRODUCTION: &[EmbeddedEnclave] = &[
 const DEVELOPMENT: &[EmbeddedEnclave] = &[
     embedded!(Lua, true, "SHIELD_LUA_DEV_ENCLAVE"),
     embedded!(Js, true, "SHIELD_JS_DEV_ENCLAVE"),
+    embedded!(Squirrel, true, "SHIELD_SQUIRREL_DEV_ENCLAVE"),
 ];
 
 /// The one of `enclaves` for `language` (each language has one: the
@@ -107,6 +109,7 @@ mod tests {
         match language {
             Language::Lua => 1,
             Language::Js => 2,
+            Language::Squirrel => 3,
         }
     }
 
