@@ -812,6 +812,14 @@ impl Compiler<'_> {
         self.f().freereg = save;
         self.line = e.line;
         match &e.k {
+            E::Bin(BinOp::And, ..) | E::Bin(BinOp::Or, ..) | E::Table(_)
+                if (r as usize) < self.f().actives.len() =>
+            {
+                // Never write a local before the whole value is computed.
+                let t = self.reserve(1)?;
+                self.expr_to(e, t)?;
+                self.emit(abc(MOVE, r, t, 0));
+            }
             E::Nil => {
                 self.emit(abc(LOADNIL, r, 0, 0));
             }
@@ -908,7 +916,7 @@ impl Compiler<'_> {
             E::Bin(BinOp::And, a, b) | E::Bin(BinOp::Or, a, b) => {
                 let is_and = matches!(e.k, E::Bin(BinOp::And, ..));
                 self.expr_to(a, r)?;
-                self.emit(abc(TEST, r, 0, is_and as u8));
+                self.emit(abc(TEST, r, 0, (!is_and) as u8));
                 let j = self.jump();
                 self.f().freereg = save;
                 self.expr_to(b, r)?;

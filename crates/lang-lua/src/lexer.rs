@@ -81,6 +81,7 @@ impl<'a> Lexer<'a> {
     /// Formats an error at the current line.
     pub fn error(&self, msg: &str, near: Option<&[u8]>) -> SynErr {
         match near {
+            Some(b"<eof>") => format!("{}:{}: {} near <eof>", self.chunk, self.line, msg),
             Some(n) => format!(
                 "{}:{}: {} near '{}'",
                 self.chunk,
@@ -268,11 +269,7 @@ impl<'a> Lexer<'a> {
         let mut out = Vec::new();
         loop {
             if self.at_end() {
-                let raw = self.src[start..self.pos].to_vec();
-                return Err(self.error(
-                    "unfinished string",
-                    Some(if raw.is_empty() { b"<eof>" } else { &raw }),
-                ));
+                return Err(self.error("unfinished string", Some(b"<eof>")));
             }
             let c = self.peek();
             if c == q {

@@ -475,8 +475,15 @@ fn collectgarbage(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
         }
         "isrunning" => vm.push(Value::Bool(true)),
         "incremental" | "generational" => {
-            let m = vm.str(b"incremental");
-            vm.push(m);
+            let old = vm.get_field(vm.registry, "gcmode");
+            let old = if old.is_nil() {
+                vm.str(b"incremental")
+            } else {
+                old
+            };
+            let new = vm.str(opt.as_bytes());
+            vm.set_field(vm.registry, "gcmode", new);
+            vm.push(old);
         }
         "stop" | "restart" | "setpause" | "setstepmul" => vm.push(Value::Int(0)),
         _ => {

@@ -399,6 +399,11 @@ fn write_to(
     let mut buf = Vec::new();
     for i in first..n {
         let v = vm.stack[base + i];
+        if let Value::Num(f) = v {
+            // io.write formats floats with "%.14g", without a ".0".
+            buf.extend_from_slice(crate::number::fmt_g(f, 14, false).as_bytes());
+            continue;
+        }
         if !vm.append_str(v, &mut buf) {
             return Err(vm.type_arg_error(i - first, fname, "string", v, true));
         }

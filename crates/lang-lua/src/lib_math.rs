@@ -137,6 +137,11 @@ fn fmod_(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
 }
 
 fn modf(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+    if let Value::Int(i) = arg(vm, base, n, 0) {
+        vm.push(Value::Int(i));
+        vm.push(Value::Num(0.0));
+        return Ok(2);
+    }
     let x = vm.check_f64(base, n, 0, "modf")?;
     let ip = if x.is_infinite() { x } else { x.trunc() };
     let frac = if x.is_infinite() { 0.0 } else { x - ip };

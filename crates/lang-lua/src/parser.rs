@@ -216,6 +216,9 @@ impl Parser<'_> {
     }
 
     fn err_near(&self, msg: &str) -> SynErr {
+        if self.tok == Tok::Eof {
+            return format!("{}:{}: {} near <eof>", self.lex.chunk, self.line, msg);
+        }
         let near = tok_text(&self.tok, &self.lex.last_raw);
         format!(
             "{}:{}: {} near '{}'",

@@ -252,7 +252,12 @@ impl<'h> Vm<'h> {
 
     /// A runtime error with the running function's position.
     pub fn rt_error(&mut self, msg: &str) -> LErr {
-        let s = format!("{}{}", self.where_(1), msg);
+        let pos = if self.native_parent {
+            String::new()
+        } else {
+            self.where_(1)
+        };
+        let s = format!("{pos}{msg}");
         LErr::Rt(self.str(s.as_bytes()))
     }
 
@@ -474,7 +479,9 @@ impl<'h> Vm<'h> {
         self.depth += 1;
         self.heap.threads.get_mut(self.cur).nny += 1;
         let cur = self.cur;
+        let np = std::mem::replace(&mut self.native_parent, false);
         let r = self.call_at_inner(func, nargs, nres);
+        self.native_parent = np;
         if let Some(t) = self
             .heap
             .threads
@@ -535,6 +542,33 @@ impl<'h> Vm<'h> {
         ret: usize,
         host_entry: bool,
     ) -> LResult<bool> {
+        match self.precall_inner(func, nargs, nresults, protect, ret, host_entry) {
+            Err(LErr::Rt(e)) if protect != Protect::None => {
+                let e = if protect == Protect::Xpcall {
+                    let handler = self.stack[ret + 1];
+                    self.call_handler(handler, e)
+                } else {
+                    e
+                };
+                self.ensure_stack(ret + 3)?;
+                self.stack[ret] = Value::Bool(false);
+                self.stack[ret + 1] = e;
+                self.adjust(ret, 2, nresults);
+                Ok(false)
+            }
+            r => r,
+        }
+    }
+
+    fn precall_inner(
+        &mut self,
+        func: usize,
+        nargs: usize,
+        nresults: i32,
+        protect: Protect,
+        ret: usize,
+        host_entry: bool,
+    ) -> LResult<bool> {
         let f = self.stack[func];
         let h = match f {
             Value::Func(h) => h,
@@ -547,7 +581,7 @@ impl<'h> Vm<'h> {
                 self.ensure_stack(func + nargs + 2)?;
                 self.stack.copy_within(func..func + nargs + 1, func + 1);
                 self.stack[func] = tmv;
-                return self.precall(func, nargs + 1, nresults, protect, ret, host_entry);
+                return self.precall_inner(func, nargs + 1, nresults, protect, ret, host_entry);
             }
         };
         match self.heap.funcs.get(h) {
@@ -637,27 +671,10 @@ impl<'h> Vm<'h> {
                 );
                 let res = nf(self, func + 1, nargs);
                 self.native_parent = saved;
-                match res {
-                    Ok(n) => {
-                        let src = self.top - n;
-                        self.finish_results(src, n, ret, nresults, protect);
-                        Ok(false)
-                    }
-                    Err(LErr::Rt(e)) if protect != Protect::None => {
-                        let e = if protect == Protect::Xpcall {
-                            let handler = self.stack[ret + 1];
-                            self.call_handler(handler, e)
-                        } else {
-                            e
-                        };
-                        self.stack[ret] = Value::Bool(false);
-                        self.stack[ret + 1] = e;
-                        self.top = ret + 2;
-                        self.adjust(ret, 2, nresults);
-                        Ok(false)
-                    }
-                    Err(e) => Err(e),
-                }
+                let n = res?;
+                let src = self.top - n;
+                self.finish_results(src, n, ret, nresults, protect);
+                Ok(false)
             }
         }
     }
@@ -665,8 +682,7 @@ impl<'h> Vm<'h> {
     fn call_handler(&mut self, handler: Value, e: Value) -> Value {
         match self.call1(handler, &[e]) {
             Ok(v) => v,
-            Err(LErr::Rt(v)) => v,
-            Err(_) => e,
+            Err(_) => self.str(b"error in error handling"),
         }
     }
 
@@ -1102,6 +1118,19 @@ impl Vm<'_> {
         if !h.is_nil() {
             return self.call1(h, &[a, b]);
         }
+        if matches!(a, Value::Str(_)) || matches!(b, Value::Str(_)) {
+            // The string library's arithmetic metamethods word this error.
+            let name = &TM_NAMES[ev][2..];
+            let (ta, tb) = (self.type_name_mt(a), self.type_name_mt(b));
+            if (na.is_some() && nb.is_some())
+                || matches!(op, BAND | BOR | BXOR | SHL | SHR | BNOT)
+                    && na.is_some()
+                    && nb.is_some()
+            {
+                rt!(self, "number has no integer representation");
+            }
+            rt!(self, "attempt to {name} a '{ta}' with a '{tb}'");
+        }
         let bitwise = matches!(op, BAND | BOR | BXOR | SHL | SHR | BNOT);
         let culprit = if bitwise {
             if na.is_some() && nb.is_some() {
@@ -1185,11 +1214,11 @@ impl Vm<'_> {
                     UNM => Int(x.wrapping_neg()),
                     MOD => match imod(x, y) {
                         Some(r) => Int(r),
-                        None => rt!(self, "attempt to perform 'n%%0'"),
+                        None => rt!(self, "attempt to perform 'n%0'"),
                     },
                     _ => match idiv(x, y) {
                         Some(r) => Int(r),
-                        None => rt!(self, "attempt to perform 'n//0'"),
+                        None => rt!(self, "attempt to divide by zero"),
                     },
                 },
                 _ => {
@@ -2125,6 +2154,13 @@ impl Vm<'_> {
     }
 
     fn forprep(&mut self, ra: usize) -> LResult<bool> {
+        for k in 0..3 {
+            if let Value::Str(_) = self.stack[ra + k]
+                && let Some(v) = self.tonumber_arith(self.stack[ra + k])
+            {
+                self.stack[ra + k] = v;
+            }
+        }
         let (init, limit, step) = (self.stack[ra], self.stack[ra + 1], self.stack[ra + 2]);
         if let (Value::Int(i0), Value::Int(st)) = (init, step) {
             if st == 0 {
@@ -2171,9 +2207,9 @@ impl Vm<'_> {
             self.stack[ra + 3] = init;
             return Ok(true);
         }
-        let tof = |v: Value| match v {
-            Value::Int(i) => Some(i as f64),
-            Value::Num(f) => Some(f),
+        let tof = |v: Value| match self.tonumber_arith(v) {
+            Some(Value::Int(i)) => Some(i as f64),
+            Some(Value::Num(f)) => Some(f),
             _ => None,
         };
         let Some(l) = tof(limit) else {
