@@ -25,7 +25,7 @@ struct BlockScope {
     nactive: usize,
     is_loop: bool,
     breaks: Vec<usize>,
-    labels: Vec<(Vec<u8>, usize, usize)>,
+    labels: Vec<(Vec<u8>, usize, usize, u32)>,
     gotos: Vec<Goto>,
     has_close: bool,
 }
@@ -230,18 +230,20 @@ impl Compiler<'_> {
         if needs_close && !self.fs.last().is_some_and(|f| f.blocks.is_empty()) {
             self.emit(abc(CLOSE, b.nactive as u8, 0, 0));
         }
+        let names: Vec<Vec<u8>> = self.f().actives[b.nactive..]
+            .iter()
+            .map(|l| l.name.clone())
+            .collect();
         self.remove_locals(b.nactive);
         // Resolve gotos of this block against its labels; pass others out.
         for g in b.gotos {
-            if let Some(&(_, pc, nact)) = b.labels.iter().find(|l| l.0 == g.name) {
+            if let Some(&(_, pc, nact, _)) = b.labels.iter().find(|l| l.0 == g.name) {
                 if nact > g.nactive {
                     let name = String::from_utf8_lossy(
-                        &self
-                            .f()
-                            .actives
-                            .get(g.nactive)
-                            .map(|l| l.name.clone())
-                            .unwrap_or_default(),
+                        g.nactive
+                            .checked_sub(b.nactive)
+                            .and_then(|x| names.get(x))
+                            .map_or(&b"?"[..], |v| &v[..]),
                     )
                     .into_owned();
                     return Err(format!(
@@ -263,10 +265,11 @@ impl Compiler<'_> {
                     }),
                     None => {
                         return Err(format!(
-                            "{}:{}: no visible label '{}' for goto",
+                            "{}:{}: no visible label '{}' for <goto> at line {}",
                             self.source,
                             g.line,
-                            String::from_utf8_lossy(&g.name)
+                            String::from_utf8_lossy(&g.name),
+                            g.line
                         ));
                     }
                 }
@@ -590,7 +593,7 @@ impl Compiler<'_> {
                     .iter()
                     .rev()
                     .find_map(|b| b.labels.iter().find(|l| &l.0 == name).cloned());
-                if let Some((_, lpc, nact)) = labels {
+                if let Some((_, lpc, nact, _)) = labels {
                     self.fix_close_jump(pc, lpc, nact);
                 } else if let Some(b) = self.f().blocks.last_mut() {
                     b.gotos.push(Goto {
@@ -606,13 +609,14 @@ impl Compiler<'_> {
                     .f()
                     .blocks
                     .iter()
-                    .any(|b| b.labels.iter().any(|l| &l.0 == name));
-                if dup {
+                    .find_map(|b| b.labels.iter().find(|l| &l.0 == name).map(|l| l.3));
+                if let Some(first) = dup {
                     return Err(format!(
-                        "{}:{}: label '{}' already defined",
+                        "{}:{}: label '{}' already defined on line {}",
                         self.source,
                         s.line,
-                        String::from_utf8_lossy(name)
+                        String::from_utf8_lossy(name),
+                        first
                     ));
                 }
                 let nact = if at_end {
@@ -622,7 +626,7 @@ impl Compiler<'_> {
                 };
                 let pc = self.pc();
                 if let Some(b) = self.f().blocks.last_mut() {
-                    b.labels.push((name.clone(), pc, nact));
+                    b.labels.push((name.clone(), pc, nact, s.line));
                 }
             }
         }

@@ -50,20 +50,13 @@ pub type SynErr = String;
 impl<'a> Lexer<'a> {
     /// A scanner over `src`.
     pub fn new(src: &'a [u8], chunk: &str) -> Lexer<'a> {
-        let mut l = Lexer {
+        Lexer {
             src,
             pos: 0,
             line: 1,
             chunk: chunk.to_owned(),
             last_raw: Vec::new(),
-        };
-        // A first line starting with '#' is skipped.
-        if src.first() == Some(&b'#') {
-            while l.pos < src.len() && src[l.pos] != b'\n' {
-                l.pos += 1;
-            }
         }
-        l
     }
 
     fn peek(&self) -> u8 {
@@ -324,7 +317,9 @@ impl<'a> Lexer<'a> {
                         }
                         b'z' => {
                             self.pos += 1;
-                            while !self.at_end() && self.peek().is_ascii_whitespace() {
+                            while !self.at_end()
+                                && matches!(self.peek(), b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
+                            {
                                 if matches!(self.peek(), b'\n' | b'\r') {
                                     self.newline();
                                 } else {

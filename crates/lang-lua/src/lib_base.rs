@@ -160,6 +160,7 @@ fn tonumber(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
         };
         let (neg, digits) = match t.first() {
             Some(b'-') => (true, &t[1..]),
+            Some(b'+') => (false, &t[1..]),
             _ => (false, t),
         };
         let mut acc: i64 = 0;
@@ -473,7 +474,14 @@ fn collectgarbage(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
             let b = vm.heap.bytes as f64;
             vm.push(Value::Num(b / 1024.0));
         }
-        "isrunning" => vm.push(Value::Bool(true)),
+        "isrunning" => {
+            let stopped = vm.get_field(vm.registry, "gcstopped").truthy();
+            vm.push(Value::Bool(!stopped));
+        }
+        "stop" | "restart" => {
+            vm.set_field(vm.registry, "gcstopped", Value::Bool(opt == "stop"));
+            vm.push(Value::Int(0));
+        }
         "incremental" | "generational" => {
             let old = vm.get_field(vm.registry, "gcmode");
             let old = if old.is_nil() {
@@ -485,7 +493,7 @@ fn collectgarbage(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
             vm.set_field(vm.registry, "gcmode", new);
             vm.push(old);
         }
-        "stop" | "restart" | "setpause" | "setstepmul" => vm.push(Value::Int(0)),
+        "setpause" | "setstepmul" => vm.push(Value::Int(0)),
         _ => {
             let msg = format!("invalid option '{opt}'");
             return Err(vm.arg_error(0, "collectgarbage", &msg));

@@ -18,6 +18,8 @@ pub fn open(vm: &mut Vm) {
         ("asin", |vm, b, n| f1(vm, b, n, "asin", f64::asin)),
         ("acos", |vm, b, n| f1(vm, b, n, "acos", f64::acos)),
         ("exp", |vm, b, n| f1(vm, b, n, "exp", f64::exp)),
+        ("deg", |vm, b, n| f1(vm, b, n, "deg", f64::to_degrees)),
+        ("rad", |vm, b, n| f1(vm, b, n, "rad", f64::to_radians)),
         ("atan", atan),
         ("log", log),
         ("fmod", fmod_),

@@ -102,10 +102,14 @@ fn next_item(vm: &mut Vm, f: &mut Fmt) -> LResult<Option<(Item, usize)>> {
             }
             b'X' => {
                 let save = f.i;
+                if matches!(f.f.get(f.i), None | Some(b' ' | b'<' | b'>' | b'=' | b'!')) {
+                    rt!(vm, "invalid next option for option 'X'");
+                }
                 match next_item(vm, f)? {
                     Some((Item::Int { size, .. }, _)) => Item::Align(size),
                     Some((Item::Float, _)) => Item::Align(4),
                     Some((Item::Double, _)) => Item::Align(8),
+                    Some((Item::Pad, _)) => Item::Align(1),
                     _ => {
                         f.i = save;
                         rt!(vm, "invalid next option for option 'X'");

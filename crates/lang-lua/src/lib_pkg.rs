@@ -20,7 +20,7 @@ pub fn open(vm: &mut Vm) {
         let v = vm.native(name, f);
         vm.set_field(g, name, v);
     }
-    let pkg = vm.new_lib("package", &[]);
+    let pkg = vm.new_lib("package", &[("searchpath", searchpath)]);
     let loaded = vm.heap.new_table(Table::default());
     let preload = vm.heap.new_table(Table::default());
     vm.set_field(pkg, "loaded", Value::Table(loaded));
@@ -164,6 +164,40 @@ fn require(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
         }
     }
     rt!(vm, "{msg}")
+}
+
+fn searchpath(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+    let name = String::from_utf8_lossy(&vm.check_bytes(base, n, 0, "searchpath")?).into_owned();
+    let path = String::from_utf8_lossy(&vm.check_bytes(base, n, 1, "searchpath")?).into_owned();
+    let sep = if n > 2 && !vm.stack[base + 2].is_nil() {
+        String::from_utf8_lossy(&vm.check_bytes(base, n, 2, "searchpath")?).into_owned()
+    } else {
+        ".".into()
+    };
+    let rep = if n > 3 && !vm.stack[base + 3].is_nil() {
+        String::from_utf8_lossy(&vm.check_bytes(base, n, 3, "searchpath")?).into_owned()
+    } else {
+        "/".into()
+    };
+    let fname = if sep.is_empty() {
+        name
+    } else {
+        name.replace(&sep, &rep)
+    };
+    let mut msg = String::new();
+    for templ in path.split(';').filter(|t| !t.is_empty()) {
+        let file = templ.replace('?', &fname);
+        if vm.host.open(&file, "r").is_ok() {
+            let v = vm.str(file.as_bytes());
+            vm.push(v);
+            return Ok(1);
+        }
+        msg.push_str(&format!("\n\tno file '{file}'"));
+    }
+    vm.push(Value::Nil);
+    let m = vm.str(msg.as_bytes());
+    vm.push(m);
+    Ok(2)
 }
 
 fn finish(vm: &mut Vm, loaded: u32, key: Value, r: Value, extra: Value) -> LResult<usize> {

@@ -305,43 +305,75 @@ fn gmatch(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
 }
 
 fn gmatch_iter(vm: &mut Vm, base: usize, _n: usize) -> LResult<usize> {
-    let ups = vm.upvals_of(base);
-    let (Value::Str(sh), Value::Str(ph), Value::Int(pos), Value::Int(last)) =
-        (ups[0], ups[1], ups[2], ups[3])
-    else {
+    let Value::Func(fh) = vm.stack[base - 1] else {
         return Ok(0);
     };
-    let s = vm.heap.str(sh).to_vec();
-    let p = vm.heap.str(ph).to_vec();
-    let mut m = Matcher::new(&s, &p);
-    let mut st = pos as usize;
-    while st <= s.len() {
-        let r = m.try_at(st, 0).map_err(|e| vm.rt_error(&e))?;
-        if let Some(e) = r
-            && e as i64 != last
-        {
-            let caps = m.captures(st, e, true).map_err(|e| vm.rt_error(&e))?;
-            if let Value::Func(fh) = vm.stack[base - 1]
-                && let crate::heap::Func::Native { upvals, .. } = vm.heap.funcs.get_mut(fh)
-            {
-                upvals[2] = Value::Int(e as i64);
-                upvals[3] = Value::Int(e as i64);
+    let (sh, ph, pos, last) = match vm.heap.funcs.get(fh) {
+        crate::heap::Func::Native { upvals, .. } => {
+            match (upvals[0], upvals[1], upvals[2], upvals[3]) {
+                (Value::Str(a), Value::Str(b), Value::Int(c), Value::Int(d)) => (a, b, c, d),
+                _ => return Ok(0),
             }
+        }
+        _ => return Ok(0),
+    };
+    // Match on the interned bytes in place; captures are copied after.
+    let found = {
+        let s = vm.heap.str(sh);
+        let p = vm.heap.str(ph);
+        let mut m = Matcher::new(s, p);
+        let mut st = pos as usize;
+        let mut found = None;
+        while st <= s.len() {
+            match m.try_at(st, 0) {
+                Err(e) => {
+                    found = Some(Err(e));
+                    break;
+                }
+                Ok(Some(e)) if e as i64 != last => {
+                    found = Some(m.captures(st, e, true).map(|c| (c, e)));
+                    break;
+                }
+                _ => st += 1,
+            }
+        }
+        found
+    };
+    let slen = vm.heap.str(sh).len();
+    let set = |vm: &mut Vm, p: i64, l: i64| {
+        if let crate::heap::Func::Native { upvals, .. } = vm.heap.funcs.get_mut(fh) {
+            upvals[2] = Value::Int(p);
+            upvals[3] = Value::Int(l);
+        }
+    };
+    match found {
+        Some(Ok((caps, e))) => {
+            set(vm, e as i64, e as i64);
             let k = caps.len();
             for c in caps {
-                push_cap(vm, &s, c)?;
+                push_cap_h(vm, sh, c);
             }
-            return Ok(k);
+            Ok(k)
         }
-        st += 1;
+        Some(Err(e)) => Err(vm.rt_error(&e)),
+        None => {
+            set(vm, slen as i64 + 1, last);
+            vm.push(Value::Nil);
+            Ok(1)
+        }
     }
-    if let Value::Func(fh) = vm.stack[base - 1]
-        && let crate::heap::Func::Native { upvals, .. } = vm.heap.funcs.get_mut(fh)
-    {
-        upvals[2] = Value::Int(s.len() as i64 + 1);
+}
+
+/// Pushes a capture of string `sh` (copying only the captured bytes).
+fn push_cap_h(vm: &mut Vm, sh: u32, c: Cap) {
+    match c {
+        Cap::Range(a, b) => {
+            let piece = vm.heap.str(sh)[a..b].to_vec();
+            let v = vm.str(&piece);
+            vm.push(v);
+        }
+        Cap::Pos(p) => vm.push(Value::Int(p as i64)),
     }
-    vm.push(Value::Nil);
-    Ok(1)
 }
 
 fn gsub(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
@@ -370,100 +402,102 @@ fn gsub(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     let mut st = 0;
     let mut count: i64 = 0;
     let mut m = Matcher::new(&s, &p);
+    let mut lastmatch: Option<usize> = None;
     while max_n.is_none_or(|mx| count < mx) {
         let r = m.try_at(st, pstart).map_err(|e| vm.rt_error(&e))?;
-        if let Some(e) = r {
-            count += 1;
-            let caps = m.captures(st, e, true).map_err(|e| vm.rt_error(&e))?;
-            let whole = &s[st..e];
-            match repl {
-                Value::Str(rh) => {
-                    let rs = vm.heap.str(rh).to_vec();
-                    let mut i = 0;
-                    while i < rs.len() {
-                        let c = rs[i];
-                        if c == b'%' {
-                            i += 1;
-                            match rs.get(i) {
-                                Some(b'0') => out.extend_from_slice(whole),
-                                Some(&d) if d.is_ascii_digit() => {
-                                    let idx = (d - b'1') as usize;
-                                    let cap = if idx == 0
-                                        && caps.len() == 1
-                                        && m.captures(st, e, false)
-                                            .map(|c| c.is_empty())
-                                            .unwrap_or(false)
-                                    {
-                                        Some(Cap::Range(st, e))
-                                    } else {
-                                        caps.get(idx).copied()
-                                    };
-                                    match cap {
-                                        Some(Cap::Range(a, b)) => out.extend_from_slice(&s[a..b]),
-                                        Some(Cap::Pos(pp)) => {
-                                            out.extend_from_slice(pp.to_string().as_bytes())
+        match r {
+            Some(e) if Some(e) != lastmatch => {
+                count += 1;
+                let caps = m.captures(st, e, true).map_err(|e| vm.rt_error(&e))?;
+                let whole = &s[st..e];
+                match repl {
+                    Value::Str(rh) => {
+                        let rs = vm.heap.str(rh).to_vec();
+                        let mut i = 0;
+                        while i < rs.len() {
+                            let c = rs[i];
+                            if c == b'%' {
+                                i += 1;
+                                match rs.get(i) {
+                                    Some(b'0') => out.extend_from_slice(whole),
+                                    Some(&d) if d.is_ascii_digit() => {
+                                        let idx = (d - b'1') as usize;
+                                        let cap = if idx == 0
+                                            && caps.len() == 1
+                                            && m.captures(st, e, false)
+                                                .map(|c| c.is_empty())
+                                                .unwrap_or(false)
+                                        {
+                                            Some(Cap::Range(st, e))
+                                        } else {
+                                            caps.get(idx).copied()
+                                        };
+                                        match cap {
+                                            Some(Cap::Range(a, b)) => {
+                                                out.extend_from_slice(&s[a..b])
+                                            }
+                                            Some(Cap::Pos(pp)) => {
+                                                out.extend_from_slice(pp.to_string().as_bytes())
+                                            }
+                                            None => rt!(
+                                                vm,
+                                                "invalid capture index %{} in replacement string",
+                                                idx + 1
+                                            ),
                                         }
-                                        None => rt!(
-                                            vm,
-                                            "invalid capture index %{} in replacement string",
-                                            idx + 1
-                                        ),
                                     }
+                                    Some(b'%') => out.push(b'%'),
+                                    _ => rt!(vm, "invalid use of '%' in replacement string"),
                                 }
-                                Some(b'%') => out.push(b'%'),
-                                _ => rt!(vm, "invalid use of '%' in replacement string"),
+                            } else {
+                                out.push(c);
                             }
+                            i += 1;
+                        }
+                    }
+                    Value::Table(_) | Value::Func(_) => {
+                        let first = match caps[0] {
+                            Cap::Range(a, b) => vm.str(&s[a..b]),
+                            Cap::Pos(pp) => Value::Int(pp as i64),
+                        };
+                        let v = if let Value::Table(_) = repl {
+                            vm.index(repl, first)?
                         } else {
-                            out.push(c);
-                        }
-                        i += 1;
-                    }
-                }
-                Value::Table(_) | Value::Func(_) => {
-                    let first = match caps[0] {
-                        Cap::Range(a, b) => vm.str(&s[a..b]),
-                        Cap::Pos(pp) => Value::Int(pp as i64),
-                    };
-                    let v = if let Value::Table(_) = repl {
-                        vm.index(repl, first)?
-                    } else {
-                        let mut args = Vec::with_capacity(caps.len());
-                        for c in &caps {
-                            args.push(match *c {
-                                Cap::Range(a, b) => vm.str(&s[a..b]),
-                                Cap::Pos(pp) => Value::Int(pp as i64),
-                            });
-                        }
-                        vm.call1(repl, &args)?
-                    };
-                    match v {
-                        Value::Nil | Value::Bool(false) => out.extend_from_slice(whole),
-                        Value::Str(_) | Value::Int(_) | Value::Num(_) => {
-                            vm.append_str(v, &mut out);
-                        }
-                        _ => {
-                            let tn = v.type_name();
-                            rt!(vm, "invalid replacement value (a {tn})");
+                            let mut args = Vec::with_capacity(caps.len());
+                            for c in &caps {
+                                args.push(match *c {
+                                    Cap::Range(a, b) => vm.str(&s[a..b]),
+                                    Cap::Pos(pp) => Value::Int(pp as i64),
+                                });
+                            }
+                            vm.call1(repl, &args)?
+                        };
+                        match v {
+                            Value::Nil | Value::Bool(false) => out.extend_from_slice(whole),
+                            Value::Str(_) | Value::Int(_) | Value::Num(_) => {
+                                vm.append_str(v, &mut out);
+                            }
+                            _ => {
+                                let tn = v.type_name();
+                                rt!(vm, "invalid replacement value (a {tn})");
+                            }
                         }
                     }
+                    _ => {}
                 }
-                _ => {}
-            }
-            if e > st {
                 st = e;
-            } else {
+                lastmatch = Some(e);
+            }
+            _ => {
                 if st < s.len() {
                     out.push(s[st]);
+                    st += 1;
+                } else {
+                    break;
                 }
-                st += 1;
             }
-        } else {
-            if st < s.len() {
-                out.push(s[st]);
-            }
-            st += 1;
         }
-        if st > s.len() || anchor {
+        if anchor {
             break;
         }
         vm.check_mem(out.len())?;
@@ -657,6 +691,23 @@ fn format(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
                     s.truncate(p);
                 }
                 pad(&s, width, has(b'-'))
+            }
+            b'p' => {
+                let v = vm.stack[base + ai];
+                let s = match v {
+                    Value::Table(_)
+                    | Value::Func(_)
+                    | Value::Thread(_)
+                    | Value::UData(_)
+                    | Value::Light(_) => {
+                        let t = vm.tostr_basic(v);
+                        let addr = t.rsplit(|&c| c == b' ').next().unwrap_or(b"").to_vec();
+                        String::from_utf8_lossy(&addr).into_owned()
+                    }
+                    Value::Str(h) => format!("0x{:08x}", 0x6000_0000u64 + h as u64 * 32),
+                    _ => "(null)".to_string(),
+                };
+                pad(s.as_bytes(), width, has(b'-'))
             }
             b'q' => {
                 if !flags.is_empty() || width > 0 || prec.is_some() {

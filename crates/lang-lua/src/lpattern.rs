@@ -225,8 +225,11 @@ impl<'a> Matcher<'a> {
                     break None;
                 }
                 b'%' if self.pat.get(p + 1).is_some_and(u8::is_ascii_digit) => {
-                    let l = (self.pat[p + 1] - b'1') as usize;
+                    let l = (self.pat[p + 1] as usize).wrapping_sub(b'1' as usize);
                     let Some(&(st, len)) = self.caps.get(l) else {
+                        if l == usize::MAX {
+                            return Err("invalid capture index %0".into());
+                        }
                         return Err(format!("invalid capture index %{}", l + 1));
                     };
                     if len < 0 {

@@ -281,7 +281,7 @@ impl<'h> Vm<'h> {
             }
             Value::Func(h) => match self.heap.funcs.get(h) {
                 Func::Native { .. } => {
-                    format!("builtin: 0x{:08x}", 0x2000_0000u64 + h as u64 * 64).into_bytes()
+                    format!("function: 0x{:08x}", 0x2000_0000u64 + h as u64 * 64).into_bytes()
                 }
                 Func::Lua { .. } => {
                     format!("function: 0x{:08x}", 0x2000_0000u64 + h as u64 * 64).into_bytes()
@@ -795,7 +795,7 @@ impl<'h> Vm<'h> {
     }
 
     /// Reads an upvalue.
-    #[inline]
+    #[inline(always)]
     pub fn upval_get(&self, h: u32) -> Value {
         match *self.heap.upvals.get(h) {
             UpVal::Closed(v) => v,
@@ -1134,7 +1134,16 @@ impl Vm<'_> {
         let bitwise = matches!(op, BAND | BOR | BXOR | SHL | SHR | BNOT);
         let culprit = if bitwise {
             if na.is_some() && nb.is_some() {
-                rt!(self, "number has no integer representation");
+                let bad = if to_int(na.unwrap_or(Value::Nil)).is_none() {
+                    a
+                } else {
+                    b
+                };
+                let desc = self
+                    .describe_operand(bad, a, b)
+                    .map(|d| format!(" ({d})"))
+                    .unwrap_or_default();
+                rt!(self, "number{desc} has no integer representation");
             }
             if na.is_none() { a } else { b }
         } else if na.is_none() {
@@ -1697,19 +1706,20 @@ impl Vm<'_> {
                     }
                     MOD | POW | IDIV | BAND | BOR | BXOR | SHL | SHR => {
                         let (x, y) = (r!(gb(i)), r!(gc(i)));
-                        save!();
-                        r!(a) = self.arith(op(i), x, y)?;
+                        r!(a) = match fast_arith(op(i), x, y) {
+                            Some(v) => v,
+                            None => {
+                                save!();
+                                self.arith(op(i), x, y)?
+                            }
+                        };
                     }
                     ADDK | SUBK | MULK | DIVK | MODK | POWK | IDIVK | BANDK | BORK | BXORK => {
                         let (x, y) = (r!(gb(i)), k[gc(i)]);
                         let o = op(i) - ADDK + ADD;
-                        r!(a) = match (o, x, y) {
-                            (ADD, Value::Num(p), Value::Num(q)) => Value::Num(p + q),
-                            (SUB, Value::Num(p), Value::Num(q)) => Value::Num(p - q),
-                            (MUL, Value::Num(p), Value::Num(q)) => Value::Num(p * q),
-                            (MUL, Value::Int(p), Value::Int(q)) => Value::Int(p.wrapping_mul(q)),
-                            (DIV, Value::Num(p), Value::Num(q)) => Value::Num(p / q),
-                            _ => {
+                        r!(a) = match fast_arith(o, x, y) {
+                            Some(v) => v,
+                            None => {
                                 save!();
                                 self.arith(o, x, y)?
                             }
@@ -1886,7 +1896,7 @@ impl Vm<'_> {
                         self.charge(1)?;
                         self.gc_point()?;
                         let func = base + a;
-                        if self.precall(func, nargs, nres, Protect::None, func, false)? {
+                        if self.precall_inner(func, nargs, nres, Protect::None, func, false)? {
                             continue 'frames;
                         }
                     }
@@ -1949,6 +1959,27 @@ impl Vm<'_> {
                         continue 'frames;
                     }
                     RETURN1 => {
+                        let f = self.frames[fi];
+                        if self.open.is_empty()
+                            && f.protect == Protect::None
+                            && !f.host_entry
+                            && (fi > 0 || self.cur == 0)
+                            && self.tbc.last().is_none_or(|&t| t < f.base)
+                            && f.nresults >= 0
+                        {
+                            // Common case: one value to a fixed-results call.
+                            let v = r!(a);
+                            self.stack[f.ret] = v;
+                            for j in 1..f.nresults as usize {
+                                self.stack[f.ret + j] = Value::Nil;
+                            }
+                            self.frames.pop();
+                            self.budget -= pc as i64;
+                            if self.budget < 0 {
+                                return Err(LErr::Limit(LimitKind::Instructions));
+                            }
+                            continue 'frames;
+                        }
                         save!();
                         self.charge(pc)?;
                         if self.do_return(base + a, 1)? {
@@ -2232,6 +2263,46 @@ impl Vm<'_> {
         self.stack[ra + 2] = Value::Num(s);
         self.stack[ra + 3] = Value::Num(i0);
         Ok(true)
+    }
+}
+
+/// Arithmetic on two numbers of the same kind without errors or
+/// metamethods; `None` sends the operation to the general path.
+#[inline(always)]
+fn fast_arith(op: u8, x: Value, y: Value) -> Option<Value> {
+    match (x, y) {
+        (Value::Int(p), Value::Int(q)) => Some(Value::Int(match op {
+            ADD => p.wrapping_add(q),
+            SUB => p.wrapping_sub(q),
+            MUL => p.wrapping_mul(q),
+            MOD => imod(p, q)?,
+            IDIV => idiv(p, q)?,
+            BAND => p & q,
+            BOR => p | q,
+            BXOR => p ^ q,
+            SHL => shl(p, q),
+            SHR => shl(p, q.wrapping_neg()),
+            DIV => return Some(Value::Num(p as f64 / q as f64)),
+            POW => return Some(Value::Num((p as f64).powf(q as f64))),
+            _ => return None,
+        })),
+        (Value::Num(p), Value::Num(q)) => Some(Value::Num(match op {
+            ADD => p + q,
+            SUB => p - q,
+            MUL => p * q,
+            DIV => p / q,
+            MOD => fmod(p, q),
+            IDIV => (p / q).floor(),
+            POW => {
+                if q == 2.0 {
+                    p * p
+                } else {
+                    p.powf(q)
+                }
+            }
+            _ => return None,
+        })),
+        _ => None,
     }
 }
 
