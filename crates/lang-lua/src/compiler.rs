@@ -53,15 +53,22 @@ pub struct Compiler<'h> {
     heap: &'h mut Heap,
     fs: Vec<FuncState>,
     source: Rc<str>,
+    chunkname: Rc<[u8]>,
     line: u32,
 }
 
 /// Compiles a parsed chunk into its main function.
-pub fn compile(body: &FuncBody, heap: &mut Heap, source: &str) -> CResult<Rc<Proto>> {
+pub fn compile(
+    body: &FuncBody,
+    heap: &mut Heap,
+    source: &str,
+    chunkname: &[u8],
+) -> CResult<Rc<Proto>> {
     let mut c = Compiler {
         heap,
         fs: Vec::new(),
         source: source.into(),
+        chunkname: chunkname.into(),
         line: 0,
     };
     // The main chunk's only upvalue is _ENV.
@@ -183,6 +190,7 @@ impl Compiler<'_> {
     ) -> CResult<Proto> {
         let p = Proto {
             source: self.source.clone(),
+            chunkname: self.chunkname.clone(),
             line: body.line,
             end_line: body.end_line,
             nparams: body.params.len().min(255) as u8,

@@ -43,7 +43,7 @@ impl Vm<'_> {
         }
         let id = chunk_id(chunkname);
         let body = crate::parser::parse(src, &id)?;
-        let proto = crate::compiler::compile(&body, &mut self.heap, &id)?;
+        let proto = crate::compiler::compile(&body, &mut self.heap, &id, chunkname)?;
         let envv = env.unwrap_or(Value::Table(self.globals));
         let up = self.heap.new_upval(UpVal::Closed(envv));
         let h = self.heap.new_func(Func::Lua {

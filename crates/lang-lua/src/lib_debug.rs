@@ -83,7 +83,17 @@ fn getinfo(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
                 vm.push(Value::Nil);
                 return Ok(1);
             }
-            let fr = vm.frames[vm.frames.len() - lvl];
+            let idx = vm.frames.len() - lvl;
+            let fr = vm.frames[idx];
+            if let Some((name, what)) = call_name(vm, idx) {
+                let nv = vm.str(name.as_bytes());
+                vm.set_field(t, "name", nv);
+                let wv = vm.str(what.as_bytes());
+                vm.set_field(t, "namewhat", wv);
+            } else {
+                let wv = vm.str(b"");
+                vm.set_field(t, "namewhat", wv);
+            }
             (vm.stack[fr.func], Some(fr.pc))
         }
         v => return Err(vm.type_arg_error(first, "getinfo", "function or level", v, true)),
@@ -97,7 +107,7 @@ fn getinfo(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
                 let src = proto.source.to_string();
                 let s = vm.str(src.as_bytes());
                 vm.set_field(t, "short_src", s);
-                let s2 = vm.str(format!("@{src}").as_bytes());
+                let s2 = vm.str(&proto.chunkname);
                 vm.set_field(t, "source", s2);
                 vm.set_field(t, "linedefined", Value::Int(proto.line as i64));
                 vm.set_field(t, "lastlinedefined", Value::Int(proto.end_line as i64));
@@ -140,6 +150,35 @@ fn getinfo(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     vm.set_field(t, "istailcall", Value::Bool(false));
     vm.push(Value::Table(t));
     Ok(1)
+}
+
+/// The name a Lua caller used for the function of frame `idx`.
+fn call_name(vm: &Vm, idx: usize) -> Option<(String, String)> {
+    let fr = vm.frames[idx];
+    if fr.host_entry || idx == 0 || fr.protect != crate::heap::Protect::None {
+        return None;
+    }
+    let caller = vm.frames[idx - 1];
+    let Value::Func(h) = vm.stack[caller.func] else {
+        return None;
+    };
+    let Func::Lua { proto, .. } = vm.heap.funcs.get(h) else {
+        return None;
+    };
+    let pc = caller.pc.checked_sub(1)?;
+    let i = *proto.code.get(pc)?;
+    let o = crate::proto::op(i);
+    if o != crate::proto::CALL && o != crate::proto::TAILCALL && o != crate::proto::TFORCALL {
+        return None;
+    }
+    if o == crate::proto::TFORCALL {
+        return Some(("for iterator".into(), "for iterator".into()));
+    }
+    let desc = crate::debuginfo::describe(&vm.heap, proto, pc, crate::proto::ga(i))?;
+    let (what, rest) = desc.split_once(' ')?;
+    let name = rest.trim_matches('\'').to_string();
+    let what = if what == "constant" { "global" } else { what };
+    Some((name, what.to_string()))
 }
 
 fn sethook(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {

@@ -23,8 +23,10 @@ pub struct Proto {
     pub vararg: bool,
     /// Registers used.
     pub maxstack: u8,
-    /// Chunk name for messages.
+    /// Chunk id for messages (`file.lua`, `[string "..."]`).
     pub source: std::rc::Rc<str>,
+    /// The chunk name as given (`@file.lua`, `=stdin`, or the source text).
+    pub chunkname: std::rc::Rc<[u8]>,
     /// Line where it starts (0 for a main chunk).
     pub line: u32,
     /// Line where it ends.

@@ -153,6 +153,8 @@ pub struct Vm<'h> {
     pub mem_limit: usize,
     /// Host re-entry depth.
     pub depth: u32,
+    /// Nested coroutine resumes (bounded like C Lua's C stack).
+    pub co_depth: u32,
     /// Scratch buffer for concatenation.
     pub buf: Vec<u8>,
     /// The outside world.
@@ -209,6 +211,7 @@ impl<'h> Vm<'h> {
             budget: i64::MAX,
             mem_limit: usize::MAX,
             depth: 0,
+            co_depth: 0,
             buf: Vec::new(),
             host,
             exit_run: false,
@@ -417,6 +420,9 @@ impl<'h> Vm<'h> {
 
     /// The type name, or `__name` from the metatable.
     pub fn type_name_mt(&mut self, v: Value) -> String {
+        if let Value::Light(_) = v {
+            return "light userdata".into();
+        }
         if let Some(m) = self.metatable(v) {
             let n = self.heap.tables.get(m).get_str(self.tm_names[tm::NAME]);
             if let Value::Str(s) = n {
@@ -424,6 +430,20 @@ impl<'h> Vm<'h> {
             }
         }
         v.type_name().to_string()
+    }
+
+    /// Calls metamethod `h` of event `ev`; a value that cannot be called is
+    /// reported as C Lua does ("attempt to call a number value (metamethod 'add')").
+    pub fn call_tm(&mut self, h: Value, ev: usize, args: &[Value]) -> LResult<Value> {
+        if !matches!(h, Value::Func(_)) && self.get_tm(h, tm::CALL).is_nil() {
+            let tn = self.type_name_mt(h);
+            rt!(
+                self,
+                "attempt to call a {tn} value (metamethod '{}')",
+                &TM_NAMES[ev][2..]
+            );
+        }
+        self.call1(h, args)
     }
 
     /// Calls `f` with `args` from the host and returns its first result.
@@ -946,6 +966,7 @@ impl<'h> Vm<'h> {
             return Err(LErr::Rt(vals.first().copied().unwrap_or(Value::Nil)));
         };
         self.switch_to(r);
+        self.co_depth = self.co_depth.saturating_sub(1);
         self.heap.threads.get_mut(r).status = Some(CoStatus::Running);
         let Some(at) = self.heap.threads.get_mut(r).resume_at.take() else {
             rt!(self, "internal: resumer without a resume point");
@@ -1047,9 +1068,10 @@ impl<'h> Vm<'h> {
             self.place(ret, vec![Value::Bool(false), m], nresults, protect)?;
             return Ok(false);
         }
-        if self.depth >= MAX_HOST_DEPTH || self.heap.threads.slots.len() > 1_000_000 {
+        if self.depth + self.co_depth >= MAX_HOST_DEPTH {
             rt!(self, "C stack overflow");
         }
+        self.co_depth += 1;
         let me = self.cur;
         self.heap.threads.get_mut(me).resume_at = Some(crate::heap::ResumeAt {
             ret,
@@ -1116,7 +1138,7 @@ impl Vm<'_> {
             h = self.get_tm(b, ev);
         }
         if !h.is_nil() {
-            return self.call1(h, &[a, b]);
+            return self.call_tm(h, ev, &[a, b]);
         }
         if matches!(a, Value::Str(_)) || matches!(b, Value::Str(_)) {
             // The string library's arithmetic metamethods word this error.
@@ -1304,7 +1326,7 @@ impl Vm<'_> {
                     }
                     rt!(self, "attempt to compare {ta} with {tb}");
                 }
-                self.call1(h, &[a, b])?.truthy()
+                self.call_tm(h, ev, &[a, b])?.truthy()
             }
         })
     }
@@ -1323,7 +1345,7 @@ impl Vm<'_> {
                 if h.is_nil() {
                     return Ok(false);
                 }
-                Ok(self.call1(h, &[a, b])?.truthy())
+                Ok(self.call_tm(h, tm::EQ, &[a, b])?.truthy())
             }
             _ => Ok(false),
         }
@@ -1337,7 +1359,7 @@ impl Vm<'_> {
                 if let Some(m) = self.heap.tables.get(h).meta {
                     let f = self.tm_of(m, tm::LEN);
                     if !f.is_nil() {
-                        return self.call1(f, &[v]);
+                        return self.call_tm(f, tm::LEN, &[v]);
                     }
                 }
                 Ok(Value::Int(self.heap.tables.get(h).len()))
@@ -1348,7 +1370,7 @@ impl Vm<'_> {
                     let desc = self.describe_operand(v, v, Value::Nil);
                     return Err(self.type_error(v, "get length of", desc));
                 }
-                self.call1(f, &[v])
+                self.call_tm(f, tm::LEN, &[v])
             }
         }
     }
@@ -1411,7 +1433,7 @@ impl Vm<'_> {
                 }
                 let saved = self.top;
                 self.top = top;
-                let r = self.call1(h, &[a, b])?;
+                let r = self.call_tm(h, tm::CONCAT, &[a, b])?;
                 self.top = saved;
                 self.stack[top - 2] = r;
                 n -= 1;
@@ -2223,8 +2245,10 @@ impl Vm<'_> {
                         }
                     }
                 }
-                Value::Str(_) => rt!(self, "'for' limit must be a number"),
-                _ => rt!(self, "'for' limit must be a number"),
+                _ => {
+                    let tn = self.type_name_mt(limit);
+                    rt!(self, "bad 'for' limit (number expected, got {tn})")
+                }
             };
             if if st > 0 { i0 > lim } else { i0 < lim } {
                 return Ok(false);
@@ -2244,13 +2268,22 @@ impl Vm<'_> {
             _ => None,
         };
         let Some(l) = tof(limit) else {
-            rt!(self, "'for' limit must be a number")
+            {
+                let tn = self.type_name_mt(limit);
+                rt!(self, "bad 'for' limit (number expected, got {tn})")
+            }
         };
         let Some(s) = tof(step) else {
-            rt!(self, "'for' step must be a number")
+            {
+                let tn = self.type_name_mt(step);
+                rt!(self, "bad 'for' step (number expected, got {tn})")
+            }
         };
         let Some(i0) = tof(init) else {
-            rt!(self, "'for' initial value must be a number")
+            {
+                let tn = self.type_name_mt(init);
+                rt!(self, "bad 'for' initial value (number expected, got {tn})")
+            }
         };
         if s == 0.0 {
             rt!(self, "'for' step is zero");
