@@ -143,11 +143,7 @@ impl Compiler<'_> {
         }
         let f = self.f();
         f.p.consts.push(v);
-        if f.kcache.len() < 64 || !matches!(v, Value::Str(_)) {
-            f.kcache.push((v, i));
-        } else {
-            f.kcache.push((v, i));
-        }
+        f.kcache.push((v, i));
         Ok(i)
     }
 
@@ -449,7 +445,9 @@ impl Compiler<'_> {
                 for (n, a) in names {
                     let reg = self.add_local(n.clone(), *a)?;
                     if *a == Attrib::Close {
-                        self.f().blocks.last_mut().map(|b| b.has_close = true);
+                        if let Some(b) = self.f().blocks.last_mut() {
+                            b.has_close = true;
+                        }
                         self.emit(abc(TBC, reg, 0, 0));
                     }
                 }
@@ -1299,12 +1297,10 @@ impl Compiler<'_> {
                         }
                     }
                 }
-                Target::Field(o, _) => {
-                    if assigned.contains(o) {
-                        let n = self.reserve(1)?;
-                        self.emit(abc(MOVE, n, *o, 0));
-                        *o = n;
-                    }
+                Target::Field(o, _) if assigned.contains(o) => {
+                    let n = self.reserve(1)?;
+                    self.emit(abc(MOVE, n, *o, 0));
+                    *o = n;
                 }
                 _ => {}
             }

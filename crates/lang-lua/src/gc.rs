@@ -90,7 +90,7 @@ impl Vm<'_> {
                         }
                         let mut pairs = Vec::new();
                         let mut k = Value::Nil;
-                        while let Ok(Some((key, val))) = t.next(k) {
+                        while let Some(Some((key, val))) = t.next_entry(k) {
                             pairs.push((key, val));
                             k = key;
                         }

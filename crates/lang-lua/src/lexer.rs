@@ -97,7 +97,7 @@ impl<'a> Lexer<'a> {
     }
 
     /// The next token.
-    pub fn next(&mut self) -> Result<Tok, SynErr> {
+    pub fn next_token(&mut self) -> Result<Tok, SynErr> {
         loop {
             if self.at_end() {
                 self.last_raw = b"<eof>".to_vec();

@@ -11,6 +11,7 @@
 //! assert_eq!(status, 0);
 //! ```
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod api;
 pub mod compiler;

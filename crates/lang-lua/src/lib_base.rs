@@ -291,17 +291,17 @@ fn error(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
 fn next(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     let t = vm.check_table(base, n, 0, "next")?;
     let k = arg(vm, base, n, 1);
-    match vm.heap.tables.get(t).next(k) {
-        Ok(Some((k, v))) => {
+    match vm.heap.tables.get(t).next_entry(k) {
+        Some(Some((k, v))) => {
             vm.push(k);
             vm.push(v);
             Ok(2)
         }
-        Ok(None) => {
+        Some(None) => {
             vm.push(Value::Nil);
             Ok(1)
         }
-        Err(()) => rt!(vm, "invalid key to 'next'"),
+        None => rt!(vm, "invalid key to 'next'"),
     }
 }
 

@@ -112,12 +112,12 @@ fn close(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
             for idx in pending_tbc.into_iter().rev() {
                 let v = stack[idx];
                 let mm = vm.get_tm(v, crate::vm::tm::CLOSE);
-                if !mm.is_nil() {
-                    if let Err(crate::vm::LErr::Rt(e)) = vm.call_n(mm, &[v, Value::Nil], 0) {
-                        vm.push(Value::Bool(false));
-                        vm.push(e);
-                        return Ok(2);
-                    }
+                if !mm.is_nil()
+                    && let Err(crate::vm::LErr::Rt(e)) = vm.call_n(mm, &[v, Value::Nil], 0)
+                {
+                    vm.push(Value::Bool(false));
+                    vm.push(e);
+                    return Ok(2);
                 }
             }
             vm.push(Value::Bool(true));

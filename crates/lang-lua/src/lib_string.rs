@@ -749,9 +749,7 @@ fn pad(s: &[u8], width: usize, left: bool) -> Vec<u8> {
     if left {
         out.extend_from_slice(s);
     }
-    for _ in s.len()..width {
-        out.push(b' ');
-    }
+    out.resize(out.len() + width.saturating_sub(s.len()), b' ');
     if !left {
         out.extend_from_slice(s);
     }

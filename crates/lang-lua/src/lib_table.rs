@@ -133,12 +133,7 @@ fn concat(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     while k <= j {
         let v = geti(vm, t, k)?;
         if !vm.append_str(v, &mut out) {
-            let tn = vm.type_name_mt(v);
-            rt!(
-                vm,
-                "invalid value (at index {k}) in table for 'concat'{}",
-                if tn.is_empty() { "" } else { "" }
-            );
+            rt!(vm, "invalid value (at index {k}) in table for 'concat'");
         }
         if k < j {
             out.extend_from_slice(&sep);

@@ -161,7 +161,7 @@ const MAX_DEPTH: u32 = 190;
 /// Parses a chunk into its main function body.
 pub fn parse(src: &[u8], chunk: &str) -> Result<FuncBody, SynErr> {
     let mut lex = Lexer::new(src, chunk);
-    let tok = lex.next()?;
+    let tok = lex.next_token()?;
     let line = lex.line;
     let mut p = Parser {
         lex,
@@ -200,7 +200,7 @@ impl Parser<'_> {
             self.line = line;
             return Ok(());
         }
-        self.tok = self.lex.next()?;
+        self.tok = self.lex.next_token()?;
         self.line = self.lex.line;
         Ok(())
     }
@@ -208,11 +208,11 @@ impl Parser<'_> {
     fn peek_ahead(&mut self) -> Result<&Tok, SynErr> {
         if self.ahead.is_none() {
             let raw = self.lex.last_raw.clone();
-            let t = self.lex.next()?;
+            let t = self.lex.next_token()?;
             let araw = std::mem::replace(&mut self.lex.last_raw, raw);
             self.ahead = Some((t, araw, self.lex.line));
         }
-        Ok(&self.ahead.as_ref().map(|a| &a.0).unwrap_or(&Tok::Eof))
+        Ok(self.ahead.as_ref().map(|a| &a.0).unwrap_or(&Tok::Eof))
     }
 
     fn err_near(&self, msg: &str) -> SynErr {

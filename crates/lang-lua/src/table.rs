@@ -251,21 +251,21 @@ impl Table {
         self.arr.is_empty() && self.nodes.iter().all(|n| n.val.is_nil())
     }
 
-    /// Traversal: the entry after `k` (`nil` starts), `Err` for a key not in
-    /// the table, `Ok(None)` at the end.
-    pub fn next(&self, k: Value) -> Result<Option<(Value, Value)>, ()> {
+    /// Traversal: the entry after `k` (`nil` starts); `None` for a key not
+    /// in the table, `Some(None)` at the end.
+    pub fn next_entry(&self, k: Value) -> Option<Option<(Value, Value)>> {
         let k = norm_key(k);
         let mut pos = match k {
             Value::Nil => 0,
             Value::Int(i) if i >= 1 && (i as u64) <= self.arr.len() as u64 => i as usize,
             _ => match self.slot(k) {
                 Some(s) => self.arr.len() + s + 1,
-                None => return Err(()),
+                None => return None,
             },
         };
         while pos < self.arr.len() {
             if !self.arr[pos].is_nil() {
-                return Ok(Some((Value::Int(pos as i64 + 1), self.arr[pos])));
+                return Some(Some((Value::Int(pos as i64 + 1), self.arr[pos])));
             }
             pos += 1;
         }
@@ -273,11 +273,11 @@ impl Table {
         while s < self.nodes.len() {
             let n = self.nodes[s];
             if !n.val.is_nil() {
-                return Ok(Some((n.key, n.val)));
+                return Some(Some((n.key, n.val)));
             }
             s += 1;
         }
-        Ok(None)
+        Some(None)
     }
 
     /// Every live key and value, for the collector.

@@ -1173,9 +1173,7 @@ impl Vm<'_> {
         } else {
             b
         };
-        let what = if bitwise && matches!(culprit, Value::Str(_)) {
-            "perform bitwise operation on"
-        } else if bitwise {
+        let what = if bitwise {
             "perform bitwise operation on"
         } else {
             "perform arithmetic on"
