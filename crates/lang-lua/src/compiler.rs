@@ -551,9 +551,11 @@ impl Compiler<'_> {
                 self.open_block(true);
                 let base = self.f().freereg as u8;
                 self.explist_to(exprs, base, 4)?;
-                for _ in 0..4 {
-                    self.add_local_at(b"(for state)".to_vec())?;
+                for k in 0..4 {
+                    let attrib = if k == 3 { Attrib::Close } else { Attrib::None };
+                    self.add_local(b"(for state)".to_vec(), attrib)?;
                 }
+                self.emit(abc(TBC, base + 3, 0, 0));
                 self.line = s.line;
                 let prep = self.emit(abx(JMP, 0, 0));
                 self.open_block(false);
@@ -993,14 +995,6 @@ impl Compiler<'_> {
                 {
                     self.line = line;
                     self.emit(abc(ADDI, r, ar, (i + 128) as u8));
-                    return Ok(());
-                }
-                if op == BinOp::Sub
-                    && let E::Int(i) = b.k
-                    && (-127..129).contains(&i)
-                {
-                    self.line = line;
-                    self.emit(abc(ADDI, r, ar, (128 - i) as u8));
                     return Ok(());
                 }
                 let (rop, kop) = match op {

@@ -215,11 +215,7 @@ fn setmetatable(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
         Value::Table(t) => vm.heap.tables.get_mut(t).meta = m,
         Value::UData(u) => vm.heap.udata.get_mut(u).meta = m,
         Value::Str(_) => vm.string_meta = m,
-        _ => rt!(
-            vm,
-            "cannot set the metatable of a {} value here",
-            v.type_name()
-        ),
+        other => vm.basic_meta[crate::vm::basic_index(other)] = m,
     }
     vm.push(v);
     Ok(1)

@@ -189,7 +189,7 @@ fn type_(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
 
 fn minmax(vm: &mut Vm, base: usize, n: usize, name: &str, want_max: bool) -> LResult<usize> {
     if n == 0 {
-        return Err(vm.arg_error(0, name, "number expected, got no value"));
+        return Err(vm.arg_error(0, name, "value expected"));
     }
     let mut best = vm.check_num(base, n, 0, name)?;
     for i in 1..n {

@@ -145,6 +145,9 @@ pub struct Vm<'h> {
     pub registry: u32,
     /// The metatable of strings.
     pub string_meta: Option<u32>,
+    /// Metatables of nil, booleans, numbers, functions, threads and light
+    /// userdata (set only through the debug library).
+    pub basic_meta: [Option<u32>; 6],
     /// Interned metamethod names.
     pub tm_names: Vec<u32>,
     /// Instructions left (approximate counting at backward jumps and calls).
@@ -207,6 +210,7 @@ impl<'h> Vm<'h> {
             globals,
             registry,
             string_meta: None,
+            basic_meta: [None; 6],
             tm_names,
             budget: i64::MAX,
             mem_limit: usize::MAX,
@@ -306,7 +310,7 @@ impl<'h> Vm<'h> {
             Value::Table(h) => self.heap.tables.get(h).meta,
             Value::Str(_) => self.string_meta,
             Value::UData(h) => self.heap.udata.get(h).meta,
-            _ => None,
+            other => self.basic_meta[basic_index(other)],
         }
     }
 
@@ -782,7 +786,13 @@ impl<'h> Vm<'h> {
     }
 
     /// Runs `__close` of to-be-closed variables at `level` and above.
-    fn close_tbc(&mut self, level: usize, err: Option<Value>) -> LResult<()> {
+    /// Runs `__close` of to-be-closed variables at `level` and above, last
+    /// first. With an error, each handler gets the current error and an
+    /// error raised by a handler replaces it; returns the final error. On a
+    /// normal exit, a handler's error still closes the rest, then propagates.
+    fn close_tbc(&mut self, level: usize, err: Option<Value>) -> LResult<Option<Value>> {
+        let mut cur = err;
+        let mut raised = false;
         while let Some(&idx) = self.tbc.last() {
             if idx < level {
                 break;
@@ -790,15 +800,25 @@ impl<'h> Vm<'h> {
             self.tbc.pop();
             let v = self.stack[idx];
             let tmv = self.get_tm(v, tm::CLOSE);
-            let saved_top = self.top;
-            self.top = self.top.max(idx + 1);
             if let Value::Nil = tmv {
                 continue;
             }
-            self.call_n(tmv, &[v, err.unwrap_or(Value::Nil)], 0)?;
+            let saved_top = self.top;
+            self.top = self.top.max(idx + 1);
+            match self.call_n(tmv, &[v, cur.unwrap_or(Value::Nil)], 0) {
+                Ok(_) => {}
+                Err(LErr::Rt(e)) => {
+                    cur = Some(e);
+                    raised = true;
+                }
+                Err(other) => return Err(other),
+            }
             self.top = saved_top;
         }
-        Ok(())
+        if raised && err.is_none() {
+            return Err(LErr::Rt(cur.unwrap_or(Value::Nil)));
+        }
+        Ok(cur)
     }
 
     fn find_upval(&mut self, idx: usize) -> u32 {
@@ -887,7 +907,7 @@ impl<'h> Vm<'h> {
                 }
                 self.close_upvals(f.func - f.nvarargs);
                 self.frames.truncate(i);
-                self.close_tbc(f.func - f.nvarargs, Some(e))?;
+                e = self.close_tbc(f.func - f.nvarargs, Some(e))?.unwrap_or(e);
                 self.stack[f.ret] = Value::Bool(false);
                 self.stack[f.ret + 1] = e;
                 self.adjust(f.ret, 2, f.nresults);
@@ -897,7 +917,7 @@ impl<'h> Vm<'h> {
                 let f = self.frames[k];
                 self.close_upvals(f.func - f.nvarargs);
                 self.frames.truncate(k);
-                self.close_tbc(f.func - f.nvarargs, Some(e))?;
+                let e = self.close_tbc(f.func - f.nvarargs, Some(e))?.unwrap_or(e);
                 return Err(LErr::Rt(e));
             }
             // Bottom of a coroutine: it dies and its resumer gets the error.
@@ -905,7 +925,7 @@ impl<'h> Vm<'h> {
                 return Err(LErr::Rt(e));
             }
             self.close_upvals(0);
-            self.close_tbc(0, Some(e))?;
+            e = self.close_tbc(0, Some(e))?.unwrap_or(e);
             self.frames.clear();
             self.heap.threads.get_mut(self.cur).status = Some(CoStatus::Dead);
             match self.co_deliver(false, vec![e]) {
@@ -1357,7 +1377,7 @@ impl Vm<'_> {
                 if let Some(m) = self.heap.tables.get(h).meta {
                     let f = self.tm_of(m, tm::LEN);
                     if !f.is_nil() {
-                        return self.call_tm(f, tm::LEN, &[v]);
+                        return self.call_tm(f, tm::LEN, &[v, v]);
                     }
                 }
                 Ok(Value::Int(self.heap.tables.get(h).len()))
@@ -1368,7 +1388,7 @@ impl Vm<'_> {
                     let desc = self.describe_operand(v, v, Value::Nil);
                     return Err(self.type_error(v, "get length of", desc));
                 }
-                self.call_tm(f, tm::LEN, &[v])
+                self.call_tm(f, tm::LEN, &[v, v])
             }
         }
     }
@@ -2334,6 +2354,18 @@ fn fast_arith(op: u8, x: Value, y: Value) -> Option<Value> {
             _ => return None,
         })),
         _ => None,
+    }
+}
+
+/// Slot of `basic_meta` for a value without its own metatable.
+pub fn basic_index(v: Value) -> usize {
+    match v {
+        Value::Nil => 0,
+        Value::Bool(_) => 1,
+        Value::Int(_) | Value::Num(_) => 2,
+        Value::Func(_) => 3,
+        Value::Thread(_) => 4,
+        _ => 5,
     }
 }
 
