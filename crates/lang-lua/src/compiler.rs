@@ -336,12 +336,17 @@ impl Compiler<'_> {
     }
 
     fn block_stats(&mut self, b: &Block) -> CResult<()> {
-        let n = b.stats.len();
+        self.block_stats_in(b, false)
+    }
+
+    /// `in_repeat`: the block is a repeat body, whose locals stay in scope
+    /// in the `until` condition, so no label is at the end of their scope.
+    fn block_stats_in(&mut self, b: &Block, in_repeat: bool) -> CResult<()> {
         for (i, s) in b.stats.iter().enumerate() {
             // A label followed only by void statements is outside the scope
             // of the block's locals.
-            let at_end = b.stats[i + 1..].iter().all(|s| matches!(s.k, S::Label(_)));
-            self.stat(s, at_end || i + 1 == n)?;
+            let at_end = !in_repeat && b.stats[i + 1..].iter().all(|s| matches!(s.k, S::Label(_)));
+            self.stat(s, at_end)?;
             let nact = self.f().actives.len();
             self.f().freereg = nact;
         }
@@ -472,7 +477,7 @@ impl Compiler<'_> {
                 let start = self.pc();
                 self.open_block(true);
                 self.open_block(false);
-                self.block_stats(b)?;
+                self.block_stats_in(b, true)?;
                 self.line = s.line;
                 // The condition sees the body's locals.
                 let captured = {

@@ -102,6 +102,8 @@ pub enum Special {
     Wrap,
     /// `coroutine.yield`.
     Yield,
+    /// `pairs`: a `__pairs` metamethod runs as a Lua call (it may yield).
+    Pairs,
 }
 
 /// A function.

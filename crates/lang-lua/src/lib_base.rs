@@ -71,7 +71,6 @@ pub fn open(vm: &mut Vm) {
         ("assert", assert),
         ("error", error),
         ("next", next),
-        ("pairs", pairs),
         ("ipairs", ipairs),
         ("select", select),
         ("load", load),
@@ -81,6 +80,8 @@ pub fn open(vm: &mut Vm) {
         let v = vm.native(name, f);
         vm.set_field(g, name, v);
     }
+    let pr = vm.native_with("pairs", pairs, vec![], Special::Pairs);
+    vm.set_field(g, "pairs", pr);
     let p = vm.native_with("pcall", noop, vec![], Special::Pcall);
     vm.set_field(g, "pcall", p);
     let x = vm.native_with("xpcall", noop, vec![], Special::Xpcall);

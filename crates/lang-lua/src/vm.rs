@@ -682,6 +682,15 @@ impl<'h> Vm<'h> {
                             host_entry,
                         );
                     }
+                    Special::Pairs => {
+                        let t = if nargs > 0 { self.stack[func + 1] } else { Value::Nil };
+                        let mm = self.get_tm(t, tm::PAIRS);
+                        if !mm.is_nil() {
+                            self.stack[func] = mm;
+                            let want = if nresults < 0 { 3 } else { nresults };
+                            return self.precall_inner(func, 1, want, protect, ret, host_entry);
+                        }
+                    }
                     Special::Resume | Special::Wrap | Special::Yield => {
                         return self
                             .co_call(special, h, func, nargs, nresults, protect, ret, host_entry);
