@@ -142,6 +142,9 @@ impl Vm<'_> {
                     if let Some(p) = t.pending {
                         m.gray.push(p);
                     }
+                    if let Some(e) = t.error {
+                        m.gray.push(e);
+                    }
                     if let Some(r) = t.resumer {
                         m.gray.push(Value::Thread(r));
                     }

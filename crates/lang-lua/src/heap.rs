@@ -215,6 +215,8 @@ pub struct Thread {
     pub yield_at: Option<(usize, i32, Protect)>,
     /// Where this thread's resume of another delivers.
     pub resume_at: Option<ResumeAt>,
+    /// The error that killed it, until `coroutine.close` reports it.
+    pub error: Option<Value>,
 }
 
 /// A full userdata.

@@ -101,27 +101,51 @@ fn close(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     let t = check_co(vm, base, n, "close")?;
     match status_str(vm, t) {
         "suspended" | "dead" => {
+            if let Some(e) = vm.heap.threads.get_mut(t).error.take() {
+                vm.push(Value::Bool(false));
+                vm.push(e);
+                return Ok(2);
+            }
             let th = vm.heap.threads.get_mut(t);
-            th.status = Some(CoStatus::Dead);
+            // While its variables close, the coroutine counts as running.
+            th.status = Some(CoStatus::Running);
             th.frames.clear();
             th.pending = None;
-            th.open.clear();
+            let open = std::mem::take(&mut th.open);
             let pending_tbc = std::mem::take(&mut th.tbc);
             let stack = th.stack.clone();
+            for (idx, h) in open {
+                // Upvalues into its stack keep their last values.
+                let v = stack.get(idx as usize).copied().unwrap_or(Value::Nil);
+                *vm.heap.upvals.get_mut(h) = crate::heap::UpVal::Closed(v);
+            }
             // Close pending to-be-closed variables of the suspended coroutine.
+            let mut err: Option<Value> = None;
             for idx in pending_tbc.into_iter().rev() {
                 let v = stack[idx];
                 let mm = vm.get_tm(v, crate::vm::tm::CLOSE);
-                if !mm.is_nil()
-                    && let Err(crate::vm::LErr::Rt(e)) = vm.call_n(mm, &[v, Value::Nil], 0)
-                {
-                    vm.push(Value::Bool(false));
-                    vm.push(e);
-                    return Ok(2);
+                if mm.is_nil() {
+                    continue;
+                }
+                // Each closer gets the error of the previous one, if any.
+                match vm.call_n(mm, &[v, err.unwrap_or(Value::Nil)], 0) {
+                    Ok(_) => {}
+                    Err(crate::vm::LErr::Rt(e)) => err = Some(e),
+                    Err(other) => return Err(other),
                 }
             }
-            vm.push(Value::Bool(true));
-            Ok(1)
+            vm.heap.threads.get_mut(t).status = Some(CoStatus::Dead);
+            match err {
+                Some(e) => {
+                    vm.push(Value::Bool(false));
+                    vm.push(e);
+                    Ok(2)
+                }
+                None => {
+                    vm.push(Value::Bool(true));
+                    Ok(1)
+                }
+            }
         }
         s => rt!(vm, "cannot close a {s} coroutine"),
     }

@@ -683,7 +683,11 @@ impl<'h> Vm<'h> {
                         );
                     }
                     Special::Pairs => {
-                        let t = if nargs > 0 { self.stack[func + 1] } else { Value::Nil };
+                        let t = if nargs > 0 {
+                            self.stack[func + 1]
+                        } else {
+                            Value::Nil
+                        };
                         let mm = self.get_tm(t, tm::PAIRS);
                         if !mm.is_nil() {
                             self.stack[func] = mm;
@@ -936,7 +940,9 @@ impl<'h> Vm<'h> {
             self.close_upvals(0);
             e = self.close_tbc(0, Some(e))?.unwrap_or(e);
             self.frames.clear();
-            self.heap.threads.get_mut(self.cur).status = Some(CoStatus::Dead);
+            let th = self.heap.threads.get_mut(self.cur);
+            th.status = Some(CoStatus::Dead);
+            th.error = Some(e);
             match self.co_deliver(false, vec![e]) {
                 Ok(()) => return Ok(false),
                 Err(LErr::Rt(err)) => e = err,
