@@ -18,6 +18,7 @@ struct Marker {
 
 impl Vm<'_> {
     /// A full collection.
+    #[inline(never)]
     pub fn collect(&mut self) {
         let mut m = Marker {
             gray: Vec::with_capacity(256),

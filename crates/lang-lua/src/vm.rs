@@ -338,6 +338,7 @@ impl<'h> Vm<'h> {
     }
 
     /// `obj[key]` with `__index`.
+    #[inline(never)]
     pub fn index(&mut self, mut obj: Value, key: Value) -> LResult<Value> {
         for _ in 0..2000 {
             let tmv = if let Value::Table(h) = obj {
@@ -372,6 +373,7 @@ impl<'h> Vm<'h> {
     }
 
     /// `obj[key] = val` with `__newindex`.
+    #[inline(never)]
     pub fn set_index(&mut self, mut obj: Value, key: Value, val: Value) -> LResult<()> {
         for _ in 0..2000 {
             let tmv = if let Value::Table(h) = obj {
@@ -584,6 +586,7 @@ impl<'h> Vm<'h> {
         }
     }
 
+    #[inline(never)]
     fn precall_inner(
         &mut self,
         func: usize,
@@ -1144,6 +1147,7 @@ impl<'h> Vm<'h> {
 
 impl Vm<'_> {
     /// Arithmetic with metamethods and string coercion (slow path).
+    #[inline(never)]
     pub fn arith(&mut self, op: u8, a: Value, b: Value) -> LResult<Value> {
         let na = self.tonumber_arith(a);
         let nb = self.tonumber_arith(b);
@@ -1316,6 +1320,7 @@ impl Vm<'_> {
     }
 
     /// `a < b` (or `<=` when `le`) with metamethods.
+    #[inline(never)]
     pub fn less(&mut self, a: Value, b: Value, le: bool) -> LResult<bool> {
         use Value::{Int, Num, Str};
         Ok(match (a, b) {
@@ -1365,6 +1370,7 @@ impl Vm<'_> {
     }
 
     /// `a == b` with `__eq`.
+    #[inline(never)]
     pub fn equals(&mut self, a: Value, b: Value) -> LResult<bool> {
         if a.raw_eq(b) {
             return Ok(true);
@@ -1385,6 +1391,7 @@ impl Vm<'_> {
     }
 
     /// `#v` with `__len`.
+    #[inline(never)]
     pub fn len(&mut self, v: Value) -> LResult<Value> {
         match v {
             Value::Str(h) => Ok(Value::Int(self.heap.str(h).len() as i64)),
@@ -1424,6 +1431,7 @@ impl Vm<'_> {
     }
 
     /// Concatenates `n` values at `first` into `first`.
+    #[inline(never)]
     fn concat(&mut self, first: usize, n: usize) -> LResult<()> {
         let mut n = n;
         while n > 1 {
@@ -1511,6 +1519,7 @@ impl Vm<'_> {
 
     /// Returns from the running Lua frame with `n` values at `src`.
     /// `Ok(true)` when the host entry frame returned (leave the loop).
+    #[inline(never)]
     fn do_return(&mut self, src: usize, n: usize) -> LResult<bool> {
         let Some(f) = self.frames.pop() else {
             return Ok(true);
@@ -2218,6 +2227,7 @@ impl Vm<'_> {
         self.set_index(t, key, v)
     }
 
+    #[inline(never)]
     fn index_described(&mut self, t: Value, key: Value, fi: usize, reg: usize) -> LResult<Value> {
         match self.index(t, key) {
             Ok(v) => Ok(v),
@@ -2225,6 +2235,7 @@ impl Vm<'_> {
         }
     }
 
+    #[inline(never)]
     fn describe_index_err(&mut self, e: LErr, t: Value, fi: usize, reg: usize) -> LErr {
         // Only the first level of indexing failing on the operand itself
         // gets the variable description.
@@ -2239,6 +2250,7 @@ impl Vm<'_> {
         self.type_error(t, "index", desc)
     }
 
+    #[inline(never)]
     fn forprep(&mut self, ra: usize) -> LResult<bool> {
         for k in 0..3 {
             if let Value::Str(_) = self.stack[ra + k]
