@@ -233,7 +233,9 @@ pub struct UData {
 pub struct Heap {
     /// String bytes.
     pub strings: Arena<Box<[u8]>>,
-    intern: Vec<u32>,
+    /// Hash of each string slot's bytes, computed once.
+    hashes: Vec<u64>,
+    intern: Vec<(u32, u32)>,
     interned: usize,
     /// Tables.
     pub tables: Arena<Table>,
@@ -284,23 +286,30 @@ impl Heap {
     /// Interns `b`: the same bytes always give the same handle.
     pub fn intern(&mut self, b: &[u8]) -> u32 {
         if self.intern.is_empty() {
-            self.intern = vec![EMPTY; 1024];
+            self.intern = vec![(EMPTY, 0); 1024];
         }
         let mask = self.intern.len() - 1;
-        let mut i = str_hash(b) as usize & mask;
+        let hash = str_hash(b);
+        let tag = (hash >> 32) as u32;
+        let mut i = hash as usize & mask;
         loop {
-            let h = self.intern[i];
+            let (h, t) = self.intern[i];
             if h == EMPTY {
                 break;
             }
-            if &**self.strings.get(h) == b {
+            // The stored hash tag spares a byte compare on most collisions.
+            if t == tag && &**self.strings.get(h) == b {
                 return h;
             }
             i = (i + 1) & mask;
         }
         let h = self.strings.alloc(b.into());
+        if self.hashes.len() <= h as usize {
+            self.hashes.resize(h as usize + 1, 0);
+        }
+        self.hashes[h as usize] = hash;
         self.bytes += str_size(b.len());
-        self.intern[i] = h;
+        self.intern[i] = (h, tag);
         self.interned += 1;
         if self.interned * 2 > self.intern.len() {
             self.rebuild_intern(self.intern.len() * 2);
@@ -312,18 +321,19 @@ impl Heap {
     pub fn rebuild_intern(&mut self, cap: usize) {
         let live = self.strings.slots.iter().filter(|s| s.is_some()).count();
         let cap = cap.max((live * 2 + 2).next_power_of_two()).max(1024);
-        let mut set = vec![EMPTY; cap];
+        let mut set = vec![(EMPTY, 0u32); cap];
         let mask = cap - 1;
         for (h, s) in self.strings.slots.iter().enumerate() {
-            if let Some(s) = s {
-                let mut i = str_hash(s) as usize & mask;
-                while set[i] != EMPTY {
+            if s.is_some() {
+                let hash = self.hashes[h];
+                let mut i = hash as usize & mask;
+                while set[i].0 != EMPTY {
                     i = (i + 1) & mask;
                 }
-                set[i] = h as u32;
+                set[i] = (h as u32, (hash >> 32) as u32);
             }
         }
-        self.bytes = self.bytes + cap * 4 - self.intern.len() * 4;
+        self.bytes = (self.bytes + cap * 8).saturating_sub(self.intern.len() * 8);
         self.intern = set;
         self.interned = live;
     }

@@ -613,20 +613,23 @@ impl<'h> Vm<'h> {
         };
         match self.heap.funcs.get(h) {
             Func::Lua { proto, .. } => {
-                let proto = proto.clone();
+                let (np, vararg, maxstack) = (
+                    proto.nparams as usize,
+                    proto.vararg,
+                    proto.maxstack as usize,
+                );
                 if self.frames.len() >= 195_000 {
                     return Err(self.stack_overflow());
                 }
-                let np = proto.nparams as usize;
                 let mut fslot = func;
                 let mut nvar = 0;
-                if proto.vararg {
+                if vararg {
                     nvar = nargs.saturating_sub(np);
                     if nvar > 0 {
                         // Move the function and fixed parameters above the
                         // extra arguments, which stay where they are.
                         let newf = func + 1 + nargs;
-                        self.ensure_stack(newf + 1 + proto.maxstack as usize + 1)?;
+                        self.ensure_stack(newf + 1 + maxstack + 1)?;
                         self.stack[newf] = f;
                         for i in 0..np {
                             self.stack[newf + 1 + i] = self.stack[func + 1 + i];
@@ -635,12 +638,10 @@ impl<'h> Vm<'h> {
                     }
                 }
                 let base = fslot + 1;
-                self.ensure_stack(base + proto.maxstack as usize + 1)?;
+                self.ensure_stack(base + maxstack + 1)?;
                 for i in nargs.min(np)..np {
                     self.stack[base + i] = Value::Nil;
                 }
-                // Registers above the parameters start as nil for LOADNIL-free
-                // local declarations.
                 self.frames.push(Frame {
                     func: fslot,
                     base,
