@@ -1726,48 +1726,58 @@ impl Vm<'_> {
                         r!(a) = v;
                     }
                     ADD => {
-                        let (x, y) = (r!(gb(i)), r!(gc(i)));
-                        r!(a) = match (x, y) {
-                            (Value::Int(p), Value::Int(q)) => Value::Int(p.wrapping_add(q)),
+                        // Match on references: tags are read in place, no
+                        // 16-byte copies through the stack frame.
+                        let v = match (&self.stack[base + gb(i)], &self.stack[base + gc(i)]) {
+                            (Value::Int(p), Value::Int(q)) => Value::Int(p.wrapping_add(*q)),
                             (Value::Num(p), Value::Num(q)) => Value::Num(p + q),
-                            _ => {
+                            (x, y) => {
+                                let (x, y) = (*x, *y);
                                 save!();
                                 self.arith(ADD, x, y)?
                             }
                         };
+                        r!(a) = v;
                     }
                     SUB => {
-                        let (x, y) = (r!(gb(i)), r!(gc(i)));
-                        r!(a) = match (x, y) {
-                            (Value::Int(p), Value::Int(q)) => Value::Int(p.wrapping_sub(q)),
+                        // Match on references: tags are read in place, no
+                        // 16-byte copies through the stack frame.
+                        let v = match (&self.stack[base + gb(i)], &self.stack[base + gc(i)]) {
+                            (Value::Int(p), Value::Int(q)) => Value::Int(p.wrapping_sub(*q)),
                             (Value::Num(p), Value::Num(q)) => Value::Num(p - q),
-                            _ => {
+                            (x, y) => {
+                                let (x, y) = (*x, *y);
                                 save!();
                                 self.arith(SUB, x, y)?
                             }
                         };
+                        r!(a) = v;
                     }
                     MUL => {
-                        let (x, y) = (r!(gb(i)), r!(gc(i)));
-                        r!(a) = match (x, y) {
-                            (Value::Int(p), Value::Int(q)) => Value::Int(p.wrapping_mul(q)),
+                        // Match on references: tags are read in place, no
+                        // 16-byte copies through the stack frame.
+                        let v = match (&self.stack[base + gb(i)], &self.stack[base + gc(i)]) {
+                            (Value::Int(p), Value::Int(q)) => Value::Int(p.wrapping_mul(*q)),
                             (Value::Num(p), Value::Num(q)) => Value::Num(p * q),
-                            _ => {
+                            (x, y) => {
+                                let (x, y) = (*x, *y);
                                 save!();
                                 self.arith(MUL, x, y)?
                             }
                         };
+                        r!(a) = v;
                     }
                     DIV => {
-                        let (x, y) = (r!(gb(i)), r!(gc(i)));
-                        r!(a) = match (x, y) {
+                        let v = match (&self.stack[base + gb(i)], &self.stack[base + gc(i)]) {
                             (Value::Num(p), Value::Num(q)) => Value::Num(p / q),
-                            (Value::Int(p), Value::Int(q)) => Value::Num(p as f64 / q as f64),
-                            _ => {
+                            (Value::Int(p), Value::Int(q)) => Value::Num(*p as f64 / *q as f64),
+                            (x, y) => {
+                                let (x, y) = (*x, *y);
                                 save!();
                                 self.arith(DIV, x, y)?
                             }
                         };
+                        r!(a) = v;
                     }
                     MOD | POW | IDIV | BAND | BOR | BXOR | SHL | SHR => {
                         let (x, y) = (r!(gb(i)), r!(gc(i)));
@@ -1858,9 +1868,8 @@ impl Vm<'_> {
                         }
                     }
                     LT | LE => {
-                        let (x, y) = (r!(a), r!(gb(i)));
                         let le = op(i) == LE;
-                        let res = match (x, y) {
+                        let res = match (&self.stack[base + a], &self.stack[base + gb(i)]) {
                             (Value::Int(p), Value::Int(q)) => {
                                 if le {
                                     p <= q
@@ -1875,7 +1884,8 @@ impl Vm<'_> {
                                     p < q
                                 }
                             }
-                            _ => {
+                            (x, y) => {
+                                let (x, y) = (*x, *y);
                                 save!();
                                 self.less(x, y, le)?
                             }
