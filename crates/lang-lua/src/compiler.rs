@@ -970,6 +970,12 @@ impl Compiler<'_> {
                     cur = y;
                 }
                 parts.push(cur);
+                // When the target is the newest register (not a live local),
+                // the operands start in it, as C Lua does: no move, and the
+                // target's stale value is overwritten before any collection.
+                if r as usize + 1 == self.f().freereg && (r as usize) >= self.f().actives.len() {
+                    self.f().freereg = r as usize;
+                }
                 let base = self.reserve(parts.len())?;
                 for (i, p) in parts.iter().enumerate() {
                     self.expr_to(p, base + i as u8)?;

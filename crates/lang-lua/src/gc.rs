@@ -25,7 +25,16 @@ impl Vm<'_> {
             protos: HashSet::new(),
             weak: Vec::new(),
         };
-        m.gray.extend(self.stack.iter().copied());
+        let live = self
+            .gc_limit
+            .take()
+            .unwrap_or(self.stack.len())
+            .min(self.stack.len());
+        m.gray.extend(self.stack[..live].iter().copied());
+        // Dead slots would hold handles of collected objects: clear them.
+        for v in &mut self.stack[live..] {
+            *v = Value::Nil;
+        }
         m.gray.push(Value::Table(self.globals));
         m.gray.push(Value::Table(self.registry));
         m.gray.push(Value::Thread(0));

@@ -301,7 +301,7 @@ fn upvalueid(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     match upval_handle(vm, base, n, "upvalueid")? {
         Some((_, _, Some(u))) => vm.push(Value::Light(u as u64 + 1)),
         Some((h, i, None)) => vm.push(Value::Light(((h as u64) << 8 | i as u64) + (1 << 40))),
-        None => return Err(vm.arg_error(1, "upvalueid", "invalid upvalue index")),
+        None => vm.push(Value::Nil),
     }
     Ok(1)
 }

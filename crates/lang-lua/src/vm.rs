@@ -158,6 +158,9 @@ pub struct Vm<'h> {
     pub depth: u32,
     /// Nested coroutine resumes (bounded like C Lua's C stack).
     pub co_depth: u32,
+    /// For the next collection: the running thread's stack is live only
+    /// below this slot.
+    pub gc_limit: Option<usize>,
     /// Scratch buffer for concatenation.
     pub buf: Vec<u8>,
     /// The outside world.
@@ -216,6 +219,7 @@ impl<'h> Vm<'h> {
             mem_limit: usize::MAX,
             depth: 0,
             co_depth: 0,
+            gc_limit: None,
             buf: Vec::new(),
             host,
             exit_run: false,
@@ -1508,6 +1512,18 @@ impl Vm<'_> {
         Ok(())
     }
 
+    /// A collection point where the running frame's registers from `top`
+    /// up are dead (the instruction is about to write them): they are not
+    /// marked and are cleared, as C Lua collects only below the top.
+    #[inline]
+    fn gc_point_below(&mut self, top: usize) -> LResult<()> {
+        if self.heap.bytes > self.heap.threshold {
+            self.gc_limit = Some(top);
+            return self.gc_point();
+        }
+        Ok(())
+    }
+
     /// Charges the instruction budget.
     #[inline]
     fn charge(&mut self, n: usize) -> LResult<()> {
@@ -1713,7 +1729,7 @@ impl Vm<'_> {
                     }
                     NEWTABLE => {
                         save!();
-                        self.gc_point()?;
+                        self.gc_point_below(base + a)?;
                         let t = self.heap.new_table(Table::with_capacity(gb(i), gc(i)));
                         r!(a) = Value::Table(t);
                     }
@@ -1839,7 +1855,7 @@ impl Vm<'_> {
                         let n = gb(i);
                         self.top = base + a + n;
                         self.concat(base + a, n)?;
-                        self.gc_point()?;
+                        self.gc_point_below(base + a + 1)?;
                     }
                     JMP => {
                         let off = gsj(i);
@@ -1969,7 +1985,7 @@ impl Vm<'_> {
                         let nres = gc(i) as i32 - 1;
                         save!();
                         self.charge(1)?;
-                        self.gc_point()?;
+                        self.gc_point_below(base + a + nargs + 1)?;
                         let func = base + a;
                         if self.precall_inner(func, nargs, nres, Protect::None, func, false)? {
                             continue 'frames;
@@ -2144,7 +2160,7 @@ impl Vm<'_> {
                     }
                     CLOSURE => {
                         save!();
-                        self.gc_point()?;
+                        self.gc_point_below(base + a)?;
                         let p = proto.protos[gbx(i)].clone();
                         let mut ups = Vec::with_capacity(p.upvals.len());
                         for &(instack, idx, _) in &p.upvals {
