@@ -463,7 +463,9 @@ fn collectgarbage(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     match opt.as_str() {
         "collect" | "step" => {
             // Collection runs only where every live value is reachable from
-            // roots; natives' callers keep their values on the stack.
+            // roots; natives' callers keep their values on the stack, below
+            // this call's arguments (registers above them are dead).
+            vm.gc_limit = Some(vm.top);
             vm.collect();
             vm.push(if opt == "step" {
                 Value::Bool(true)

@@ -138,7 +138,19 @@ fn fuzz_smoke() {
     };
     let mut counts = [0usize; 3];
     for i in 0..400 {
-        let src: Vec<u8> = if i % 5 == 0 {
+        let src: Vec<u8> = if i % 3 == 1 {
+            // Mostly valid programs: two seeds joined, digits changed.
+            let mut s = SEEDS[rng.below(SEEDS.len())].as_bytes().to_vec();
+            s.push(b'\n');
+            s.extend_from_slice(SEEDS[rng.below(SEEDS.len())].as_bytes());
+            for _ in 0..rng.below(4) {
+                let p = rng.below(s.len());
+                if s[p].is_ascii_digit() {
+                    s[p] = b'0' + (rng.next() % 10) as u8;
+                }
+            }
+            s
+        } else if i % 5 == 0 {
             (0..rng.below(200))
                 .map(|_| TOKENS[rng.below(TOKENS.len())].bytes().collect::<Vec<u8>>())
                 .collect::<Vec<_>>()
