@@ -1987,6 +1987,30 @@ impl Vm<'_> {
                         self.charge(1)?;
                         self.gc_point_below(base + a + nargs + 1)?;
                         let func = base + a;
+                        // Fast path: a fixed-arity Lua function with room on the stack.
+                        if let Value::Func(h) = self.stack[func]
+                            && let Func::Lua { proto: callee, .. } = self.heap.funcs.get(h)
+                            && !callee.vararg
+                        {
+                            let (np, ms) = (callee.nparams as usize, callee.maxstack as usize);
+                            let nb = func + 1;
+                            if nb + ms < self.stack.len() && self.frames.len() < 195_000 {
+                                for j in nargs.min(np)..np {
+                                    self.stack[nb + j] = Value::Nil;
+                                }
+                                self.frames.push(Frame {
+                                    func,
+                                    base: nb,
+                                    pc: 0,
+                                    nresults: nres,
+                                    nvarargs: 0,
+                                    protect: Protect::None,
+                                    host_entry: false,
+                                    ret: func,
+                                });
+                                continue 'frames;
+                            }
+                        }
                         if self.precall_inner(func, nargs, nres, Protect::None, func, false)? {
                             continue 'frames;
                         }
@@ -2051,7 +2075,10 @@ impl Vm<'_> {
                     }
                     RETURN1 => {
                         let f = self.frames[fi];
-                        if self.open.is_empty()
+                        if self
+                            .open
+                            .last()
+                            .is_none_or(|&(o, _)| (o as usize) < f.func - f.nvarargs)
                             && f.protect == Protect::None
                             && !f.host_entry
                             && (fi > 0 || self.cur == 0)
