@@ -1664,6 +1664,17 @@ impl Vm<'_> {
                     GETTABLE => {
                         let t = r!(gb(i));
                         let key = r!(gc(i));
+                        if let (Value::Table(th), Value::Int(ik)) = (t, key) {
+                            let tb = self.heap.tables.get(th);
+                            let u = (ik as u64).wrapping_sub(1);
+                            if u < tb.arr.len() as u64 {
+                                let v = tb.arr[u as usize];
+                                if !v.is_nil() || tb.meta.is_none() {
+                                    r!(a) = v;
+                                    continue;
+                                }
+                            }
+                        }
                         if let Value::Table(th) = t {
                             let tb = self.heap.tables.get(th);
                             let v = tb.get(key);
@@ -1708,6 +1719,18 @@ impl Vm<'_> {
                     }
                     SETTABLE => {
                         let (t, key, v) = (r!(a), r!(gb(i)), r!(gc(i)));
+                        // Fast path: a non-nil store into the array part of a
+                        // table without metatable.
+                        if let (Value::Table(th), Value::Int(ik)) = (t, key)
+                            && !v.is_nil()
+                        {
+                            let tb = self.heap.tables.get_mut(th);
+                            let u = (ik as u64).wrapping_sub(1);
+                            if tb.meta.is_none() && u < tb.arr.len() as u64 {
+                                tb.arr[u as usize] = v;
+                                continue;
+                            }
+                        }
                         save!();
                         if let Err(e) = self.set_fast(t, key, v) {
                             return Err(self.describe_index_err(e, t, fi, a));
