@@ -1752,7 +1752,7 @@ impl Vm<'_> {
                     }
                     NEWTABLE => {
                         save!();
-                        self.gc_point_below(base + a)?;
+                        self.gc_point()?;
                         let t = self.heap.new_table(Table::with_capacity(gb(i), gc(i)));
                         r!(a) = Value::Table(t);
                     }
@@ -2210,7 +2210,7 @@ impl Vm<'_> {
                     }
                     CLOSURE => {
                         save!();
-                        self.gc_point_below(base + a)?;
+                        self.gc_point()?;
                         let p = proto.protos[gbx(i)].clone();
                         let mut ups = Vec::with_capacity(p.upvals.len());
                         for &(instack, idx, _) in &p.upvals {

@@ -72,6 +72,17 @@ fn garbage_is_collected_under_the_limit() {
 }
 
 #[test]
+fn collection_keeps_live_locals() {
+    // Collections at closure creation and concatenation must not lose
+    // locals above the written register.
+    let src = "local keep = {} for i = 1, 200000 do local x local y = {i} x = function() return y end \
+               local s = 'k' .. i local z = {} keep[i % 100 + 1] = y assert(y[1] == i and z and x() == y and s) end print('ok')";
+    let (o, out) = run(src, limited(u64::MAX / 2, 64 << 20));
+    assert_eq!(o, Outcome::Exited(0), "{out}");
+    assert_eq!(out, "ok\n");
+}
+
+#[test]
 fn output_limit() {
     let (o, _) = run(
         "while true do io.write(('x'):rep(1000)) end",
