@@ -901,7 +901,14 @@ impl Compiler<'_> {
                 Target::Index(..) => return Err(self.err("internal")),
             },
             E::Index(obj, key) => {
-                let o = self.expr_any(obj)?;
+                // As for operators: a non-local object goes into a temporary target.
+                let obj_local = matches!(&obj.k, E::Name(n) if self.resolve_local(self.fs.len() - 1, n).is_some());
+                let o = if !obj_local && (r as usize) >= self.f().actives.len() {
+                    self.expr_to(obj, r)?;
+                    r
+                } else {
+                    self.expr_any(obj)?
+                };
                 self.line = e.line;
                 match &key.k {
                     E::Str(s) => {
@@ -999,7 +1006,15 @@ impl Compiler<'_> {
                 Ok(())
             }
             _ => {
-                let ar = self.expr_any(a)?;
+                // A left operand that is not a local is computed into the target when
+                // the target is a temporary: left-leaning chains reuse one register.
+                let is_local = matches!(&a.k, E::Name(n) if self.resolve_local(self.fs.len() - 1, n).is_some());
+                let ar = if !is_local && (r as usize) >= self.f().actives.len() {
+                    self.expr_to(a, r)?;
+                    r
+                } else {
+                    self.expr_any(a)?
+                };
                 if op == BinOp::Add
                     && let E::Int(i) = b.k
                     && (-128..128).contains(&i)

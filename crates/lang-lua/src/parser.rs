@@ -157,6 +157,8 @@ pub struct Parser<'a> {
 }
 
 const MAX_DEPTH: u32 = 190;
+/// Most nesting of a left-leaning chain of operators or suffixes.
+const MAX_CHAIN: u32 = 1000;
 
 /// Parses a chunk into its main function body.
 pub fn parse(src: &[u8], chunk: &str) -> Result<FuncBody, SynErr> {
@@ -279,6 +281,10 @@ impl Parser<'_> {
             || self.is("else")
             || self.is("elseif")
             || self.is("until")
+    }
+
+    fn too_complex(&self) -> SynErr {
+        format!("{}:{}: expression too complex", self.lex.chunk, self.line)
     }
 
     fn enter(&mut self) -> Result<(), SynErr> {
@@ -616,8 +622,15 @@ impl Parser<'_> {
 
     fn suffixed(&mut self) -> Result<Expr, SynErr> {
         let mut e = self.primary()?;
+        let mut chain = 0;
         loop {
             let line = self.line;
+            // Each suffix nests the tree one level deeper; the compiler and
+            // the tree's drop recurse over it, so its depth is bounded.
+            chain += 1;
+            if self.depth + chain > MAX_CHAIN {
+                return Err(self.too_complex());
+            }
             match &self.tok {
                 Tok::Sym(".") => {
                     self.advance()?;
@@ -793,9 +806,14 @@ impl Parser<'_> {
         } else {
             self.simple()?
         };
+        let mut chain = 0;
         while let Some((op, left, right)) = self.binop() {
             if left <= limit {
                 break;
+            }
+            chain += 1;
+            if self.depth + chain > MAX_CHAIN {
+                return Err(self.too_complex());
             }
             let line = self.line;
             self.advance()?;

@@ -83,6 +83,17 @@ fn collection_keeps_live_locals() {
 }
 
 #[test]
+fn long_chains_compile() {
+    // Chains just under the nesting bound compile and run.
+    let src = "local f = load('local x = ... return ' .. string.rep('x + ', 900) .. '1') \
+               local t = setmetatable({}, {__index = function(t) return t end}) \
+               local g = load('local a = ... return a' .. string.rep('.b', 900)) print(f(1), g(t) == t)";
+    let (o, out) = run(src, limited(100_000_000, 64 << 20));
+    assert_eq!(o, Outcome::Exited(0), "{out}");
+    assert_eq!(out, "901\ttrue\n");
+}
+
+#[test]
 fn output_limit() {
     let (o, _) = run(
         "while true do io.write(('x'):rep(1000)) end",
@@ -104,6 +115,12 @@ fn deep_recursion_is_a_lua_error() {
         "local s = string.rep('a = {', 5000) print(load(s))",
         "local function f() return coroutine.wrap(f)() end print(pcall(f))",
         "print(pcall(string.rep))",
+        "print(load('return ' .. string.rep('x + ', 200000) .. '1'))",
+        "print(load('return a' .. string.rep('.b', 200000)))",
+        "print(load('return f' .. string.rep('()', 200000)))",
+        "print(load('return ' .. string.rep('x .. ', 200000) .. '1'))",
+        "print(load('return ' .. string.rep('not ', 200000) .. '1'))",
+        "print(load('return ' .. string.rep('{', 200000)))",
         "print(pcall(string.find, string.rep('a', 100000), string.rep('a?', 100000) .. string.rep('a', 100000)))",
     ];
     for src in cases {
