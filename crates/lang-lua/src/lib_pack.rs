@@ -173,6 +173,11 @@ pub fn pack(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     let mut ai = 1;
     while let Some((it, size)) = next_item(vm, &mut f)? {
         let padn = align_pad(vm, it, size, out.len(), f.maxalign)?;
+        // Check the budget before growing: a format can ask for gigabytes.
+        vm.check_mem(out.len() + padn + size)?;
+        if out.len() + padn + size > i32::MAX as usize {
+            rt!(vm, "resulting string too large");
+        }
         out.extend(std::iter::repeat_n(0u8, padn));
         match it {
             Item::Int { size, signed } => {

@@ -239,6 +239,7 @@ impl<'h> Vm<'h> {
     pub fn push(&mut self, v: Value) {
         if self.top >= self.stack.len() {
             self.stack.resize(self.top + 16, Value::Nil);
+            self.heap.bytes += 16 * 16;
         }
         self.stack[self.top] = v;
         self.top += 1;
