@@ -56,7 +56,7 @@ fn memory_limit_is_a_clean_end() {
         "print(string.format('%s', ('x'):rep(2^30)))",
         "local parts = {} for i = 1, 1e7 do parts[i] = 'abcdefgh' end print(#table.concat(parts))",
         "local s = string.pack('c2000000000', '')",
-        "local t = {} for i = 1, 1e6 do t[i] = string.pack('s4', ('y'):rep(100)) end",
+        "local t = {} for i = 1, 1e6 do t[i] = string.pack('s4', ('y'):rep(100) .. i) end",
     ] {
         let (o, _) = run(src, limited(u64::MAX / 2, 32 << 20));
         assert_eq!(kind(&o), Some(LimitKind::Memory), "{src}: {o:?}");
