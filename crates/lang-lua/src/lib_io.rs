@@ -362,8 +362,14 @@ fn os_tmpname(vm: &mut Vm, _: usize, _: usize) -> LResult<usize> {
     Ok(1)
 }
 
-fn os_setlocale(vm: &mut Vm, _: usize, _: usize) -> LResult<usize> {
-    let v = vm.str(b"C");
+fn os_setlocale(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+    // Only the C locale exists here; asking for another one fails.
+    let ok = match arg(vm, base, n, 0) {
+        Value::Nil => true,
+        Value::Str(h) => matches!(vm.heap.str(h), b"C" | b"" | b"POSIX"),
+        _ => false,
+    };
+    let v = if ok { vm.str(b"C") } else { Value::Nil };
     vm.push(v);
     Ok(1)
 }

@@ -538,6 +538,10 @@ fn format(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
             width = width * 10 + (fmt[i] - b'0') as usize;
             i += 1;
         }
+        let wlen = i - wstart;
+        if i - start > 30 {
+            rt!(vm, "invalid format (too long)");
+        }
         let mut prec: Option<usize> = None;
         if fmt.get(i) == Some(&b'.') {
             i += 1;
@@ -547,33 +551,55 @@ fn format(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
                 pv = pv * 10 + (fmt[i] - b'0') as usize;
                 i += 1;
             }
+            if i - start > 30 {
+                rt!(vm, "invalid format (too long)");
+            }
             if i - pstart > 2 {
                 rt!(
                     vm,
-                    "invalid conversion '%{}' to 'format'",
+                    "invalid conversion specification: '%{}'",
                     String::from_utf8_lossy(&fmt[start..i.min(fmt.len())])
                 );
             }
             prec = Some(pv);
         }
-        if i - wstart > 2 + prec.map_or(0, |_| 1 + 2)
-            || flags.len() > 5
-            || (i - wstart > 2 && prec.is_none())
-        {
+        if wlen > 2 || flags.len() > 5 {
             rt!(
                 vm,
-                "invalid conversion '%{}' to 'format'",
+                "invalid conversion specification: '%{}'",
                 String::from_utf8_lossy(&fmt[start..(i + 1).min(fmt.len())])
             );
         }
         let Some(&conv) = fmt.get(i) else {
             rt!(
                 vm,
-                "invalid conversion '%{}' to 'format'",
+                "invalid conversion specification: '%{}'",
                 String::from_utf8_lossy(&fmt[start..])
             );
         };
         i += 1;
+        // Flags and precision each conversion accepts (as C Lua checks).
+        let (allowed, prec_ok): (&[u8], bool) = match conv {
+            b'c' => (b"-", false),
+            b'd' | b'i' => (b"-+0 ", true),
+            b'u' => (b"-0", true),
+            b'o' | b'x' | b'X' => (b"-#0", true),
+            b'a' | b'A' | b'e' | b'E' | b'f' | b'g' | b'G' => (b"-+#0 ", true),
+            b's' => (b"-", true),
+            b'p' => (b"-", false),
+            b'q' => (b"", false),
+            _ => (b"", false),
+        };
+        if flags.iter().any(|f| !allowed.contains(f))
+            || (prec.is_some() && !prec_ok)
+            || conv == b'F'
+        {
+            rt!(
+                vm,
+                "invalid conversion specification: '%{}'",
+                String::from_utf8_lossy(&fmt[start..i])
+            );
+        }
         let has = |f: u8| flags.contains(&f);
         let ai = argi;
         argi += 1;
@@ -605,7 +631,16 @@ fn format(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
             }
             b'u' => {
                 let v = vm.check_int(base, n, ai, "format")?;
-                pad_num("", &(v as u64).to_string(), width, &flags, true)
+                let mut s = (v as u64).to_string();
+                if let Some(p) = prec {
+                    while s.len() < p {
+                        s.insert(0, '0');
+                    }
+                    if p == 0 && v == 0 {
+                        s.clear();
+                    }
+                }
+                pad_num("", &s, width, &flags, prec.is_none())
             }
             b'c' => {
                 let v = vm.check_int(base, n, ai, "format")?;
@@ -687,6 +722,9 @@ fn format(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
                     Value::Str(h) => vm.heap.str(h).to_vec(),
                     _ => Vec::new(),
                 };
+                if (width > 0 || prec.is_some() || !flags.is_empty()) && s.contains(&0) {
+                    return Err(vm.arg_error(ai, "format", "string contains zeros"));
+                }
                 if let Some(p) = prec {
                     s.truncate(p);
                 }
@@ -721,7 +759,7 @@ fn format(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
             _ => {
                 rt!(
                     vm,
-                    "invalid conversion '%{}' to 'format'",
+                    "invalid conversion specification: '%{}'",
                     String::from_utf8_lossy(&fmt[start..i])
                 );
             }
