@@ -35,6 +35,7 @@ impl Vm<'_> {
         for v in &mut self.stack[live..] {
             *v = Value::Nil;
         }
+        m.gray.extend(self.roots.iter().copied());
         m.gray.push(Value::Table(self.globals));
         m.gray.push(Value::Table(self.registry));
         m.gray.push(Value::Thread(0));

@@ -127,8 +127,13 @@ fn close(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
                 if mm.is_nil() {
                     continue;
                 }
-                // Each closer gets the error of the previous one, if any.
-                match vm.call_n(mm, &[v, err.unwrap_or(Value::Nil)], 0) {
+                // Each closer gets the error of the previous one, if any; it
+                // is rooted while the next closer runs.
+                let root = vm.roots.len();
+                vm.roots.push(err.unwrap_or(Value::Nil));
+                let r = vm.call_n(mm, &[v, err.unwrap_or(Value::Nil)], 0);
+                vm.roots.truncate(root);
+                match r {
                     Ok(_) => {}
                     Err(crate::vm::LErr::Rt(e)) => err = Some(e),
                     Err(other) => return Err(other),

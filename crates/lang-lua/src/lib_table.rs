@@ -102,6 +102,8 @@ fn remove(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
         }
     }
     let v = geti(vm, t, pos)?;
+    // On the stack at once: metamethods below may run the collector.
+    vm.push(v);
     let mut p = pos;
     while p < size {
         let nv = geti(vm, t, p + 1)?;
@@ -111,7 +113,6 @@ fn remove(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     if p <= size || n > 1 {
         seti(vm, t, p, Value::Nil)?;
     }
-    vm.push(v);
     Ok(1)
 }
 

@@ -161,6 +161,9 @@ pub struct Vm<'h> {
     /// For the next collection: the running thread's stack is live only
     /// below this slot.
     pub gc_limit: Option<usize>,
+    /// Values held by Rust code across calls into Lua (a pending error while
+    /// `__close` handlers run, results waiting for them): collection roots.
+    pub roots: Vec<Value>,
     /// Scratch buffer for concatenation.
     pub buf: Vec<u8>,
     /// The outside world.
@@ -220,6 +223,7 @@ impl<'h> Vm<'h> {
             depth: 0,
             co_depth: 0,
             gc_limit: None,
+            roots: Vec::new(),
             buf: Vec::new(),
             host,
             exit_run: false,
@@ -815,6 +819,9 @@ impl<'h> Vm<'h> {
     fn close_tbc(&mut self, level: usize, err: Option<Value>) -> LResult<Option<Value>> {
         let mut cur = err;
         let mut raised = false;
+        // The current error lives only here between handlers: root it.
+        let root = self.roots.len();
+        self.roots.push(cur.unwrap_or(Value::Nil));
         while let Some(&idx) = self.tbc.last() {
             if idx < level {
                 break;
@@ -831,12 +838,17 @@ impl<'h> Vm<'h> {
                 Ok(_) => {}
                 Err(LErr::Rt(e)) => {
                     cur = Some(e);
+                    self.roots[root] = e;
                     raised = true;
                 }
-                Err(other) => return Err(other),
+                Err(other) => {
+                    self.roots.truncate(root);
+                    return Err(other);
+                }
             }
             self.top = saved_top;
         }
+        self.roots.truncate(root);
         if raised && err.is_none() {
             return Err(LErr::Rt(cur.unwrap_or(Value::Nil)));
         }
@@ -1548,10 +1560,14 @@ impl Vm<'_> {
         if self.tbc.last().is_some_and(|&i| i >= f.base) {
             // Results are copied away first: __close may use the stack.
             let vals: Vec<Value> = self.stack[src..src + n].to_vec();
+            let root = self.roots.len();
+            self.roots.extend_from_slice(&vals);
             self.top = f.base + 256.max(n);
             self.ensure_stack(self.top + 1)?;
             self.frames.push(f);
-            self.close_tbc(f.base, None)?;
+            let closed = self.close_tbc(f.base, None);
+            self.roots.truncate(root);
+            closed?;
             self.frames.pop();
             self.stack[src..src + n].copy_from_slice(&vals);
         }

@@ -42,6 +42,7 @@ fn official_suite() {
         output_bytes: Some(64 << 20),
     };
     let mut passed = Vec::new();
+    let mut panicked = Vec::new();
     for name in &names {
         let (o, _out, err) = common::run_dir(&dir, name, limits);
         let ok = o == Outcome::Exited(0);
@@ -61,6 +62,9 @@ fn official_suite() {
         );
         if ok {
             passed.push(name.clone());
+        }
+        if o == Outcome::Error("panic".into()) {
+            panicked.push(name.clone());
         }
     }
     let _ = std::fs::remove_dir_all(&dir);
