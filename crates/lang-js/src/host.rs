@@ -213,7 +213,9 @@ pub(crate) fn read_vfs(path: &str) -> io::Result<Vec<u8>> {
         if MEMORY_LIMIT.get().is_some_and(|m| meta.size > m) {
             return Err(io::Error::other("file larger than the memory limit"));
         }
-        let mut file = io.vfs.open(&path, OpenMode::parse("r").expect("valid mode"))?;
+        let mut file = io
+            .vfs
+            .open(&path, OpenMode::parse("r").expect("valid mode"))?;
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes)?;
         Ok(bytes)
@@ -445,9 +447,8 @@ pub(crate) fn compile_commonjs(path: &str, context: &mut Context) -> JsResult<Js
     let source = String::from_utf8_lossy(&bytes);
     let source = blank_hashbang(&source);
     crate::run::guard_depth(&source, path)?;
-    let wrapped = format!(
-        "(function (exports, require, module, __filename, __dirname) {{{source}\n}})"
-    );
+    let wrapped =
+        format!("(function (exports, require, module, __filename, __dirname) {{{source}\n}})");
     let script = boa_engine::Script::parse(
         Source::from_bytes(wrapped.as_bytes()).with_path(std::path::Path::new(path)),
         None,
@@ -471,6 +472,21 @@ fn sh_compile_commonjs(_: &JsValue, args: &[JsValue], context: &mut Context) -> 
     check_heap()?;
     let path = string_arg(args, 0, context)?;
     compile_commonjs(&path, context)
+}
+
+/// `vm.runInThisContext`: `code` as a classic script in the global scope.
+fn sh_run_script(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
+    check_heap()?;
+    let code = string_arg(args, 0, context)?;
+    let path = string_arg(args, 1, context)?;
+    crate::run::guard_depth(&code, &path)?;
+    let script = boa_engine::Script::parse(
+        Source::from_bytes(code.as_bytes()).with_path(std::path::Path::new(&path)),
+        None,
+        context,
+    )
+    .map_err(|e| crate::run::locate_syntax_error(e, &path, 0))?;
+    script.evaluate(context)
 }
 
 fn setter(slot: fn(&mut State) -> &mut Option<JsObject>) -> NativeFunction {
@@ -531,14 +547,18 @@ pub(crate) fn natives(context: &mut Context) -> JsResult<JsObject> {
         ("stat", NativeFunction::from_fn_ptr(sh_stat), 1),
         ("readdir", NativeFunction::from_fn_ptr(sh_readdir), 1),
         ("resolve", NativeFunction::from_fn_ptr(sh_resolve), 2),
-        ("compileCommonJs", NativeFunction::from_fn_ptr(sh_compile_commonjs), 1),
+        (
+            "compileCommonJs",
+            NativeFunction::from_fn_ptr(sh_compile_commonjs),
+            1,
+        ),
         ("setBuiltins", setter(|s| &mut s.builtins), 1),
         ("setRequireFactory", setter(|s| &mut s.require_factory), 1),
         ("setCommonJsRunner", setter(|s| &mut s.cjs_runner), 1),
         ("setInspector", setter(|s| &mut s.inspector), 1),
         ("setExitCodeSource", setter(|s| &mut s.exit_code), 1),
         ("random", NativeFunction::from_fn_ptr(math_random), 0),
-        ("checkHeap", NativeFunction::from_fn_ptr(|_, _, _| check_heap().map(|()| JsValue::undefined())), 0),
+        ("runScript", NativeFunction::from_fn_ptr(sh_run_script), 2),
     ];
     for (name, f, len) in fns {
         init.function(f, JsString::from(name), len);

@@ -95,7 +95,11 @@ impl RunGuard {
         MEMORY_LIMIT.set(limits.memory_bytes);
         HEAP_EXCEEDED.set(heap_exceeded);
         STOP.set(None);
-        ARGV.set(std::iter::once(entry.to_owned()).chain(args.iter().cloned()).collect());
+        ARGV.set(
+            std::iter::once(entry.to_owned())
+                .chain(args.iter().cloned())
+                .collect(),
+        );
         STATE.set(State::default());
         host::seed_random();
         RunGuard
@@ -173,8 +177,14 @@ pub(crate) fn locate_syntax_error(e: JsError, path: &str, col_shift: usize) -> J
     };
     let place = &message[at + " at line ".len()..];
     let mut parts = place.split(", col ");
-    let line: usize = parts.next().and_then(|l| l.trim().parse().ok()).unwrap_or(0);
-    let mut col: usize = parts.next().and_then(|c| c.trim().parse().ok()).unwrap_or(0);
+    let line: usize = parts
+        .next()
+        .and_then(|l| l.trim().parse().ok())
+        .unwrap_or(0);
+    let mut col: usize = parts
+        .next()
+        .and_then(|c| c.trim().parse().ok())
+        .unwrap_or(0);
     if line == 1 {
         col = col.saturating_sub(col_shift);
     }
@@ -184,7 +194,8 @@ pub(crate) fn locate_syntax_error(e: JsError, path: &str, col_shift: usize) -> J
 }
 
 /// Length of the CommonJS wrapper's prefix on the first line.
-pub(crate) const WRAPPER_PREFIX: usize = "(function (exports, require, module, __filename, __dirname) {".len();
+pub(crate) const WRAPPER_PREFIX: usize =
+    "(function (exports, require, module, __filename, __dirname) {".len();
 
 fn execute(entry: &str, limits: Limits) -> Done {
     let executor = Rc::new(Executor::default());
@@ -212,7 +223,8 @@ fn execute(entry: &str, limits: Limits) -> Done {
     context
         .runtime_limits_mut()
         .set_stack_size_limit(VALUE_STACK_LIMIT);
-    let result = start(entry, &loader, &mut context).and_then(|main| event_loop(main, &mut context));
+    let result =
+        start(entry, &loader, &mut context).and_then(|main| event_loop(main, &mut context));
     let done = match result {
         Ok(()) => {
             let code = exit_code(&mut context);
@@ -286,7 +298,10 @@ fn describe(value: &JsValue, context: &mut Context) -> String {
     }
     let inspector = STATE.with_borrow(|s| s.inspector.clone());
     let text = inspector
-        .and_then(|f| f.call(&JsValue::undefined(), &[value.clone()], context).ok())
+        .and_then(|f| {
+            f.call(&JsValue::undefined(), &[value.clone()], context)
+                .ok()
+        })
         .and_then(|v| v.as_string().map(|s| s.to_std_string_lossy()))
         .unwrap_or_else(|| value.display().to_string());
     format!("Uncaught {text}")
@@ -592,7 +607,7 @@ impl Loader {
     fn load(&self, from: &str, spec: &str, context: &mut Context) -> JsResult<Module> {
         check_heap()?;
         let bare = spec.strip_prefix("node:").unwrap_or(spec);
-        if matches!(bare, "fs" | "path" | "util") {
+        if matches!(bare, "fs" | "path" | "util" | "vm") {
             let key = format!("node:{bare}");
             if let Some(m) = self.modules.borrow().get(&key) {
                 return Ok(m.clone());
@@ -674,7 +689,7 @@ fn commonjs_module(path: &str, context: &mut Context) -> JsResult<Module> {
     Ok(Module::from_value_as_default(exports, context))
 }
 
-/// `fs`, `path` or `util` as a module: the prelude's object as the default
+/// `fs`, `path`, `util` or `vm` as a module: the prelude's object as the default
 /// export and its properties as named exports.
 fn builtin_module(name: &str, context: &mut Context) -> JsResult<Module> {
     let builtins = STATE

@@ -64,10 +64,16 @@ fn corpus_matches_node() {
     let mut entries: Vec<PathBuf> = std::fs::read_dir(&corpus)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.is_file() && matches!(p.extension().and_then(|e| e.to_str()), Some("js" | "mjs")))
+        .filter(|p| {
+            p.is_file() && matches!(p.extension().and_then(|e| e.to_str()), Some("js" | "mjs"))
+        })
         .collect();
     entries.sort();
-    assert!(entries.len() >= 40, "the corpus has {} programs", entries.len());
+    assert!(
+        entries.len() >= 40,
+        "the corpus has {} programs",
+        entries.len()
+    );
     let mut failures = Vec::new();
     for path in &entries {
         let entry = path.file_name().unwrap().to_string_lossy().into_owned();

@@ -1,0 +1,56 @@
+//! A fixed, seeded sample of test262 must keep its recorded pass rate.
+
+#[path = "test262/harness.rs"]
+mod harness;
+
+/// Tests in the sample.
+const SAMPLE: usize = 2_000;
+/// The sample's seed: change it only together with `RECORDED_PASS_RATE`.
+const SEED: u64 = 0x5348_4945_4c44;
+/// The pass rate measured for this sample (of the tests not skipped):
+/// 96.37% (1856 passed, 70 failed, 74 skipped) on 2026-11-29.
+const RECORDED_PASS_RATE: f64 = 0.96;
+
+#[test]
+fn test262_sample_keeps_its_pass_rate() {
+    let Some(root) = harness::unpack() else {
+        return;
+    };
+    let tests = harness::sample(&harness::all_tests(&root), SAMPLE, SEED);
+    let failed = std::thread::Builder::new()
+        .stack_size(8 << 20)
+        .spawn(move || {
+            let mut suite = harness::Suite::new(root);
+            let (mut pass, mut fail, mut skip) = (0usize, 0usize, 0usize);
+            let mut failures = Vec::new();
+            for t in &tests {
+                match suite.run(t) {
+                    harness::Verdict::Pass => pass += 1,
+                    harness::Verdict::Fail => {
+                        fail += 1;
+                        failures.push(t.clone());
+                    }
+                    harness::Verdict::Skip => skip += 1,
+                }
+            }
+            (pass, fail, skip, failures)
+        })
+        .unwrap()
+        .join()
+        .expect("the runner thread must not die");
+    let (pass, fail, skip, failures) = failed;
+    let rate = pass as f64 / (pass + fail).max(1) as f64;
+    eprintln!(
+        "test262 sample: {pass} passed, {fail} failed, {skip} skipped: {:.2}%",
+        rate * 100.0
+    );
+    if std::env::var_os("TEST262_SHOW_FAILURES").is_some() {
+        for f in &failures {
+            eprintln!("FAIL {f}");
+        }
+    }
+    assert!(
+        rate >= RECORDED_PASS_RATE,
+        "pass rate {rate:.4} fell below the recorded {RECORDED_PASS_RATE}"
+    );
+}
