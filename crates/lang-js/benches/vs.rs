@@ -4,9 +4,10 @@
 #![forbid(unsafe_code)]
 
 use std::collections::BTreeMap;
+use std::io::Read;
 use std::path::PathBuf;
-use std::process::Command;
-use std::time::Instant;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use shield_engine::vfs::{MemoryFiles, MemoryWrites, Overlay};
 use shield_engine::{Engine, Job, Limits, Outcome, SystemClock};
@@ -56,12 +57,41 @@ fn ours(source: Vec<u8>) -> (f64, Vec<u8>) {
         .unwrap()
 }
 
+/// A reference interpreter's run, or `None` when it is missing, fails or
+/// takes over [`REFERENCE_TIMEOUT`].
 fn process(cmd: &str, args: &[&str], file: &PathBuf) -> Option<(f64, Vec<u8>)> {
     let start = Instant::now();
-    let out = Command::new(cmd).args(args).arg(file).output().ok()?;
-    let secs = start.elapsed().as_secs_f64();
-    out.status.success().then_some((secs, out.stdout))
+    let mut child = Command::new(cmd)
+        .args(args)
+        .arg(file)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    let mut stdout = child.stdout.take()?;
+    let reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = stdout.read_to_end(&mut buf);
+        buf
+    });
+    loop {
+        if let Some(status) = child.try_wait().ok()? {
+            let secs = start.elapsed().as_secs_f64();
+            let out = reader.join().ok()?;
+            return status.success().then_some((secs, out));
+        }
+        if start.elapsed() > REFERENCE_TIMEOUT {
+            let _ = child.kill();
+            let _ = child.wait();
+            println!("{cmd} {}: timed out", file.display());
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
 }
+
+/// How long a reference interpreter may take on one program.
+const REFERENCE_TIMEOUT: Duration = Duration::from_secs(120);
 
 fn geomean(v: &[f64]) -> f64 {
     (v.iter().map(|x| x.ln()).sum::<f64>() / v.len().max(1) as f64).exp()

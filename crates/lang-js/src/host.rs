@@ -491,7 +491,7 @@ fn sh_run_script(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResu
 
 fn setter(slot: fn(&mut State) -> &mut Option<JsObject>) -> NativeFunction {
     NativeFunction::from_copy_closure(move |_, args, _| {
-        let obj = arg(args, 0).as_object().map(|o| o.clone());
+        let obj = arg(args, 0).as_object();
         STATE.with_borrow_mut(|s| *slot(s) = obj);
         Ok(JsValue::undefined())
     })
@@ -568,7 +568,6 @@ pub(crate) fn natives(context: &mut Context) -> JsResult<JsObject> {
         .global_object()
         .get(js_string!("Math"), context)?
         .as_object()
-        .map(|o| o.clone())
         .ok_or_else(|| type_error("no Math"))?;
     let random = natives.get(js_string!("random"), context)?;
     math.set(js_string!("random"), random, true, context)?;

@@ -299,7 +299,7 @@ fn describe(value: &JsValue, context: &mut Context) -> String {
     let inspector = STATE.with_borrow(|s| s.inspector.clone());
     let text = inspector
         .and_then(|f| {
-            f.call(&JsValue::undefined(), &[value.clone()], context)
+            f.call(&JsValue::undefined(), std::slice::from_ref(value), context)
                 .ok()
         })
         .and_then(|v| v.as_string().map(|s| s.to_std_string_lossy()))
@@ -698,7 +698,6 @@ fn builtin_module(name: &str, context: &mut Context) -> JsResult<Module> {
     let object = builtins
         .get(JsString::from(name), context)?
         .as_object()
-        .map(|o| o.clone())
         .ok_or_else(|| JsNativeError::typ().with_message("no such builtin"))?;
     let mut names = vec![js_string!("default")];
     for key in object.own_property_keys(context)? {

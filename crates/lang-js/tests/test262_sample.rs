@@ -8,8 +8,9 @@ const SAMPLE: usize = 2_000;
 /// The sample's seed: change it only together with `RECORDED_PASS_RATE`.
 const SEED: u64 = 0x5348_4945_4c44;
 /// The pass rate measured for this sample (of the tests not skipped):
-/// 96.37% (1856 passed, 70 failed, 74 skipped) on 2026-11-29.
-const RECORDED_PASS_RATE: f64 = 0.96;
+/// 97.77% (1883 passed, 43 failed, 74 skipped) on 2026-11-29. The run
+/// takes about 90 s (release, one core of this machine when quiet).
+const RECORDED_PASS_RATE: f64 = 0.977;
 
 #[test]
 fn test262_sample_keeps_its_pass_rate() {
