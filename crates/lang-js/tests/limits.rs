@@ -178,3 +178,43 @@ fn uncaught_errors_print_name_message_and_stack() {
     assert!(err.starts_with("Uncaught TypeError: boom\n"), "{err}");
     assert!(err.contains("main.js:1:"), "{err}");
 }
+
+static HEAP_POLLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// A heap backstop that reports the budget exceeded from its 50th poll on.
+fn exceeded_after_50() -> bool {
+    HEAP_POLLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) >= 50
+}
+
+#[test]
+fn heap_backstop_ends_the_run_with_the_memory_limit() {
+    // Polled at calls into the script's world and at every promise job,
+    // and not catchable.
+    for src in [
+        "const a = []; for (;;) { try { a.push('x'.repeat(1000)); require('fs').existsSync('x'); } catch (e) {} }",
+        "const a = []; const grow = () => { a.push(new Array(100).fill(0)); return Promise.resolve().then(grow); }; grow();",
+    ] {
+        HEAP_POLLS.store(0, std::sync::atomic::Ordering::Relaxed);
+        let mut files = std::collections::BTreeMap::new();
+        files.insert("main.js".to_owned(), src.as_bytes().to_vec());
+        let ran = common::run_with_heap(
+            files,
+            "main.js",
+            &[],
+            Vec::new(),
+            limited(100_000_000),
+            exceeded_after_50,
+        );
+        assert!(
+            matches!(
+                ran.outcome,
+                Outcome::Limit {
+                    kind: LimitKind::Memory,
+                    ..
+                }
+            ),
+            "{src}: {:?}",
+            ran.outcome
+        );
+    }
+}
