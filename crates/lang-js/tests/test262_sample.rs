@@ -4,9 +4,11 @@
 mod harness;
 
 /// The pass rate measured for this sample (of the tests not skipped):
-/// 97.77% (1883 passed, 43 failed, 74 skipped) on 2026-11-29. The run
-/// takes about 90 s (release, one core of this machine when quiet).
-const RECORDED_PASS_RATE: f64 = 0.977;
+/// 97.77% (1883 passed, 43 failed, 74 skipped) on 2026-11-29 in a release
+/// build; a debug build refuses more deeply nested sources (see
+/// `MAX_NESTING`), which costs a few tests. The run takes about 90 s
+/// (release) to 120 s (debug) on one core of this machine.
+const RECORDED_PASS_RATE: f64 = if cfg!(debug_assertions) { 0.97 } else { 0.977 };
 
 #[test]
 fn test262_sample_keeps_its_pass_rate() {
