@@ -5,10 +5,12 @@ mod harness;
 
 /// The pass rate measured for this sample (of the tests not skipped):
 /// 97.77% (1883 passed, 43 failed, 74 skipped) on 2026-11-29 in a release
-/// build; a debug build refuses more deeply nested sources (see
-/// `MAX_NESTING`), which costs a few tests. The run takes about 90 s
-/// (release) to 120 s (debug) on one core of this machine.
-const RECORDED_PASS_RATE: f64 = if cfg!(debug_assertions) { 0.97 } else { 0.977 };
+/// build. A debug build guards nesting far tighter (Boa's parser needs
+/// about five times the stack there, see `MAX_NESTING`) and refuses some
+/// harness files and tests: 87.64% (1688 passed, 238 failed). Run it with
+/// `--release` for the meaningful figure. About 90 s (release) to 135 s
+/// (debug) on one core of this machine.
+const RECORDED_PASS_RATE: f64 = if cfg!(debug_assertions) { 0.876 } else { 0.977 };
 
 #[test]
 fn test262_sample_keeps_its_pass_rate() {
