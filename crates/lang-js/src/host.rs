@@ -474,9 +474,24 @@ fn sh_compile_commonjs(_: &JsValue, args: &[JsValue], context: &mut Context) -> 
     compile_commonjs(&path, context)
 }
 
+/// `vm.runInThisContext`: `code` as a classic script in the global scope.
+fn sh_run_script(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
+    check_heap()?;
+    let code = string_arg(args, 0, context)?;
+    let path = string_arg(args, 1, context)?;
+    crate::run::guard_depth(&code, &path)?;
+    let script = boa_engine::Script::parse(
+        Source::from_bytes(code.as_bytes()).with_path(std::path::Path::new(&path)),
+        None,
+        context,
+    )
+    .map_err(|e| crate::run::locate_syntax_error(e, &path, 0))?;
+    script.evaluate(context)
+}
+
 fn setter(slot: fn(&mut State) -> &mut Option<JsObject>) -> NativeFunction {
     NativeFunction::from_copy_closure(move |_, args, _| {
-        let obj = arg(args, 0).as_object().map(|o| o.clone());
+        let obj = arg(args, 0).as_object();
         STATE.with_borrow_mut(|s| *slot(s) = obj);
         Ok(JsValue::undefined())
     })
@@ -543,11 +558,7 @@ pub(crate) fn natives(context: &mut Context) -> JsResult<JsObject> {
         ("setInspector", setter(|s| &mut s.inspector), 1),
         ("setExitCodeSource", setter(|s| &mut s.exit_code), 1),
         ("random", NativeFunction::from_fn_ptr(math_random), 0),
-        (
-            "checkHeap",
-            NativeFunction::from_fn_ptr(|_, _, _| check_heap().map(|()| JsValue::undefined())),
-            0,
-        ),
+        ("runScript", NativeFunction::from_fn_ptr(sh_run_script), 2),
     ];
     for (name, f, len) in fns {
         init.function(f, JsString::from(name), len);
@@ -557,7 +568,6 @@ pub(crate) fn natives(context: &mut Context) -> JsResult<JsObject> {
         .global_object()
         .get(js_string!("Math"), context)?
         .as_object()
-        .map(|o| o.clone())
         .ok_or_else(|| type_error("no Math"))?;
     let random = natives.get(js_string!("random"), context)?;
     math.set(js_string!("random"), random, true, context)?;

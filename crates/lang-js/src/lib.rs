@@ -10,6 +10,29 @@
 //! [`Job::clock`]. The job is reached through a scoped thread-local for the
 //! duration of [`JsEngine::run`], so the engine itself holds no state.
 //!
+//! Modules: `.mjs` files are ES modules, `.cjs` files CommonJS, and a `.js`
+//! file is CommonJS unless it only parses as a module (Node's syntax
+//! detection). `require` resolves `./x`, `./x.js`, `./x.json`,
+//! `./dir/index.js` in the VFS; `fs`, `path`, `util` and `vm`
+//! (`runInThisContext`) are built in, also as `node:` specifiers.
+//!
+//! Limits: the instruction budget is Boa's own per-instruction counter (the
+//! `fuzz` feature), an error no `catch` or `finally` sees, and it covers
+//! promise jobs, timers and module code. Output is counted across stdout,
+//! stderr and written files. Memory has no counter in Boa: the heap
+//! backstop ([`Job::heap_exceeded`](shield_engine::Job)) is polled at every
+//! call into the engine's world (console, fs, timers, each promise job,
+//! module loads, every `ArrayBuffer` allocation), so a loop that only
+//! allocates in the VM is not stopped by it until it calls out. Source
+//! nested deeper than the parser can take on an 8 MiB stack is refused
+//! before parsing (see [`nesting`]); JavaScript recursion ends with a
+//! `RangeError` at 3,000 frames.
+//!
+//! Time: `Date.now()` is the job clock's whole seconds at the start of the
+//! run plus the run's elapsed time (from `Clock::cpu_seconds`), the local
+//! time zone is UTC, and timers run in deadline order on a virtual clock
+//! (a `setTimeout` of an hour does not wait an hour).
+//!
 //! ```
 //! use std::collections::BTreeMap;
 //! use shield_engine::vfs::{MemoryFiles, MemoryWrites, Overlay};

@@ -432,7 +432,11 @@
   };
   path.posix = path;
   const util = { inspect: (v) => inspect(v, 0, [], 0), format: (...a) => format(a), promisify };
-  const builtins = { fs, path, util };
+  const vm = {
+    runInThisContext: (code, opts) =>
+      sh.runScript(String(code), typeof opts === 'string' ? opts : (opts && opts.filename) || 'evalmachine.<anonymous>'),
+  };
+  const builtins = { fs, path, util, vm };
   sh.setBuiltins(builtins);
 
   // ── CommonJS ─────────────────────────────────────────────────────────────

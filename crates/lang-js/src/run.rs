@@ -299,7 +299,7 @@ fn describe(value: &JsValue, context: &mut Context) -> String {
     let inspector = STATE.with_borrow(|s| s.inspector.clone());
     let text = inspector
         .and_then(|f| {
-            f.call(&JsValue::undefined(), &[value.clone()], context)
+            f.call(&JsValue::undefined(), std::slice::from_ref(value), context)
                 .ok()
         })
         .and_then(|v| v.as_string().map(|s| s.to_std_string_lossy()))
@@ -607,7 +607,7 @@ impl Loader {
     fn load(&self, from: &str, spec: &str, context: &mut Context) -> JsResult<Module> {
         check_heap()?;
         let bare = spec.strip_prefix("node:").unwrap_or(spec);
-        if matches!(bare, "fs" | "path" | "util") {
+        if matches!(bare, "fs" | "path" | "util" | "vm") {
             let key = format!("node:{bare}");
             if let Some(m) = self.modules.borrow().get(&key) {
                 return Ok(m.clone());
@@ -689,7 +689,7 @@ fn commonjs_module(path: &str, context: &mut Context) -> JsResult<Module> {
     Ok(Module::from_value_as_default(exports, context))
 }
 
-/// `fs`, `path` or `util` as a module: the prelude's object as the default
+/// `fs`, `path`, `util` or `vm` as a module: the prelude's object as the default
 /// export and its properties as named exports.
 fn builtin_module(name: &str, context: &mut Context) -> JsResult<Module> {
     let builtins = STATE
@@ -698,7 +698,6 @@ fn builtin_module(name: &str, context: &mut Context) -> JsResult<Module> {
     let object = builtins
         .get(JsString::from(name), context)?
         .as_object()
-        .map(|o| o.clone())
         .ok_or_else(|| JsNativeError::typ().with_message("no such builtin"))?;
     let mut names = vec![js_string!("default")];
     for key in object.own_property_keys(context)? {

@@ -28,6 +28,25 @@ pub fn run(
     stdin: Vec<u8>,
     limits: Limits,
 ) -> Ran {
+    run_with_heap(
+        files,
+        entry,
+        args,
+        stdin,
+        limits,
+        shield_engine::no_heap_budget,
+    )
+}
+
+/// [`run`] with a heap backstop.
+pub fn run_with_heap(
+    files: BTreeMap<String, Vec<u8>>,
+    entry: &str,
+    args: &[&str],
+    stdin: Vec<u8>,
+    limits: Limits,
+    heap_exceeded: fn() -> bool,
+) -> Ran {
     let entry = entry.to_owned();
     let args: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
     std::thread::Builder::new()
@@ -44,7 +63,7 @@ pub fn run(
                 vfs: &mut vfs,
                 clock: &SystemClock,
                 limits,
-                heap_exceeded: shield_engine::no_heap_budget,
+                heap_exceeded,
             });
             Ran {
                 outcome,
