@@ -442,6 +442,21 @@
   // ── CommonJS ─────────────────────────────────────────────────────────────
   const cache = new Map();
   const dirOf = (file) => { const i = file.lastIndexOf('/'); return i < 0 ? '' : file.slice(0, i); };
+  // Calls a module's wrapper with `this` = its exports, the way Node does,
+  // as a method call made by script code: `fn.call(...)` would go through
+  // a built-in, and the engine polls the memory limit only in what script
+  // code calls directly.
+  const callAsMethod = (exports, fn, ...args) => {
+    const key = Symbol('shield:module');
+    const target = (typeof exports === 'object' || typeof exports === 'function') && exports !== null
+      ? exports : { __proto__: null };
+    target[key] = fn;
+    try {
+      return target[key](exports, ...args);
+    } finally {
+      delete target[key];
+    }
+  };
   const makeRequire = (from) => {
     const require = (spec) => {
       spec = String(spec);
@@ -462,7 +477,7 @@
           module.exports = JSON.parse(sh.decode(sh.readFile(found)));
         } else {
           const fn = sh.compileCommonJs(found);
-          fn.call(module.exports, module.exports, makeRequire(found), module, found, dirOf(found) || '.');
+          callAsMethod(module.exports, fn, makeRequire(found), module, found, dirOf(found) || '.');
         }
       } catch (e) {
         cache.delete(found);
@@ -485,7 +500,7 @@
     cache.set(file, module);
     const require = makeRequire(file);
     require.main = module;
-    fn.call(module.exports, module.exports, require, module, file, dirOf(file) || '.');
+    callAsMethod(module.exports, fn, require, module, file, dirOf(file) || '.');
     module.loaded = true;
     return module.exports;
   });

@@ -40,6 +40,51 @@ const RECURSION_LIMIT: usize = 3_000;
 /// Values on Boa's VM stack before a `RangeError`.
 const VALUE_STACK_LIMIT: usize = 1 << 20;
 
+/// Boa's cost units between two polls of the heap backstop while script
+/// code runs under [`call_polled`]: an opcode costs 1 to 8, so a loop
+/// that doubles a string in each turn meets a poll within about two
+/// doublings, before the enclave's heap (several times the largest memory
+/// limit) runs out.
+const POLL_EVERY: u32 = 32;
+
+/// The global through which [`call_polled`] hands its call to the
+/// trampoline script (the script can see it, and only hurt its own run).
+const PENDING: &str = "__shieldPendingCall";
+
+/// Calls `f` from script code evaluated under Boa's budgeted evaluation,
+/// which hands control back every [`POLL_EVERY`] units: the heap backstop
+/// is polled there, so a loop that allocates without ever calling into the
+/// script's world still meets the memory limit. The call is made from
+/// bytecode (a spread call in the trampoline), so the function and what it
+/// calls run in that evaluation. What built-ins call back synchronously
+/// (`forEach` callbacks, getters, promise reactions) and ES module bodies
+/// run outside it: there the backstop is polled only at the next call into
+/// the script's world.
+fn call_polled(f: &JsObject, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
+    let pending = JsObject::with_null_proto();
+    pending.set(js_string!("f"), f.clone(), false, context)?;
+    let args = boa_engine::object::builtins::JsArray::from_iter(args.iter().cloned(), context);
+    pending.set(js_string!("args"), args, false, context)?;
+    context
+        .global_object()
+        .set(JsString::from(PENDING), pending, false, context)?;
+    let trampoline = Script::parse(
+        Source::from_bytes(format!("{PENDING}.f(...{PENDING}.args)").as_bytes())
+            .with_path(Path::new("shield:call")),
+        None,
+        context,
+    )?;
+    let mut future = std::pin::pin!(trampoline.evaluate_async_with_budget(context, POLL_EVERY));
+    let mut task = std::task::Context::from_waker(Waker::noop());
+    loop {
+        match future.as_mut().poll(&mut task) {
+            Poll::Ready(result) => return result,
+            // Dropping the evaluation here abandons it: the run ends.
+            Poll::Pending => check_heap()?,
+        }
+    }
+}
+
 /// How long the engine polls a module-loading job that does not finish
 /// (the loader is synchronous, so one poll is the norm).
 const MAX_POLLS: usize = 64;
@@ -365,11 +410,7 @@ fn run_commonjs(entry: &str, main: JsValue, context: &mut Context) -> JsResult<(
     let runner = STATE
         .with_borrow(|s| s.cjs_runner.clone())
         .ok_or_else(|| JsNativeError::typ().with_message("no CommonJS runner"))?;
-    runner.call(
-        &JsValue::undefined(),
-        &[JsString::from(entry).into(), main],
-        context,
-    )?;
+    call_polled(&runner, &[JsString::from(entry).into(), main], context)?;
     Ok(())
 }
 
@@ -415,9 +456,7 @@ fn event_loop(main: Option<JsPromise>, context: &mut Context) -> JsResult<()> {
                 );
             });
         }
-        timer
-            .callback
-            .call(&JsValue::undefined(), &timer.args, context)?;
+        call_polled(&timer.callback, &timer.args, context)?;
         drain(context)?;
     }
 }

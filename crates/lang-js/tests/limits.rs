@@ -193,6 +193,11 @@ fn heap_backstop_ends_the_run_with_the_memory_limit() {
     for src in [
         "const a = []; for (;;) { try { a.push('x'.repeat(1000)); require('fs').existsSync('x'); } catch (e) {} }",
         "const a = []; const grow = () => { a.push(new Array(100).fill(0)); return Promise.resolve().then(grow); }; grow();",
+        // Script code that never calls out: polled during its evaluation,
+        // in the main script, in the functions it calls and in timers.
+        "let a = []; for (;;) { a = [a]; }",
+        "function grow(a) { for (;;) { try { a = [a]; } catch (e) {} } } grow([]);",
+        "setTimeout(() => { let a = []; for (;;) a = [a]; }, 1);",
     ] {
         HEAP_POLLS.store(0, std::sync::atomic::Ordering::Relaxed);
         let mut files = std::collections::BTreeMap::new();
