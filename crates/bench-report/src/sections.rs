@@ -267,6 +267,34 @@ pub(crate) fn scripts(output: &str, date: &str) -> Result<Section, String> {
     })
 }
 
+/// An engine benchmark's own report, as it prints it: its markdown tables
+/// and geometric-mean lines, or, when it prints columns of text, all of it
+/// as a text block.
+pub(crate) fn verbatim(name: &'static str, output: &str, date: &str) -> Result<Block, String> {
+    let output = output.trim();
+    if output.is_empty() {
+        return Err(format!("the {name} benchmark printed nothing"));
+    }
+    let tables = tables(output);
+    let body = if tables.is_empty() {
+        format!("```text\n{output}\n```\n")
+    } else {
+        let notes: Vec<&str> = output
+            .lines()
+            .filter(|l| l.starts_with("geometric mean") || l.starts_with("SKIPPED"))
+            .collect();
+        let mut body = tables.join("\n");
+        if !notes.is_empty() {
+            body += &format!("\n{}\n", notes.join("  \n"));
+        }
+        body
+    };
+    Ok(Block {
+        name,
+        text: format!("One run, {date}:\n\n{body}"),
+    })
+}
+
 /// The runs of consecutive lines starting with `|`, each with its newlines.
 fn tables(output: &str) -> Vec<String> {
     let mut found = Vec::new();
@@ -288,6 +316,21 @@ fn tables(output: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn engine_reports_keep_their_tables_and_means() {
+        let output = "warming up\n| program | ours | sq |\n|---|---|---|\n| fib | 1 | 2 |\n\
+                      geometric mean ours/sq: 0.50\n";
+        let block = verbatim("squirrel", output, "2026-01-01").unwrap();
+        assert_eq!(
+            block.text,
+            "One run, 2026-01-01:\n\n| program | ours | sq |\n|---|---|---|\n| fib | 1 | 2 |\n\
+             \ngeometric mean ours/sq: 0.50\n"
+        );
+        let text = verbatim("x", "program  ours\nfib      1.0\n", "d").unwrap();
+        assert_eq!(text.text, "One run, d:\n\n```text\nprogram  ours\nfib      1.0\n```\n");
+        assert!(verbatim("x", "\n", "d").is_err());
+    }
 
     #[test]
     fn the_scripts_output_gives_two_tables_and_ratios_to_lua() {
