@@ -205,17 +205,18 @@ pub(crate) fn services(e: &Estimates, date: &str) -> Result<Section, String> {
     })
 }
 
-/// The scripts benchmark prints two markdown tables: the engines per
-/// script, then the shielded run end to end. Both go in verbatim.
+/// The scripts benchmark prints three markdown tables: the Lua engines per
+/// script, the other languages in the enclave and natively, then the
+/// shielded run end to end. All go in verbatim.
 pub(crate) fn scripts(output: &str, date: &str) -> Result<Section, String> {
     let runs = output
         .lines()
         .find_map(|l| l.strip_suffix(" runs each, median wall time of the whole process"))
         .ok_or("the scripts output lacks its \"N runs each\" line")?;
     let tables = tables(output);
-    let [engines, shielded] = tables.as_slice() else {
+    let [engines, languages, shielded] = tables.as_slice() else {
         return Err(format!(
-            "the scripts output has {} tables, not 2",
+            "the scripts output has {} tables, not 3",
             tables.len()
         ));
     };
@@ -248,6 +249,10 @@ pub(crate) fn scripts(output: &str, date: &str) -> Result<Section, String> {
             Block {
                 name: "scripts",
                 text: header.clone() + engines,
+            },
+            Block {
+                name: "languages",
+                text: header.clone() + languages,
             },
             Block {
                 name: "shielded-run",
@@ -328,25 +333,34 @@ mod tests {
              \ngeometric mean ours/sq: 0.50\n"
         );
         let text = verbatim("x", "program  ours\nfib      1.0\n", "d").unwrap();
-        assert_eq!(text.text, "One run, d:\n\n```text\nprogram  ours\nfib      1.0\n```\n");
+        assert_eq!(
+            text.text,
+            "One run, d:\n\n```text\nprogram  ours\nfib      1.0\n```\n"
+        );
         assert!(verbatim("x", "\n", "d").is_err());
     }
 
     #[test]
-    fn the_scripts_output_gives_two_tables_and_ratios_to_lua() {
+    fn the_scripts_output_gives_three_tables_and_ratios_to_lua() {
         let output = "7 runs each, median wall time of the whole process\n\n\
             | script | lua5.4 | exec --native | exec (enclave) | x |\n|---|---|---|---|---|\n\
             | empty | 1.0 ms | 2.0 ms | 40.0 ms | 20.0 |\n\
             | fib 32 | 100.0 ms | 300.0 ms | 310.0 ms | 1.033 |\n\n\
+            | language | script | a | b | c | d |\n|---|---|---|---|---|---|\n| JavaScript | empty | 1 | 2 | 2 | — |\n\n\
             | end to end | a | b | c |\n|---|---|---|---|\n| hello | 1 | 2 | 2 |\n";
         let section = scripts(output, "2026-01-01").unwrap();
-        assert_eq!(section.blocks.len(), 2);
+        assert_eq!(section.blocks.len(), 3);
         assert!(
             section.blocks[0]
                 .text
                 .starts_with("Whole-process wall time, median of 7 runs")
         );
-        assert!(section.blocks[1].text.ends_with("| hello | 1 | 2 | 2 |\n"));
+        assert!(
+            section.blocks[1]
+                .text
+                .ends_with("| JavaScript | empty | 1 | 2 | 2 | — |\n")
+        );
+        assert!(section.blocks[2].text.ends_with("| hello | 1 | 2 | 2 |\n"));
         assert_eq!(section.chart.categories, ["fib"]);
         assert_eq!(section.chart.series[1].1, [3.0]);
         assert_eq!(section.chart.series[2].1, [3.1]);
