@@ -149,7 +149,7 @@ impl Compiler<'_> {
 
     fn str_k(&mut self, s: &[u8]) -> CResult<u32> {
         let h = self.heap.intern(s);
-        self.konst(Value::Str(h))
+        self.konst(Value::Str(h, h))
     }
 
     fn load_k(&mut self, r: u8, k: u32) {

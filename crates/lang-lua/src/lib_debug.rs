@@ -32,7 +32,7 @@ fn traceback(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     let msg = arg(vm, base, n, 0);
     if !matches!(
         msg,
-        Value::Str(_) | Value::Nil | Value::Int(_) | Value::Num(_)
+        Value::Str(_, _) | Value::Nil | Value::Int(_) | Value::Num(_)
     ) {
         vm.push(msg);
         return Ok(1);
@@ -214,7 +214,7 @@ fn setmetatable(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     match v {
         Value::Table(t) => vm.heap.tables.get_mut(t).meta = m,
         Value::UData(u) => vm.heap.udata.get_mut(u).meta = m,
-        Value::Str(_) => vm.string_meta = m,
+        Value::Str(_, _) => vm.string_meta = m,
         other => vm.basic_meta[crate::vm::basic_index(other)] = m,
     }
     vm.push(v);

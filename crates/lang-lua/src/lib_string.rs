@@ -293,8 +293,8 @@ fn gmatch(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
         "gmatch_iter",
         gmatch_iter,
         vec![
-            Value::Str(s),
-            Value::Str(p),
+            Value::Str(s, s),
+            Value::Str(p, p),
             Value::Int(init),
             Value::Int(-1),
         ],
@@ -311,7 +311,7 @@ fn gmatch_iter(vm: &mut Vm, base: usize, _n: usize) -> LResult<usize> {
     let (sh, ph, pos, last) = match vm.heap.funcs.get(fh) {
         crate::heap::Func::Native { upvals, .. } => {
             match (upvals[0], upvals[1], upvals[2], upvals[3]) {
-                (Value::Str(a), Value::Str(b), Value::Int(c), Value::Int(d)) => (a, b, c, d),
+                (Value::Str(a, _), Value::Str(b, _), Value::Int(c), Value::Int(d)) => (a, b, c, d),
                 _ => return Ok(0),
             }
         }
@@ -381,11 +381,12 @@ fn gsub(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     let ph = vm.check_str(base, n, 1, "gsub")?;
     let repl = arg(vm, base, n, 2);
     match repl {
-        Value::Str(_) | Value::Int(_) | Value::Num(_) | Value::Table(_) | Value::Func(_) => {}
+        Value::Str(_, _) | Value::Int(_) | Value::Num(_) | Value::Table(_) | Value::Func(_) => {}
         _ => return Err(vm.type_arg_error(2, "gsub", "string/function/table", repl, n > 2)),
     }
     let repl = if let Value::Int(_) | Value::Num(_) = repl {
-        Value::Str(vm.check_str(base, n, 2, "gsub")?)
+        let h = vm.check_str(base, n, 2, "gsub")?;
+        Value::Str(h, h)
     } else {
         repl
     };
@@ -403,6 +404,8 @@ fn gsub(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     let mut count: i64 = 0;
     let mut m = Matcher::new(&s, &p);
     let mut lastmatch: Option<usize> = None;
+    // As C Lua: without a substitution the subject itself is the result.
+    let mut changed = false;
     while max_n.is_none_or(|mx| count < mx) {
         let r = m.try_at(st, pstart).map_err(|e| vm.rt_error(&e))?;
         match r {
@@ -411,7 +414,8 @@ fn gsub(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
                 let caps = m.captures(st, e, true).map_err(|e| vm.rt_error(&e))?;
                 let whole = &s[st..e];
                 match repl {
-                    Value::Str(rh) => {
+                    Value::Str(rh, _) => {
+                        changed = true;
                         let rs = vm.heap.str(rh).to_vec();
                         let mut i = 0;
                         while i < rs.len() {
@@ -474,7 +478,8 @@ fn gsub(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
                         };
                         match v {
                             Value::Nil | Value::Bool(false) => out.extend_from_slice(whole),
-                            Value::Str(_) | Value::Int(_) | Value::Num(_) => {
+                            Value::Str(_, _) | Value::Int(_) | Value::Num(_) => {
+                                changed = true;
                                 vm.append_str(v, &mut out);
                             }
                             _ => {
@@ -505,7 +510,11 @@ fn gsub(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     if st < s.len() {
         out.extend_from_slice(&s[st..]);
     }
-    push_str(vm, &out)?;
+    if changed {
+        push_str(vm, &out)?;
+    } else {
+        vm.push(vm.stack[base]);
+    }
     vm.push(Value::Int(count));
     Ok(2)
 }
@@ -719,7 +728,7 @@ fn format(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
                 let v = vm.stack[base + ai];
                 let sv = vm.tostring(v)?;
                 let mut s = match sv {
-                    Value::Str(h) => vm.heap.str(h).to_vec(),
+                    Value::Str(h, _) => vm.heap.str(h).to_vec(),
                     _ => Vec::new(),
                 };
                 if (width > 0 || prec.is_some() || !flags.is_empty()) && s.contains(&0) {
@@ -742,7 +751,7 @@ fn format(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
                         let addr = t.rsplit(|&c| c == b' ').next().unwrap_or(b"").to_vec();
                         String::from_utf8_lossy(&addr).into_owned()
                     }
-                    Value::Str(h) => format!("0x{:08x}", 0x6000_0000u64 + h as u64 * 32),
+                    Value::Str(_, id) => format!("0x{:08x}", 0x6000_0000u64 + id as u64 * 32),
                     _ => "(null)".to_string(),
                 };
                 pad(s.as_bytes(), width, has(b'-'))
@@ -883,7 +892,7 @@ fn finish_hex(s: String, upper: bool) -> String {
 
 fn quote(vm: &mut Vm, v: Value) -> LResult<Vec<u8>> {
     Ok(match v {
-        Value::Str(h) => {
+        Value::Str(h, _) => {
             let s = vm.heap.str(h);
             let mut out = vec![b'"'];
             for (i, &c) in s.iter().enumerate() {
@@ -1115,7 +1124,7 @@ fn utf8_codes(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
         if lax { codes_iter_lax } else { codes_iter },
     );
     vm.push(f);
-    vm.push(Value::Str(h));
+    vm.push(Value::Str(h, h));
     vm.push(Value::Int(0));
     Ok(3)
 }

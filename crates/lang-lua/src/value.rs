@@ -13,8 +13,12 @@ pub enum Value {
     Int(i64),
     /// A float.
     Num(f64),
-    /// An interned string (handle into the string arena).
-    Str(u32),
+    /// A string: the interned handle of its bytes (equality, hashing and
+    /// contents go by it) and an identity that `%p` shows. Short strings
+    /// and constants have their handle as identity; a long string (over 40
+    /// bytes) built at run time gets a fresh one, as C Lua does not intern
+    /// long strings and scripts can tell them apart only through `%p`.
+    Str(u32, u32),
     /// A table.
     Table(u32),
     /// A Lua or native closure.
@@ -50,7 +54,7 @@ impl Value {
             (Value::Int(a), Value::Int(b)) => a == b,
             (Value::Num(a), Value::Num(b)) => a == b,
             (Value::Int(a), Value::Num(b)) | (Value::Num(b), Value::Int(a)) => int_eq_float(a, b),
-            (Value::Str(a), Value::Str(b)) => a == b,
+            (Value::Str(a, _), Value::Str(b, _)) => a == b,
             (Value::Table(a), Value::Table(b)) => a == b,
             (Value::Func(a), Value::Func(b)) => a == b,
             (Value::Thread(a), Value::Thread(b)) => a == b,
@@ -66,7 +70,7 @@ impl Value {
             Value::Nil => "nil",
             Value::Bool(_) => "boolean",
             Value::Int(_) | Value::Num(_) => "number",
-            Value::Str(_) => "string",
+            Value::Str(_, _) => "string",
             Value::Table(_) => "table",
             Value::Func(_) => "function",
             Value::Thread(_) => "thread",

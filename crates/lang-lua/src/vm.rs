@@ -235,7 +235,7 @@ impl<'h> Vm<'h> {
 
     /// Interns a string value.
     pub fn str(&mut self, s: &[u8]) -> Value {
-        Value::Str(self.heap.intern(s))
+        self.heap.str_value(s)
     }
 
     /// Pushes a result of a native function.
@@ -291,7 +291,7 @@ impl<'h> Vm<'h> {
             }
             Value::Int(i) => i.to_string().into_bytes(),
             Value::Num(f) => fmt_float(f).into_bytes(),
-            Value::Str(h) => self.heap.str(h).to_vec(),
+            Value::Str(h, _) => self.heap.str(h).to_vec(),
             Value::Table(h) => {
                 format!("table: 0x{:08x}", 0x1000_0000u64 + h as u64 * 64).into_bytes()
             }
@@ -317,7 +317,7 @@ impl<'h> Vm<'h> {
     pub fn metatable(&self, v: Value) -> Option<u32> {
         match v {
             Value::Table(h) => self.heap.tables.get(h).meta,
-            Value::Str(_) => self.string_meta,
+            Value::Str(_, _) => self.string_meta,
             Value::UData(h) => self.heap.udata.get(h).meta,
             other => self.basic_meta[basic_index(other)],
         }
@@ -440,7 +440,7 @@ impl<'h> Vm<'h> {
         }
         if let Some(m) = self.metatable(v) {
             let n = self.heap.tables.get(m).get_str(self.tm_names[tm::NAME]);
-            if let Value::Str(s) = n {
+            if let Value::Str(s, _) = n {
                 return String::from_utf8_lossy(self.heap.str(s)).into_owned();
             }
         }
@@ -1029,12 +1029,7 @@ impl<'h> Vm<'h> {
         };
         if at.wrap {
             if !ok {
-                let mut e = vals.first().copied().unwrap_or(Value::Nil);
-                if let Value::Str(h) = e {
-                    // As C Lua's auxwrap: prefix the position when missing.
-                    let _ = h;
-                    e = Value::Str(h);
-                }
+                let e = vals.first().copied().unwrap_or(Value::Nil);
                 if at.protect != Protect::None {
                     self.place(
                         at.ret,
@@ -1197,7 +1192,7 @@ impl Vm<'_> {
         if !h.is_nil() {
             return self.call_tm(h, ev, &[a, b]);
         }
-        if matches!(a, Value::Str(_)) || matches!(b, Value::Str(_)) {
+        if matches!(a, Value::Str(_, _)) || matches!(b, Value::Str(_, _)) {
             // The string library's arithmetic metamethods word this error.
             let name = &TM_NAMES[ev][2..];
             let (ta, tb) = (self.type_name_mt(a), self.type_name_mt(b));
@@ -1277,7 +1272,7 @@ impl Vm<'_> {
     pub fn tonumber_arith(&self, v: Value) -> Option<Value> {
         match v {
             Value::Int(_) | Value::Num(_) => Some(v),
-            Value::Str(h) => str_to_number(self.heap.str(h)),
+            Value::Str(h, _) => str_to_number(self.heap.str(h)),
             _ => None,
         }
     }
@@ -1365,7 +1360,7 @@ impl Vm<'_> {
                     !int_float_less(y, x, !le)
                 }
             }
-            (Str(x), Str(y)) => {
+            (Str(x, _), Str(y, _)) => {
                 let (p, q) = (self.heap.str(x), self.heap.str(y));
                 if le { p <= q } else { p < q }
             }
@@ -1412,7 +1407,7 @@ impl Vm<'_> {
     #[inline(never)]
     pub fn len(&mut self, v: Value) -> LResult<Value> {
         match v {
-            Value::Str(h) => Ok(Value::Int(self.heap.str(h).len() as i64)),
+            Value::Str(h, _) => Ok(Value::Int(self.heap.str(h).len() as i64)),
             Value::Table(h) => {
                 if let Some(m) = self.heap.tables.get(h).meta {
                     let f = self.tm_of(m, tm::LEN);
@@ -1437,7 +1432,7 @@ impl Vm<'_> {
     /// other values.
     pub fn append_str(&self, v: Value, out: &mut Vec<u8>) -> bool {
         match v {
-            Value::Str(h) => out.extend_from_slice(self.heap.str(h)),
+            Value::Str(h, _) => out.extend_from_slice(self.heap.str(h)),
             Value::Int(i) => {
                 use std::io::Write;
                 let _ = write!(out, "{i}");
@@ -1455,15 +1450,15 @@ impl Vm<'_> {
         while n > 1 {
             let top = first + n;
             let (a, b) = (self.stack[top - 2], self.stack[top - 1]);
-            let a_ok = matches!(a, Value::Str(_) | Value::Int(_) | Value::Num(_));
-            let b_ok = matches!(b, Value::Str(_) | Value::Int(_) | Value::Num(_));
+            let a_ok = matches!(a, Value::Str(_, _) | Value::Int(_) | Value::Num(_));
+            let b_ok = matches!(b, Value::Str(_, _) | Value::Int(_) | Value::Num(_));
             if a_ok && b_ok {
                 // Take as many string-like values as possible at once.
                 let mut k = 2;
                 while k < n
                     && matches!(
                         self.stack[top - k - 1],
-                        Value::Str(_) | Value::Int(_) | Value::Num(_)
+                        Value::Str(_, _) | Value::Int(_) | Value::Num(_)
                     )
                 {
                     k += 1;
@@ -1474,9 +1469,9 @@ impl Vm<'_> {
                     self.append_str(self.stack[i], &mut buf);
                 }
                 self.check_mem(buf.len())?;
-                let s = self.heap.intern(&buf);
+                let s = self.heap.str_value(&buf);
                 self.buf = buf;
-                self.stack[top - k] = Value::Str(s);
+                self.stack[top - k] = s;
                 n -= k - 1;
             } else {
                 let mut h = self.get_tm(a, tm::CONCAT);
@@ -1658,7 +1653,7 @@ impl Vm<'_> {
                         let h = self.closure_upval(cl, gb(i));
                         let t = self.upval_get(h);
                         let key = k[gc(i)];
-                        if let (Value::Table(th), Value::Str(s)) = (t, key) {
+                        if let (Value::Table(th), Value::Str(s, _)) = (t, key) {
                             let tb = self.heap.tables.get(th);
                             let v = tb.get_str(s);
                             if !v.is_nil() || tb.meta.is_none() {
@@ -1722,7 +1717,7 @@ impl Vm<'_> {
                     GETFIELD => {
                         let t = r!(gb(i));
                         let key = k[gc(i)];
-                        if let (Value::Table(th), Value::Str(s)) = (t, key) {
+                        if let (Value::Table(th), Value::Str(s, _)) = (t, key) {
                             let tb = self.heap.tables.get(th);
                             let v = tb.get_str(s);
                             if !v.is_nil() || tb.meta.is_none() {
@@ -2310,7 +2305,7 @@ impl Vm<'_> {
         if let Value::Table(th) = t {
             let tb = self.heap.tables.get_mut(th);
             if tb.meta.is_none() {
-                if let Value::Str(_) = key {
+                if let Value::Str(_, _) = key {
                     let grown = tb.set(key, v);
                     self.heap.bytes += grown;
                     return Ok(());
@@ -2347,7 +2342,7 @@ impl Vm<'_> {
     #[inline(never)]
     fn forprep(&mut self, ra: usize) -> LResult<bool> {
         for k in 0..3 {
-            if let Value::Str(_) = self.stack[ra + k]
+            if let Value::Str(_, _) = self.stack[ra + k]
                 && let Some(v) = self.tonumber_arith(self.stack[ra + k])
             {
                 self.stack[ra + k] = v;
