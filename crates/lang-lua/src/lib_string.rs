@@ -544,7 +544,10 @@ fn format(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
         let mut width = 0usize;
         let wstart = i;
         while i < fmt.len() && fmt[i].is_ascii_digit() {
-            width = width * 10 + (fmt[i] - b'0') as usize;
+            // Saturating: an absurd width is refused below, never overflows.
+            width = width
+                .saturating_mul(10)
+                .saturating_add((fmt[i] - b'0') as usize);
             i += 1;
         }
         let wlen = i - wstart;
@@ -557,7 +560,7 @@ fn format(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
             let pstart = i;
             let mut pv = 0;
             while i < fmt.len() && fmt[i].is_ascii_digit() {
-                pv = pv * 10 + (fmt[i] - b'0') as usize;
+                pv = usize::saturating_mul(pv, 10).saturating_add((fmt[i] - b'0') as usize);
                 i += 1;
             }
             if i - start > 30 {

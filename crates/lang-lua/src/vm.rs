@@ -752,6 +752,10 @@ impl<'h> Vm<'h> {
         } else {
             (ret, n)
         };
+        // Moving results is work a script controls (a chain of `return
+        // xpcall(...)` grows them by one a level): the budget pays for it,
+        // and the next check point stops a run that overdrew it.
+        self.budget -= n as i64;
         if dst != src {
             for i in 0..n - usize::from(protect != Protect::None) {
                 self.stack[dst + i] = self.stack[src + i];
