@@ -54,6 +54,7 @@ pub struct Compiler<'h> {
     fs: Vec<FuncState>,
     source: Rc<str>,
     chunkname: Rc<[u8]>,
+    text: Rc<[u8]>,
     line: u32,
 }
 
@@ -63,12 +64,14 @@ pub fn compile(
     heap: &mut Heap,
     source: &str,
     chunkname: &[u8],
+    text: &[u8],
 ) -> CResult<Rc<Proto>> {
     let mut c = Compiler {
         heap,
         fs: Vec::new(),
         source: source.into(),
         chunkname: chunkname.into(),
+        text: text.into(),
         line: 0,
     };
     // The main chunk's only upvalue is _ENV.
@@ -184,9 +187,21 @@ impl Compiler<'_> {
         body: &FuncBody,
         upvals: Option<Vec<(bool, u8, Vec<u8>)>>,
     ) -> CResult<Proto> {
+        // Children are compiled in order, so this one's index in its
+        // parent is the parent's count of children so far.
+        let path = match self.fs.last() {
+            Some(parent) => {
+                let mut p = parent.p.path.clone();
+                p.push(parent.p.protos.len() as u32);
+                p
+            }
+            None => Vec::new(),
+        };
         let p = Proto {
             source: self.source.clone(),
             chunkname: self.chunkname.clone(),
+            text: self.text.clone(),
+            path,
             line: body.line,
             end_line: body.end_line,
             nparams: body.params.len().min(255) as u8,

@@ -38,13 +38,25 @@ impl Vm<'_> {
         chunkname: &[u8],
         env: Option<Value>,
     ) -> Result<Value, String> {
+        let envv = env.unwrap_or(Value::Table(self.globals));
         if src.first() == Some(&0x1b) {
-            return Err("attempt to load a binary chunk (not supported)".into());
+            let proto = crate::dump::undump(self, src, chunkname)?;
+            // As C Lua's load: the first upvalue is the environment, the
+            // others start out nil.
+            let mut ups = Vec::with_capacity(proto.upvals.len());
+            for i in 0..proto.upvals.len() {
+                let v = if i == 0 { envv } else { Value::Nil };
+                ups.push(self.heap.new_upval(UpVal::Closed(v)));
+            }
+            let h = self.heap.new_func(Func::Lua {
+                proto,
+                upvals: ups.into_boxed_slice(),
+            });
+            return Ok(Value::Func(h));
         }
         let id = chunk_id(chunkname);
         let body = crate::parser::parse(src, &id)?;
-        let proto = crate::compiler::compile(&body, &mut self.heap, &id, chunkname)?;
-        let envv = env.unwrap_or(Value::Table(self.globals));
+        let proto = crate::compiler::compile(&body, &mut self.heap, &id, chunkname, src)?;
         let up = self.heap.new_upval(UpVal::Closed(envv));
         let h = self.heap.new_func(Func::Lua {
             proto,
@@ -385,7 +397,16 @@ fn load(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
         Value::Func(_) => {
             let mut buf = Vec::new();
             loop {
-                let piece = vm.call1(chunk, &[])?;
+                // As C Lua: a reader's error is load's failure message.
+                let piece = match vm.call1(chunk, &[]) {
+                    Ok(v) => v,
+                    Err(LErr::Rt(e)) => {
+                        vm.push(Value::Nil);
+                        vm.push(e);
+                        return Ok(2);
+                    }
+                    Err(e) => return Err(e),
+                };
                 match piece {
                     Value::Nil => break,
                     Value::Str(h, _) => {

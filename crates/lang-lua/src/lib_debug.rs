@@ -21,6 +21,7 @@ pub fn open(vm: &mut Vm) {
         ("getupvalue", getupvalue),
         ("setupvalue", setupvalue),
         ("upvalueid", upvalueid),
+        ("setuservalue", setuservalue),
         ("upvaluejoin", upvaluejoin),
         ("getregistry", getregistry),
         ("getuservalue", getuservalue),
@@ -121,7 +122,10 @@ fn getinfo(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
                 vm.set_field(t, "nparams", Value::Int(proto.nparams as i64));
                 vm.set_field(t, "isvararg", Value::Bool(proto.vararg));
                 let line = pc.map_or(-1, |pc| {
-                    proto.lines.get(pc.saturating_sub(1)).copied().unwrap_or(0) as i64
+                    proto
+                        .lines
+                        .get(pc.saturating_sub(1))
+                        .map_or(-1, |&l| i64::from(l))
                 });
                 vm.set_field(t, "currentline", Value::Int(line));
                 let lines = vm.heap.new_table(Table::default());
@@ -295,6 +299,25 @@ fn setupvalue(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     let nv = vm.str(&name);
     vm.push(nv);
     Ok(1)
+}
+
+/// Full userdata here (files) have no user values, as C Lua's files: setting
+/// one fails with `nil`; a non-full userdata is an argument error.
+fn setuservalue(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+    match arg(vm, base, n, 0) {
+        Value::UData(_) => {
+            vm.push(Value::Nil);
+            Ok(1)
+        }
+        v => {
+            let got = match v {
+                Value::Light(_) => "light userdata".to_string(),
+                _ if n == 0 => "no value".to_string(),
+                _ => vm.type_name_mt(v),
+            };
+            Err(vm.arg_error(0, "setuservalue", &format!("userdata expected, got {got}")))
+        }
+    }
 }
 
 fn upvalueid(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {

@@ -40,6 +40,7 @@ pub fn open(vm: &mut Vm) {
         ("upper", upper),
         ("lower", lower),
         ("rep", rep),
+        ("dump", dump),
         ("reverse", reverse),
         ("byte", byte),
         ("char", char_),
@@ -73,6 +74,19 @@ fn push_str(vm: &mut Vm, s: &[u8]) -> LResult<usize> {
     let v = vm.str(s);
     vm.push(v);
     Ok(1)
+}
+
+fn dump(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+    let f = arg(vm, base, n, 0);
+    let strip = n > 1 && vm.stack[base + 1].truthy();
+    let Value::Func(h) = f else {
+        return Err(vm.type_arg_error(0, "dump", "function", f, n > 0));
+    };
+    let crate::heap::Func::Lua { proto, .. } = vm.heap.funcs.get(h) else {
+        rt!(vm, "unable to dump given function");
+    };
+    let bytes = crate::dump::dump(proto, strip);
+    push_str(vm, &bytes)
 }
 
 fn len(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {

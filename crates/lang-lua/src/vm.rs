@@ -260,7 +260,8 @@ impl<'h> Vm<'h> {
             && let Func::Lua { proto, .. } = self.heap.funcs.get(h)
         {
             let pc = f.pc.saturating_sub(1);
-            let line = proto.lines.get(pc).copied().unwrap_or(0);
+            // A stripped function has no lines: C Lua shows -1.
+            let line = proto.lines.get(pc).map_or(-1, |&l| i64::from(l));
             return format!("{}:{}: ", proto.source, line);
         }
         String::new()
