@@ -20,6 +20,9 @@ impl Vm<'_> {
     /// A full collection.
     #[inline(never)]
     pub fn collect(&mut self) {
+        // Handles of freed functions may be reused: the loop's cached
+        // prototype is keyed by this.
+        self.heap.epoch += 1;
         let mut m = Marker {
             gray: Vec::with_capacity(256),
             protos: HashSet::new(),

@@ -253,6 +253,8 @@ pub struct Heap {
     pub threshold: usize,
     /// The last identity given to a long string.
     next_id: u32,
+    /// Collections so far.
+    pub epoch: u64,
 }
 
 const EMPTY: u32 = u32::MAX;

@@ -1586,6 +1586,11 @@ impl Vm<'_> {
 
     /// The dispatch loop.
     fn execute(&mut self) -> LResult<()> {
+        // The prototype of the last frame's closure: a call to the same
+        // function (recursion) or a return to it skips the lookup and the
+        // reference count. Keyed by collection epoch, as a freed closure's
+        // handle can be reused.
+        let mut cache: Option<(u32, u64, Rc<Proto>)> = None;
         'frames: loop {
             if self.exit_run {
                 self.exit_run = false;
@@ -1599,9 +1604,16 @@ impl Vm<'_> {
                 Value::Func(h) => h,
                 _ => rt!(self, "internal: frame without function"),
             };
-            let proto: Rc<Proto> = match self.heap.funcs.get(cl) {
-                Func::Lua { proto, .. } => proto.clone(),
-                Func::Native { .. } => rt!(self, "internal: native frame"),
+            let epoch = self.heap.epoch;
+            if !matches!(&cache, Some((c, e, _)) if *c == cl && *e == epoch) {
+                cache = match self.heap.funcs.get(cl) {
+                    Func::Lua { proto, .. } => Some((cl, epoch, proto.clone())),
+                    Func::Native { .. } => rt!(self, "internal: native frame"),
+                };
+            }
+            let proto: &Rc<Proto> = match &cache {
+                Some((_, _, p)) => p,
+                None => rt!(self, "internal: no prototype"),
             };
             let code = &proto.code[..];
             let k = &proto.consts[..];
