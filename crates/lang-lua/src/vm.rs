@@ -1629,6 +1629,23 @@ impl Vm<'_> {
                     self.stack[base + $x]
                 };
             }
+            // A test skips the next instruction when it fails; when it
+            // holds, the next one is the jump, taken here without a second
+            // dispatch (as C Lua does). Only forward jumps: a backward one
+            // charges the budget in JMP.
+            macro_rules! cond_jump {
+                ($i:ident, $res:expr) => {
+                    if $res != (gc($i) != 0) {
+                        pc += 1;
+                    } else {
+                        let j = code[pc];
+                        let off = gsj(j);
+                        if op(j) == JMP && off >= 0 {
+                            pc += 1 + off as usize;
+                        }
+                    }
+                };
+            }
             loop {
                 let i = code[pc];
                 pc += 1;
@@ -1980,9 +1997,7 @@ impl Vm<'_> {
                         } else {
                             false
                         };
-                        if eq != (gc(i) != 0) {
-                            pc += 1;
-                        }
+                        cond_jump!(i, eq);
                     }
                     LT | LE => {
                         let le = op(i) == LE;
@@ -2007,15 +2022,11 @@ impl Vm<'_> {
                                 self.less(x, y, le)?
                             }
                         };
-                        if res != (gc(i) != 0) {
-                            pc += 1;
-                        }
+                        cond_jump!(i, res);
                     }
                     EQK => {
                         let eq = r!(a).raw_eq(k[gb(i)]);
-                        if eq != (gc(i) != 0) {
-                            pc += 1;
-                        }
+                        cond_jump!(i, eq);
                     }
                     EQI => {
                         let imm = simm(gb(i));
@@ -2024,9 +2035,7 @@ impl Vm<'_> {
                             Value::Num(p) => p == imm as f64,
                             _ => false,
                         };
-                        if eq != (gc(i) != 0) {
-                            pc += 1;
-                        }
+                        cond_jump!(i, eq);
                     }
                     LTI | LEI | GTI | GEI => {
                         let imm = simm(gb(i));
@@ -2059,15 +2068,9 @@ impl Vm<'_> {
                                 }
                             }
                         };
-                        if res != (gc(i) != 0) {
-                            pc += 1;
-                        }
+                        cond_jump!(i, res);
                     }
-                    TEST => {
-                        if r!(a).truthy() != (gc(i) != 0) {
-                            pc += 1;
-                        }
-                    }
+                    TEST => cond_jump!(i, r!(a).truthy()),
                     TESTSET => {
                         let v = r!(gb(i));
                         if v.truthy() == (gc(i) != 0) {
@@ -2085,8 +2088,12 @@ impl Vm<'_> {
                         };
                         let nres = gc(i) as i32 - 1;
                         save!();
-                        self.charge(1)?;
-                        self.gc_point_below(base + a + nargs + 1)?;
+                        // One test for both the budget and the collector.
+                        self.budget -= 1;
+                        if self.budget < 0 || self.heap.bytes > self.heap.threshold {
+                            self.charge(0)?;
+                            self.gc_point_below(base + a + nargs + 1)?;
+                        }
                         let func = base + a;
                         // Fast path: a fixed-arity Lua function with room on the stack.
                         if let Value::Func(h) = self.stack[func]
