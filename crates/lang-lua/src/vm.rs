@@ -1864,13 +1864,85 @@ impl Vm<'_> {
                         };
                         r!(a) = v;
                     }
-                    MOD | POW | IDIV | BAND | BOR | BXOR | SHL | SHR => {
+                    // One arm an operator, so that `fast_arith` folds to its
+                    // one case (a shared arm re-dispatched on the opcode).
+                    MOD => {
                         let (x, y) = (r!(gb(i)), r!(gc(i)));
-                        r!(a) = match fast_arith(op(i), x, y) {
+                        r!(a) = match fast_arith(MOD, x, y) {
                             Some(v) => v,
                             None => {
                                 save!();
-                                self.arith(op(i), x, y)?
+                                self.arith(MOD, x, y)?
+                            }
+                        };
+                    }
+                    POW => {
+                        let (x, y) = (r!(gb(i)), r!(gc(i)));
+                        r!(a) = match fast_arith(POW, x, y) {
+                            Some(v) => v,
+                            None => {
+                                save!();
+                                self.arith(POW, x, y)?
+                            }
+                        };
+                    }
+                    IDIV => {
+                        let (x, y) = (r!(gb(i)), r!(gc(i)));
+                        r!(a) = match fast_arith(IDIV, x, y) {
+                            Some(v) => v,
+                            None => {
+                                save!();
+                                self.arith(IDIV, x, y)?
+                            }
+                        };
+                    }
+                    BAND => {
+                        let (x, y) = (r!(gb(i)), r!(gc(i)));
+                        r!(a) = match fast_arith(BAND, x, y) {
+                            Some(v) => v,
+                            None => {
+                                save!();
+                                self.arith(BAND, x, y)?
+                            }
+                        };
+                    }
+                    BOR => {
+                        let (x, y) = (r!(gb(i)), r!(gc(i)));
+                        r!(a) = match fast_arith(BOR, x, y) {
+                            Some(v) => v,
+                            None => {
+                                save!();
+                                self.arith(BOR, x, y)?
+                            }
+                        };
+                    }
+                    BXOR => {
+                        let (x, y) = (r!(gb(i)), r!(gc(i)));
+                        r!(a) = match fast_arith(BXOR, x, y) {
+                            Some(v) => v,
+                            None => {
+                                save!();
+                                self.arith(BXOR, x, y)?
+                            }
+                        };
+                    }
+                    SHL => {
+                        let (x, y) = (r!(gb(i)), r!(gc(i)));
+                        r!(a) = match fast_arith(SHL, x, y) {
+                            Some(v) => v,
+                            None => {
+                                save!();
+                                self.arith(SHL, x, y)?
+                            }
+                        };
+                    }
+                    SHR => {
+                        let (x, y) = (r!(gb(i)), r!(gc(i)));
+                        r!(a) = match fast_arith(SHR, x, y) {
+                            Some(v) => v,
+                            None => {
+                                save!();
+                                self.arith(SHR, x, y)?
                             }
                         };
                     }
@@ -1923,14 +1995,63 @@ impl Vm<'_> {
                         };
                         r!(a) = v;
                     }
-                    MODK | POWK | IDIVK | BANDK | BORK | BXORK => {
+                    MODK => {
                         let (x, y) = (r!(gb(i)), k[gc(i)]);
-                        let o = op(i) - ADDK + ADD;
-                        r!(a) = match fast_arith(o, x, y) {
+                        r!(a) = match fast_arith(MOD, x, y) {
                             Some(v) => v,
                             None => {
                                 save!();
-                                self.arith(o, x, y)?
+                                self.arith(MOD, x, y)?
+                            }
+                        };
+                    }
+                    POWK => {
+                        let (x, y) = (r!(gb(i)), k[gc(i)]);
+                        r!(a) = match fast_arith(POW, x, y) {
+                            Some(v) => v,
+                            None => {
+                                save!();
+                                self.arith(POW, x, y)?
+                            }
+                        };
+                    }
+                    IDIVK => {
+                        let (x, y) = (r!(gb(i)), k[gc(i)]);
+                        r!(a) = match fast_arith(IDIV, x, y) {
+                            Some(v) => v,
+                            None => {
+                                save!();
+                                self.arith(IDIV, x, y)?
+                            }
+                        };
+                    }
+                    BANDK => {
+                        let (x, y) = (r!(gb(i)), k[gc(i)]);
+                        r!(a) = match fast_arith(BAND, x, y) {
+                            Some(v) => v,
+                            None => {
+                                save!();
+                                self.arith(BAND, x, y)?
+                            }
+                        };
+                    }
+                    BORK => {
+                        let (x, y) = (r!(gb(i)), k[gc(i)]);
+                        r!(a) = match fast_arith(BOR, x, y) {
+                            Some(v) => v,
+                            None => {
+                                save!();
+                                self.arith(BOR, x, y)?
+                            }
+                        };
+                    }
+                    BXORK => {
+                        let (x, y) = (r!(gb(i)), k[gc(i)]);
+                        r!(a) = match fast_arith(BXOR, x, y) {
+                            Some(v) => v,
+                            None => {
+                                save!();
+                                self.arith(BXOR, x, y)?
                             }
                         };
                     }
