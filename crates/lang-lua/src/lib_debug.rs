@@ -79,7 +79,32 @@ fn getinfo(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
                 vm.push(Value::Table(t));
                 return Ok(1);
             }
-            let lvl = lvl as usize;
+            let mut lvl = lvl as usize;
+            if let Some((d, pf, name)) = vm.virtual_native
+                && d <= vm.frames.len()
+            {
+                let at = vm.frames.len() - d + 1;
+                if lvl == at {
+                    let nv = vm.str(name.as_bytes());
+                    vm.set_field(t, "name", nv);
+                    let wv = vm.str(b"global");
+                    vm.set_field(t, "namewhat", wv);
+                    let w = vm.str(b"C");
+                    vm.set_field(t, "what", w);
+                    let s = vm.str(b"[C]");
+                    vm.set_field(t, "short_src", s);
+                    vm.set_field(t, "currentline", Value::Int(-1));
+                    if matches!(pf, Value::Func(_)) {
+                        vm.set_field(t, "func", pf);
+                    }
+                    vm.set_field(t, "istailcall", Value::Bool(false));
+                    vm.push(Value::Table(t));
+                    return Ok(1);
+                }
+                if lvl > at {
+                    lvl -= 1;
+                }
+            }
             if lvl > vm.frames.len() {
                 vm.push(Value::Nil);
                 return Ok(1);

@@ -173,6 +173,11 @@ pub struct Vm<'h> {
     /// The running native was called by a native (pcall, a host call), not
     /// by Lua code: `error` level 1 has no position then.
     pub native_parent: bool,
+    /// While an error caught by `pcall`/`xpcall` runs `__close` handlers:
+    /// the frame index the handlers start at, the protecting function and
+    /// its name. C Lua runs them from that native frame, and
+    /// `debug.getinfo` shows it between the handlers and the caller.
+    pub virtual_native: Option<(usize, Value, &'static str)>,
     /// Random state (xoshiro256**).
     pub rng: [u64; 4],
     /// Polled for the process-level memory backstop.
@@ -228,6 +233,7 @@ impl<'h> Vm<'h> {
             host,
             exit_run: false,
             native_parent: false,
+            virtual_native: None,
             rng: [0; 4],
             heap_exceeded: shield_engine::no_heap_budget,
         }
@@ -946,7 +952,15 @@ impl<'h> Vm<'h> {
                 }
                 self.close_upvals(f.func - f.nvarargs);
                 self.frames.truncate(i);
-                e = self.close_tbc(f.func - f.nvarargs, Some(e))?.unwrap_or(e);
+                let name = if f.protect == Protect::Xpcall {
+                    "xpcall"
+                } else {
+                    "pcall"
+                };
+                let saved = self.virtual_native.replace((i, self.stack[f.ret], name));
+                let closed = self.close_tbc(f.func - f.nvarargs, Some(e));
+                self.virtual_native = saved;
+                e = closed?.unwrap_or(e);
                 self.stack[f.ret] = Value::Bool(false);
                 self.stack[f.ret + 1] = e;
                 self.adjust(f.ret, 2, f.nresults);
