@@ -54,7 +54,7 @@ pub struct Compiler<'h> {
     fs: Vec<FuncState>,
     source: Rc<str>,
     chunkname: Rc<[u8]>,
-    text: Rc<[u8]>,
+    text: u32,
     line: u32,
 }
 
@@ -66,12 +66,13 @@ pub fn compile(
     chunkname: &[u8],
     text: &[u8],
 ) -> CResult<Rc<Proto>> {
+    let text = heap.intern(text);
     let mut c = Compiler {
         heap,
         fs: Vec::new(),
         source: source.into(),
         chunkname: chunkname.into(),
-        text: text.into(),
+        text,
         line: 0,
     };
     // The main chunk's only upvalue is _ENV.
@@ -200,7 +201,7 @@ impl Compiler<'_> {
         let p = Proto {
             source: self.source.clone(),
             chunkname: self.chunkname.clone(),
-            text: self.text.clone(),
+            text: self.text,
             path,
             line: body.line,
             end_line: body.end_line,

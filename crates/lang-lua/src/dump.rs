@@ -24,9 +24,9 @@ const HEADER: &[u8] = b"\x1bLua\x54\x00\x19\x93\r\n\x1a\n\x04\x08\x08";
 const CHECK_INT: i64 = 0x5678;
 const CHECK_NUM: f64 = 370.5;
 
-/// The binary chunk of `p`.
-pub fn dump(p: &Proto, strip: bool) -> Vec<u8> {
-    let mut out = Vec::with_capacity(HEADER.len() + 40 + p.chunkname.len() + p.text.len());
+/// The binary chunk of `p`, whose chunk's source is `text`.
+pub fn dump(p: &Proto, text: &[u8], strip: bool) -> Vec<u8> {
+    let mut out = Vec::with_capacity(HEADER.len() + 40 + p.chunkname.len() + text.len());
     out.extend_from_slice(HEADER);
     out.extend_from_slice(&CHECK_INT.to_le_bytes());
     out.extend_from_slice(&CHECK_NUM.to_le_bytes());
@@ -37,8 +37,8 @@ pub fn dump(p: &Proto, strip: bool) -> Vec<u8> {
     }
     put_len(&mut out, p.chunkname.len());
     out.extend_from_slice(&p.chunkname);
-    put_len(&mut out, p.text.len());
-    out.extend_from_slice(&p.text);
+    put_len(&mut out, text.len());
+    out.extend_from_slice(text);
     out
 }
 
@@ -136,7 +136,7 @@ fn stripped(p: &Proto) -> Proto {
         line: p.line,
         end_line: p.end_line,
         locals: Vec::new(),
-        text: p.text.clone(),
+        text: p.text,
         path: p.path.clone(),
         stripped: true,
     }

@@ -185,6 +185,7 @@ fn mark_proto(p: &std::rc::Rc<Proto>, m: &mut Marker) {
         return;
     }
     m.gray.extend(p.consts.iter().copied());
+    m.gray.push(Value::Str(p.text, p.text));
     for c in &p.protos {
         mark_proto(c, m);
     }

@@ -85,7 +85,7 @@ fn dump(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     let crate::heap::Func::Lua { proto, .. } = vm.heap.funcs.get(h) else {
         rt!(vm, "unable to dump given function");
     };
-    let bytes = crate::dump::dump(proto, strip);
+    let bytes = crate::dump::dump(proto, vm.heap.str(proto.text), strip);
     push_str(vm, &bytes)
 }
 

@@ -59,6 +59,9 @@ fn memory_limit_is_a_clean_end() {
         "local parts = {} for i = 1, 1e7 do parts[i] = 'abcdefgh' end print(#table.concat(parts))",
         "local s = string.pack('c2000000000', '')",
         "local t = {} for i = 1, 1e6 do t[i] = string.pack('s4', ('y'):rep(100) .. i) end",
+        // Functions keep their chunk's text (for string.dump): it is counted.
+        "local big, fs = (' '):rep(1 << 20), {} for i = 1, 1000 do fs[i] = load(big .. 'return function() return ' .. i .. ' end')() end",
+        "local fs, big = {}, (' '):rep(1 << 20) for i = 1, 1000 do fs[i] = assert(load(function() local s = big big = nil return s end)) big = (' '):rep(1 << 20) .. '--' .. i end",
     ] {
         let (o, _) = run(src, limited(u64::MAX / 2, 32 << 20));
         assert_eq!(kind(&o), Some(LimitKind::Memory), "{src}: {o:?}");
