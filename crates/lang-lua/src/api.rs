@@ -51,7 +51,7 @@ impl Vm<'_> {
                 Some(k) => Ok(k),
                 None => Err(self.arg_error(i, f, "number has no integer representation")),
             },
-            Value::Str(h) => match str_to_number(self.heap.str(h)) {
+            Value::Str(h, _) => match str_to_number(self.heap.str(h)) {
                 Some(Value::Int(k)) => Ok(k),
                 Some(Value::Num(x)) => match float_to_int(x) {
                     Some(k) => Ok(k),
@@ -77,7 +77,7 @@ impl Vm<'_> {
         let v = arg(self, base, n, i);
         match v {
             Value::Int(_) | Value::Num(_) => Ok(v),
-            Value::Str(h) => match str_to_number(self.heap.str(h)) {
+            Value::Str(h, _) => match str_to_number(self.heap.str(h)) {
                 Some(x) => Ok(x),
                 None => Err(self.type_arg_error(i, f, "number", v, true)),
             },
@@ -98,12 +98,12 @@ impl Vm<'_> {
     pub fn check_str(&mut self, base: usize, n: usize, i: usize, f: &str) -> LResult<u32> {
         let v = arg(self, base, n, i);
         match v {
-            Value::Str(h) => Ok(h),
+            Value::Str(h, _) => Ok(h),
             Value::Int(_) | Value::Num(_) => {
                 let s = self.tostr_basic(v);
                 let h = self.heap.intern(&s);
                 if i < n {
-                    self.stack[base + i] = Value::Str(h);
+                    self.stack[base + i] = Value::Str(h, h);
                 }
                 Ok(h)
             }
@@ -162,7 +162,7 @@ impl Vm<'_> {
     /// Sets `t[name] = v` raw.
     pub fn set_field(&mut self, t: u32, name: &str, v: Value) {
         let k = self.heap.intern(name.as_bytes());
-        let grown = self.heap.tables.get_mut(t).set(Value::Str(k), v);
+        let grown = self.heap.tables.get_mut(t).set(Value::Str(k, k), v);
         self.heap.bytes += grown;
     }
 
@@ -201,16 +201,16 @@ impl Vm<'_> {
         let mt = self.get_tm(v, crate::vm::tm::TOSTRING);
         if !mt.is_nil() {
             let r = self.call1(mt, &[v])?;
-            if !matches!(r, Value::Str(_)) {
+            if !matches!(r, Value::Str(_, _)) {
                 crate::vm::rt!(self, "'__tostring' must return a string");
             }
             return Ok(r);
         }
-        if let Value::Str(_) = v {
+        if let Value::Str(_, _) = v {
             return Ok(v);
         }
         if let Some(m) = self.metatable(v)
-            && let Value::Str(name) = self
+            && let Value::Str(name, _) = self
                 .heap
                 .tables
                 .get(m)

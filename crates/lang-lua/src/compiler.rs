@@ -54,6 +54,7 @@ pub struct Compiler<'h> {
     fs: Vec<FuncState>,
     source: Rc<str>,
     chunkname: Rc<[u8]>,
+    text: u32,
     line: u32,
 }
 
@@ -63,12 +64,15 @@ pub fn compile(
     heap: &mut Heap,
     source: &str,
     chunkname: &[u8],
+    text: &[u8],
 ) -> CResult<Rc<Proto>> {
+    let text = heap.intern(text);
     let mut c = Compiler {
         heap,
         fs: Vec::new(),
         source: source.into(),
         chunkname: chunkname.into(),
+        text,
         line: 0,
     };
     // The main chunk's only upvalue is _ENV.
@@ -149,7 +153,7 @@ impl Compiler<'_> {
 
     fn str_k(&mut self, s: &[u8]) -> CResult<u32> {
         let h = self.heap.intern(s);
-        self.konst(Value::Str(h))
+        self.konst(Value::Str(h, h))
     }
 
     fn load_k(&mut self, r: u8, k: u32) {
@@ -184,9 +188,21 @@ impl Compiler<'_> {
         body: &FuncBody,
         upvals: Option<Vec<(bool, u8, Vec<u8>)>>,
     ) -> CResult<Proto> {
+        // Children are compiled in order, so this one's index in its
+        // parent is the parent's count of children so far.
+        let path = match self.fs.last() {
+            Some(parent) => {
+                let mut p = parent.p.path.clone();
+                p.push(parent.p.protos.len() as u32);
+                p
+            }
+            None => Vec::new(),
+        };
         let p = Proto {
             source: self.source.clone(),
             chunkname: self.chunkname.clone(),
+            text: self.text,
+            path,
             line: body.line,
             end_line: body.end_line,
             nparams: body.params.len().min(255) as u8,

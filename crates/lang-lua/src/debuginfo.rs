@@ -7,7 +7,7 @@ use crate::value::Value;
 
 fn kname(heap: &Heap, p: &Proto, k: usize) -> Option<String> {
     match p.consts.get(k) {
-        Some(Value::Str(h)) => Some(String::from_utf8_lossy(heap.str(*h)).into_owned()),
+        Some(Value::Str(h, _)) => Some(String::from_utf8_lossy(heap.str(*h)).into_owned()),
         _ => None,
     }
 }
@@ -57,7 +57,7 @@ pub fn describe(heap: &Heap, p: &Proto, pc: usize, reg: usize) -> Option<String>
             .map(|u| format!("upvalue '{}'", String::from_utf8_lossy(&u.2))),
         MOVE if gb(i) < reg => describe(heap, p, j, gb(i)),
         LOADK => match p.consts.get(gbx(i)) {
-            Some(Value::Str(h)) => Some(format!(
+            Some(Value::Str(h, _)) => Some(format!(
                 "constant '{}'",
                 String::from_utf8_lossy(heap.str(*h))
             )),

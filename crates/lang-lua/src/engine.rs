@@ -120,14 +120,14 @@ impl Engine for LuaVm {
             }
             Err(LErr::Rt(v)) => {
                 let msg = match v {
-                    Value::Str(_) | Value::Int(_) | Value::Num(_) => {
+                    Value::Str(_, _) | Value::Int(_) | Value::Num(_) => {
                         String::from_utf8_lossy(&vm.tostr_basic(v)).into_owned()
                     }
                     Value::Nil => "nil".into(),
                     _ => {
                         let has_ts = !vm.get_tm(v, crate::vm::tm::TOSTRING).is_nil();
                         match has_ts.then(|| vm.tostring(v)) {
-                            Some(Ok(Value::Str(h))) => {
+                            Some(Ok(Value::Str(h, _))) => {
                                 String::from_utf8_lossy(vm.heap.str(h)).into_owned()
                             }
                             _ => format!("(error object is a {} value)", v.type_name()),

@@ -20,6 +20,9 @@ impl Vm<'_> {
     /// A full collection.
     #[inline(never)]
     pub fn collect(&mut self) {
+        // Handles of freed functions may be reused: the loop's cached
+        // prototype is keyed by this.
+        self.heap.epoch += 1;
         let mut m = Marker {
             gray: Vec::with_capacity(256),
             protos: HashSet::new(),
@@ -44,7 +47,7 @@ impl Vm<'_> {
             m.gray.push(Value::Table(s));
         }
         for &s in &self.tm_names {
-            m.gray.push(Value::Str(s));
+            m.gray.push(Value::Str(s, s));
         }
         for &(_, h) in &self.open {
             self.heap.upvals.marks[h as usize] = true;
@@ -76,7 +79,7 @@ impl Vm<'_> {
     fn mark_all(&mut self, m: &mut Marker) {
         while let Some(v) = m.gray.pop() {
             match v {
-                Value::Str(h) => self.heap.strings.marks[h as usize] = true,
+                Value::Str(h, _) => self.heap.strings.marks[h as usize] = true,
                 Value::Table(h) => {
                     if std::mem::replace(&mut self.heap.tables.marks[h as usize], true) {
                         continue;
@@ -85,7 +88,7 @@ impl Vm<'_> {
                     let (mut wk, mut wv) = (false, false);
                     if let Some(meta) = t.meta {
                         m.gray.push(Value::Table(meta));
-                        if let Value::Str(mode) =
+                        if let Value::Str(mode, _) =
                             self.heap.tables.get(meta).get_str(self.tm_names[tm::MODE])
                         {
                             let mode = self.heap.str(mode);
@@ -107,10 +110,10 @@ impl Vm<'_> {
                         }
                         for (key, val) in pairs {
                             // Strings are values, never weak.
-                            if !wk || matches!(key, Value::Str(_)) {
+                            if !wk || matches!(key, Value::Str(_, _)) {
                                 m.gray.push(key);
                             }
-                            if !wv || matches!(val, Value::Str(_)) {
+                            if !wv || matches!(val, Value::Str(_, _)) {
                                 m.gray.push(val);
                             }
                         }
@@ -182,6 +185,7 @@ fn mark_proto(p: &std::rc::Rc<Proto>, m: &mut Marker) {
         return;
     }
     m.gray.extend(p.consts.iter().copied());
+    m.gray.push(Value::Str(p.text, p.text));
     for c in &p.protos {
         mark_proto(c, m);
     }

@@ -251,6 +251,10 @@ pub struct Heap {
     pub bytes: usize,
     /// Collect when `bytes` passes this.
     pub threshold: usize,
+    /// The last identity given to a long string.
+    next_id: u32,
+    /// Collections so far.
+    pub epoch: u64,
 }
 
 const EMPTY: u32 = u32::MAX;
@@ -315,6 +319,18 @@ impl Heap {
             self.rebuild_intern(self.intern.len() * 2);
         }
         h
+    }
+
+    /// A string value of `b`: interned; over 40 bytes it gets an identity of
+    /// its own, as a long string of C Lua is a distinct object.
+    pub fn str_value(&mut self, b: &[u8]) -> Value {
+        let h = self.intern(b);
+        if b.len() <= 40 {
+            return Value::Str(h, h);
+        }
+        // Identities of long strings live above every handle.
+        self.next_id = self.next_id.wrapping_add(1) | 0x8000_0000;
+        Value::Str(h, self.next_id)
     }
 
     /// Rebuilds the intern set from the live strings (after a sweep).

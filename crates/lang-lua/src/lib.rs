@@ -16,6 +16,7 @@
 pub mod api;
 pub mod compiler;
 pub mod debuginfo;
+pub mod dump;
 pub mod engine;
 pub mod gc;
 pub mod heap;

@@ -38,13 +38,25 @@ impl Vm<'_> {
         chunkname: &[u8],
         env: Option<Value>,
     ) -> Result<Value, String> {
+        let envv = env.unwrap_or(Value::Table(self.globals));
         if src.first() == Some(&0x1b) {
-            return Err("attempt to load a binary chunk (not supported)".into());
+            let proto = crate::dump::undump(self, src, chunkname)?;
+            // As C Lua's load: the first upvalue is the environment, the
+            // others start out nil.
+            let mut ups = Vec::with_capacity(proto.upvals.len());
+            for i in 0..proto.upvals.len() {
+                let v = if i == 0 { envv } else { Value::Nil };
+                ups.push(self.heap.new_upval(UpVal::Closed(v)));
+            }
+            let h = self.heap.new_func(Func::Lua {
+                proto,
+                upvals: ups.into_boxed_slice(),
+            });
+            return Ok(Value::Func(h));
         }
         let id = chunk_id(chunkname);
         let body = crate::parser::parse(src, &id)?;
-        let proto = crate::compiler::compile(&body, &mut self.heap, &id, chunkname)?;
-        let envv = env.unwrap_or(Value::Table(self.globals));
+        let proto = crate::compiler::compile(&body, &mut self.heap, &id, chunkname, src)?;
         let up = self.heap.new_upval(UpVal::Closed(envv));
         let h = self.heap.new_func(Func::Lua {
             proto,
@@ -107,7 +119,7 @@ fn print(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
         }
         let v = vm.stack[base + i];
         let s = match v {
-            Value::Str(h) => h,
+            Value::Str(h, _) => h,
             Value::Int(_) | Value::Num(_) | Value::Nil | Value::Bool(_) if true => {
                 if !vm.append_str(v, &mut out) {
                     out.extend_from_slice(&vm.tostr_basic(v));
@@ -115,7 +127,7 @@ fn print(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
                 continue;
             }
             _ => match vm.tostring(v)? {
-                Value::Str(h) => h,
+                Value::Str(h, _) => h,
                 _ => continue,
             },
         };
@@ -146,7 +158,7 @@ fn tonumber(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     if n >= 2 && !arg(vm, base, n, 1).is_nil() {
         let b = vm.check_int(base, n, 1, "tonumber")?;
         let h = match v {
-            Value::Str(h) => h,
+            Value::Str(h, _) => h,
             _ => return Err(vm.type_arg_error(0, "tonumber", "string", v, n > 0)),
         };
         if !(2..=36).contains(&b) {
@@ -185,7 +197,7 @@ fn tonumber(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     vm.check_any(n, 0, "tonumber")?;
     let r = match v {
         Value::Int(_) | Value::Num(_) => v,
-        Value::Str(h) => str_to_number(vm.heap.str(h)).unwrap_or(Value::Nil),
+        Value::Str(h, _) => str_to_number(vm.heap.str(h)).unwrap_or(Value::Nil),
         _ => Value::Nil,
     };
     vm.push(r);
@@ -219,7 +231,7 @@ fn rawequal(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
 fn rawlen(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     let r = match arg(vm, base, n, 0) {
         Value::Table(t) => vm.heap.tables.get(t).len(),
-        Value::Str(s) => vm.heap.str(s).len() as i64,
+        Value::Str(s, _) => vm.heap.str(s).len() as i64,
         _ => return Err(vm.arg_error(0, "rawlen", "table or string expected")),
     };
     vm.push(Value::Int(r));
@@ -274,7 +286,7 @@ fn assert(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
 fn error(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     let v = arg(vm, base, n, 0);
     let level = vm.opt_int(base, n, 1, "error", 1)?;
-    if let Value::Str(h) = v
+    if let Value::Str(h, _) = v
         && level > 0
         && !(level == 1 && vm.native_parent)
     {
@@ -353,7 +365,7 @@ fn ipairs(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
 }
 
 fn select(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
-    if let Value::Str(h) = arg(vm, base, n, 0)
+    if let Value::Str(h, _) = arg(vm, base, n, 0)
         && vm.heap.str(h) == b"#"
     {
         vm.push(Value::Int(n as i64 - 1));
@@ -381,14 +393,23 @@ fn select(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
 fn load(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     let chunk = arg(vm, base, n, 0);
     let src: Vec<u8> = match chunk {
-        Value::Str(h) => vm.heap.str(h).to_vec(),
+        Value::Str(h, _) => vm.heap.str(h).to_vec(),
         Value::Func(_) => {
             let mut buf = Vec::new();
             loop {
-                let piece = vm.call1(chunk, &[])?;
+                // As C Lua: a reader's error is load's failure message.
+                let piece = match vm.call1(chunk, &[]) {
+                    Ok(v) => v,
+                    Err(LErr::Rt(e)) => {
+                        vm.push(Value::Nil);
+                        vm.push(e);
+                        return Ok(2);
+                    }
+                    Err(e) => return Err(e),
+                };
                 match piece {
                     Value::Nil => break,
-                    Value::Str(h) => {
+                    Value::Str(h, _) => {
                         if vm.heap.str(h).is_empty() {
                             break;
                         }
@@ -407,14 +428,14 @@ fn load(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
         _ => return Err(vm.type_arg_error(0, "load", "string", chunk, n > 0)),
     };
     let name = match arg(vm, base, n, 1) {
-        Value::Str(h) => vm.heap.str(h).to_vec(),
+        Value::Str(h, _) => vm.heap.str(h).to_vec(),
         _ => match chunk {
-            Value::Str(_) => src.clone(),
+            Value::Str(_, _) => src.clone(),
             _ => b"=(load)".to_vec(),
         },
     };
     let mode = match arg(vm, base, n, 2) {
-        Value::Str(h) => vm.heap.str(h).to_vec(),
+        Value::Str(h, _) => vm.heap.str(h).to_vec(),
         _ => b"bt".to_vec(),
     };
     let env = if n >= 4 {
@@ -456,7 +477,7 @@ fn load(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
 
 fn collectgarbage(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     let opt = match arg(vm, base, n, 0) {
-        Value::Str(h) => String::from_utf8_lossy(vm.heap.str(h)).into_owned(),
+        Value::Str(h, _) => String::from_utf8_lossy(vm.heap.str(h)).into_owned(),
         Value::Nil => "collect".into(),
         v => return Err(vm.type_arg_error(0, "collectgarbage", "string", v, true)),
     };

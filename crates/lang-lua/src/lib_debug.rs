@@ -21,6 +21,7 @@ pub fn open(vm: &mut Vm) {
         ("getupvalue", getupvalue),
         ("setupvalue", setupvalue),
         ("upvalueid", upvalueid),
+        ("setuservalue", setuservalue),
         ("upvaluejoin", upvaluejoin),
         ("getregistry", getregistry),
         ("getuservalue", getuservalue),
@@ -32,7 +33,7 @@ fn traceback(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     let msg = arg(vm, base, n, 0);
     if !matches!(
         msg,
-        Value::Str(_) | Value::Nil | Value::Int(_) | Value::Num(_)
+        Value::Str(_, _) | Value::Nil | Value::Int(_) | Value::Num(_)
     ) {
         vm.push(msg);
         return Ok(1);
@@ -78,7 +79,32 @@ fn getinfo(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
                 vm.push(Value::Table(t));
                 return Ok(1);
             }
-            let lvl = lvl as usize;
+            let mut lvl = lvl as usize;
+            if let Some((d, pf, name)) = vm.virtual_native
+                && d <= vm.frames.len()
+            {
+                let at = vm.frames.len() - d + 1;
+                if lvl == at {
+                    let nv = vm.str(name.as_bytes());
+                    vm.set_field(t, "name", nv);
+                    let wv = vm.str(b"global");
+                    vm.set_field(t, "namewhat", wv);
+                    let w = vm.str(b"C");
+                    vm.set_field(t, "what", w);
+                    let s = vm.str(b"[C]");
+                    vm.set_field(t, "short_src", s);
+                    vm.set_field(t, "currentline", Value::Int(-1));
+                    if matches!(pf, Value::Func(_)) {
+                        vm.set_field(t, "func", pf);
+                    }
+                    vm.set_field(t, "istailcall", Value::Bool(false));
+                    vm.push(Value::Table(t));
+                    return Ok(1);
+                }
+                if lvl > at {
+                    lvl -= 1;
+                }
+            }
             if lvl > vm.frames.len() {
                 vm.push(Value::Nil);
                 return Ok(1);
@@ -121,7 +147,10 @@ fn getinfo(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
                 vm.set_field(t, "nparams", Value::Int(proto.nparams as i64));
                 vm.set_field(t, "isvararg", Value::Bool(proto.vararg));
                 let line = pc.map_or(-1, |pc| {
-                    proto.lines.get(pc.saturating_sub(1)).copied().unwrap_or(0) as i64
+                    proto
+                        .lines
+                        .get(pc.saturating_sub(1))
+                        .map_or(-1, |&l| i64::from(l))
                 });
                 vm.set_field(t, "currentline", Value::Int(line));
                 let lines = vm.heap.new_table(Table::default());
@@ -214,7 +243,7 @@ fn setmetatable(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     match v {
         Value::Table(t) => vm.heap.tables.get_mut(t).meta = m,
         Value::UData(u) => vm.heap.udata.get_mut(u).meta = m,
-        Value::Str(_) => vm.string_meta = m,
+        Value::Str(_, _) => vm.string_meta = m,
         other => vm.basic_meta[crate::vm::basic_index(other)] = m,
     }
     vm.push(v);
@@ -295,6 +324,25 @@ fn setupvalue(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     let nv = vm.str(&name);
     vm.push(nv);
     Ok(1)
+}
+
+/// Full userdata here (files) have no user values, as C Lua's files: setting
+/// one fails with `nil`; a non-full userdata is an argument error.
+fn setuservalue(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+    match arg(vm, base, n, 0) {
+        Value::UData(_) => {
+            vm.push(Value::Nil);
+            Ok(1)
+        }
+        v => {
+            let got = match v {
+                Value::Light(_) => "light userdata".to_string(),
+                _ if n == 0 => "no value".to_string(),
+                _ => vm.type_name_mt(v),
+            };
+            Err(vm.arg_error(0, "setuservalue", &format!("userdata expected, got {got}")))
+        }
+    }
 }
 
 fn upvalueid(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {

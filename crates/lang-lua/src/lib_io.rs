@@ -366,7 +366,7 @@ fn os_setlocale(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     // Only the C locale exists here; asking for another one fails.
     let ok = match arg(vm, base, n, 0) {
         Value::Nil => true,
-        Value::Str(h) => matches!(vm.heap.str(h), b"C" | b"" | b"POSIX"),
+        Value::Str(h, _) => matches!(vm.heap.str(h), b"C" | b"" | b"POSIX"),
         _ => false,
     };
     let v = if ok { vm.str(b"C") } else { Value::Nil };
@@ -515,7 +515,7 @@ fn read_fmt(vm: &mut Vm, h: u32, fmt: Value, fi: usize) -> LResult<Value> {
             }
             return Ok(vm.str(&bytes));
         }
-        Value::Str(s) => vm
+        Value::Str(s, _) => vm
             .heap
             .str(s)
             .strip_prefix(b"*")
@@ -827,7 +827,7 @@ fn io_type(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
 fn set_default(vm: &mut Vm, base: usize, n: usize, key: &str, mode: &str) -> LResult<usize> {
     match arg(vm, base, n, 0) {
         Value::Nil => {}
-        Value::Str(s) => {
+        Value::Str(s, _) => {
             let name = vm.heap.str(s).to_vec();
             match open_file(vm, &name, mode) {
                 Ok(f) => vm.set_field(vm.registry, key, f),

@@ -162,7 +162,7 @@ fn tointeger(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     let r = match v {
         Value::Int(_) => v,
         Value::Num(f) => float_to_int(f).map_or(Value::Nil, Value::Int),
-        Value::Str(h) => match crate::number::str_to_number(vm.heap.str(h)) {
+        Value::Str(h, _) => match crate::number::str_to_number(vm.heap.str(h)) {
             Some(Value::Int(i)) => Value::Int(i),
             Some(Value::Num(f)) => float_to_int(f).map_or(Value::Nil, Value::Int),
             _ => Value::Nil,

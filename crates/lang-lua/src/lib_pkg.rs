@@ -132,7 +132,7 @@ fn require(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     }
     msg.push_str(&format!("\n\tno field package.preload['{sname}']"));
     let path = match vm.get_field(pkg, "path") {
-        Value::Str(p) => String::from_utf8_lossy(vm.heap.str(p)).into_owned(),
+        Value::Str(p, _) => String::from_utf8_lossy(vm.heap.str(p)).into_owned(),
         _ => rt!(vm, "'package.path' must be a string"),
     };
     let fname = sname.replace('.', "/");
@@ -157,7 +157,7 @@ fn require(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
         }
         msg.push_str(&format!("\n\tno file '{file}'"));
     }
-    if let Value::Str(cp) = vm.get_field(pkg, "cpath") {
+    if let Value::Str(cp, _) = vm.get_field(pkg, "cpath") {
         let cpath = String::from_utf8_lossy(vm.heap.str(cp)).into_owned();
         for templ in cpath.split(';').filter(|t| !t.is_empty()) {
             msg.push_str(&format!("\n\tno file '{}'", templ.replace('?', &fname)));

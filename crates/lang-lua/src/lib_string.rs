@@ -40,6 +40,7 @@ pub fn open(vm: &mut Vm) {
         ("upper", upper),
         ("lower", lower),
         ("rep", rep),
+        ("dump", dump),
         ("reverse", reverse),
         ("byte", byte),
         ("char", char_),
@@ -73,6 +74,19 @@ fn push_str(vm: &mut Vm, s: &[u8]) -> LResult<usize> {
     let v = vm.str(s);
     vm.push(v);
     Ok(1)
+}
+
+fn dump(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+    let f = arg(vm, base, n, 0);
+    let strip = n > 1 && vm.stack[base + 1].truthy();
+    let Value::Func(h) = f else {
+        return Err(vm.type_arg_error(0, "dump", "function", f, n > 0));
+    };
+    let crate::heap::Func::Lua { proto, .. } = vm.heap.funcs.get(h) else {
+        rt!(vm, "unable to dump given function");
+    };
+    let bytes = crate::dump::dump(proto, vm.heap.str(proto.text), strip);
+    push_str(vm, &bytes)
 }
 
 fn len(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
@@ -293,8 +307,8 @@ fn gmatch(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
         "gmatch_iter",
         gmatch_iter,
         vec![
-            Value::Str(s),
-            Value::Str(p),
+            Value::Str(s, s),
+            Value::Str(p, p),
             Value::Int(init),
             Value::Int(-1),
         ],
@@ -311,7 +325,7 @@ fn gmatch_iter(vm: &mut Vm, base: usize, _n: usize) -> LResult<usize> {
     let (sh, ph, pos, last) = match vm.heap.funcs.get(fh) {
         crate::heap::Func::Native { upvals, .. } => {
             match (upvals[0], upvals[1], upvals[2], upvals[3]) {
-                (Value::Str(a), Value::Str(b), Value::Int(c), Value::Int(d)) => (a, b, c, d),
+                (Value::Str(a, _), Value::Str(b, _), Value::Int(c), Value::Int(d)) => (a, b, c, d),
                 _ => return Ok(0),
             }
         }
@@ -381,11 +395,12 @@ fn gsub(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     let ph = vm.check_str(base, n, 1, "gsub")?;
     let repl = arg(vm, base, n, 2);
     match repl {
-        Value::Str(_) | Value::Int(_) | Value::Num(_) | Value::Table(_) | Value::Func(_) => {}
+        Value::Str(_, _) | Value::Int(_) | Value::Num(_) | Value::Table(_) | Value::Func(_) => {}
         _ => return Err(vm.type_arg_error(2, "gsub", "string/function/table", repl, n > 2)),
     }
     let repl = if let Value::Int(_) | Value::Num(_) = repl {
-        Value::Str(vm.check_str(base, n, 2, "gsub")?)
+        let h = vm.check_str(base, n, 2, "gsub")?;
+        Value::Str(h, h)
     } else {
         repl
     };
@@ -403,6 +418,8 @@ fn gsub(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     let mut count: i64 = 0;
     let mut m = Matcher::new(&s, &p);
     let mut lastmatch: Option<usize> = None;
+    // As C Lua: without a substitution the subject itself is the result.
+    let mut changed = false;
     while max_n.is_none_or(|mx| count < mx) {
         let r = m.try_at(st, pstart).map_err(|e| vm.rt_error(&e))?;
         match r {
@@ -411,7 +428,8 @@ fn gsub(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
                 let caps = m.captures(st, e, true).map_err(|e| vm.rt_error(&e))?;
                 let whole = &s[st..e];
                 match repl {
-                    Value::Str(rh) => {
+                    Value::Str(rh, _) => {
+                        changed = true;
                         let rs = vm.heap.str(rh).to_vec();
                         let mut i = 0;
                         while i < rs.len() {
@@ -474,7 +492,8 @@ fn gsub(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
                         };
                         match v {
                             Value::Nil | Value::Bool(false) => out.extend_from_slice(whole),
-                            Value::Str(_) | Value::Int(_) | Value::Num(_) => {
+                            Value::Str(_, _) | Value::Int(_) | Value::Num(_) => {
+                                changed = true;
                                 vm.append_str(v, &mut out);
                             }
                             _ => {
@@ -505,7 +524,11 @@ fn gsub(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     if st < s.len() {
         out.extend_from_slice(&s[st..]);
     }
-    push_str(vm, &out)?;
+    if changed {
+        push_str(vm, &out)?;
+    } else {
+        vm.push(vm.stack[base]);
+    }
     vm.push(Value::Int(count));
     Ok(2)
 }
@@ -535,7 +558,10 @@ fn format(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
         let mut width = 0usize;
         let wstart = i;
         while i < fmt.len() && fmt[i].is_ascii_digit() {
-            width = width * 10 + (fmt[i] - b'0') as usize;
+            // Saturating: an absurd width is refused below, never overflows.
+            width = width
+                .saturating_mul(10)
+                .saturating_add((fmt[i] - b'0') as usize);
             i += 1;
         }
         let wlen = i - wstart;
@@ -548,7 +574,7 @@ fn format(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
             let pstart = i;
             let mut pv = 0;
             while i < fmt.len() && fmt[i].is_ascii_digit() {
-                pv = pv * 10 + (fmt[i] - b'0') as usize;
+                pv = usize::saturating_mul(pv, 10).saturating_add((fmt[i] - b'0') as usize);
                 i += 1;
             }
             if i - start > 30 {
@@ -719,7 +745,7 @@ fn format(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
                 let v = vm.stack[base + ai];
                 let sv = vm.tostring(v)?;
                 let mut s = match sv {
-                    Value::Str(h) => vm.heap.str(h).to_vec(),
+                    Value::Str(h, _) => vm.heap.str(h).to_vec(),
                     _ => Vec::new(),
                 };
                 if (width > 0 || prec.is_some() || !flags.is_empty()) && s.contains(&0) {
@@ -742,7 +768,7 @@ fn format(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
                         let addr = t.rsplit(|&c| c == b' ').next().unwrap_or(b"").to_vec();
                         String::from_utf8_lossy(&addr).into_owned()
                     }
-                    Value::Str(h) => format!("0x{:08x}", 0x6000_0000u64 + h as u64 * 32),
+                    Value::Str(_, id) => format!("0x{:08x}", 0x6000_0000u64 + id as u64 * 32),
                     _ => "(null)".to_string(),
                 };
                 pad(s.as_bytes(), width, has(b'-'))
@@ -883,7 +909,7 @@ fn finish_hex(s: String, upper: bool) -> String {
 
 fn quote(vm: &mut Vm, v: Value) -> LResult<Vec<u8>> {
     Ok(match v {
-        Value::Str(h) => {
+        Value::Str(h, _) => {
             let s = vm.heap.str(h);
             let mut out = vec![b'"'];
             for (i, &c) in s.iter().enumerate() {
@@ -1115,7 +1141,7 @@ fn utf8_codes(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
         if lax { codes_iter_lax } else { codes_iter },
     );
     vm.push(f);
-    vm.push(Value::Str(h));
+    vm.push(Value::Str(h, h));
     vm.push(Value::Int(0));
     Ok(3)
 }

@@ -33,6 +33,15 @@ pub struct Proto {
     pub end_line: u32,
     /// Local variables: name, register, first pc, pc after last.
     pub locals: Vec<(Vec<u8>, u8, u32, u32)>,
+    /// The whole source text of its chunk, a heap string shared by every
+    /// function of it (so it is counted in the memory budget, once, and
+    /// marked through the prototype): `string.dump` writes it, and loading
+    /// the dump compiles it again.
+    pub text: u32,
+    /// Where it sits in its chunk: child indices from the main function.
+    pub path: Vec<u32>,
+    /// Loaded from a dump made with `strip`: no lines, locals or names.
+    pub stripped: bool,
 }
 
 macro_rules! ops {

@@ -33,7 +33,7 @@ fn hash(k: Value) -> u64 {
         Value::Int(i) => i as u64,
         Value::Num(f) => f.to_bits() ^ 0x5555,
         Value::Bool(b) => b as u64 + 0x9e37,
-        Value::Str(h) => (h as u64) << 1 | 1,
+        Value::Str(h, _) => (h as u64) << 1 | 1,
         Value::Table(h) => (h as u64) ^ 0x1_0000_0000,
         Value::Func(h) => (h as u64) ^ 0x2_0000_0000,
         Value::Thread(h) => (h as u64) ^ 0x3_0000_0000,
@@ -108,7 +108,7 @@ impl Table {
     /// Raw get with a string key handle.
     #[inline]
     pub fn get_str(&self, s: u32) -> Value {
-        match self.slot(Value::Str(s)) {
+        match self.slot(Value::Str(s, s)) {
             Some(i) => self.nodes[i].val,
             None => Value::Nil,
         }
@@ -119,7 +119,7 @@ impl Table {
     pub fn get(&self, k: Value) -> Value {
         match k {
             Value::Int(i) => self.get_int(i),
-            Value::Str(s) => self.get_str(s),
+            Value::Str(s, _) => self.get_str(s),
             Value::Nil => Value::Nil,
             Value::Num(f) => match float_to_int(f) {
                 Some(i) => self.get_int(i),

@@ -173,6 +173,11 @@ pub struct Vm<'h> {
     /// The running native was called by a native (pcall, a host call), not
     /// by Lua code: `error` level 1 has no position then.
     pub native_parent: bool,
+    /// While an error caught by `pcall`/`xpcall` runs `__close` handlers:
+    /// the frame index the handlers start at, the protecting function and
+    /// its name. C Lua runs them from that native frame, and
+    /// `debug.getinfo` shows it between the handlers and the caller.
+    pub virtual_native: Option<(usize, Value, &'static str)>,
     /// Random state (xoshiro256**).
     pub rng: [u64; 4],
     /// Polled for the process-level memory backstop.
@@ -228,6 +233,7 @@ impl<'h> Vm<'h> {
             host,
             exit_run: false,
             native_parent: false,
+            virtual_native: None,
             rng: [0; 4],
             heap_exceeded: shield_engine::no_heap_budget,
         }
@@ -235,7 +241,7 @@ impl<'h> Vm<'h> {
 
     /// Interns a string value.
     pub fn str(&mut self, s: &[u8]) -> Value {
-        Value::Str(self.heap.intern(s))
+        self.heap.str_value(s)
     }
 
     /// Pushes a result of a native function.
@@ -260,7 +266,8 @@ impl<'h> Vm<'h> {
             && let Func::Lua { proto, .. } = self.heap.funcs.get(h)
         {
             let pc = f.pc.saturating_sub(1);
-            let line = proto.lines.get(pc).copied().unwrap_or(0);
+            // A stripped function has no lines: C Lua shows -1.
+            let line = proto.lines.get(pc).map_or(-1, |&l| i64::from(l));
             return format!("{}:{}: ", proto.source, line);
         }
         String::new()
@@ -291,7 +298,7 @@ impl<'h> Vm<'h> {
             }
             Value::Int(i) => i.to_string().into_bytes(),
             Value::Num(f) => fmt_float(f).into_bytes(),
-            Value::Str(h) => self.heap.str(h).to_vec(),
+            Value::Str(h, _) => self.heap.str(h).to_vec(),
             Value::Table(h) => {
                 format!("table: 0x{:08x}", 0x1000_0000u64 + h as u64 * 64).into_bytes()
             }
@@ -317,7 +324,7 @@ impl<'h> Vm<'h> {
     pub fn metatable(&self, v: Value) -> Option<u32> {
         match v {
             Value::Table(h) => self.heap.tables.get(h).meta,
-            Value::Str(_) => self.string_meta,
+            Value::Str(_, _) => self.string_meta,
             Value::UData(h) => self.heap.udata.get(h).meta,
             other => self.basic_meta[basic_index(other)],
         }
@@ -440,7 +447,7 @@ impl<'h> Vm<'h> {
         }
         if let Some(m) = self.metatable(v) {
             let n = self.heap.tables.get(m).get_str(self.tm_names[tm::NAME]);
-            if let Value::Str(s) = n {
+            if let Value::Str(s, _) = n {
                 return String::from_utf8_lossy(self.heap.str(s)).into_owned();
             }
         }
@@ -752,6 +759,10 @@ impl<'h> Vm<'h> {
         } else {
             (ret, n)
         };
+        // Moving results is work a script controls (a chain of `return
+        // xpcall(...)` grows them by one a level): the budget pays for it,
+        // and the next check point stops a run that overdrew it.
+        self.budget -= n as i64;
         if dst != src {
             for i in 0..n - usize::from(protect != Protect::None) {
                 self.stack[dst + i] = self.stack[src + i];
@@ -941,7 +952,15 @@ impl<'h> Vm<'h> {
                 }
                 self.close_upvals(f.func - f.nvarargs);
                 self.frames.truncate(i);
-                e = self.close_tbc(f.func - f.nvarargs, Some(e))?.unwrap_or(e);
+                let name = if f.protect == Protect::Xpcall {
+                    "xpcall"
+                } else {
+                    "pcall"
+                };
+                let saved = self.virtual_native.replace((i, self.stack[f.ret], name));
+                let closed = self.close_tbc(f.func - f.nvarargs, Some(e));
+                self.virtual_native = saved;
+                e = closed?.unwrap_or(e);
                 self.stack[f.ret] = Value::Bool(false);
                 self.stack[f.ret + 1] = e;
                 self.adjust(f.ret, 2, f.nresults);
@@ -1029,12 +1048,7 @@ impl<'h> Vm<'h> {
         };
         if at.wrap {
             if !ok {
-                let mut e = vals.first().copied().unwrap_or(Value::Nil);
-                if let Value::Str(h) = e {
-                    // As C Lua's auxwrap: prefix the position when missing.
-                    let _ = h;
-                    e = Value::Str(h);
-                }
+                let e = vals.first().copied().unwrap_or(Value::Nil);
                 if at.protect != Protect::None {
                     self.place(
                         at.ret,
@@ -1197,7 +1211,7 @@ impl Vm<'_> {
         if !h.is_nil() {
             return self.call_tm(h, ev, &[a, b]);
         }
-        if matches!(a, Value::Str(_)) || matches!(b, Value::Str(_)) {
+        if matches!(a, Value::Str(_, _)) || matches!(b, Value::Str(_, _)) {
             // The string library's arithmetic metamethods word this error.
             let name = &TM_NAMES[ev][2..];
             let (ta, tb) = (self.type_name_mt(a), self.type_name_mt(b));
@@ -1277,7 +1291,7 @@ impl Vm<'_> {
     pub fn tonumber_arith(&self, v: Value) -> Option<Value> {
         match v {
             Value::Int(_) | Value::Num(_) => Some(v),
-            Value::Str(h) => str_to_number(self.heap.str(h)),
+            Value::Str(h, _) => str_to_number(self.heap.str(h)),
             _ => None,
         }
     }
@@ -1365,7 +1379,7 @@ impl Vm<'_> {
                     !int_float_less(y, x, !le)
                 }
             }
-            (Str(x), Str(y)) => {
+            (Str(x, _), Str(y, _)) => {
                 let (p, q) = (self.heap.str(x), self.heap.str(y));
                 if le { p <= q } else { p < q }
             }
@@ -1412,7 +1426,7 @@ impl Vm<'_> {
     #[inline(never)]
     pub fn len(&mut self, v: Value) -> LResult<Value> {
         match v {
-            Value::Str(h) => Ok(Value::Int(self.heap.str(h).len() as i64)),
+            Value::Str(h, _) => Ok(Value::Int(self.heap.str(h).len() as i64)),
             Value::Table(h) => {
                 if let Some(m) = self.heap.tables.get(h).meta {
                     let f = self.tm_of(m, tm::LEN);
@@ -1437,7 +1451,7 @@ impl Vm<'_> {
     /// other values.
     pub fn append_str(&self, v: Value, out: &mut Vec<u8>) -> bool {
         match v {
-            Value::Str(h) => out.extend_from_slice(self.heap.str(h)),
+            Value::Str(h, _) => out.extend_from_slice(self.heap.str(h)),
             Value::Int(i) => {
                 use std::io::Write;
                 let _ = write!(out, "{i}");
@@ -1455,15 +1469,15 @@ impl Vm<'_> {
         while n > 1 {
             let top = first + n;
             let (a, b) = (self.stack[top - 2], self.stack[top - 1]);
-            let a_ok = matches!(a, Value::Str(_) | Value::Int(_) | Value::Num(_));
-            let b_ok = matches!(b, Value::Str(_) | Value::Int(_) | Value::Num(_));
+            let a_ok = matches!(a, Value::Str(_, _) | Value::Int(_) | Value::Num(_));
+            let b_ok = matches!(b, Value::Str(_, _) | Value::Int(_) | Value::Num(_));
             if a_ok && b_ok {
                 // Take as many string-like values as possible at once.
                 let mut k = 2;
                 while k < n
                     && matches!(
                         self.stack[top - k - 1],
-                        Value::Str(_) | Value::Int(_) | Value::Num(_)
+                        Value::Str(_, _) | Value::Int(_) | Value::Num(_)
                     )
                 {
                     k += 1;
@@ -1474,9 +1488,9 @@ impl Vm<'_> {
                     self.append_str(self.stack[i], &mut buf);
                 }
                 self.check_mem(buf.len())?;
-                let s = self.heap.intern(&buf);
+                let s = self.heap.str_value(&buf);
                 self.buf = buf;
-                self.stack[top - k] = Value::Str(s);
+                self.stack[top - k] = s;
                 n -= k - 1;
             } else {
                 let mut h = self.get_tm(a, tm::CONCAT);
@@ -1586,6 +1600,11 @@ impl Vm<'_> {
 
     /// The dispatch loop.
     fn execute(&mut self) -> LResult<()> {
+        // The prototype of the last frame's closure: a call to the same
+        // function (recursion) or a return to it skips the lookup and the
+        // reference count. Keyed by collection epoch, as a freed closure's
+        // handle can be reused.
+        let mut cache: Option<(u32, u64, Rc<Proto>)> = None;
         'frames: loop {
             if self.exit_run {
                 self.exit_run = false;
@@ -1599,9 +1618,16 @@ impl Vm<'_> {
                 Value::Func(h) => h,
                 _ => rt!(self, "internal: frame without function"),
             };
-            let proto: Rc<Proto> = match self.heap.funcs.get(cl) {
-                Func::Lua { proto, .. } => proto.clone(),
-                Func::Native { .. } => rt!(self, "internal: native frame"),
+            let epoch = self.heap.epoch;
+            if !matches!(&cache, Some((c, e, _)) if *c == cl && *e == epoch) {
+                cache = match self.heap.funcs.get(cl) {
+                    Func::Lua { proto, .. } => Some((cl, epoch, proto.clone())),
+                    Func::Native { .. } => rt!(self, "internal: native frame"),
+                };
+            }
+            let proto: &Rc<Proto> = match &cache {
+                Some((_, _, p)) => p,
+                None => rt!(self, "internal: no prototype"),
             };
             let code = &proto.code[..];
             let k = &proto.consts[..];
@@ -1615,6 +1641,23 @@ impl Vm<'_> {
             macro_rules! r {
                 ($x:expr) => {
                     self.stack[base + $x]
+                };
+            }
+            // A test skips the next instruction when it fails; when it
+            // holds, the next one is the jump, taken here without a second
+            // dispatch (as C Lua does). Only forward jumps: a backward one
+            // charges the budget in JMP.
+            macro_rules! cond_jump {
+                ($i:ident, $res:expr) => {
+                    if $res != (gc($i) != 0) {
+                        pc += 1;
+                    } else {
+                        let j = code[pc];
+                        let off = gsj(j);
+                        if op(j) == JMP && off >= 0 {
+                            pc += 1 + off as usize;
+                        }
+                    }
                 };
             }
             loop {
@@ -1658,7 +1701,7 @@ impl Vm<'_> {
                         let h = self.closure_upval(cl, gb(i));
                         let t = self.upval_get(h);
                         let key = k[gc(i)];
-                        if let (Value::Table(th), Value::Str(s)) = (t, key) {
+                        if let (Value::Table(th), Value::Str(s, _)) = (t, key) {
                             let tb = self.heap.tables.get(th);
                             let v = tb.get_str(s);
                             if !v.is_nil() || tb.meta.is_none() {
@@ -1722,7 +1765,7 @@ impl Vm<'_> {
                     GETFIELD => {
                         let t = r!(gb(i));
                         let key = k[gc(i)];
-                        if let (Value::Table(th), Value::Str(s)) = (t, key) {
+                        if let (Value::Table(th), Value::Str(s, _)) = (t, key) {
                             let tb = self.heap.tables.get(th);
                             let v = tb.get_str(s);
                             if !v.is_nil() || tb.meta.is_none() {
@@ -1835,24 +1878,194 @@ impl Vm<'_> {
                         };
                         r!(a) = v;
                     }
-                    MOD | POW | IDIV | BAND | BOR | BXOR | SHL | SHR => {
+                    // One arm an operator, so that `fast_arith` folds to its
+                    // one case (a shared arm re-dispatched on the opcode).
+                    MOD => {
                         let (x, y) = (r!(gb(i)), r!(gc(i)));
-                        r!(a) = match fast_arith(op(i), x, y) {
+                        r!(a) = match fast_arith(MOD, x, y) {
                             Some(v) => v,
                             None => {
                                 save!();
-                                self.arith(op(i), x, y)?
+                                self.arith(MOD, x, y)?
                             }
                         };
                     }
-                    ADDK | SUBK | MULK | DIVK | MODK | POWK | IDIVK | BANDK | BORK | BXORK => {
-                        let (x, y) = (r!(gb(i)), k[gc(i)]);
-                        let o = op(i) - ADDK + ADD;
-                        r!(a) = match fast_arith(o, x, y) {
+                    POW => {
+                        let (x, y) = (r!(gb(i)), r!(gc(i)));
+                        r!(a) = match fast_arith(POW, x, y) {
                             Some(v) => v,
                             None => {
                                 save!();
-                                self.arith(o, x, y)?
+                                self.arith(POW, x, y)?
+                            }
+                        };
+                    }
+                    IDIV => {
+                        let (x, y) = (r!(gb(i)), r!(gc(i)));
+                        r!(a) = match fast_arith(IDIV, x, y) {
+                            Some(v) => v,
+                            None => {
+                                save!();
+                                self.arith(IDIV, x, y)?
+                            }
+                        };
+                    }
+                    BAND => {
+                        let (x, y) = (r!(gb(i)), r!(gc(i)));
+                        r!(a) = match fast_arith(BAND, x, y) {
+                            Some(v) => v,
+                            None => {
+                                save!();
+                                self.arith(BAND, x, y)?
+                            }
+                        };
+                    }
+                    BOR => {
+                        let (x, y) = (r!(gb(i)), r!(gc(i)));
+                        r!(a) = match fast_arith(BOR, x, y) {
+                            Some(v) => v,
+                            None => {
+                                save!();
+                                self.arith(BOR, x, y)?
+                            }
+                        };
+                    }
+                    BXOR => {
+                        let (x, y) = (r!(gb(i)), r!(gc(i)));
+                        r!(a) = match fast_arith(BXOR, x, y) {
+                            Some(v) => v,
+                            None => {
+                                save!();
+                                self.arith(BXOR, x, y)?
+                            }
+                        };
+                    }
+                    SHL => {
+                        let (x, y) = (r!(gb(i)), r!(gc(i)));
+                        r!(a) = match fast_arith(SHL, x, y) {
+                            Some(v) => v,
+                            None => {
+                                save!();
+                                self.arith(SHL, x, y)?
+                            }
+                        };
+                    }
+                    SHR => {
+                        let (x, y) = (r!(gb(i)), r!(gc(i)));
+                        r!(a) = match fast_arith(SHR, x, y) {
+                            Some(v) => v,
+                            None => {
+                                save!();
+                                self.arith(SHR, x, y)?
+                            }
+                        };
+                    }
+                    // The common constant operations inline their number cases,
+                    // as ADD does (float math spends its time here).
+                    ADDK => {
+                        let v = match (&self.stack[base + gb(i)], &k[gc(i)]) {
+                            (Value::Int(p), Value::Int(q)) => Value::Int(p.wrapping_add(*q)),
+                            (Value::Num(p), Value::Num(q)) => Value::Num(p + q),
+                            (x, y) => {
+                                let (x, y) = (*x, *y);
+                                save!();
+                                self.arith(ADD, x, y)?
+                            }
+                        };
+                        r!(a) = v;
+                    }
+                    SUBK => {
+                        let v = match (&self.stack[base + gb(i)], &k[gc(i)]) {
+                            (Value::Int(p), Value::Int(q)) => Value::Int(p.wrapping_sub(*q)),
+                            (Value::Num(p), Value::Num(q)) => Value::Num(p - q),
+                            (x, y) => {
+                                let (x, y) = (*x, *y);
+                                save!();
+                                self.arith(SUB, x, y)?
+                            }
+                        };
+                        r!(a) = v;
+                    }
+                    MULK => {
+                        let v = match (&self.stack[base + gb(i)], &k[gc(i)]) {
+                            (Value::Int(p), Value::Int(q)) => Value::Int(p.wrapping_mul(*q)),
+                            (Value::Num(p), Value::Num(q)) => Value::Num(p * q),
+                            (x, y) => {
+                                let (x, y) = (*x, *y);
+                                save!();
+                                self.arith(MUL, x, y)?
+                            }
+                        };
+                        r!(a) = v;
+                    }
+                    DIVK => {
+                        let v = match (&self.stack[base + gb(i)], &k[gc(i)]) {
+                            (Value::Num(p), Value::Num(q)) => Value::Num(p / q),
+                            (x, y) => {
+                                let (x, y) = (*x, *y);
+                                save!();
+                                self.arith(DIV, x, y)?
+                            }
+                        };
+                        r!(a) = v;
+                    }
+                    MODK => {
+                        let (x, y) = (r!(gb(i)), k[gc(i)]);
+                        r!(a) = match fast_arith(MOD, x, y) {
+                            Some(v) => v,
+                            None => {
+                                save!();
+                                self.arith(MOD, x, y)?
+                            }
+                        };
+                    }
+                    POWK => {
+                        let (x, y) = (r!(gb(i)), k[gc(i)]);
+                        r!(a) = match fast_arith(POW, x, y) {
+                            Some(v) => v,
+                            None => {
+                                save!();
+                                self.arith(POW, x, y)?
+                            }
+                        };
+                    }
+                    IDIVK => {
+                        let (x, y) = (r!(gb(i)), k[gc(i)]);
+                        r!(a) = match fast_arith(IDIV, x, y) {
+                            Some(v) => v,
+                            None => {
+                                save!();
+                                self.arith(IDIV, x, y)?
+                            }
+                        };
+                    }
+                    BANDK => {
+                        let (x, y) = (r!(gb(i)), k[gc(i)]);
+                        r!(a) = match fast_arith(BAND, x, y) {
+                            Some(v) => v,
+                            None => {
+                                save!();
+                                self.arith(BAND, x, y)?
+                            }
+                        };
+                    }
+                    BORK => {
+                        let (x, y) = (r!(gb(i)), k[gc(i)]);
+                        r!(a) = match fast_arith(BOR, x, y) {
+                            Some(v) => v,
+                            None => {
+                                save!();
+                                self.arith(BOR, x, y)?
+                            }
+                        };
+                    }
+                    BXORK => {
+                        let (x, y) = (r!(gb(i)), k[gc(i)]);
+                        r!(a) = match fast_arith(BXOR, x, y) {
+                            Some(v) => v,
+                            None => {
+                                save!();
+                                self.arith(BXOR, x, y)?
                             }
                         };
                     }
@@ -1919,9 +2132,7 @@ impl Vm<'_> {
                         } else {
                             false
                         };
-                        if eq != (gc(i) != 0) {
-                            pc += 1;
-                        }
+                        cond_jump!(i, eq);
                     }
                     LT | LE => {
                         let le = op(i) == LE;
@@ -1946,15 +2157,11 @@ impl Vm<'_> {
                                 self.less(x, y, le)?
                             }
                         };
-                        if res != (gc(i) != 0) {
-                            pc += 1;
-                        }
+                        cond_jump!(i, res);
                     }
                     EQK => {
                         let eq = r!(a).raw_eq(k[gb(i)]);
-                        if eq != (gc(i) != 0) {
-                            pc += 1;
-                        }
+                        cond_jump!(i, eq);
                     }
                     EQI => {
                         let imm = simm(gb(i));
@@ -1963,9 +2170,7 @@ impl Vm<'_> {
                             Value::Num(p) => p == imm as f64,
                             _ => false,
                         };
-                        if eq != (gc(i) != 0) {
-                            pc += 1;
-                        }
+                        cond_jump!(i, eq);
                     }
                     LTI | LEI | GTI | GEI => {
                         let imm = simm(gb(i));
@@ -1998,15 +2203,9 @@ impl Vm<'_> {
                                 }
                             }
                         };
-                        if res != (gc(i) != 0) {
-                            pc += 1;
-                        }
+                        cond_jump!(i, res);
                     }
-                    TEST => {
-                        if r!(a).truthy() != (gc(i) != 0) {
-                            pc += 1;
-                        }
-                    }
+                    TEST => cond_jump!(i, r!(a).truthy()),
                     TESTSET => {
                         let v = r!(gb(i));
                         if v.truthy() == (gc(i) != 0) {
@@ -2024,8 +2223,12 @@ impl Vm<'_> {
                         };
                         let nres = gc(i) as i32 - 1;
                         save!();
-                        self.charge(1)?;
-                        self.gc_point_below(base + a + nargs + 1)?;
+                        // One test for both the budget and the collector.
+                        self.budget -= 1;
+                        if self.budget < 0 || self.heap.bytes > self.heap.threshold {
+                            self.charge(0)?;
+                            self.gc_point_below(base + a + nargs + 1)?;
+                        }
                         let func = base + a;
                         // Fast path: a fixed-arity Lua function with room on the stack.
                         if let Value::Func(h) = self.stack[func]
@@ -2310,7 +2513,7 @@ impl Vm<'_> {
         if let Value::Table(th) = t {
             let tb = self.heap.tables.get_mut(th);
             if tb.meta.is_none() {
-                if let Value::Str(_) = key {
+                if let Value::Str(_, _) = key {
                     let grown = tb.set(key, v);
                     self.heap.bytes += grown;
                     return Ok(());
@@ -2347,7 +2550,7 @@ impl Vm<'_> {
     #[inline(never)]
     fn forprep(&mut self, ra: usize) -> LResult<bool> {
         for k in 0..3 {
-            if let Value::Str(_) = self.stack[ra + k]
+            if let Value::Str(_, _) = self.stack[ra + k]
                 && let Some(v) = self.tonumber_arith(self.stack[ra + k])
             {
                 self.stack[ra + k] = v;

@@ -76,6 +76,9 @@ const CASES: &[&str] = &[
     "print(('%d'):format(3), #arg, ...)",
     "print(2^53 == 2^53 + 1, math.maxinteger + 1 == math.mininteger, 1 == 1.0, math.maxinteger + 0.0 == math.maxinteger)",
     "print(string.format('%.14g', 0.1), 0.1 + 0.2, 100 * 1.1, -1e-300 * 1e-300)",
+    "local function foo() local x <close> = setmetatable({}, {__close = function() local i = debug.getinfo(2) print(i.name, i.what, i.func == pcall, debug.getinfo(3).what) end}) error(1) end print(pcall(foo))",
+    "local a = string.rep('x', 50) local b = string.rep('x', 50) print(a == b, string.format('%p', a) == string.format('%p', b), string.format('%p', a) == string.format('%p', a), ({[a] = 1})[b])",
+    "local f = load(string.dump(function(x) return x * 2 end), 'd', 'b') print(f(21), pcall(string.dump, print))",
 ];
 
 #[test]

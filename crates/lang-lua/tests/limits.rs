@@ -38,6 +38,8 @@ fn instruction_budget_stops_loops_and_recursion() {
         "debug.sethook() while true do end",
         "local co = coroutine.wrap(function() while true do coroutine.yield() end end) while true do co() end",
         "while true do pcall(error, 'x') end",
+        // Results grow by one a level: quadratic copying the budget pays for.
+        "local function f() return xpcall(f, function(m) return f() end) end f()",
     ] {
         let (o, _) = run(src, limited(2_000_000, 64 << 20));
         assert_eq!(kind(&o), Some(LimitKind::Instructions), "{src}: {o:?}");
@@ -57,6 +59,9 @@ fn memory_limit_is_a_clean_end() {
         "local parts = {} for i = 1, 1e7 do parts[i] = 'abcdefgh' end print(#table.concat(parts))",
         "local s = string.pack('c2000000000', '')",
         "local t = {} for i = 1, 1e6 do t[i] = string.pack('s4', ('y'):rep(100) .. i) end",
+        // Functions keep their chunk's text (for string.dump): it is counted.
+        "local big, fs = (' '):rep(1 << 20), {} for i = 1, 1000 do fs[i] = load(big .. 'return function() return ' .. i .. ' end')() end",
+        "local fs, big = {}, (' '):rep(1 << 20) for i = 1, 1000 do fs[i] = assert(load(function() local s = big big = nil return s end)) big = (' '):rep(1 << 20) .. '--' .. i end",
     ] {
         let (o, _) = run(src, limited(u64::MAX / 2, 32 << 20));
         assert_eq!(kind(&o), Some(LimitKind::Memory), "{src}: {o:?}");
@@ -124,6 +129,19 @@ fn deep_recursion_is_a_lua_error() {
         "print(load('return ' .. string.rep('not ', 200000) .. '1'))",
         "print(load('return ' .. string.rep('{', 200000)))",
         "print(pcall(string.find, string.rep('a', 100000), string.rep('a?', 100000) .. string.rep('a', 100000)))",
+        // Host re-entry of every kind, at its bound, on the enclave's 8 MiB stack.
+        "local m = {} m.__tostring = function(o) return tostring(setmetatable({}, m)) end print(pcall(tostring, setmetatable({}, m)))",
+        "local function f(s) return (s:gsub('.', f)) end print(pcall(f, 'ab'))",
+        "local function f() table.sort({3, 2, 1}, function(a, b) f() return a < b end) end print(pcall(f))",
+        "local m = {} m.__lt = function(a, b) return setmetatable({}, m) < b end print(pcall(function() return setmetatable({}, m) < setmetatable({}, m) end))",
+        "local m = {} m.__concat = function(a, b) return setmetatable({}, m) .. 'x' end print(pcall(function() return setmetatable({}, m) .. 'x' end))",
+        "local m = {} m.__add = function(a, b) return setmetatable({}, m) + 1 end print(pcall(function() return setmetatable({}, m) + 1 end))",
+        "local m = {} m.__newindex = function(t, k, v) setmetatable({}, m)[k] = v end print(pcall(function() setmetatable({}, m).x = 1 end))",
+        "local m = {} m.__eq = function(a, b) return setmetatable({}, m) == setmetatable({}, m) end print(pcall(function() return setmetatable({}, m) == setmetatable({}, m) end))",
+        "local m = {} m.__len = function(a) return #setmetatable({}, m) end print(pcall(function() return #setmetatable({}, m) end))",
+        "local function f() local x <close> = setmetatable({}, {__close = function() f() end}) end print(pcall(f))",
+        "local function f() return load(f) end print(pcall(f) and 'nil')",
+        "local function f() return coroutine.resume(coroutine.create(f)) end local function g(ok, ...) if not ok then print(false) return end return g(...) end g(f())",
     ];
     for src in cases {
         let (o, out) = run(src, limited(500_000_000, 512 << 20));

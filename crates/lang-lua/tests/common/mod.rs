@@ -9,13 +9,17 @@ use std::path::Path;
 use shield_engine::vfs::{DirReader, DirWriter, MemoryFiles, MemoryWrites, Overlay};
 use shield_engine::{Engine, Job, Limits, Outcome, SystemClock};
 
-/// Runs `entry` from directory `dir` on this crate's VM in a thread with a
-/// modest stack (so a host recursion bug shows as a failure, not a hang).
+/// The enclave thread's stack: every test runs the VM on a thread this size,
+/// so host re-entry (metamethods, callbacks, nested resumes) must fit it.
+pub(crate) const ENCLAVE_STACK: usize = 8 << 20;
+
+/// Runs `entry` from directory `dir` on this crate's VM in a thread with the
+/// enclave's stack (so a host recursion bug shows as a failure, not a hang).
 pub(crate) fn run_dir(dir: &Path, entry: &str, limits: Limits) -> (Outcome, Vec<u8>, Vec<u8>) {
     let dir = dir.to_path_buf();
     let entry = entry.to_owned();
     std::thread::Builder::new()
-        .stack_size(16 << 20)
+        .stack_size(ENCLAVE_STACK)
         .spawn(move || {
             let mut vfs = Overlay::new(DirReader::new(&dir), DirWriter::new(&dir));
             let (mut out, mut err) = (Vec::new(), Vec::new());
@@ -41,7 +45,7 @@ pub(crate) fn run_dir(dir: &Path, entry: &str, limits: Limits) -> (Outcome, Vec<
 pub(crate) fn run_mem(src: &[u8], limits: Limits) -> Option<(Outcome, Vec<u8>, Vec<u8>)> {
     let src = src.to_vec();
     std::thread::Builder::new()
-        .stack_size(16 << 20)
+        .stack_size(ENCLAVE_STACK)
         .spawn(move || {
             let mut files = BTreeMap::new();
             files.insert("main.lua".to_owned(), src);
