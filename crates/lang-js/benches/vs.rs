@@ -35,6 +35,7 @@ fn ours(source: Vec<u8>) -> (f64, Vec<u8>) {
             let outcome = JsEngine::new().run(Job {
                 entry: "main.js",
                 args: &[],
+                env: &[],
                 stdin: &mut std::io::empty(),
                 stdout: &mut stdout,
                 stderr: &mut stderr,

@@ -16,6 +16,7 @@ fn main() {
     let outcome = JsEngine::new().run(Job {
         entry,
         args: rest,
+        env: &[],
         stdin: &mut std::io::stdin().lock(),
         stdout: &mut std::io::stdout().lock(),
         stderr: &mut std::io::stderr().lock(),

@@ -109,6 +109,8 @@ thread_local! {
     pub(crate) static STOP: Cell<Option<Stop>> = const { Cell::new(None) };
     /// `process.argv` beyond `shield`: the entry, then the arguments.
     pub(crate) static ARGV: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+    /// `process.env`: the job's environment.
+    pub(crate) static ENV: RefCell<Vec<(String, String)>> = const { RefCell::new(Vec::new()) };
     /// The clock's reading when the run started: (unix seconds, cpu seconds).
     pub(crate) static CLOCK_START: Cell<(i64, f64)> = const { Cell::new((0, 0.0)) };
     /// The state of `Math.random`'s generator (xorshift64*).
@@ -527,12 +529,26 @@ pub(crate) fn natives(context: &mut Context) -> JsResult<JsObject> {
         .map(|a| JsString::from(a.as_str()).into())
         .collect();
     let argv = JsArray::from_iter(argv, context);
+    let env = {
+        let mut env = ObjectInitializer::new(context);
+        ENV.with_borrow(|vars| {
+            for (name, value) in vars {
+                env.property(
+                    JsString::from(name.as_str()),
+                    JsString::from(value.as_str()),
+                    Attribute::all(),
+                );
+            }
+        });
+        env.build()
+    };
     let origin = {
         let (secs, _) = CLOCK_START.get();
         secs as f64 * 1000.0
     };
     let mut init = ObjectInitializer::new(context);
     init.property(js_string!("argv"), argv, Attribute::all())
+        .property(js_string!("env"), env, Attribute::all())
         .property(js_string!("timeOrigin"), origin, Attribute::all());
     let fns: [(&str, NativeFunction, usize); 20] = [
         ("write", NativeFunction::from_fn_ptr(sh_write), 2),

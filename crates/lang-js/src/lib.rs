@@ -3,7 +3,7 @@
 //!
 //! The script's world is built by a JavaScript prelude (`prelude.js`) over a
 //! handful of natives that reach the running [`Job`] and nothing else:
-//! `console`, `print`, `process` (`argv`, `exit`, an empty `env`,
+//! `console`, `print`, `process` (`argv`, `exit`, `env` from the job,
 //! `stdout.write`), CommonJS `require` and ES modules resolved in the
 //! job's VFS, `fs` over the VFS (`readFileSync(0)` is the job's stdin),
 //! timers on a virtual clock, and `Date.now`/`performance.now` from
@@ -46,6 +46,7 @@
 //! let outcome = JsEngine::new().run(Job {
 //!     entry: "main.js",
 //!     args: &["world".to_owned()],
+//!     env: &[],
 //!     stdin: &mut std::io::empty(),
 //!     stdout: &mut stdout,
 //!     stderr: &mut stderr,

@@ -256,7 +256,7 @@
   const toBytesOrText = (data) => (ArrayBuffer.isView(data) ? data : String(data));
   const process = {
     argv: sh.argv,
-    env: {},
+    env: sh.env,
     exitCode: undefined,
     platform: 'shield',
     version: 'v20.0.0',

@@ -25,8 +25,8 @@ use shield_engine::{Job, LimitKind, Limits, Outcome};
 
 use crate::depth::{MAX_NESTING, nesting};
 use crate::host::{
-    self, ARGV, CLOCK_START, HEAP_EXCEEDED, IO, Io, MEMORY_LIMIT, OUTPUT_LEFT, STATE, STOP, State,
-    Stop, check_heap, with_io,
+    self, ARGV, CLOCK_START, ENV, HEAP_EXCEEDED, IO, Io, MEMORY_LIMIT, OUTPUT_LEFT, STATE, STOP,
+    State, Stop, check_heap, with_io,
 };
 
 const PRELUDE: &str = include_str!("prelude.js");
@@ -93,6 +93,7 @@ pub(crate) fn run(job: Job<'_>) -> Outcome {
     let Job {
         entry,
         args,
+        env,
         stdin,
         stdout,
         stderr,
@@ -108,7 +109,7 @@ pub(crate) fn run(job: Job<'_>) -> Outcome {
         vfs,
         clock,
     };
-    let _guard = RunGuard::enter(entry, args, limits, heap_exceeded);
+    let _guard = RunGuard::enter(entry, args, env, limits, heap_exceeded);
     IO.set(io, || {
         CLOCK_START.set(
             with_io(|io| Ok((io.clock.unix_time(), io.clock.cpu_seconds()))).unwrap_or((0, 0.0)),
@@ -135,7 +136,13 @@ pub(crate) fn run(job: Job<'_>) -> Outcome {
 struct RunGuard;
 
 impl RunGuard {
-    fn enter(entry: &str, args: &[String], limits: Limits, heap_exceeded: fn() -> bool) -> Self {
+    fn enter(
+        entry: &str,
+        args: &[String],
+        env: &[(String, String)],
+        limits: Limits,
+        heap_exceeded: fn() -> bool,
+    ) -> Self {
         OUTPUT_LEFT.set(limits.output_bytes);
         MEMORY_LIMIT.set(limits.memory_bytes);
         HEAP_EXCEEDED.set(heap_exceeded);
@@ -145,6 +152,7 @@ impl RunGuard {
                 .chain(args.iter().cloned())
                 .collect(),
         );
+        ENV.set(env.to_vec());
         STATE.set(State::default());
         host::seed_random();
         RunGuard
@@ -158,6 +166,7 @@ impl Drop for RunGuard {
         HEAP_EXCEEDED.set(shield_engine::no_heap_budget);
         STOP.set(None);
         ARGV.set(Vec::new());
+        ENV.set(Vec::new());
         // Drop the run's objects before the next run's collector sees them.
         let _ = STATE.try_with(|s| s.replace(State::default()));
     }

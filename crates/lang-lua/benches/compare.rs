@@ -177,6 +177,7 @@ fn run_engine(engine: &dyn Engine, src: &str) -> (Duration, Vec<u8>) {
     let o = engine.run(Job {
         entry: "main.lua",
         args: &[],
+        env: &[],
         stdin: &mut std::io::empty(),
         stdout: &mut out,
         stderr: &mut err,

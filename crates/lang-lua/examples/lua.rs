@@ -15,6 +15,7 @@ fn main() {
     let outcome = shield_lang_lua::LuaVm::new().run(Job {
         entry: &args[1],
         args: &args[2..],
+        env: &[],
         stdin: &mut std::io::stdin(),
         stdout: &mut std::io::stdout(),
         stderr: &mut std::io::stderr(),

@@ -67,6 +67,7 @@ pub fn run_source(src: &[u8], args: &[String]) -> (Vec<u8>, i32) {
     let outcome = LuaVm::new().run(shield_engine::Job {
         entry: "main.lua",
         args,
+        env: &[],
         stdin: &mut std::io::empty(),
         stdout: &mut out,
         stderr: &mut err,

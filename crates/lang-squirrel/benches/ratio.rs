@@ -25,6 +25,7 @@ fn ours(dir: &Path, name: &str) -> (Duration, Vec<u8>) {
     let _ = SquirrelEngine::new().run(Job {
         entry: name,
         args: &[],
+        env: &[],
         stdin: &mut std::io::empty(),
         stdout: &mut out,
         stderr: &mut err,

@@ -16,6 +16,7 @@ fn main() {
     let outcome = SquirrelEngine::new().run(Job {
         entry,
         args: &rest,
+        env: &[],
         stdin: &mut std::io::stdin(),
         stdout: &mut std::io::stdout(),
         stderr: &mut std::io::stderr(),

@@ -18,6 +18,7 @@
 //! let outcome = SquirrelEngine::new().run(Job {
 //!     entry: "main.nut",
 //!     args: &["world".to_owned()],
+//!     env: &[],
 //!     stdin: &mut std::io::empty(),
 //!     stdout: &mut stdout,
 //!     stderr: &mut stderr,
@@ -63,6 +64,7 @@ impl Engine for SquirrelEngine {
         let Job {
             entry,
             args,
+            env,
             stdin,
             stdout,
             stderr,
@@ -85,6 +87,7 @@ impl Engine for SquirrelEngine {
             stderr,
             vfs,
             clock,
+            env,
             heap_exceeded,
         };
         let mut vm = vm::Vm::new(world, limits);

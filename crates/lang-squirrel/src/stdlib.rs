@@ -174,7 +174,7 @@ pub(crate) fn install(vm: &mut Vm<'_>) {
         ("clock", sys_clock, 1),
         ("time", sys_time, 1),
         ("date", sys_date, -1),
-        ("getenv", g_null, 2),
+        ("getenv", sys_getenv, 2),
         // io
         ("file", io_file, 3),
         ("blob", io_blob, -1),
@@ -907,6 +907,18 @@ fn pad_str(s: &str, width: usize, left: bool) -> String {
 
 fn sys_clock(vm: &mut Vm<'_>, _args: &[Value]) -> R<Value> {
     Ok(Value::Float(f32r(vm.world.clock.cpu_seconds())))
+}
+
+/// `getenv(name)`: the job's environment, `null` for an unset name.
+fn sys_getenv(vm: &mut Vm<'_>, args: &[Value]) -> R<Value> {
+    let name = str_arg(vm, args, 1)?;
+    let value = vm
+        .world
+        .env
+        .iter()
+        .find(|(n, _)| n.as_bytes() == name.as_slice())
+        .map(|(_, v)| v.as_bytes());
+    Ok(value.map_or(Value::Null, |v| vm.heap.intern(v)))
 }
 
 fn sys_time(vm: &mut Vm<'_>, _args: &[Value]) -> R<Value> {

@@ -75,6 +75,7 @@ pub(crate) struct World<'j> {
     pub stderr: &'j mut dyn Write,
     pub vfs: &'j mut dyn shield_engine::vfs::Vfs,
     pub clock: &'j dyn Clock,
+    pub env: &'j [(String, String)],
     pub heap_exceeded: fn() -> bool,
 }
 

@@ -71,6 +71,7 @@ fn run_engine(file: &Path) -> Run {
     let outcome = SquirrelEngine::new().run(Job {
         entry: &name,
         args: &[],
+        env: &[],
         stdin: &mut std::io::empty(),
         stdout: &mut stdout,
         stderr: &mut stderr,

@@ -36,6 +36,7 @@ fn run_with(src: &str, args: &[&str], limits: Limits) -> Run {
     let outcome = SquirrelEngine::new().run(Job {
         entry: "main.nut",
         args: &args,
+        env: &[],
         stdin: &mut std::io::empty(),
         stdout: &mut out,
         stderr: &mut err,
@@ -144,6 +145,7 @@ fn heap_backstop_is_polled() {
     let outcome = SquirrelEngine::new().run(Job {
         entry: "main.nut",
         args: &[],
+        env: &[],
         stdin: &mut std::io::empty(),
         stdout: &mut out,
         stderr: &mut err,
@@ -217,6 +219,7 @@ fn stdin_is_the_jobs() {
     let outcome = SquirrelEngine::new().run(Job {
         entry: "main.nut",
         args: &[],
+        env: &[],
         stdin: &mut &b"AB!"[..],
         stdout: &mut out,
         stderr: &mut err,
@@ -280,6 +283,7 @@ fn missing_entry_is_an_error() {
     let outcome = SquirrelEngine::new().run(Job {
         entry: "absent.nut",
         args: &[],
+        env: &[],
         stdin: &mut std::io::empty(),
         stdout: &mut out,
         stderr: &mut err,

@@ -32,6 +32,7 @@ fn run(src: Vec<u8>) {
     let outcome = SquirrelEngine::new().run(Job {
         entry: "main.nut",
         args: &[],
+        env: &[],
         stdin: &mut std::io::empty(),
         stdout: &mut out,
         stderr: &mut err,

@@ -57,6 +57,7 @@ pub fn run_with_heap(
             let outcome = JsEngine::new().run(Job {
                 entry: &entry,
                 args: &args,
+                env: &[],
                 stdin: &mut stdin.as_slice(),
                 stdout: &mut stdout,
                 stderr: &mut stderr,

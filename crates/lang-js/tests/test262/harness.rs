@@ -306,6 +306,7 @@ impl Suite {
         let outcome = JsEngine::new().run(Job {
             entry: "driver.js",
             args: &[],
+            env: &[],
             stdin: &mut std::io::empty(),
             stdout: &mut stdout,
             stderr: &mut stderr,

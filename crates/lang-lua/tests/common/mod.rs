@@ -26,6 +26,7 @@ pub(crate) fn run_dir(dir: &Path, entry: &str, limits: Limits) -> (Outcome, Vec<
             let o = shield_lang_lua::LuaVm::new().run(Job {
                 entry: &entry,
                 args: &[],
+                env: &[],
                 stdin: &mut std::io::empty(),
                 stdout: &mut out,
                 stderr: &mut err,
@@ -54,6 +55,7 @@ pub(crate) fn run_mem(src: &[u8], limits: Limits) -> Option<(Outcome, Vec<u8>, V
             let o = shield_lang_lua::LuaVm::new().run(Job {
                 entry: "main.lua",
                 args: &[],
+                env: &[],
                 stdin: &mut std::io::empty(),
                 stdout: &mut out,
                 stderr: &mut err,

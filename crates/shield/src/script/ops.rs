@@ -513,6 +513,14 @@ pub(crate) fn engine(language: Language) -> Box<dyn shield_engine::Engine> {
     }
 }
 
+/// Development mode's environment: the host's variables whose name and
+/// value are UTF-8 (others are left out, as a script could not name them).
+pub(crate) fn host_environment() -> Vec<(String, String)> {
+    std::env::vars_os()
+        .filter_map(|(n, v)| Some((n.into_string().ok()?, v.into_string().ok()?)))
+        .collect()
+}
+
 /// `shield exec --native`: the engine in this process.
 pub(crate) fn exec_native(
     language: Language,
@@ -524,9 +532,11 @@ pub(crate) fn exec_native(
     let (root, entry) = script_root(file)?;
     let mut vfs = Overlay::new(DirReader::new(root), MemoryWrites::new());
     let mut stdout = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
+    let env = host_environment();
     let outcome = engine(language).run(shield_engine::Job {
         entry: &entry,
         args,
+        env: &env,
         stdin: &mut std::io::stdin().lock(),
         stdout: &mut stdout,
         stderr: &mut std::io::stderr(),
