@@ -97,6 +97,10 @@ pub struct Manifest {
     /// exactly these, and a run with any others is refused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub args: Option<Vec<String>>,
+    /// The script's environment (`shield pack --env NAME=VALUE`), sealed
+    /// with the files: the host neither sees nor adds to it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub env: Vec<(String, String)>,
 }
 
 /// What [`pack`] puts in a bundle.
@@ -116,6 +120,32 @@ pub struct PackInput {
     pub stdin: Option<PathBuf>,
     /// Arguments to fix for every run (see [`Manifest::args`]).
     pub args: Option<Vec<String>>,
+    /// The script's environment (see [`Manifest::env`]).
+    pub env: Vec<(String, String)>,
+}
+
+/// An environment a script can be given: names non-empty, without `=`
+/// or NUL and each once; values without NUL.
+fn validate_env(env: &[(String, String)]) -> Result<()> {
+    let mut seen = std::collections::BTreeSet::new();
+    for (name, value) in env {
+        if name.is_empty() || name.contains(['=', '\0']) {
+            return Err(Error::InvalidInput(format!(
+                "{name:?} is not an environment variable name"
+            )));
+        }
+        if value.contains('\0') {
+            return Err(Error::InvalidInput(format!(
+                "the value of {name} contains a NUL byte"
+            )));
+        }
+        if !seen.insert(name.as_str()) {
+            return Err(Error::InvalidInput(format!(
+                "the environment variable {name} is given twice"
+            )));
+        }
+    }
+    Ok(())
 }
 
 impl PackInput {
@@ -132,6 +162,7 @@ impl PackInput {
                 "an argument contains a NUL byte".into(),
             ));
         }
+        validate_env(&self.env)?;
         Ok(())
     }
 
@@ -253,6 +284,7 @@ pub fn bundle_total_bytes(input: &PackInput) -> Result<u64> {
         files,
         stdin,
         args: input.args.clone(),
+        env: input.env.clone(),
     };
     let plain = plaintext_len(manifest_json(&manifest)?.len(), &manifest)?;
     // The header's length does not depend on the key values.
@@ -339,6 +371,7 @@ pub fn pack(
             sha256: hashes[hashes.len() - 1],
         }),
         args: input.args.clone(),
+        env: input.env.clone(),
     };
     let manifest_bytes = manifest_json(&manifest)?;
     let plain_len = plaintext_len(manifest_bytes.len(), &manifest)?;
@@ -520,6 +553,7 @@ fn parse_plaintext(plain: &[u8]) -> Result<BundleContents> {
     let manifest: Manifest = serde_json::from_slice(r.take(manifest_len.into(), "manifest")?)
         .map_err(|e| Error::malformed(format!("manifest: {e}")))?;
     validate_set(manifest.files.iter().map(|f| f.path.as_str()))?;
+    validate_env(&manifest.env).map_err(|e| Error::malformed(format!("manifest: {e}")))?;
     if !manifest.files.iter().any(|f| f.path == manifest.entry) {
         return Err(Error::malformed(format!(
             "manifest: the entry {:?} is not among the files",
@@ -554,6 +588,7 @@ fn parse_plaintext(plain: &[u8]) -> Result<BundleContents> {
         files,
         stdin,
         args: manifest.args,
+        env: manifest.env,
     })
 }
 
@@ -568,6 +603,8 @@ pub struct BundleContents {
     pub stdin: Vec<u8>,
     /// The arguments the owner fixed, if any ([`Manifest::args`]).
     pub args: Option<Vec<String>>,
+    /// The script's environment ([`Manifest::env`]).
+    pub env: Vec<(String, String)>,
 }
 
 impl std::fmt::Debug for BundleContents {
@@ -582,6 +619,7 @@ impl std::fmt::Debug for BundleContents {
             .field("file_sizes", &files)
             .field("stdin_len", &self.stdin.len())
             .field("args_count", &self.args.as_ref().map(Vec::len))
+            .field("env_count", &self.env.len())
             .finish()
     }
 }

@@ -106,6 +106,7 @@
 //!     files: vec![("main.lua".into(), script)],
 //!     stdin: None,
 //!     args: None,
+//!     env: Vec::new(),
 //! };
 //! let mut bundle = Vec::new();
 //! pack(&input, &enclave.public(), &owner, &mut bundle, &mut |_, _| {})?;

@@ -72,6 +72,10 @@ fn fixture() -> Fixture {
             files,
             stdin: Some(stdin_path),
             args: Some(vec!["one".into(), "two words".into(), String::new()]),
+            env: vec![
+                ("GREETING".into(), "hello=world".into()),
+                ("EMPTY".into(), String::new()),
+            ],
         },
         _dir: dir,
         expected,
@@ -95,6 +99,7 @@ fn small_fixture() -> Fixture {
             files: vec![("a.lua".into(), path)],
             stdin: Some(stdin_path),
             args: None,
+            env: Vec::new(),
         },
         _dir: dir,
         expected,
@@ -180,6 +185,7 @@ fn round_trip() {
     assert_eq!(contents.files, f.expected);
     assert_eq!(contents.stdin, f.stdin);
     assert_eq!(contents.args, f.input.args);
+    assert_eq!(contents.env, f.input.env);
 
     let result = sample_result();
     let sealed = seal_result(&verified, &enclave, &result).unwrap();
@@ -602,6 +608,22 @@ fn pack_refuses_bad_inputs() {
         &|i| i.args = Some(vec!["a\0b".into()]),
         "an argument with a NUL",
     );
+    check(
+        &|i| i.env = vec![("A=B".into(), "c".into())],
+        "an environment name with '='",
+    );
+    check(
+        &|i| i.env = vec![(String::new(), "c".into())],
+        "an empty name",
+    );
+    check(
+        &|i| i.env = vec![("A".into(), "c\0".into())],
+        "an environment value with a NUL",
+    );
+    check(
+        &|i| i.env = vec![("A".into(), "1".into()), ("A".into(), "2".into())],
+        "a variable twice",
+    );
     check(&|i| i.entry = "missing.lua".into(), "missing entry");
     check(
         &|i| i.files[0].1 = PathBuf::from("/nonexistent/shield"),
@@ -772,6 +794,7 @@ fn debug_output_has_no_secrets() {
         files: BTreeMap::from([("main.lua".to_owned(), b"TOPSECRET".to_vec())]),
         stdin: b"SECRETSTDIN".to_vec(),
         args: Some(vec!["SECRETARG".into()]),
+        env: vec![("SECRETNAME".into(), "SECRETVALUE".into())],
     };
     let debug = format!("{contents:?}");
     assert!(
@@ -781,6 +804,8 @@ fn debug_output_has_no_secrets() {
     assert!(
         !debug.contains("SECRETSTDIN")
             && !debug.contains("SECRETARG")
+            && !debug.contains("SECRETNAME")
+            && !debug.contains("SECRETVALUE")
             && !debug.contains("83, 69, 67"),
         "{debug}"
     );
@@ -970,6 +995,7 @@ fn peek_header_reads_the_recipient_without_verifying() {
         files: vec![("main.lua".into(), main)],
         stdin: None,
         args: None,
+        env: Vec::new(),
     };
     let mut bundle = Vec::new();
     pack(&input, &key.public(), &owner, &mut bundle, &mut |_, _| {}).unwrap();

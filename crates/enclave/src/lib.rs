@@ -40,6 +40,7 @@ mod sys;
 pub mod system;
 
 pub use cpu::{CpuError, egetkey, ereport, seal_key};
-pub use runtime::{CurrentTcs, EcallHandler, run};
+pub use runtime::{CurrentTcs, EcallHandler, run, run_with};
+pub use sandbox::Sandbox;
 pub use shield_edl::wire;
 pub use shield_sgx::isa;

@@ -10,6 +10,7 @@ use shield_channel::shm::SharedRegion;
 use shield_channel::{Channel, ControlBlock, EndReason, Message, kind};
 use shield_edl::wire::{BridgeError, Caller, OcallTransport};
 
+use crate::sandbox::Sandbox;
 use crate::sys;
 
 /// First inherited descriptor: the control block; TCS channels follow.
@@ -60,7 +61,12 @@ thread_local! {
 /// ends the process. Call it from `main`; it never returns. Launched by
 /// anything but Shield's host runtime, it says so and exits.
 pub fn run(handler: impl EcallHandler) -> ! {
-    match start(Arc::new(handler)) {
+    run_with(Sandbox::strict(), handler)
+}
+
+/// [`run`] under another [`Sandbox`] than the strict one.
+pub fn run_with(sandbox: Sandbox, handler: impl EcallHandler) -> ! {
+    match start(sandbox, Arc::new(handler)) {
         Ok(never) => match never {},
         Err(reason) => {
             if sys::CONTROL.get().is_none() {
@@ -75,7 +81,7 @@ pub fn run(handler: impl EcallHandler) -> ! {
 
 enum Never {}
 
-fn start(handler: Arc<dyn EcallHandler>) -> Result<Never, String> {
+fn start(sandbox: Sandbox, handler: Arc<dyn EcallHandler>) -> Result<Never, String> {
     let tcs_count: usize = std::env::args()
         .nth(1)
         .and_then(|arg| arg.parse().ok())
@@ -139,7 +145,7 @@ fn start(handler: Arc<dyn EcallHandler>) -> Result<Never, String> {
             .map_err(|e| format!("starting TCS thread {i}: {e}"))?;
     }
     started.wait();
-    crate::sandbox::install()?;
+    crate::sandbox::install(sandbox)?;
     sys::set_heap_limit(heap_max);
     if let Some(control) = sys::CONTROL.get() {
         control.set_ready();

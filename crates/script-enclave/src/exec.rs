@@ -9,11 +9,12 @@ use shield_engine::{Engine, Job, Limits};
 use crate::dev_host::{HostDirectory, HostOutput, HostStdin};
 use crate::outside::HostClock;
 
-/// Runs `entry` with `args`; returns the script's exit status.
+/// Runs `entry` with `args` and `env`; returns the script's exit status.
 pub fn run(
     engine: &dyn Engine,
     entry: &str,
     args: &[String],
+    env: &[(String, String)],
     limits: Limits,
 ) -> Result<i32, String> {
     let entry = shield_engine::vfs::normalize(entry).map_err(|e| format!("{entry}: {e}"))?;
@@ -25,7 +26,7 @@ pub fn run(
     let outcome = engine.run(Job {
         entry: &entry,
         args,
-        env: &[],
+        env,
         stdin: &mut HostStdin,
         stdout: &mut stdout,
         stderr: &mut stderr,

@@ -49,6 +49,8 @@ pub mod keys;
 mod outside;
 mod protected;
 
+pub use shield_enclave::Sandbox;
+
 use bridge::{Ecalls, OcallProxy};
 use shield_enclave::wire::Limits;
 use shield_engine::Engine;
@@ -115,8 +117,14 @@ pub fn capped(limits: shield_engine::Limits) -> shield_engine::Limits {
 /// Serves the script-enclave ECALLs with `engine` until the host ends the
 /// enclave. Call it from `main`.
 pub fn serve<E: Engine + 'static>(engine: E) -> ! {
+    serve_with(Sandbox::strict(), engine)
+}
+
+/// [`serve`] under another sandbox than the strict one.
+pub fn serve_with<E: Engine + 'static>(sandbox: Sandbox, engine: E) -> ! {
     let enclave = ScriptEnclave { engine };
-    shield_enclave::run(
+    shield_enclave::run_with(
+        sandbox,
         move |ocalls: &dyn shield_enclave::wire::OcallTransport, caller, index, request: &[u8]| {
             bridge::dispatch_ecall(&enclave, ocalls, caller, index, request, Limits::default())
         },
@@ -135,6 +143,19 @@ fn put_message(text: &str, buf: &mut [u8], len: &mut u64) {
     }
     buf[..n].copy_from_slice(&text.as_bytes()[..n]);
     *len = n as u64;
+}
+
+/// Development mode's environment as the host sends it: `NAME=VALUE`
+/// strings, each followed by a NUL; a string without `=` is left out.
+#[cfg(feature = "dev")]
+fn split_env(bytes: &[u8]) -> Vec<(String, String)> {
+    split_args(bytes)
+        .into_iter()
+        .filter_map(|v| {
+            let (name, value) = v.split_once('=')?;
+            Some((name.to_owned(), value.to_owned()))
+        })
+        .collect()
 }
 
 /// The arguments as the host sends them: each one followed by a NUL.
@@ -213,6 +234,7 @@ impl<E: Engine> Ecalls for ScriptEnclave<E> {
         _: &OcallProxy<'_>,
         entry: &str,
         args: &[u8],
+        env: &[u8],
         max_instructions: u64,
         max_memory: u64,
         max_output: u64,
@@ -227,7 +249,8 @@ impl<E: Engine> Ecalls for ScriptEnclave<E> {
                 output_bytes: (max_output != 0).then_some(max_output),
             };
             let _turn = RUN.lock().unwrap_or_else(|e| e.into_inner());
-            match exec::run(&self.engine, entry, &split_args(args), capped(limits)) {
+            let (args, env) = (split_args(args), split_env(env));
+            match exec::run(&self.engine, entry, &args, &env, capped(limits)) {
                 Ok(status) => status,
                 Err(text) => {
                     put_message(&text, message, message_len);
@@ -240,7 +263,7 @@ impl<E: Engine> Ecalls for ScriptEnclave<E> {
         // same MRENCLAVE.
         #[cfg(not(feature = "dev"))]
         {
-            let _ = (entry, args, max_instructions, max_memory, max_output);
+            let _ = (entry, args, env, max_instructions, max_memory, max_output);
             put_message(DEV_ONLY, message, message_len);
             FAILED
         }
@@ -256,6 +279,14 @@ mod tests {
         assert!(split_args(b"").is_empty());
         assert_eq!(split_args(b"a\0"), ["a"]);
         assert_eq!(split_args(b"a\0\0b c\0"), ["a", "", "b c"]);
+    }
+
+    #[cfg(feature = "dev")]
+    #[test]
+    fn the_environment_is_name_equals_value() {
+        let env = split_env(b"A=1\0B=x=y\0C=\0junk\0");
+        let pairs: Vec<(&str, &str)> = env.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+        assert_eq!(pairs, [("A", "1"), ("B", "x=y"), ("C", "")]);
     }
 
     #[test]

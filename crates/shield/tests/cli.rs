@@ -3,22 +3,15 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+mod common;
+use common::{line_value, stdout};
+
 fn shield(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_shield"))
         .args(args)
         .current_dir(dir)
         .output()
         .expect("running shield")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn line_value<'a>(text: &'a str, prefix: &str) -> &'a str {
-    text.lines()
-        .find_map(|line| line.strip_prefix(prefix))
-        .unwrap_or_else(|| panic!("no line {prefix:?} in:\n{text}"))
 }
 
 /// Any x86-64 ELF binary works as a stand-in enclave image for measuring.

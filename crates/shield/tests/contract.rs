@@ -13,6 +13,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
+mod common;
+use common::{contains, ok, script_status, stderr, stdout};
+
 /// One language's scripts for the contract.
 struct Scripts {
     /// `--lang` name.
@@ -20,7 +23,9 @@ struct Scripts {
     /// The entry's file name.
     entry: &'static str,
     /// Holds SCRIPT-MARKER-6d1f (in a comment). Prints its arguments joined
-    /// by one space and a newline, then the content of `data.txt`, then all
+    /// by one space and a newline, then the environment variables `GREETING`
+    /// and `HOME` (`none` for an unset one) joined by one space and a
+    /// newline, then the content of `data.txt`, then all
     /// of stdin, then `OUTPUT-MARKER-90be` and a newline; writes 3000 lines
     /// `WRITTEN-MARKER-c3a9 <i>` to `out/copy.txt`; writes
     /// `STDERR-MARKER-51aa` and a newline to stderr; exits with status 7.
@@ -50,6 +55,7 @@ const LUA: Scripts = Scripts {
         local data = assert(io.open('data.txt')):read('a')\n\
         local input = io.read('a')\n\
         print(table.concat({...}, ' '))\n\
+        print((os.getenv('GREETING') or 'none') .. ' ' .. (os.getenv('HOME') or 'none'))\n\
         io.write(data, input)\n\
         local out = assert(io.open('out/copy.txt', 'w'))\n\
         for i = 1, 3000 do out:write('WRITTEN-MARKER-' .. 'c3a9 ', i, '\\n') end\n\
@@ -78,6 +84,7 @@ const JS: Scripts = Scripts {
         const data = fs.readFileSync('data.txt', 'utf8');\n\
         const input = fs.readFileSync(0, 'utf8');\n\
         console.log(process.argv.slice(2).join(' '));\n\
+        console.log((process.env.GREETING ?? 'none') + ' ' + (process.env.HOME ?? 'none'));\n\
         process.stdout.write(data + input);\n\
         fs.mkdirSync('out', { recursive: true });\n\
         const lines = [];\n\
@@ -114,7 +121,9 @@ const SQUIRREL: Scripts = Scripts {
         local input = read_all(stdin);\n\
         local args = \"\";\n\
         foreach (i, a in vargv) args += (i > 0 ? \" \" : \"\") + a;\n\
-        print(args + \"\\n\" + data + input);\n\
+        local greeting = getenv(\"GREETING\"), home = getenv(\"HOME\");\n\
+        print(args + \"\\n\" + (greeting == null ? \"none\" : greeting) + \" \"\n\
+            + (home == null ? \"none\" : home) + \"\\n\" + data + input);\n\
         local out = file(\"out/copy.txt\", \"w\");\n\
         for (local i = 1; i <= 3000; i++) {\n\
             foreach (c in \"WRITTEN-MARKER-\" + \"c3a9 \" + i + \"\\n\") out.writen(c, 'c');\n\
@@ -142,8 +151,12 @@ const LANGUAGES: &[&Scripts] = &[&LUA, &JS, &SQUIRREL];
 
 const DATA: &str = "DATA-MARKER-44e0 the confidential input\n";
 const STDIN: &str = "STDIN-MARKER-7b2c\n";
-const MARKERS: [&str; 6] = [
+/// Packed with `--env GREETING=...`: the script's environment is sealed
+/// in the bundle, and the host's (`HOME`) does not reach it.
+const GREETING: &str = "ENV-MARKER-2f7a";
+const MARKERS: [&str; 7] = [
     "SCRIPT-MARKER-6d1f",
+    GREETING,
     "DATA-MARKER-44e0",
     "STDIN-MARKER-7b2c",
     "WRITTEN-MARKER-c3a9",
@@ -151,9 +164,19 @@ const MARKERS: [&str; 6] = [
     "STDERR-MARKER-51aa",
 ];
 
-/// What the round-trip script prints when given `a b`.
+/// The host's `GREETING` for every `shield` these tests run: development
+/// mode passes it on, a bundle run must not.
+const HOST_GREETING: &str = "host-greeting";
+
+/// What the round-trip script prints in a bundle run given `a b`.
 fn round_trip_stdout() -> String {
-    format!("a b\n{DATA}{STDIN}OUTPUT-MARKER-90be\n")
+    format!("a b\n{GREETING} none\n{DATA}{STDIN}OUTPUT-MARKER-90be\n")
+}
+
+/// What it prints in development mode (the host's environment).
+fn dev_stdout() -> String {
+    let home = std::env::var("HOME").unwrap_or_else(|_| "none".to_owned());
+    format!("a b\n{HOST_GREETING} {home}\n{DATA}{STDIN}OUTPUT-MARKER-90be\n")
 }
 
 /// The owner and, per language, the enclave's attested key and a policy
@@ -208,6 +231,7 @@ fn shield(dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
         .args(args)
         .current_dir(dir)
         .env("SHIELD_STATE_DIR", root().join("host-state"))
+        .env("GREETING", HOST_GREETING)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -222,39 +246,6 @@ fn shield(dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
     let output = child.wait_with_output().unwrap();
     writer.join().unwrap();
     output
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-#[track_caller]
-fn ok(output: &Output) {
-    assert!(
-        output.status.success(),
-        "shield failed: {:?}\nstdout:\n{}\nstderr:\n{}",
-        output.status,
-        stdout(output),
-        stderr(output)
-    );
-}
-
-/// The status `shield open` reports on its last line of stderr.
-#[track_caller]
-fn script_status(output: &Output) -> i32 {
-    let text = stderr(output);
-    let last = text.lines().last().unwrap_or_default();
-    last.strip_prefix("script exit status: ")
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no exit status last in:\n{text}"))
-}
-
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle)
 }
 
 /// A directory `name` for `language` holding its entry (`script`) and
@@ -304,7 +295,8 @@ fn every_language_round_trips_and_the_host_never_sees_plaintext() {
         let lang = language.lang;
         let dir = project(language, "round-trip", language.round_trip);
         std::fs::write(dir.join("input.txt"), STDIN).unwrap();
-        pack(language, &dir, &["--stdin", "input.txt"]);
+        let env = format!("GREETING={GREETING}");
+        pack(language, &dir, &["--stdin", "input.txt", "--env", &env]);
         ok(&shield(
             &dir,
             &[
@@ -377,7 +369,7 @@ fn every_language_runs_alike_in_exec_and_natively() {
                 "{lang} {args:?}: {}",
                 stderr(&out)
             );
-            assert_eq!(stdout(&out), round_trip_stdout(), "{lang} {args:?}");
+            assert_eq!(stdout(&out), dev_stdout(), "{lang} {args:?}");
             assert_eq!(stderr(&out), "STDERR-MARKER-51aa\n", "{lang} {args:?}");
         }
         // Writes go to a scratch area, not the host's directory.
@@ -461,6 +453,6 @@ fn the_language_comes_from_the_extension_or_lang() {
             Some(STDIN),
         );
         assert_eq!(told.status.code(), Some(7), "{lang}: {}", stderr(&told));
-        assert_eq!(stdout(&told), round_trip_stdout(), "{lang}");
+        assert_eq!(stdout(&told), dev_stdout(), "{lang}");
     }
 }

@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
+mod common;
+use common::{contains, line_value, ok, script_status, stderr, stdout};
+
 /// Keys and policy shared by the tests (making an enclave key launches an
 /// enclave; once is enough).
 struct Fixture {
@@ -83,45 +86,6 @@ fn run(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> Output {
     let output = child.wait_with_output().unwrap();
     writer.join().unwrap();
     output
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-#[track_caller]
-fn ok(output: &Output) {
-    assert!(
-        output.status.success(),
-        "shield failed: {:?}\nstdout:\n{}\nstderr:\n{}",
-        output.status,
-        stdout(output),
-        stderr(output)
-    );
-}
-
-fn line_value<'a>(text: &'a str, prefix: &str) -> &'a str {
-    text.lines()
-        .find_map(|line| line.strip_prefix(prefix))
-        .unwrap_or_else(|| panic!("no line {prefix:?} in:\n{text}"))
-}
-
-/// The status `shield open` reports on its last line of stderr.
-#[track_caller]
-fn script_status(output: &Output) -> i32 {
-    let text = stderr(output);
-    let last = text.lines().last().unwrap_or_default();
-    last.strip_prefix("script exit status: ")
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no exit status last in:\n{text}"))
-}
-
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle)
 }
 
 /// A directory holding `files`, under the fixture's root.
@@ -446,6 +410,7 @@ fn the_enclave_checks_the_bundle_policy_itself() {
             files: vec![("main.lua".into(), dir.join("main.lua"))],
             stdin: None,
             args: None,
+            env: Vec::new(),
         };
         let mut bundle = Vec::new();
         shield_bundle::pack(&input, &ak.key, &owner, &mut bundle, &mut |_, _| {}).unwrap();

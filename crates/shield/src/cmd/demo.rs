@@ -163,6 +163,7 @@ fn round(language: Language, dir: &Path, owner: &OwnerSecret) -> Result<()> {
         files,
         stdin: None,
         args: None,
+        env: Vec::new(),
     };
     let bundle = dir.join("app.shield");
     let size = ops::write_bundle(&input, &made.attested.key, owner, &bundle)?;

@@ -56,6 +56,11 @@ pub(crate) struct Args {
     /// host chooses them (and `shield open` shows what they were).
     #[arg(long = "args")]
     fix_args: bool,
+    /// An environment variable for the script (`os.getenv`, `process.env`,
+    /// `os.environ`), sealed in the bundle; repeatable. The script sees
+    /// only these.
+    #[arg(long = "env", value_name = "NAME=VALUE", value_parser = parse_env)]
+    env: Vec<(String, String)>,
     /// The arguments `--args` fixes.
     #[arg(last = true, value_name = "ARGS")]
     fixed_args: Vec<String>,
@@ -134,6 +139,7 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
         files,
         stdin: args.stdin.clone(),
         args: args.fix_args.then(|| args.fixed_args.clone()),
+        env: args.env.clone(),
     };
     let size = ops::write_bundle(&input, &attested.key, &owner, &args.output)?;
     println!(
@@ -159,4 +165,12 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
         &shield_sgx::hex(&attested.key.fingerprint())[..16]
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// `NAME=VALUE` (the value may be empty and may contain `=`).
+fn parse_env(text: &str) -> std::result::Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.is_empty() => Ok((name.to_owned(), value.to_owned())),
+        _ => Err(format!("expected NAME=VALUE, got {text:?}")),
+    }
 }

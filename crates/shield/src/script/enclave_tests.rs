@@ -98,7 +98,7 @@ fn exec_on(enclave: &Enclave, dir: &Path) -> (i32, String) {
     HOST.with(|h| *h.borrow_mut() = Some(Arc::new(host)));
     let (mut msg, mut msg_len) = ([0u8; 1024], 0u64);
     let status = EcallProxy::new(enclave, Limits::default())
-        .ecall_exec("main.lua", b"", 0, 0, 0, &mut msg, &mut msg_len)
+        .ecall_exec("main.lua", b"", b"", 0, 0, 0, &mut msg, &mut msg_len)
         .unwrap();
     let len = usize::try_from(msg_len).unwrap().min(msg.len());
     (status, String::from_utf8_lossy(&msg[..len]).into_owned())

@@ -566,10 +566,16 @@ pub(crate) fn exec_enclave(
     .launch_debug(&binary)?;
     let proxy = EcallProxy::new(&launched.enclave, Limits::default());
     let arg_bytes = encode_args(args)?;
+    let env: Vec<String> = host_environment()
+        .into_iter()
+        .map(|(name, value)| format!("{name}={value}"))
+        .collect();
+    let env_bytes = encode_args(&env)?;
     let (mut msg, mut msg_len) = ([0u8; MESSAGE_CAP], 0u64);
     let status = proxy.ecall_exec(
         &entry,
         &arg_bytes,
+        &env_bytes,
         limits.instructions.unwrap_or(0),
         limits.memory_bytes.unwrap_or(0),
         limits.output_bytes.unwrap_or(0),

@@ -89,6 +89,7 @@ impl DevSession {
             .ecall_exec(
                 entry,
                 &ops::encode_args(args).unwrap(),
+                b"",
                 limits.instructions.unwrap_or(0),
                 limits.memory_bytes.unwrap_or(0),
                 limits.output_bytes.unwrap_or(0),
@@ -159,6 +160,7 @@ impl Keys {
                 .collect(),
             stdin: None,
             args: None,
+            env: Vec::new(),
         };
         let out = project.join("app.shield");
         ops::write_bundle(&input, &self.attested.key, &self.owner, &out).unwrap();
