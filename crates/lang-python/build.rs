@@ -20,6 +20,7 @@ const STDLIB: &[&str] = &[
     "_py_abc",
     "_py_warnings",
     "_pydatetime",
+    "_pycodecs",
     "_pydecimal",
     "_pyio",
     "_pylong",

@@ -1,6 +1,7 @@
 //! Runs a Python script under the engine, the way an enclave does (the
 //! folder's files in an in-memory VFS, an 8 MiB stack): `pyrun DIR ENTRY
 //! [ARGS...]`. Prints the outcome to stderr; exits with its status.
+//! `PYRUN_RECURSION` sets the engine's recursion limit.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -37,7 +38,14 @@ fn main() {
             let mut vfs = Overlay::new(MemoryFiles::new(files), MemoryWrites::new());
             let mut stdout = std::io::stdout().lock();
             let mut stderr = std::io::stderr();
-            let outcome = PythonEngine::new().run(Job {
+            let mut engine = PythonEngine::new();
+            if let Some(limit) = std::env::var("PYRUN_RECURSION")
+                .ok()
+                .and_then(|v| v.parse().ok())
+            {
+                engine = engine.with_recursion_limit(limit);
+            }
+            let outcome = engine.run(Job {
                 entry: &entry,
                 args: &rest,
                 stdin: &mut std::io::stdin().lock(),

@@ -186,6 +186,56 @@ class _NoFileIO(_io._RawIOBase):
         _refuse()
 
 
+def _check_source(source, filename):
+    """Refuses a source nested too deeply to compile on the engine's stack
+    (see src/nesting.rs), as CPython refuses 200 nested parentheses."""
+    if isinstance(source, (bytes, bytearray)):
+        source = bytes(source).decode("utf-8", "replace")
+    if not isinstance(source, str):
+        return
+    line = _shield.too_deep(source)
+    if line is not None:
+        lines = source.splitlines()
+        text = lines[line - 1] if 0 < line <= len(lines) else None
+        raise SyntaxError("too many nested parentheses or operators",
+                          (filename, line, 1, text))
+
+
+_compile = compile
+_eval = eval
+_exec = exec
+
+
+def compile(source, filename, mode, flags=0, dont_inherit=False, optimize=-1,
+            **kwargs):
+    _check_source(source, filename if isinstance(filename, str) else "<string>")
+    return _compile(source, filename, mode, flags, dont_inherit, optimize, **kwargs)
+
+
+def eval(source, globals=None, locals=None):
+    _check_source(source, "<string>")
+    if globals is None:
+        frame = sys._getframe(1)
+        globals = frame.f_globals
+        if locals is None:
+            locals = frame.f_locals
+    elif locals is None:
+        locals = globals
+    return _eval(source, globals, locals)
+
+
+def exec(source, globals=None, locals=None, **kwargs):
+    _check_source(source, "<string>")
+    if globals is None:
+        frame = sys._getframe(1)
+        globals = frame.f_globals
+        if locals is None:
+            locals = frame.f_locals
+    elif locals is None:
+        locals = globals
+    return _exec(source, globals, locals, **kwargs)
+
+
 class _VfsLoader:
     """Loads a module's source from the job's VFS."""
 
@@ -196,9 +246,10 @@ class _VfsLoader:
         return None
 
     def exec_module(self, module):
+        module.__file__ = self.path
         source = _shield.read_file(self.path)
         code = compile(source, self.path, "exec", dont_inherit=True)
-        exec(code, module.__dict__)
+        _exec(code, module.__dict__)
 
     def get_source(self, name):
         return _shield.read_file(self.path).decode("utf-8")
@@ -220,13 +271,10 @@ class _VfsFinder:
                 spec = _ModuleSpec(name, _VfsLoader(package), origin=package,
                                    is_package=True)
                 spec.submodule_search_locations = [prefix + last]
-                spec.has_location = True
                 return spec
             module = prefix + last + ".py"
             if _shield.stat(module) == "file":
-                spec = _ModuleSpec(name, _VfsLoader(module), origin=module)
-                spec.has_location = True
-                return spec
+                return _ModuleSpec(name, _VfsLoader(module), origin=module)
         return None
 
     @classmethod
@@ -328,6 +376,9 @@ def _setup(argv, script_dir, max_recursion, tick):
     _io.open_code = _refuse
     import builtins
     builtins.open = open
+    builtins.compile = compile
+    builtins.eval = eval
+    builtins.exec = exec
     # Codecs beyond UTF-8 and ASCII come from the frozen encodings package,
     # which registers its search function when imported.
     import encodings  # noqa: F401

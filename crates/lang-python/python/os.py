@@ -262,6 +262,10 @@ def strerror(code):
     return _shield.strerror(code)
 
 
+def isatty(fd):
+    return False
+
+
 def getpid():
     return 1
 

@@ -271,6 +271,12 @@ mod _shield {
         start as f64 + (cpu - cpu_start).max(0.0)
     }
 
+    /// The line where `source` nests too deeply to compile safely, or None.
+    #[pyfunction]
+    fn too_deep(source: PyUtf8StrRef) -> Option<usize> {
+        crate::nesting::too_deep(source.as_str())
+    }
+
     /// The job clock's CPU seconds.
     #[pyfunction]
     fn cpu_seconds() -> f64 {

@@ -24,6 +24,7 @@
 #![forbid(unsafe_code)]
 
 mod host;
+mod nesting;
 
 use std::any::Any;
 use std::cell::{Cell, RefCell};
@@ -437,6 +438,14 @@ fn run_main(
             return Ok((Outcome::Error(message), Some(report)));
         }
     };
+    if let Err(exc) = boot
+        .get_attr("_check_source", vm)?
+        .call((source.as_str(), entry), vm)
+    {
+        let done = finish_with(vm, &boot, exc)?;
+        boot.get_attr("_flush", vm)?.call((), vm)?;
+        return Ok(done);
+    }
     let scope = vm.new_scope_with_main()?;
     scope
         .globals

@@ -79,7 +79,7 @@ fn environment_is_empty_and_host_is_closed() {
         r#"
 import os, sys
 print(dict(os.environ), os.getcwd())
-for name in ("socket", "subprocess", "threading", "_thread_real", "posix", "_signal", "select", "mmap"):
+for name in ("socket", "subprocess", "threading", "_posixsubprocess", "_signal", "select", "mmap"):
     try:
         __import__(name)
         print(name, "imported")
@@ -100,7 +100,7 @@ print(hasattr(sys, "monitoring"))
     assert_eq!(ran.outcome, Outcome::Exited(0), "{}", text(&ran.stderr));
     assert_eq!(
         text(&ran.stdout),
-        "{} /\nsocket absent\nsubprocess absent\nthreading absent\n_thread_real absent\nposix absent\n_signal absent\nselect absent\nmmap absent\nPermissionError\nPermissionError\nPermissionError\nPermissionError\nPermissionError\nFalse\n"
+        "{} /\nsocket absent\nsubprocess absent\nthreading absent\n_posixsubprocess absent\n_signal absent\nselect absent\nmmap absent\nPermissionError\nPermissionError\nPermissionError\nPermissionError\nPermissionError\nFalse\n"
     );
 }
 

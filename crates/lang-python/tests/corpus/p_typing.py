@@ -1,4 +1,4 @@
-from typing import List, Dict, Optional, NamedTuple, TypedDict, Protocol, Generic, TypeVar
+from typing import List, Dict, Optional, Union, NamedTuple, TypedDict, Protocol, Generic, TypeVar
 T = TypeVar("T")
 class Stack(Generic[T]):
     def __init__(self) -> None:
@@ -17,7 +17,7 @@ print(Pt(1), Pt._fields)
 class Movie(TypedDict):
     title: str
 m: Movie = {"title": "x"}
-print(m, Dict[str, int], Optional[int])
+print(m, Dict[str, int], Optional[int] == Union[int, None])
 def f(a: int, b: "str" = "x") -> List[int]:
     return [a]
 print(f.__annotations__["a"], f(3))
