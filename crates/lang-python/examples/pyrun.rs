@@ -1,7 +1,8 @@
 //! Runs a Python script under the engine, the way an enclave does (the
 //! folder's files in an in-memory VFS, an 8 MiB stack): `pyrun DIR ENTRY
 //! [ARGS...]`. Prints the outcome to stderr; exits with its status.
-//! `PYRUN_RECURSION` sets the engine's recursion limit.
+//! `PYRUN_RECURSION` sets the engine's recursion limit, `PYRUN_INSTRUCTIONS`
+//! an instruction budget (which installs the limit hook).
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -53,7 +54,12 @@ fn main() {
                 stderr: &mut stderr,
                 vfs: &mut vfs,
                 clock: &SystemClock,
-                limits: Limits::default(),
+                limits: Limits {
+                    instructions: std::env::var("PYRUN_INSTRUCTIONS")
+                        .ok()
+                        .and_then(|v| v.parse().ok()),
+                    ..Limits::default()
+                },
                 heap_exceeded: shield_engine::no_heap_budget,
             });
             let _ = stdout.flush();

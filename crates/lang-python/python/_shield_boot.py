@@ -399,12 +399,14 @@ def _setup(argv, script_dir, max_recursion, tick):
     _max_recursion = max_recursion
     _setrecursionlimit(max_recursion)
     sys.setrecursionlimit = setrecursionlimit
-    # The limit hook: every backward jump and every function start calls
-    # back into the engine. The script cannot reach sys.monitoring after.
+    # The limit hook (when there is a limit to check): every backward jump
+    # and every function start calls back into the engine. The script
+    # cannot reach sys.monitoring afterwards.
     monitoring = sys.monitoring
-    events = monitoring.events
-    monitoring.use_tool_id(5, "shield")
-    monitoring.register_callback(5, events.JUMP, tick)
-    monitoring.register_callback(5, events.PY_START, tick)
-    monitoring.set_events(5, events.JUMP | events.PY_START)
+    if tick is not None:
+        events = monitoring.events
+        monitoring.use_tool_id(5, "shield")
+        monitoring.register_callback(5, events.JUMP, tick)
+        monitoring.register_callback(5, events.PY_START, tick)
+        monitoring.set_events(5, events.JUMP | events.PY_START)
     del sys.monitoring

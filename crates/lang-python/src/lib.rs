@@ -137,8 +137,11 @@ impl Engine for PythonEngine {
         };
         let _run = RunGuard::enter(limits, heap_exceeded, clock);
         IO.set(io, || {
+            // The limit hook costs every loop iteration and call: only
+            // installed when there is a budget to count or memory to poll.
+            let hooked = limits.instructions.is_some() || limits.memory_bytes.is_some();
             let result = panic::catch_unwind(AssertUnwindSafe(|| {
-                execute(entry, args, self.recursion_limit)
+                execute(entry, args, self.recursion_limit, hooked)
             }));
             let (outcome, report) = match result {
                 Ok(done) => done,
@@ -354,12 +357,14 @@ fn from_panic(payload: &(dyn Any + Send), limits: Limits) -> Done {
 }
 
 /// Builds a fresh interpreter, runs the entry script in it, and reports.
-fn execute(entry: &str, args: &[String], recursion_limit: usize) -> Done {
+fn execute(entry: &str, args: &[String], recursion_limit: usize, hooked: bool) -> Done {
     let interpreter = new_interpreter();
-    let done = interpreter.enter(|vm| match run_main(vm, entry, args, recursion_limit) {
-        Ok(done) => done,
-        Err(exc) => internal(format!("start-up failed: {}", exception_line(vm, &exc))),
-    });
+    let done = interpreter.enter(
+        |vm| match run_main(vm, entry, args, recursion_limit, hooked) {
+            Ok(done) => done,
+            Err(exc) => internal(format!("start-up failed: {}", exception_line(vm, &exc))),
+        },
+    );
     // Objects' finalizers may run Python code while the interpreter is
     // dropped; a limit reached there still ends as that limit.
     let dropped = panic::catch_unwind(AssertUnwindSafe(move || interpreter.enter(|_| ())));
@@ -410,6 +415,7 @@ fn run_main(
     entry: &str,
     args: &[String],
     recursion_limit: usize,
+    hooked: bool,
 ) -> PyResult<Done> {
     let boot = vm.import("_shield_boot", 0)?;
     let shield = vm.import("_shield", 0)?;
@@ -426,7 +432,11 @@ fn run_main(
             vm.ctx.new_list(argv),
             script_dir,
             recursion_limit,
-            shield.get_attr("tick", vm)?,
+            if hooked {
+                shield.get_attr("tick", vm)?
+            } else {
+                vm.ctx.none()
+            },
         ),
         vm,
     )?;
