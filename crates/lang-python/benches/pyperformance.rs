@@ -89,6 +89,12 @@ fn geomean(ratios: &[f64]) -> f64 {
 }
 
 fn main() {
+    // `cargo test --all-targets` runs bench targets too: only measure
+    // under `cargo bench`, which passes --bench.
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("pyperformance bench: run with `cargo bench -p shield-lang-python`");
+        return;
+    }
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = std::env::var_os("SHIELD_PYPERFORMANCE").map_or_else(
         || root.join("../../target/pyperformance/wheel/pyperformance/data-files/benchmarks"),

@@ -2,7 +2,6 @@
 there is no local time zone: local time is UTC. sleep() does not wait."""
 
 import _shield
-from _shield_time import struct_time
 
 timezone = 0
 altzone = 0
@@ -11,6 +10,44 @@ tzname = ("UTC", "UTC")
 _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July",
            "August", "September", "October", "November", "December")
+
+
+class struct_time(tuple):
+    """The nine fields of a time, with tm_zone and tm_gmtoff (always UTC)."""
+
+    n_sequence_fields = 9
+    n_fields = 11
+
+    def __new__(cls, seq, extra=None):
+        seq = tuple(seq)
+        if len(seq) < 9:
+            raise TypeError("time.struct_time() takes an at least 9-sequence (%d-sequence given)" % len(seq))
+        self = tuple.__new__(cls, seq[:9])
+        extra = extra or {}
+        self._zone = extra.get("tm_zone", "UTC")
+        self._gmtoff = extra.get("tm_gmtoff", 0)
+        return self
+
+    tm_year = property(lambda self: self[0])
+    tm_mon = property(lambda self: self[1])
+    tm_mday = property(lambda self: self[2])
+    tm_hour = property(lambda self: self[3])
+    tm_min = property(lambda self: self[4])
+    tm_sec = property(lambda self: self[5])
+    tm_wday = property(lambda self: self[6])
+    tm_yday = property(lambda self: self[7])
+    tm_isdst = property(lambda self: self[8])
+    tm_zone = property(lambda self: self._zone)
+    tm_gmtoff = property(lambda self: self._gmtoff)
+
+    def __repr__(self):
+        names = ("tm_year", "tm_mon", "tm_mday", "tm_hour", "tm_min",
+                 "tm_sec", "tm_wday", "tm_yday", "tm_isdst")
+        return "time.struct_time(%s)" % ", ".join(
+            "%s=%r" % pair for pair in zip(names, self))
+
+    def __reduce__(self):
+        return (struct_time, (tuple(self),))
 
 
 def time():

@@ -67,7 +67,7 @@ fn read_mode() -> OpenMode {
 
 #[rustpython_vm::pymodule]
 mod _shield {
-    use std::io::{Read, SeekFrom, Write};
+    use std::io::{SeekFrom, Write};
 
     use rustpython_vm::builtins::{PyBytesRef, PyListRef, PyUtf8StrRef};
     use rustpython_vm::function::{ArgBytesLike, FuncArgs};

@@ -6,8 +6,15 @@
 //! packages there, `time` reads the job's [`Clock`], and the pure-Python
 //! standard library is frozen into the binary. Nothing reaches the host:
 //! RustPython is built without its `host_env` (os, posix, signals, sockets)
-//! and `stdio` features, the native `time` module is hidden behind a
-//! UTC-only one, and `_io`'s real-file primitives refuse.
+//! and `stdio` features, the native `time` module (which reads the host's
+//! time zone) is replaced by a UTC-only one, and `_io`'s real-file
+//! primitives refuse.
+//!
+//! Not yet enclave-safe: creating a RustPython 0.5 interpreter always runs
+//! `rustpython_vm::getpath`, which probes the host's file system
+//! (`statx`, `access`, `getcwd` on the executable's folders); under the
+//! enclave's seccomp filter those calls end the enclave (see the
+//! `syscalls` test).
 //!
 //! Limits: every backward jump and every Python function start calls back
 //! into the engine (`sys.monitoring`, which the script cannot reach after
@@ -398,12 +405,10 @@ fn new_interpreter() -> Interpreter {
             let (sender, receiver) = user_signal_channel();
             vm.set_user_signal_channel(receiver);
             STOPPER.with_borrow_mut(|s| *s = Some(sender));
-            // The native time module reads the host's local time zone:
-            // scripts get python/time.py, which keeps only its struct_time.
-            if let Some(state) = rustpython_vm::common::rc::PyRc::get_mut(&mut vm.state)
-                && let Some(time) = state.module_defs.remove("time")
-            {
-                state.module_defs.insert("_shield_time", time);
+            // The native time module reads the host's time zone (tzset opens
+            // /etc/localtime): scripts get python/time.py instead.
+            if let Some(state) = rustpython_vm::common::rc::PyRc::get_mut(&mut vm.state) {
+                state.module_defs.remove("time");
             }
         })
         .build()

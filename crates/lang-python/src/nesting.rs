@@ -67,10 +67,8 @@ pub(crate) fn too_deep(source: &str) -> Option<usize> {
                 continue;
             }
             b'(' | b'[' | b'{' => levels.push(0),
-            b')' | b']' | b'}' => {
-                if levels.len() > 1 {
-                    levels.pop();
-                }
+            b')' | b']' | b'}' if levels.len() > 1 => {
+                levels.pop();
             }
             b',' | b':' | b';' | b'=' => {
                 if let Some(last) = levels.last_mut() {

@@ -247,7 +247,11 @@ fn memory_limit_from_the_heap_backstop() {
                 stderr: &mut stderr,
                 vfs: &mut vfs,
                 clock: &common::FakeClock,
-                limits: Limits::default(),
+                // The allocator's verdict is polled where a memory limit is.
+                limits: Limits {
+                    memory_bytes: Some(1 << 30),
+                    ..Limits::default()
+                },
                 heap_exceeded: heap_flag,
             })
         })
