@@ -328,3 +328,61 @@ fn runs_are_independent() {
     );
     assert_eq!(text(&second.stdout), "False False\n");
 }
+
+/// An enclave's worker serves run after run on one thread: a run stopped
+/// by unwinding must leave the next one whole, limits included.
+#[test]
+fn a_stopped_run_leaves_the_thread_usable() {
+    let outcomes = std::thread::Builder::new()
+        .stack_size(common::STACK)
+        .spawn(|| {
+            let one = |source: &str, limits: Limits| {
+                let mut files = BTreeMap::new();
+                files.insert("main.py".to_owned(), source.as_bytes().to_vec());
+                let mut vfs = Overlay::new(MemoryFiles::new(files), MemoryWrites::new());
+                let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+                let outcome = PythonEngine::new().run(Job {
+                    entry: "main.py",
+                    args: &[],
+                    stdin: &mut std::io::empty(),
+                    stdout: &mut stdout,
+                    stderr: &mut stderr,
+                    vfs: &mut vfs,
+                    clock: &common::FakeClock,
+                    limits,
+                    heap_exceeded: shield_engine::no_heap_budget,
+                });
+                (outcome, stdout)
+            };
+            let output = Limits {
+                output_bytes: Some(100),
+                ..Limits::default()
+            };
+            vec![
+                one("while True:\n    pass\n", budget(10_000)),
+                one("while True:\n    print('x' * 50)\n", output),
+                one("while True:\n    pass\n", budget(10_000)),
+                one("print(sum(range(10)))\n", budget(10_000)),
+            ]
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+    let kinds: Vec<Option<LimitKind>> = outcomes
+        .iter()
+        .map(|(o, _)| match o {
+            Outcome::Limit { kind, .. } => Some(*kind),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            Some(LimitKind::Instructions),
+            Some(LimitKind::Output),
+            Some(LimitKind::Instructions),
+            None
+        ]
+    );
+    assert_eq!(outcomes[3], (Outcome::Exited(0), b"45\n".to_vec()));
+}
