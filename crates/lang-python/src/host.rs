@@ -78,17 +78,15 @@ mod _shield {
 
     /// The limit hook (see `crate::tick`).
     #[pyfunction]
-    fn tick(_args: FuncArgs) {
-        crate::tick();
+    fn tick(_args: FuncArgs, vm: &VirtualMachine) -> PyResult<()> {
+        crate::tick(vm)
     }
 
     /// Writes to stdout (1) or stderr (2); the output budget counts it.
     #[pyfunction]
     fn write_stream(fd: i32, data: ArgBytesLike, vm: &VirtualMachine) -> PyResult<usize> {
         let bytes = data.borrow_buf();
-        if !crate::take_output(bytes.len()) {
-            crate::stop_now();
-        }
+        crate::take_output(bytes.len(), vm)?;
         with_io(|io| match fd {
             2 => io.stderr.write_all(&bytes),
             _ => io.stdout.write_all(&bytes),
@@ -165,9 +163,7 @@ mod _shield {
     #[pyfunction]
     fn file_write(handle: usize, data: ArgBytesLike, vm: &VirtualMachine) -> PyResult<usize> {
         let bytes = data.borrow_buf();
-        if !crate::take_output(bytes.len()) {
-            crate::stop_now();
-        }
+        crate::take_output(bytes.len(), vm)?;
         with_file(handle, vm, |file| file.write_all(&bytes))?;
         Ok(bytes.len())
     }

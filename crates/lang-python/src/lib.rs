@@ -19,10 +19,9 @@
 //! Limits: every backward jump and every Python function start calls back
 //! into the engine (`sys.monitoring`, which the script cannot reach after
 //! start-up), which counts the instruction budget and polls
-//! [`Job::heap_exceeded`]. Once a limit is reached the engine stops the
-//! interpreter by unwinding from RustPython's eval-loop signal check, so no
-//! `except BaseException:` can catch it; the output limit stops the same
-//! way from the write itself.
+//! [`Job::heap_exceeded`]. Once a limit is reached, every later hook call
+//! and write raises again, so the run unwinds to the top even through
+//! `except BaseException:`, and ends with the limit.
 //!
 //! The host's parts of the job are reached through a scoped thread-local
 //! set for the duration of [`PythonEngine::run`]: runs on different threads
@@ -34,14 +33,12 @@ mod host;
 mod nesting;
 
 use std::any::Any;
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::io::{self, Read, Write};
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::OnceLock;
 
 use rustpython_vm::builtins::PyBaseExceptionRef;
 use rustpython_vm::frozen::FrozenLib;
-use rustpython_vm::signal::{UserSignalSender, user_signal_channel};
 use rustpython_vm::{AsObject, Interpreter, PyObjectRef, PyResult, Settings, VirtualMachine};
 use scoped_tls_hkt::{ReborrowMut, scoped_thread_local};
 use shield_engine::vfs::Vfs;
@@ -122,7 +119,6 @@ impl Engine for PythonEngine {
     }
 
     fn run(&self, job: Job<'_>) -> Outcome {
-        install_panic_hook();
         let Job {
             entry,
             args,
@@ -146,13 +142,15 @@ impl Engine for PythonEngine {
         IO.set(io, || {
             // The limit hook costs every loop iteration and call: only
             // installed when there is a budget to count or memory to poll.
-            let hooked = limits.instructions.is_some() || limits.memory_bytes.is_some();
+            let hooked = limits.instructions.is_some()
+                || limits.memory_bytes.is_some()
+                || limits.output_bytes.is_some();
             let result = panic::catch_unwind(AssertUnwindSafe(|| {
                 execute(entry, args, self.recursion_limit, hooked)
             }));
             let (outcome, report) = match result {
                 Ok(done) => done,
-                Err(payload) => from_panic(payload.as_ref(), limits),
+                Err(payload) => from_panic(payload.as_ref()),
             };
             let (outcome, report) = match (TRIPPED.get(), &outcome) {
                 (Some(kind), Outcome::Exited(_) | Outcome::Error(_)) => limit(kind, limits),
@@ -207,10 +205,9 @@ thread_local! {
     static HEAP_EXCEEDED: Cell<fn() -> bool> = const { Cell::new(shield_engine::no_heap_budget) };
     /// The limit that stopped the script, once one has.
     static TRIPPED: Cell<Option<LimitKind>> = const { Cell::new(None) };
-    /// Whether a run is active on this thread (for the panic hook).
-    static IN_RUN: Cell<bool> = const { Cell::new(false) };
-    /// Schedules the stop at the interpreter's next signal check.
-    static STOPPER: RefCell<Option<UserSignalSender>> = const { RefCell::new(None) };
+    /// Whether the limit hook is off: while the engine flushes and reports
+    /// after the script.
+    static DISARMED: Cell<bool> = const { Cell::new(false) };
     /// The clock's reading when the run started: (Unix seconds, CPU seconds).
     static EPOCH: Cell<(i64, f64)> = const { Cell::new((0, 0.0)) };
 }
@@ -224,7 +221,7 @@ impl RunGuard {
         OUTPUT_LEFT.set(limits.output_bytes);
         HEAP_EXCEEDED.set(heap_exceeded);
         TRIPPED.set(None);
-        IN_RUN.set(true);
+        DISARMED.set(false);
         EPOCH.set((clock.unix_time(), clock.cpu_seconds()));
         host::reset_files();
         RunGuard
@@ -237,93 +234,79 @@ impl Drop for RunGuard {
         OUTPUT_LEFT.set(None);
         HEAP_EXCEEDED.set(shield_engine::no_heap_budget);
         TRIPPED.set(None);
-        IN_RUN.set(false);
-        STOPPER.with_borrow_mut(|s| *s = None);
+        DISARMED.set(false);
         host::reset_files();
     }
 }
 
-/// Panic payload that unwinds out of the interpreter when a limit is
-/// reached: a Python exception could be caught by the script.
-struct LimitReached;
-
-/// Records that `kind` stopped the script, and asks the interpreter to
-/// stop at its next instruction (the signal check of the eval loop, where
-/// unwinding leaves no RustPython state behind).
+/// Records that `kind` stopped the script (the first limit reached wins).
 fn trip(kind: LimitKind) {
     if TRIPPED.get().is_none() {
         TRIPPED.set(Some(kind));
     }
-    schedule_stop();
 }
 
-/// Queues the unwinding stop. Sent again at every later tick: the pending
-/// flag is process-wide, so an interpreter on another thread may consume it.
-fn schedule_stop() {
-    STOPPER.with_borrow(|sender| {
-        if let Some(sender) = sender {
-            let _ = sender.send(Box::new(|_vm: &VirtualMachine| -> PyResult<()> {
-                panic::panic_any(LimitReached)
-            }));
-        }
-    });
+/// The exception that stops the script once a limit is reached. It is a
+/// plain `BaseException`, so a script can catch it, but the stop is
+/// sticky: every later backward jump, function start and write raises it
+/// again, and a loop or call that catches it meets it again at its own
+/// next iteration or entry, so the run unwinds to the top; the outcome is
+/// the limit whatever the script did. (Unwinding a Rust panic through
+/// RustPython 0.5 is not safe: its frames keep unsafe data-stack state,
+/// and one of its destructors aborts the process when unwound.)
+fn limit_error(vm: &VirtualMachine) -> PyBaseExceptionRef {
+    let what = match TRIPPED.get() {
+        Some(LimitKind::Memory) => "memory",
+        Some(LimitKind::Output) => "output",
+        _ => "instruction",
+    };
+    vm.new_exception_msg(
+        vm.ctx.exceptions.base_exception_type.to_owned(),
+        format!("shield: {what} limit reached").into(),
+    )
 }
 
 /// The limit hook, called at every backward jump and function start.
-fn tick() {
-    if TRIPPED.get().is_some() {
-        schedule_stop();
-        return;
+fn tick(vm: &VirtualMachine) -> PyResult<()> {
+    if DISARMED.get() {
+        return Ok(());
     }
-    if let Some(left) = TICKS_LEFT.get() {
-        if left == 0 {
-            trip(LimitKind::Instructions);
-            return;
+    if TRIPPED.get().is_none() {
+        if let Some(left) = TICKS_LEFT.get() {
+            if left == 0 {
+                trip(LimitKind::Instructions);
+            } else {
+                TICKS_LEFT.set(Some(left - 1));
+            }
         }
-        TICKS_LEFT.set(Some(left - 1));
+        if HEAP_EXCEEDED.get()() {
+            trip(LimitKind::Memory);
+        }
     }
-    if HEAP_EXCEEDED.get()() {
-        trip(LimitKind::Memory);
+    match TRIPPED.get() {
+        Some(_) => Err(limit_error(vm)),
+        None => Ok(()),
     }
 }
 
-/// Takes `n` bytes from the output budget; past it, stops the script here
-/// (a native call from Python code, so unwinding is safe).
-fn take_output(n: usize) -> bool {
+/// Takes `n` bytes from the output budget: an error once it is spent (and
+/// for every write after any limit).
+fn take_output(n: usize, vm: &VirtualMachine) -> PyResult<()> {
+    if TRIPPED.get().is_some() && !DISARMED.get() {
+        return Err(limit_error(vm));
+    }
     match OUTPUT_LEFT.get() {
-        None => true,
+        None => Ok(()),
         Some(left) if left >= n as u64 => {
             OUTPUT_LEFT.set(Some(left - n as u64));
-            true
+            Ok(())
         }
         Some(_) => {
             OUTPUT_LEFT.set(Some(0));
-            if TRIPPED.get().is_none() {
-                TRIPPED.set(Some(LimitKind::Output));
-            }
-            false
+            trip(LimitKind::Output);
+            Err(limit_error(vm))
         }
     }
-}
-
-/// Stops the script now, from a native function called by Python code.
-fn stop_now() -> ! {
-    panic::panic_any(LimitReached)
-}
-
-/// Suppresses the default panic message for the engine's own stop while a
-/// run is active on the panicking thread; every other panic goes to the
-/// previous hook.
-fn install_panic_hook() {
-    static INSTALLED: OnceLock<()> = OnceLock::new();
-    INSTALLED.get_or_init(|| {
-        let previous = panic::take_hook();
-        panic::set_hook(Box::new(move |info| {
-            if !(info.payload().is::<LimitReached>() && IN_RUN.with(Cell::get)) {
-                previous(info);
-            }
-        }));
-    });
 }
 
 /// An outcome and the text the engine writes to stderr for it.
@@ -348,13 +331,9 @@ fn internal(what: impl std::fmt::Display) -> Done {
     (Outcome::Error(message), Some(report))
 }
 
-/// A panic out of the interpreter: the engine's own stop, or (last resort)
-/// a RustPython bug, reported rather than taking the process down.
-fn from_panic(payload: &(dyn Any + Send), limits: Limits) -> Done {
-    if payload.is::<LimitReached>() {
-        let kind = TRIPPED.get().unwrap_or(LimitKind::Instructions);
-        return limit(kind, limits);
-    }
+/// A panic out of the interpreter (last resort: a RustPython bug),
+/// reported rather than taking the process down.
+fn from_panic(payload: &(dyn Any + Send)) -> Done {
     let text = payload
         .downcast_ref::<&str>()
         .map(|s| (*s).to_owned())
@@ -402,9 +381,6 @@ fn new_interpreter() -> Interpreter {
         .add_native_module(shield)
         .add_frozen_modules(FROZEN)
         .init_hook(|vm| {
-            let (sender, receiver) = user_signal_channel();
-            vm.set_user_signal_channel(receiver);
-            STOPPER.with_borrow_mut(|s| *s = Some(sender));
             // The native time module reads the host's time zone (tzset opens
             // /etc/localtime): scripts get python/time.py instead.
             if let Some(state) = rustpython_vm::common::rc::PyRc::get_mut(&mut vm.state) {
@@ -466,9 +442,13 @@ fn run_main(
         .globals
         .set_item("__file__", vm.ctx.new_str(entry).into(), vm)?;
     let result = vm.run_string(scope, &source, entry.to_owned());
-    let done = match result {
-        Ok(_) => (Outcome::Exited(0), None),
-        Err(exc) => finish_with(vm, &boot, exc)?,
+    // The engine's own Python from here on: the limit hook stands down.
+    DISARMED.set(true);
+    let done = match (TRIPPED.get(), result) {
+        // `run` turns this into the limit's outcome.
+        (Some(_), _) => (Outcome::Exited(0), None),
+        (None, Ok(_)) => (Outcome::Exited(0), None),
+        (None, Err(exc)) => finish_with(vm, &boot, exc)?,
     };
     boot.get_attr("_flush", vm)?.call((), vm)?;
     Ok(done)
