@@ -64,10 +64,23 @@ fn pem_chain(s: &str, what: &str) -> Result<Vec<Cert>> {
     parse_pem_chain(s.as_bytes()).map_err(|e| Error::collateral(format!("{what}: {e}")))
 }
 
-/// Reads a file with a size limit.
+/// Reads a regular file with a size limit. The open does not block (a FIFO
+/// would wait for a writer) and anything but a regular file is refused (a
+/// device can be endless).
 pub(crate) fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>> {
     use std::io::Read;
-    let f = std::fs::File::open(path).map_err(|e| Error::io(path, &e))?;
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| Error::io(path, &e))?;
+    if !f.metadata().map_err(|e| Error::io(path, &e))?.is_file() {
+        return Err(Error::Io {
+            path: path.display().to_string(),
+            message: "not a regular file".into(),
+        });
+    }
     let mut buf = Vec::new();
     f.take(limit + 1)
         .read_to_end(&mut buf)

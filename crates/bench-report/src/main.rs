@@ -5,11 +5,13 @@
 //! cargo run -p bench-report --release -- --reuse # report from the last run's results
 //! ```
 //!
-//! It runs the channel, transition, services and scripts benchmarks one after the
-//! other (never in parallel: they measure the machine), reads criterion's
-//! estimates and the scripts benchmark's tables, rewrites the blocks of
-//! BENCHMARKS.md between `<!-- report:NAME -->` and `<!-- /report:NAME -->`
-//! and writes one SVG per section. Nothing here runs in the test suite.
+//! It runs the channel, transition, services and scripts benchmarks and each
+//! script engine's own benchmark against its reference interpreters, one
+//! after the other (never in parallel: they measure the machine), reads
+//! criterion's estimates and the other benchmarks' tables, rewrites the
+//! blocks of BENCHMARKS.md between `<!-- report:NAME -->` and
+//! `<!-- /report:NAME -->` and writes one SVG per charted section. Nothing
+//! here runs in the test suite.
 #![forbid(unsafe_code)]
 
 mod criterion;
@@ -21,11 +23,22 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 
 /// The benchmarks, in the order they run.
-const BENCHES: [(&str, &str); 4] = [
+const BENCHES: [(&str, &str); 7] = [
     ("shield-channel", "channel"),
     ("runtime-tests", "transitions"),
     ("shield-services", "services"),
     ("shield", "scripts"),
+    ("shield-lang-squirrel", "ratio"),
+    ("shield-lang-js", "vs"),
+    ("shield-lang-lua", "compare"),
+];
+
+/// The engine benchmarks whose tables go into BENCHMARKS.md as they print
+/// them: (bench, block name).
+const ENGINE_TABLES: [(&str, &str); 3] = [
+    ("ratio", "squirrel-vs-sq"),
+    ("vs", "js-vs-references"),
+    ("compare", "lua-vm-vs-references"),
 ];
 
 fn main() -> ExitCode {
@@ -50,18 +63,22 @@ fn run(reuse: bool) -> Result<(), String> {
     let root = workspace_root();
     let target = root.join("target");
     let criterion_home = target.join("criterion");
-    let scripts_out = target.join("bench-report").join("scripts.md");
+    let saved = |bench: &str| target.join("bench-report").join(format!("{bench}.md"));
     if !reuse {
         for (package, bench) in BENCHES {
             let stdout = cargo_bench(&root, &criterion_home, package, bench)?;
-            if bench == "scripts" {
-                write(&scripts_out, &stdout)?;
+            if bench == "scripts" || ENGINE_TABLES.iter().any(|(b, _)| *b == bench) {
+                write(&saved(bench), &stdout)?;
             }
         }
     }
+    let read_saved = |bench: &str| {
+        let path = saved(bench);
+        std::fs::read_to_string(&path)
+            .map_err(|e| format!("{}: {e} (run without --reuse first)", path.display()))
+    };
     let estimates = criterion::read_all(&criterion_home)?;
-    let scripts = std::fs::read_to_string(&scripts_out)
-        .map_err(|e| format!("{}: {e} (run without --reuse first)", scripts_out.display()))?;
+    let scripts = read_saved("scripts")?;
     let date = today()?;
     let plots = root.join("docs").join("bench");
     std::fs::create_dir_all(&plots).map_err(|e| format!("{}: {e}", plots.display()))?;
@@ -76,6 +93,9 @@ fn run(reuse: bool) -> Result<(), String> {
         plot::bars(&path, &section.chart)?;
         println!("wrote {}", path.display());
         blocks.extend(section.blocks);
+    }
+    for (bench, block) in ENGINE_TABLES {
+        blocks.push(sections::verbatim(block, &read_saved(bench)?, &date)?);
     }
     let doc = root.join("BENCHMARKS.md");
     let text = std::fs::read_to_string(&doc).map_err(|e| format!("{}: {e}", doc.display()))?;

@@ -205,17 +205,18 @@ pub(crate) fn services(e: &Estimates, date: &str) -> Result<Section, String> {
     })
 }
 
-/// The scripts benchmark prints two markdown tables: the engines per
-/// script, then the shielded run end to end. Both go in verbatim.
+/// The scripts benchmark prints three markdown tables: the Lua engines per
+/// script, the other languages in the enclave and natively, then the
+/// shielded run end to end. All go in verbatim.
 pub(crate) fn scripts(output: &str, date: &str) -> Result<Section, String> {
     let runs = output
         .lines()
         .find_map(|l| l.strip_suffix(" runs each, median wall time of the whole process"))
         .ok_or("the scripts output lacks its \"N runs each\" line")?;
     let tables = tables(output);
-    let [engines, shielded] = tables.as_slice() else {
+    let [engines, languages, shielded] = tables.as_slice() else {
         return Err(format!(
-            "the scripts output has {} tables, not 2",
+            "the scripts output has {} tables, not 3",
             tables.len()
         ));
     };
@@ -250,6 +251,10 @@ pub(crate) fn scripts(output: &str, date: &str) -> Result<Section, String> {
                 text: header.clone() + engines,
             },
             Block {
+                name: "languages",
+                text: header.clone() + languages,
+            },
+            Block {
                 name: "shielded-run",
                 text: header + shielded,
             },
@@ -264,6 +269,34 @@ pub(crate) fn scripts(output: &str, date: &str) -> Result<Section, String> {
                 ("exec (enclave)".into(), enclave),
             ],
         },
+    })
+}
+
+/// An engine benchmark's own report, as it prints it: its markdown tables
+/// and geometric-mean lines, or, when it prints columns of text, all of it
+/// as a text block.
+pub(crate) fn verbatim(name: &'static str, output: &str, date: &str) -> Result<Block, String> {
+    let output = output.trim();
+    if output.is_empty() {
+        return Err(format!("the {name} benchmark printed nothing"));
+    }
+    let tables = tables(output);
+    let body = if tables.is_empty() {
+        format!("```text\n{output}\n```\n")
+    } else {
+        let notes: Vec<&str> = output
+            .lines()
+            .filter(|l| l.starts_with("geometric mean") || l.starts_with("SKIPPED"))
+            .collect();
+        let mut body = tables.join("\n");
+        if !notes.is_empty() {
+            body += &format!("\n{}\n", notes.join("  \n"));
+        }
+        body
+    };
+    Ok(Block {
+        name,
+        text: format!("One run, {date}:\n\n{body}"),
     })
 }
 
@@ -290,20 +323,44 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_scripts_output_gives_two_tables_and_ratios_to_lua() {
+    fn engine_reports_keep_their_tables_and_means() {
+        let output = "warming up\n| program | ours | sq |\n|---|---|---|\n| fib | 1 | 2 |\n\
+                      geometric mean ours/sq: 0.50\n";
+        let block = verbatim("squirrel", output, "2026-01-01").unwrap();
+        assert_eq!(
+            block.text,
+            "One run, 2026-01-01:\n\n| program | ours | sq |\n|---|---|---|\n| fib | 1 | 2 |\n\
+             \ngeometric mean ours/sq: 0.50\n"
+        );
+        let text = verbatim("x", "program  ours\nfib      1.0\n", "d").unwrap();
+        assert_eq!(
+            text.text,
+            "One run, d:\n\n```text\nprogram  ours\nfib      1.0\n```\n"
+        );
+        assert!(verbatim("x", "\n", "d").is_err());
+    }
+
+    #[test]
+    fn the_scripts_output_gives_three_tables_and_ratios_to_lua() {
         let output = "7 runs each, median wall time of the whole process\n\n\
             | script | lua5.4 | exec --native | exec (enclave) | x |\n|---|---|---|---|---|\n\
             | empty | 1.0 ms | 2.0 ms | 40.0 ms | 20.0 |\n\
             | fib 32 | 100.0 ms | 300.0 ms | 310.0 ms | 1.033 |\n\n\
+            | language | script | a | b | c | d |\n|---|---|---|---|---|---|\n| JavaScript | empty | 1 | 2 | 2 | — |\n\n\
             | end to end | a | b | c |\n|---|---|---|---|\n| hello | 1 | 2 | 2 |\n";
         let section = scripts(output, "2026-01-01").unwrap();
-        assert_eq!(section.blocks.len(), 2);
+        assert_eq!(section.blocks.len(), 3);
         assert!(
             section.blocks[0]
                 .text
                 .starts_with("Whole-process wall time, median of 7 runs")
         );
-        assert!(section.blocks[1].text.ends_with("| hello | 1 | 2 | 2 |\n"));
+        assert!(
+            section.blocks[1]
+                .text
+                .ends_with("| JavaScript | empty | 1 | 2 | 2 | — |\n")
+        );
+        assert!(section.blocks[2].text.ends_with("| hello | 1 | 2 | 2 |\n"));
         assert_eq!(section.chart.categories, ["fib"]);
         assert_eq!(section.chart.series[1].1, [3.0]);
         assert_eq!(section.chart.series[2].1, [3.1]);

@@ -166,8 +166,9 @@ impl EnclaveBuild {
         };
         let config = EnclaveConfig::from_toml(&config_text).map_err(|e| e.to_string())?;
         let key_path = manifest_dir.join(self.key.as_deref().ok_or("no signing key given")?);
-        let key = SigningKey::from_pem(&read_text(&key_path)?)
-            .map_err(|e| format!("{}: {e}", key_path.display()))?;
+        // The private key's text is wiped once parsed.
+        let pem = zeroize::Zeroizing::new(read_text(&key_path)?);
+        let key = SigningKey::from_pem(&pem).map_err(|e| format!("{}: {e}", key_path.display()))?;
 
         let bytes = std::fs::read(&binary).map_err(|e| format!("{}: {e}", binary.display()))?;
         let mrenclave = shield_layout::layout(&bytes, &config)

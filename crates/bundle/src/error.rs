@@ -56,7 +56,7 @@ pub enum Error {
     #[error("invalid input: {0}")]
     InvalidInput(String),
     /// A language name that this crate does not know.
-    #[error("unknown language {0:?} (supported: lua)")]
+    #[error("unknown language {0:?} (supported: {names})", names = crate::language::supported_names())]
     UnknownLanguage(String),
     /// A key file is refused (exists already, permissions too open, bad content).
     #[error("key file {path}: {reason}")]

@@ -235,9 +235,7 @@ impl OwnerSecret {
     /// read or write (mode & 0o077 != 0).
     pub fn load(dir: &Path) -> Result<Self> {
         let path = dir.join(OWNER_KEY_FILE);
-        require_regular_file(&path)?;
-        let mut file = fs::File::open(&path)
-            .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+        let mut file = open_regular(&path)?;
         let meta = file
             .metadata()
             .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
@@ -287,15 +285,23 @@ fn create_private_dir(dir: &Path) -> Result<()> {
         .map_err(|e| Error::io(format!("creating directory {}", dir.display()), e))
 }
 
-/// Refuses anything but a regular file (opening a FIFO could block forever).
-fn require_regular_file(path: &Path) -> Result<()> {
-    let meta =
-        fs::metadata(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+/// Opens `path` for reading if it is a regular file, checked on the open
+/// file itself (no window to swap it). The open does not block: a FIFO
+/// would wait for a writer.
+fn open_regular(path: &Path) -> Result<fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let context = || format!("reading {}", path.display());
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| Error::io(context(), e))?;
+    let meta = file.metadata().map_err(|e| Error::io(context(), e))?;
     if meta.is_file() {
-        Ok(())
+        Ok(file)
     } else {
         Err(Error::io(
-            format!("reading {}", path.display()),
+            context(),
             std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file"),
         ))
     }
@@ -303,9 +309,7 @@ fn require_regular_file(path: &Path) -> Result<()> {
 
 /// Reads a small file, refusing one larger than `limit`.
 pub(crate) fn read_bounded(path: &Path, limit: u64, what: &'static str) -> Result<Vec<u8>> {
-    require_regular_file(path)?;
-    let file =
-        fs::File::open(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+    let file = open_regular(path)?;
     let mut bytes = Vec::new();
     file.take(limit + 1)
         .read_to_end(&mut bytes)

@@ -76,8 +76,10 @@ pub fn check(path: impl AsRef<Path>, search_paths: &[PathBuf]) -> Result<Enclave
     let path = path.as_ref();
     let mut search_paths = search_paths.to_vec();
     search_paths.push(system_edl_dir());
-    // A root file that cannot be opened is an I/O error, not a diagnostic.
-    std::fs::File::open(path).map_err(|source| Error::Io {
+    // A root file that is not there is an I/O error, not a diagnostic (not
+    // opened here: a FIFO would block; the loader refuses what is not a
+    // regular file).
+    std::fs::metadata(path).map_err(|source| Error::Io {
         path: path.to_path_buf(),
         source,
     })?;

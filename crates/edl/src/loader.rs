@@ -291,10 +291,20 @@ impl Loader<'_> {
     }
 }
 
-/// Reads a file of at most [`MAX_FILE_SIZE`] bytes as UTF-8.
+/// Reads a regular file of at most [`MAX_FILE_SIZE`] bytes as UTF-8. The
+/// open does not block (a FIFO would wait for a writer) and anything but a
+/// regular file is refused (a device can be endless).
 fn read_bounded(path: &Path) -> Result<String, String> {
     use std::io::Read;
-    let f = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| e.to_string())?;
+    if !f.metadata().map_err(|e| e.to_string())?.is_file() {
+        return Err("not a regular file".into());
+    }
     let mut buf = Vec::new();
     f.take(MAX_FILE_SIZE + 1)
         .read_to_end(&mut buf)

@@ -18,6 +18,7 @@
 //! let outcome = LuaEngine::new().run(Job {
 //!     entry: "main.lua",
 //!     args: &["world".to_owned()],
+//!     env: &[],
 //!     stdin: &mut std::io::empty(),
 //!     stdout: &mut stdout,
 //!     stderr: &mut stderr,
@@ -53,6 +54,10 @@ pub struct Job<'a> {
     pub entry: &'a str,
     /// `arg[1..]`, and the main chunk's `...`.
     pub args: &'a [String],
+    /// The environment the script sees (`os.getenv`, `process.env`,
+    /// `os.environ`): in a bundle, only the variables its owner packed; in
+    /// development mode, the host's.
+    pub env: &'a [(String, String)],
     /// `io.read`, `io.lines()`, `io.stdin`.
     pub stdin: &'a mut dyn std::io::Read,
     /// `print`, `io.write`, `io.stdout`.

@@ -75,6 +75,7 @@ impl Engine for LuaEngine {
         let Job {
             entry,
             args,
+            env,
             stdin,
             stdout,
             stderr,
@@ -92,6 +93,7 @@ impl Engine for LuaEngine {
             stderr,
             vfs,
             clock,
+            env,
         };
         let _run = RunGuard::enter(limits, heap_exceeded);
         IO.set(io, || {
@@ -127,6 +129,7 @@ struct Io<'a> {
     stderr: &'a mut dyn Write,
     vfs: &'a mut dyn Vfs,
     clock: &'a dyn Clock,
+    env: &'a [(String, String)],
 }
 
 impl<'a, 'b> ReborrowMut<'b> for Io<'a>
@@ -142,6 +145,7 @@ where
             stderr: &mut *self.stderr,
             vfs: &mut *self.vfs,
             clock: self.clock,
+            env: self.env,
         }
     }
 }
@@ -284,8 +288,16 @@ fn hook_stderr(data: &[u8]) -> io::Result<()> {
     write_limited(data, |d| with_io(|io| io.stderr.write_all(d)))
 }
 
-fn hook_env(_name: &[u8]) -> Option<Vec<u8>> {
-    None
+fn hook_env(name: &[u8]) -> Option<Vec<u8>> {
+    with_io(|io| {
+        Ok(io
+            .env
+            .iter()
+            .find(|(n, _)| n.as_bytes() == name)
+            .map(|(_, v)| v.clone().into_bytes()))
+    })
+    .ok()
+    .flatten()
 }
 
 fn hook_unix_time() -> i64 {

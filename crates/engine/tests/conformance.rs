@@ -143,6 +143,7 @@ fn run_engine(p: &Program, vfs: &mut dyn Vfs) -> (Observed, Vec<u8>) {
     let outcome = LuaEngine::new().run(Job {
         entry: "main.lua",
         args: &args,
+        env: &[],
         stdin: &mut p.stdin.as_bytes(),
         stdout: &mut stdout,
         stderr: &mut stderr,

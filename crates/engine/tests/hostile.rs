@@ -24,6 +24,7 @@ fn run_files(files: &[(&str, &[u8])], limits: Limits, heap_exceeded: fn() -> boo
     let outcome = LuaEngine::new().run(Job {
         entry: "main.lua",
         args: &[],
+        env: &[],
         stdin: &mut std::io::empty(),
         stdout: &mut stdout,
         stderr: &mut stderr,

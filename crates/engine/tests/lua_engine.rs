@@ -35,6 +35,7 @@ fn run_with(files: &[(&str, &str)], stdin: &str, limits: Limits) -> Run {
     let outcome = LuaEngine::new().run(Job {
         entry: "main.lua",
         args: &["a1".to_owned(), "a2".to_owned()],
+        env: &[],
         stdin: &mut stdin.as_bytes(),
         stdout: &mut stdout,
         stderr: &mut stderr,

@@ -38,6 +38,7 @@ fn engine_run(files: BTreeMap<String, Vec<u8>>, entry: &'static str, limits: Lim
             let outcome = PythonEngine::new().run(Job {
                 entry,
                 args: &[],
+                env: &[],
                 stdin: &mut std::io::empty(),
                 stdout: &mut stdout,
                 stderr: &mut stderr,

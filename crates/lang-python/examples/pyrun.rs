@@ -49,6 +49,7 @@ fn main() {
             let outcome = engine.run(Job {
                 entry: &entry,
                 args: &rest,
+                env: &[],
                 stdin: &mut std::io::stdin().lock(),
                 stdout: &mut stdout,
                 stderr: &mut stderr,

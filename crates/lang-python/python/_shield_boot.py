@@ -209,11 +209,18 @@ _exec = exec
 def compile(source, filename, mode, flags=0, dont_inherit=False, optimize=-1,
             **kwargs):
     _check_source(source, filename if isinstance(filename, str) else "<string>")
-    return _compile(source, filename, mode, flags, dont_inherit, optimize, **kwargs)
+    code = _compile(source, filename, mode, flags, dont_inherit, optimize, **kwargs)
+    _shield.watch_loops(code)
+    return code
 
 
 def eval(source, globals=None, locals=None):
     _check_source(source, "<string>")
+    if isinstance(source, str):
+        source = _compile(source.lstrip(" \t"), "<string>", "eval")
+    elif isinstance(source, (bytes, bytearray)):
+        source = _compile(bytes(source).lstrip(b" \t"), "<string>", "eval")
+    _shield.watch_loops(source)
     if globals is None:
         frame = sys._getframe(1)
         globals = frame.f_globals
@@ -226,6 +233,9 @@ def eval(source, globals=None, locals=None):
 
 def exec(source, globals=None, locals=None, **kwargs):
     _check_source(source, "<string>")
+    if isinstance(source, (str, bytes, bytearray)):
+        source = _compile(source, "<string>", "exec")
+    _shield.watch_loops(source)
     if globals is None:
         frame = sys._getframe(1)
         globals = frame.f_globals
@@ -392,7 +402,14 @@ def _setup(argv, script_dir, max_recursion, tick):
     sys.path_importer_cache = {}
     sys.meta_path = [m for m in sys.meta_path if m.__name__ in
                      ("BuiltinImporter", "FrozenImporter")] + [_VfsFinder]
-    sys.executable = ""
+    # Nothing here may depend on the host: RustPython computes these from
+    # probes of the host's file system (answered ENOSYS in the enclave),
+    # and sys.version's build date in the host's time zone.
+    sys.executable = sys._base_executable = ""
+    sys.prefix = sys.base_prefix = sys.exec_prefix = sys.base_exec_prefix = "/"
+    sys._stdlib_dir = None
+    head, _, rest = sys.version.partition(" (")
+    sys.version = head + " (default, Jan  1 1970, 00:00:00)" + rest.partition(")")[2]
     sys.excepthook = sys.__excepthook__ = _excepthook
     sys.unraisablehook = sys.__unraisablehook__ = _unraisablehook
     sys.dont_write_bytecode = True
@@ -400,13 +417,21 @@ def _setup(argv, script_dir, max_recursion, tick):
     _setrecursionlimit(max_recursion)
     sys.setrecursionlimit = setrecursionlimit
     # The limit hook (when there is a limit to check): every backward jump
-    # and every function start calls back into the engine. The script
-    # cannot reach sys.monitoring afterwards.
+    # and every function start calls back into the engine, and so does
+    # every handler about to catch an exception: once a limit is reached,
+    # the hook raises there too, so no `except` or `finally` runs again (a
+    # loop whose only backward jump follows a handler would not meet the
+    # JUMP event). The script cannot reach sys.monitoring afterwards.
     monitoring = sys.monitoring
     if tick is not None:
         events = monitoring.events
         monitoring.use_tool_id(5, "shield")
-        monitoring.register_callback(5, events.JUMP, tick)
-        monitoring.register_callback(5, events.PY_START, tick)
-        monitoring.set_events(5, events.JUMP | events.PY_START)
+        hooked = events.JUMP | events.PY_START | events.EXCEPTION_HANDLED
+        for event in (events.JUMP, events.PY_START, events.EXCEPTION_HANDLED,
+                      events.LINE):
+            monitoring.register_callback(5, event, tick)
+        monitoring.set_events(5, hooked)
+        # LINE events only where a loop's back edge fires no JUMP (see
+        # _shield.watch_loops).
+        _shield.keep_monitor(monitoring.set_local_events)
     del sys.monitoring

@@ -1,6 +1,7 @@
 """os for Shield scripts: the path functions, and listdir/stat/exists over
 the job's VFS ('/' is the bundle's root, and the working directory). No
-processes, no environment, no host files."""
+processes, no host files; the environment is the job's (a bundle's packed
+variables)."""
 
 import sys
 import _shield
@@ -21,7 +22,7 @@ SEEK_SET, SEEK_CUR, SEEK_END = 0, 1, 2
 F_OK, R_OK, W_OK, X_OK = 0, 4, 2, 1
 error = OSError
 supports_bytes_environ = False
-environ = {}
+environ = dict(_shield.environ())
 
 
 def getenv(key, default=None):

@@ -1,6 +1,7 @@
 //! `_shield`: the native module through which the Python side of the engine
 //! (python/*.py) reaches the running job: its streams, its VFS, its clock.
 
+use std::borrow::Borrow;
 use std::cell::RefCell;
 use std::io::{self, Read};
 
@@ -11,13 +12,60 @@ use crate::{IO, Io};
 pub(crate) use _shield::module_def;
 
 thread_local! {
+    /// `sys.monitoring.set_local_events`, kept here (out of the script's
+    /// reach) while a hooked run is active.
+    static SET_LOCAL_EVENTS: RefCell<Option<rustpython_vm::PyObjectRef>> = const { RefCell::new(None) };
     /// The run's open VFS files, by handle.
     static FILES: RefCell<Vec<Option<Box<dyn VfsFile>>>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Closes every file of the run.
+/// Closes every file of the run and forgets its monitoring hook.
 pub(crate) fn reset_files() {
     FILES.with_borrow_mut(Vec::clear);
+    SET_LOCAL_EVENTS.set(None);
+}
+
+/// `sys.monitoring.events.LINE`.
+const LINE_EVENT: i32 = 1 << 5;
+/// The engine's `sys.monitoring` tool.
+const TOOL: i32 = 5;
+
+/// Hooks LINE events on every code object under `code` (itself and the
+/// functions, classes and comprehensions it defines) that has a
+/// `JUMP_BACKWARD_NO_INTERRUPT`: RustPython compiles the back edge of a
+/// loop whose body ends in `try` or `with` that way, and that jump fires
+/// no JUMP event, so without this the limit hook would never run in such
+/// a loop (`while True: try: ... except: pass`).
+pub(crate) fn watch_loops(
+    code: &rustpython_vm::PyObject,
+    vm: &rustpython_vm::VirtualMachine,
+) -> rustpython_vm::PyResult<()> {
+    use rustpython_vm::builtins::PyCode;
+    use rustpython_vm::bytecode::Instruction;
+    let Some(set_local_events) = SET_LOCAL_EVENTS.with_borrow(Clone::clone) else {
+        return Ok(());
+    };
+    let mut pending = vec![code.to_owned()];
+    while let Some(obj) = pending.pop() {
+        let Some(code) = obj.downcast_ref::<PyCode>() else {
+            continue;
+        };
+        if code
+            .code
+            .instructions
+            .iter()
+            .any(|unit| matches!(unit.op, Instruction::JumpBackwardNoInterrupt { .. }))
+        {
+            set_local_events.call((TOOL, obj.clone(), LINE_EVENT), vm)?;
+        }
+        for constant in code.code.constants.iter() {
+            let constant: &rustpython_vm::PyObject = constant.borrow();
+            if constant.downcast_ref::<PyCode>().is_some() {
+                pending.push(constant.to_owned());
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Calls `f` with the running job, or fails when there is none.
@@ -71,7 +119,7 @@ mod _shield {
 
     use rustpython_vm::builtins::{PyBytesRef, PyListRef, PyUtf8StrRef};
     use rustpython_vm::function::{ArgBytesLike, FuncArgs};
-    use rustpython_vm::{PyResult, VirtualMachine};
+    use rustpython_vm::{PyObjectRef, PyResult, VirtualMachine};
     use shield_engine::vfs::{EntryKind, OpenMode};
 
     use super::{FILES, os_error, vfs_dir, vfs_path, with_io};
@@ -93,6 +141,39 @@ mod _shield {
         })
         .map_err(|e| os_error(vm, &e, None))?;
         Ok(bytes.len())
+    }
+
+    /// Keeps `sys.monitoring.set_local_events` for [`super::watch_loops`].
+    #[pyfunction]
+    fn keep_monitor(set_local_events: PyObjectRef) {
+        super::SET_LOCAL_EVENTS.set(Some(set_local_events));
+    }
+
+    /// See [`super::watch_loops`].
+    #[pyfunction]
+    fn watch_loops(code: PyObjectRef, vm: &VirtualMachine) -> PyResult<()> {
+        super::watch_loops(&code, vm)
+    }
+
+    /// The job's environment variables, as (name, value) pairs.
+    #[pyfunction]
+    fn environ(vm: &VirtualMachine) -> PyResult<PyListRef> {
+        let pairs = with_io(|io| {
+            Ok(io
+                .env
+                .iter()
+                .map(|(k, v)| {
+                    vm.ctx
+                        .new_tuple(vec![
+                            vm.ctx.new_str(k.as_str()).into(),
+                            vm.ctx.new_str(v.as_str()).into(),
+                        ])
+                        .into()
+                })
+                .collect())
+        })
+        .map_err(|e| os_error(vm, &e, None))?;
+        Ok(vm.ctx.new_list(pairs))
     }
 
     /// Up to `n` bytes of stdin.

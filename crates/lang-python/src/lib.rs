@@ -29,6 +29,7 @@
 
 #![forbid(unsafe_code)]
 
+mod guard;
 mod host;
 mod nesting;
 
@@ -122,6 +123,7 @@ impl Engine for PythonEngine {
         let Job {
             entry,
             args,
+            env,
             stdin,
             stdout,
             stderr,
@@ -132,6 +134,7 @@ impl Engine for PythonEngine {
         } = job;
         let mut stdin = io::BufReader::with_capacity(64 * 1024, stdin);
         let io = Io {
+            env,
             stdin: &mut stdin,
             stdout,
             stderr,
@@ -170,6 +173,7 @@ impl Engine for PythonEngine {
 
 /// The borrowed parts of the running job, reachable from the native module.
 struct Io<'a> {
+    env: &'a [(String, String)],
     stdin: &'a mut dyn Read,
     stdout: &'a mut dyn Write,
     stderr: &'a mut dyn Write,
@@ -185,6 +189,7 @@ where
 
     fn reborrow_mut(&'b mut self) -> Io<'b> {
         Io {
+            env: self.env,
             stdin: &mut *self.stdin,
             stdout: &mut *self.stdout,
             stderr: &mut *self.stderr,
@@ -220,6 +225,7 @@ impl RunGuard {
         TICKS_LEFT.set(limits.instructions);
         OUTPUT_LEFT.set(limits.output_bytes);
         HEAP_EXCEEDED.set(heap_exceeded);
+        guard::set_limit(limits.memory_bytes);
         TRIPPED.set(None);
         DISARMED.set(false);
         EPOCH.set((clock.unix_time(), clock.cpu_seconds()));
@@ -233,6 +239,7 @@ impl Drop for RunGuard {
         TICKS_LEFT.set(None);
         OUTPUT_LEFT.set(None);
         HEAP_EXCEEDED.set(shield_engine::no_heap_budget);
+        guard::set_limit(None);
         TRIPPED.set(None);
         DISARMED.set(false);
         host::reset_files();
@@ -398,6 +405,7 @@ fn run_main(
     recursion_limit: usize,
     hooked: bool,
 ) -> PyResult<Done> {
+    guard::install(vm);
     let boot = vm.import("_shield_boot", 0)?;
     let shield = vm.import("_shield", 0)?;
     let argv: Vec<PyObjectRef> = std::iter::once(entry)
@@ -441,7 +449,17 @@ fn run_main(
     scope
         .globals
         .set_item("__file__", vm.ctx.new_str(entry).into(), vm)?;
-    let result = vm.run_string(scope, &source, entry.to_owned());
+    let result = vm
+        .compile(
+            &source,
+            rustpython_vm::compiler::Mode::Exec,
+            entry.to_owned(),
+        )
+        .map_err(|err| vm.new_syntax_error(&err, Some(&source)))
+        .and_then(|code| {
+            host::watch_loops(code.as_object(), vm)?;
+            vm.run_code_obj(code, scope)
+        });
     // The engine's own Python from here on: the limit hook stands down.
     DISARMED.set(true);
     let done = match (TRIPPED.get(), result) {

@@ -6,7 +6,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use common::{Ran, run, run_with};
+use common::{Ran, run, run_env, run_with};
 use shield_engine::vfs::{MemoryFiles, MemoryWrites, Overlay};
 use shield_engine::{Engine, Job, LimitKind, Limits, Outcome};
 use shield_lang_python::PythonEngine;
@@ -105,6 +105,26 @@ print(hasattr(sys, "monitoring"))
 }
 
 #[test]
+fn environment_comes_from_the_job() {
+    let mut files = BTreeMap::new();
+    files.insert(
+        "main.py".to_owned(),
+        b"import os\nprint(os.environ['GREETING'], os.getenv('EMPTY'), os.getenv('NOPE', 'dflt'), sorted(os.environ))\n"
+            .to_vec(),
+    );
+    let ran = run_env(
+        files,
+        "main.py",
+        &[],
+        b"",
+        &[("GREETING", "hi there"), ("EMPTY", "")],
+        Limits::default(),
+    );
+    assert_eq!(ran.outcome, Outcome::Exited(0), "{}", text(&ran.stderr));
+    assert_eq!(text(&ran.stdout), "hi there  dflt ['EMPTY', 'GREETING']\n");
+}
+
+#[test]
 fn written_files_reach_the_write_layer() {
     let ran = run(
         "with open('out/r.txt', 'w') as f:\n    f.write('done\\n')\nwith open('b.bin', 'wb') as f:\n    f.write(b'\\x00\\x01')\n",
@@ -198,6 +218,15 @@ while True:
         pass
 "#;
     assert_limit(&run(script, budget(50_000)), LimitKind::Instructions);
+    // Loops whose back edge RustPython compiles without a JUMP event.
+    for script in [
+        "while True:\n    try:\n        pass\n    except BaseException:\n        pass\n",
+        "while True:\n    try:\n        x = 1\n    finally:\n        pass\n",
+        "def f():\n    while 1:\n        with open('main.py') as g:\n            pass\nf()\n",
+        "exec('while True:\\n    try:\\n        pass\\n    except Exception:\\n        pass\\n')\n",
+    ] {
+        assert_limit(&run(script, budget(50_000)), LimitKind::Instructions);
+    }
     let script = "try:\n    while True: pass\nexcept BaseException:\n    print('caught')\n";
     let ran = run(script, budget(50_000));
     assert_limit(&ran, LimitKind::Instructions);
@@ -242,6 +271,7 @@ fn memory_limit_from_the_heap_backstop() {
             PythonEngine::new().run(Job {
                 entry: "main.py",
                 args: &[],
+                env: &[],
                 stdin: &mut std::io::empty(),
                 stdout: &mut stdout,
                 stderr: &mut stderr,
@@ -344,6 +374,7 @@ fn a_stopped_run_leaves_the_thread_usable() {
                 let outcome = PythonEngine::new().run(Job {
                     entry: "main.py",
                     args: &[],
+                    env: &[],
                     stdin: &mut std::io::empty(),
                     stdout: &mut stdout,
                     stderr: &mut stderr,

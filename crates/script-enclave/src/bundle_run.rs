@@ -104,6 +104,7 @@ pub fn run(
     let outcome = engine.run(Job {
         entry: &contents.entry,
         args: &args,
+        env: &[],
         stdin: &mut stdin,
         stdout: &mut stdout,
         stderr: &mut stderr,

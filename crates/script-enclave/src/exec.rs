@@ -25,6 +25,7 @@ pub fn run(
     let outcome = engine.run(Job {
         entry: &entry,
         args,
+        env: &[],
         stdin: &mut HostStdin,
         stdout: &mut stdout,
         stderr: &mut stderr,

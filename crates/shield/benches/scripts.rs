@@ -2,6 +2,10 @@
 //! `shield exec --native` (the same engine in the host process) and C Lua
 //! (`lua5.4`), side by side in one run; the table gives ratios.
 //!
+//! Then the other languages' engines, in the enclave and natively: each
+//! language's start-up (an empty script) and two of its engine's own
+//! benchmark programs.
+//!
 //! Then the end-to-end cost of a shielded run: `shield run` of a bundle
 //! holding `print("hello")` (launch, unseal, verify, decrypt, run, seal the
 //! result), against `shield exec` of the same script.
@@ -48,7 +52,8 @@ fn main() {
         .unwrap_or(5);
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/lua");
     let state = tempfile::tempdir().expect("a temporary state directory");
-    let shield = |native: bool, script: &str, arg: &str| {
+    // `shield exec [--native] DIR/SCRIPT`, from DIR.
+    let shield_in = |dir: &Path, native: bool, script: &str| {
         let mut c = Command::new(env!("CARGO_BIN_EXE_shield"));
         c.arg("exec");
         if native {
@@ -56,7 +61,12 @@ fn main() {
         }
         c.arg(dir.join(script))
             .args(["--state-dir", state.path().to_str().expect("UTF-8")])
-            .args(["--", arg]);
+            .current_dir(dir);
+        c
+    };
+    let shield = |native: bool, script: &str, arg: &str| {
+        let mut c = shield_in(&dir, native, script);
+        c.args(["--", arg]);
         c
     };
     let have_lua = Command::new("lua5.4").arg("-v").output().is_ok();
@@ -108,7 +118,62 @@ fn main() {
             ratio(native, lua)
         );
     }
+    other_languages(&shield_in, runs);
     shielded_run(state.path(), runs);
+}
+
+/// (language, directory of programs relative to this crate, an empty
+/// script's name, programs) for the languages besides Lua.
+const OTHER_LANGUAGES: [(&str, &str, &str, [&str; 2]); 2] = [
+    (
+        "JavaScript",
+        "../lang-js/benches/programs",
+        "empty.js",
+        ["richards.js", "nbody.js"],
+    ),
+    (
+        "Squirrel",
+        "../lang-squirrel/benches/programs",
+        "empty.nut",
+        ["fib.nut", "sort.nut"],
+    ),
+];
+
+/// Each other language's programs through `shield exec` and `exec --native`.
+fn other_languages(shield_in: &dyn Fn(&Path, bool, &str) -> Command, runs: usize) {
+    println!();
+    println!(
+        "| language | script | exec --native | exec (enclave) | enclave / native | \
+         same, minus start-up |"
+    );
+    println!("|---|---|---|---|---|---|");
+    let scratch = tempfile::tempdir().expect("a temporary directory");
+    for (language, programs, empty, scripts) in OTHER_LANGUAGES {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(programs);
+        std::fs::write(scratch.path().join(empty), "").expect("writing an empty script");
+        let startup = (
+            median(&mut shield_in(scratch.path(), true, empty), runs),
+            median(&mut shield_in(scratch.path(), false, empty), runs),
+        );
+        println!(
+            "| {language} | empty | {} | {} | {} | — |",
+            ms(startup.0),
+            ms(startup.1),
+            ratio(startup.1, startup.0)
+        );
+        for script in scripts {
+            let native = median(&mut shield_in(&dir, true, script), runs);
+            let enclave = median(&mut shield_in(&dir, false, script), runs);
+            let minus = |t: Option<Duration>, s: Option<Duration>| t?.checked_sub(s?);
+            println!(
+                "| {language} | {script} | {} | {} | {} | {} |",
+                ms(native),
+                ms(enclave),
+                ratio(enclave, native),
+                ratio(minus(enclave, startup.1), minus(native, startup.0))
+            );
+        }
+    }
 }
 
 fn ms(d: Option<Duration>) -> String {

@@ -347,5 +347,64 @@ fn the_demo_runs_every_step_and_refuses_the_tampered_bundle() {
         "{text}"
     );
     assert!(line_value(&text, "[6/6] host  ").contains("refused, no script ran"));
-    assert!(dir.path().join("kept/out/report.txt").is_file());
+    // The same program in every language writes the same report.
+    for language in shield_bundle::Language::ALL {
+        let report = dir.path().join(format!("kept/{language}/out/report.txt"));
+        assert_eq!(
+            std::fs::read_to_string(report).unwrap(),
+            "TOP-SECRET-SITE-east        40.75\n\
+             TOP-SECRET-SITE-north       35.75\n\
+             TOP-SECRET-SITE-south       25.50\n\
+             TOP-SECRET-SITE-west        12.00\n",
+            "{language}"
+        );
+    }
+}
+
+/// `shield args` in `dir`, killed if it runs past a minute (a guard
+/// against hanging, not a timing check).
+fn shield_or_hang(dir: &Path, args: &[&str]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_shield"))
+        .args(args)
+        .current_dir(dir)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("running shield");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("shield {args:?} hung");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn fifos_given_as_inputs_are_refused_not_waited_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let collateral = dir.path().join("collateral");
+    std::fs::create_dir(&collateral).unwrap();
+    for fifo in [
+        dir.path().join("x.edl"),
+        dir.path().join("quote.bin"),
+        collateral.join("tcb_info.json"),
+    ] {
+        let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+        assert!(made.success());
+    }
+    std::fs::write(dir.path().join("real-quote.bin"), [0u8; 64]).unwrap();
+    for args in [
+        &["edl", "check", "x.edl"][..],
+        &["verify", "quote.bin"],
+        &["verify", "real-quote.bin", "--collateral", "collateral"],
+    ] {
+        let out = shield_or_hang(dir.path(), args);
+        assert!(!out.status.success(), "{args:?}");
+        let text = String::from_utf8_lossy(&out.stderr);
+        assert!(text.contains("not a regular file"), "{args:?}: {text}");
+    }
 }

@@ -66,6 +66,22 @@ pub fn run_with(
     stdin: &[u8],
     limits: Limits,
 ) -> Ran {
+    run_env(files, entry, args, stdin, &[], limits)
+}
+
+/// [`run_with`], with environment variables.
+pub fn run_env(
+    files: BTreeMap<String, Vec<u8>>,
+    entry: &str,
+    args: &[&str],
+    stdin: &[u8],
+    env: &[(&str, &str)],
+    limits: Limits,
+) -> Ran {
+    let env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
     let entry = entry.to_owned();
     let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
     let stdin = stdin.to_vec();
@@ -77,6 +93,7 @@ pub fn run_with(
             let outcome = PythonEngine::new().run(Job {
                 entry: &entry,
                 args: &args,
+                env: &env,
                 stdin: &mut stdin.as_slice(),
                 stdout: &mut stdout,
                 stderr: &mut stderr,

@@ -1,6 +1,6 @@
 //! `shield demo`: the whole ScriptShield round trip on a built-in example,
-//! in a temporary directory, one line per step saying what happens and
-//! what an attacker on the host could see.
+//! once per script language, in a temporary directory, one line per step
+//! saying what happens and what an attacker on the host could see.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -11,15 +11,38 @@ use shield_bundle::{Language, Limits, OwnerSecret, PackInput};
 
 use crate::script::ops::{self, RunEnd};
 
-/// The example: a multi-file Lua program and its confidential data.
-const FILES: [(&str, &str); 3] = [
-    ("main.lua", include_str!("../../demo/main.lua")),
-    ("lib/stats.lua", include_str!("../../demo/lib/stats.lua")),
-    (
-        "data/readings.csv",
-        include_str!("../../demo/data/readings.csv"),
-    ),
-];
+/// The example's confidential data, the same for every language.
+const DATA: (&str, &str) = (
+    "data/readings.csv",
+    include_str!("../../demo/data/readings.csv"),
+);
+
+/// The example program in `language`: an entry and a module of its own
+/// (the same program in each language: it summarises the data, prints a
+/// line and writes `report.txt`).
+fn program(language: Language) -> [(&'static str, &'static str); 2] {
+    match language {
+        Language::Lua => [
+            ("main.lua", include_str!("../../demo/lua/main.lua")),
+            (
+                "lib/stats.lua",
+                include_str!("../../demo/lua/lib/stats.lua"),
+            ),
+        ],
+        Language::Js => [
+            ("main.js", include_str!("../../demo/js/main.js")),
+            ("lib/stats.js", include_str!("../../demo/js/lib/stats.js")),
+        ],
+        Language::Squirrel => [
+            ("main.nut", include_str!("../../demo/squirrel/main.nut")),
+            (
+                "lib/stats.nut",
+                include_str!("../../demo/squirrel/lib/stats.nut"),
+            ),
+        ],
+    }
+}
+
 /// In the data and in the script's output; must never reach the host.
 const MARKER: &[u8] = b"TOP-SECRET-SITE";
 
@@ -28,6 +51,9 @@ pub(crate) struct Args {
     /// Work in DIR (kept afterwards) instead of a temporary directory.
     #[arg(long, value_name = "DIR")]
     keep: Option<PathBuf>,
+    /// Show one language only (default: every language, in turn).
+    #[arg(long)]
+    lang: Option<Language>,
 }
 
 fn step(n: u32, who: &str, what: impl std::fmt::Display) {
@@ -69,14 +95,6 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
     };
     println!("ScriptShield demo in {}", dir.display());
     println!("(simulation: no SGX hardware here, so nothing is secret from root on this machine)");
-    let app = dir.join("app");
-    let mut files = Vec::new();
-    for (name, text) in FILES {
-        let path = app.join(name);
-        std::fs::create_dir_all(path.parent().expect("a file has a directory"))?;
-        std::fs::write(&path, text)?;
-        files.push((name.to_owned(), path));
-    }
 
     // 1. The owner's keys.
     let owner_dir = dir.join("owner");
@@ -88,23 +106,46 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
         "made owner/owner.key (signing + decryption; never leaves the owner) and owner/owner.pub",
     );
 
+    let languages = args.lang.map_or(Language::ALL.to_vec(), |l| vec![l]);
+    for language in languages {
+        println!("== {}", language.display_name());
+        round(language, &dir.join(language.as_str()), &owner)?;
+    }
+    if let Some(dir) = &args.keep {
+        println!("files kept in {}", dir.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Steps 2 to 6 for `language` in `dir`, for `owner`.
+fn round(language: Language, dir: &Path, owner: &OwnerSecret) -> Result<()> {
+    let app = dir.join("app");
+    let mut files = Vec::new();
+    for (name, text) in program(language).into_iter().chain([DATA]) {
+        let path = app.join(name);
+        std::fs::create_dir_all(path.parent().expect("a file has a directory"))?;
+        std::fs::write(&path, text)?;
+        files.push((name.to_owned(), path));
+    }
+
     // 2. The host's enclave makes its attested key.
     let host_state = dir.join("host-state");
-    let made = ops::make_enclave_key(Language::Lua, &host_state)?;
+    let made = ops::make_enclave_key(language, &host_state)?;
     let ak_path = dir.join("ak.json");
     std::fs::write(&ak_path, made.attested.to_json())?;
     step(
         2,
         "host",
         format_args!(
-            "Lua enclave {}… made a key pair; the host keeps only the sealed private half and \
+            "{} enclave {}… made a key pair; the host keeps only the sealed private half and \
              publishes ak.json (public key + quote binding it)",
+            language.display_name(),
             &shield_sgx::hex(&made.mrenclave)[..16]
         ),
     );
 
     // 3. The owner checks the quote and packs.
-    let policy_text = ops::simulation_policy_text(&made.mrenclave);
+    let policy_text = ops::simulation_policy_text(language, &made.mrenclave);
     std::fs::write(dir.join("policy.toml"), &policy_text)?;
     let policy = Policy::from_toml(&policy_text)?;
     let now = std::time::SystemTime::now()
@@ -115,16 +156,16 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
         bail!("the demo's own quote was refused:\n{verdict}");
     }
     let input = PackInput {
-        language: Language::Lua,
+        language,
         policy: ops::enclave_policy(&policy),
         limits: Limits::default(),
-        entry: "main.lua".into(),
+        entry: program(language)[0].0.into(),
         files,
         stdin: None,
         args: None,
     };
     let bundle = dir.join("app.shield");
-    let size = ops::write_bundle(&input, &made.attested.key, &owner, &bundle)?;
+    let size = ops::write_bundle(&input, &made.attested.key, owner, &bundle)?;
     step(
         3,
         "owner",
@@ -147,7 +188,7 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
         .split(|&b| b == b'\n')
         .filter(|l| l.starts_with(b"== OCALL"))
         .count();
-    let leaks = files_containing(&dir, MARKER)?
+    let leaks = files_containing(dir, MARKER)?
         .into_iter()
         .filter(|p| !p.starts_with(&app))
         .collect::<Vec<_>>();
@@ -167,10 +208,18 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
     );
 
     // 5. The owner opens the result.
-    let opened = match ops::open_result(&result, &owner)? {
+    let opened = match ops::open_result(&result, owner)? {
         ops::Opened::Valid(opened) => opened,
         ops::Opened::Refused(reason) => bail!("the demo's own result was refused: {reason}"),
     };
+    if opened.result.exit_status != 0 {
+        bail!(
+            "the demo's {} script failed (exit status {}):\n{}",
+            language.display_name(),
+            opened.result.exit_status,
+            String::from_utf8_lossy(&opened.result.stderr)
+        );
+    }
     let out = dir.join("out");
     crate::script::extract::write(&opened.result.files, &out, false)?;
     step(
@@ -215,8 +264,5 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
         ),
         RunEnd::Result(_) => bail!("a tampered bundle ran"),
     }
-    if let Some(dir) = &args.keep {
-        println!("files kept in {}", dir.display());
-    }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }

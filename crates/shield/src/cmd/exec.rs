@@ -9,6 +9,8 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
+use shield_bundle::Language;
+
 use crate::script::{ops, state};
 
 #[derive(Debug, clap::Args)]
@@ -24,6 +26,9 @@ pub(crate) struct Args {
     native: bool,
     /// The script.
     file: PathBuf,
+    /// Its language; by default the one its extension names.
+    #[arg(long)]
+    lang: Option<Language>,
     #[command(flatten)]
     limits: super::LimitFlags,
     /// State directory (the unpacked enclave; default: $SHIELD_STATE_DIR or ~/.shield).
@@ -35,12 +40,13 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: Args) -> Result<ExitCode> {
+    let language = super::entry_language(&args.file, args.lang)?;
     let limits = ops::exec_limits(&args.limits);
     let status = if args.native {
-        ops::exec_native(&args.file, &args.args, limits)?
+        ops::exec_native(language, &args.file, &args.args, limits)?
     } else {
         let state = state::resolve(args.state_dir.as_deref());
-        ops::exec_enclave(&args.file, &args.args, limits, &state)?
+        ops::exec_enclave(language, &args.file, &args.args, limits, &state)?
     };
     Ok(ExitCode::from(
         u8::try_from(status.clamp(0, 255)).unwrap_or(1),

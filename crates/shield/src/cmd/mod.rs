@@ -21,6 +21,28 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 
+/// The language of entry script `file`: `lang` when given, else the one its
+/// extension names.
+pub(crate) fn entry_language(
+    file: &Path,
+    lang: Option<shield_bundle::Language>,
+) -> Result<shield_bundle::Language> {
+    if let Some(lang) = lang {
+        return Ok(lang);
+    }
+    shield_bundle::Language::of_entry(file).with_context(|| {
+        let known: Vec<String> = shield_bundle::Language::ALL
+            .iter()
+            .map(|l| format!("{} (.{})", l.as_str(), l.extensions().join(", .")))
+            .collect();
+        format!(
+            "{}: the extension names no script language; say which with --lang ({})",
+            file.display(),
+            known.join(", ")
+        )
+    })
+}
+
 /// Writes a secret to a new file readable by its owner only (mode 0600).
 /// Refuses to overwrite unless `force`: losing a key is worse than an error.
 pub(crate) fn write_secret_file(path: &Path, bytes: &[u8], force: bool) -> Result<()> {

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use shield_attest::{Policy, TcbStatus};
-use shield_bundle::{AttestedKey, Limits, OwnerSecret, PackInput};
+use shield_bundle::{AttestedKey, Language, Limits, OwnerSecret, PackInput};
 
 use crate::script::ops;
 
@@ -24,6 +24,10 @@ pub(crate) struct Args {
     entry: PathBuf,
     /// More files, or directories (packed recursively), relative likewise.
     files: Vec<PathBuf>,
+    /// The entry's language, when its extension does not say it; it must
+    /// be the language of the enclave whose key --to names.
+    #[arg(long)]
+    lang: Option<Language>,
     /// The enclave's attested key (from `shield enclave-key`).
     #[arg(long, value_name = "AK_JSON")]
     to: PathBuf,
@@ -68,6 +72,17 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
         ),
         None => None,
     };
+    let language = args.lang.or_else(|| Language::of_entry(&args.entry));
+    if let Some(language) = language.filter(|&l| l != attested.language) {
+        anyhow::bail!(
+            "{} is {} and {} is the {} enclave's key: pack for that enclave with a key from              `shield enclave-key --lang {}`",
+            args.entry.display(),
+            language.display_name(),
+            args.to.display(),
+            attested.language.display_name(),
+            language.as_str()
+        );
+    }
     let policy = ops::complete_policy(policy, attested.language)?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

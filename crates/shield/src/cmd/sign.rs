@@ -26,7 +26,8 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: Args) -> Result<ExitCode> {
-    let pem = super::read_text(&args.key, 1 << 20)?;
+    // The private key's text is wiped once parsed.
+    let pem = zeroize::Zeroizing::new(super::read_text(&args.key, 1 << 20)?);
     let key = SigningKey::from_pem(&pem).with_context(|| format!("in {}", args.key.display()))?;
     let measured = super::measure::measure_file(&args.enclave, args.config.as_deref())?;
     let config = super::measure::load_config(args.config.as_deref())?;

@@ -1,36 +1,18 @@
 //! The script enclaves as a host program other than `shield` drives them:
 //! several runs on one enclave, and the ECALLs each build answers.
 
-use std::cell::RefCell;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
 use shield_bundle::Language;
 use shield_edl::wire::Limits;
-use shield_host::{Enclave, EnclaveBuilder, LaunchMode};
+use shield_host::{Enclave, LaunchMode};
 
-use super::bridge::{self, EcallProxy};
+use super::bridge::EcallProxy;
 use super::host::ScriptHost;
 use super::image;
-use super::test_support::{Keys, bundle_host, bundle_len};
-
-thread_local! {
-    /// The host of the run this thread is making: OCALLs are served on the
-    /// thread whose ECALL made them, so each run gets its own files.
-    static HOST: RefCell<Option<Arc<ScriptHost>>> = const { RefCell::new(None) };
-}
-
-/// Launches `binary` with OCALLs going to the calling thread's [`HOST`].
-fn launch(binary: &Path, mode: LaunchMode) -> Result<Enclave, shield_host::Error> {
-    EnclaveBuilder::new(binary)
-        .mode(mode)
-        .wait_for_tcs(true)
-        .launch(|index: u32, request: &[u8]| {
-            let host = HOST.with(|h| h.borrow().clone()).expect("a run's host");
-            bridge::dispatch_ocall(&*host, index, request, Limits::default())
-        })
-}
+use super::test_support::{HOST, Keys, bundle_host, bundle_len, launch};
 
 /// Runs `bundle` on `enclave` from this thread, the result in `work`;
 /// returns the ECALL's status and the result's bytes.
@@ -152,4 +134,36 @@ fn only_the_development_enclave_runs_plaintext_from_the_host() {
         launch(&dev_binary, LaunchMode::Production).is_err(),
         "a DEBUG-signed enclave launched as a production one"
     );
+}
+
+#[test]
+fn a_development_session_runs_many_scripts_on_one_enclave() {
+    use super::test_support::DevSession;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("echo.lua"), "io.write(io.read('a'), ...)").unwrap();
+    std::fs::write(dir.path().join("spin.lua"), "while true do end").unwrap();
+    let session = DevSession::launch(Language::Lua);
+    let limits = shield_engine::Limits {
+        instructions: Some(100_000),
+        ..shield_engine::Limits::default()
+    };
+    for i in 0..3 {
+        let arg = format!("run {i}");
+        let echo = session.run(
+            dir.path(),
+            "echo.lua",
+            std::slice::from_ref(&arg),
+            b"in:",
+            limits,
+        );
+        assert_eq!(echo.status, 0, "{}", echo.message);
+        assert_eq!(echo.stdout, format!("in:{arg}").as_bytes());
+        let spin = session.run(dir.path(), "spin.lua", &[], b"", limits);
+        assert_eq!(spin.status, 3);
+        assert!(
+            String::from_utf8_lossy(&spin.stderr).contains("instruction limit"),
+            "{spin:?}"
+        );
+    }
+    assert!(session.alive());
 }

@@ -36,6 +36,20 @@ pub(crate) struct ScriptHost {
     /// Every OCALL request, appended.
     pub(crate) trace: Option<Mutex<File>>,
     pub(crate) started: Option<Instant>,
+    /// Development mode in tests: stdin from, and output into, memory
+    /// instead of this process's own streams.
+    #[cfg(test)]
+    pub(crate) captured: Option<Mutex<Captured>>,
+}
+
+/// A development-mode run's streams, in memory (tests).
+#[cfg(test)]
+#[derive(Debug, Default)]
+pub(crate) struct Captured {
+    /// What the script reads; consumed from the front.
+    pub(crate) stdin: std::collections::VecDeque<u8>,
+    pub(crate) stdout: Vec<u8>,
+    pub(crate) stderr: Vec<u8>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -264,6 +278,12 @@ impl bridge::Ocalls for ScriptHost {
         if self.dev_root.is_none() {
             return -1;
         }
+        #[cfg(test)]
+        if let Some(captured) = &self.captured {
+            let n = lock(captured).stdin.read(buf).unwrap_or(0);
+            *got = n as u64;
+            return 0;
+        }
         match std::io::stdin().lock().read(buf) {
             Ok(n) => {
                 *got = n as u64;
@@ -276,6 +296,16 @@ impl bridge::Ocalls for ScriptHost {
     fn ocall_dev_output(&self, fd: i32, data: &[u8]) -> i32 {
         if self.dev_root.is_none() {
             return -1;
+        }
+        #[cfg(test)]
+        if let Some(captured) = &self.captured {
+            let mut captured = lock(captured);
+            match fd {
+                1 => captured.stdout.extend_from_slice(data),
+                2 => captured.stderr.extend_from_slice(data),
+                _ => return -1,
+            }
+            return 0;
         }
         let written = match fd {
             1 => {

@@ -17,36 +17,54 @@ pub(crate) struct EmbeddedEnclave {
     config: &'static [u8],
 }
 
-pub(crate) const LUA: EmbeddedEnclave = EmbeddedEnclave {
-    language: shield_bundle::Language::Lua,
-    development: false,
-    binary: include_bytes!(env!("SHIELD_LUA_ENCLAVE")),
-    sigstruct: include_bytes!(concat!(env!("SHIELD_LUA_ENCLAVE"), ".sig")),
-    config: include_bytes!(concat!(env!("SHIELD_LUA_ENCLAVE"), ".toml")),
-};
+/// An embedded enclave from the variable build.rs set to its binary's path.
+macro_rules! embedded {
+    ($language:ident, $development:literal, $variable:literal) => {
+        EmbeddedEnclave {
+            language: shield_bundle::Language::$language,
+            development: $development,
+            binary: include_bytes!(env!($variable)),
+            sigstruct: include_bytes!(concat!(env!($variable), ".sig")),
+            config: include_bytes!(concat!(env!($variable), ".toml")),
+        }
+    };
+}
 
-/// The Lua development enclave: production's runtime and engine plus
-/// `ecall_exec`, which the production enclave refuses.
-pub(crate) const LUA_DEV: EmbeddedEnclave = EmbeddedEnclave {
-    language: shield_bundle::Language::Lua,
-    development: true,
-    binary: include_bytes!(env!("SHIELD_LUA_DEV_ENCLAVE")),
-    sigstruct: include_bytes!(concat!(env!("SHIELD_LUA_DEV_ENCLAVE"), ".sig")),
-    config: include_bytes!(concat!(env!("SHIELD_LUA_DEV_ENCLAVE"), ".toml")),
-};
+/// The production enclaves: each runs bundles, and refuses development mode.
+const PRODUCTION: &[EmbeddedEnclave] = &[
+    embedded!(Lua, false, "SHIELD_LUA_ENCLAVE"),
+    embedded!(Js, false, "SHIELD_JS_ENCLAVE"),
+    embedded!(Squirrel, false, "SHIELD_SQUIRREL_ENCLAVE"),
+];
+
+/// The development enclaves: production's runtime and engine plus
+/// `ecall_exec`, signed with DEBUG set.
+const DEVELOPMENT: &[EmbeddedEnclave] = &[
+    embedded!(Lua, true, "SHIELD_LUA_DEV_ENCLAVE"),
+    embedded!(Js, true, "SHIELD_JS_DEV_ENCLAVE"),
+    embedded!(Squirrel, true, "SHIELD_SQUIRREL_DEV_ENCLAVE"),
+];
+
+/// The one of `enclaves` for `language` (each language has one: the
+/// tests check it).
+fn find(
+    enclaves: &'static [EmbeddedEnclave],
+    language: shield_bundle::Language,
+) -> &'static EmbeddedEnclave {
+    enclaves
+        .iter()
+        .find(|e| e.language == language)
+        .expect("every language has its enclaves")
+}
 
 /// The enclave for `language`.
 pub(crate) fn for_language(language: shield_bundle::Language) -> &'static EmbeddedEnclave {
-    match language {
-        shield_bundle::Language::Lua => &LUA,
-    }
+    find(PRODUCTION, language)
 }
 
 /// The development enclave for `language`.
 pub(crate) fn development(language: shield_bundle::Language) -> &'static EmbeddedEnclave {
-    match language {
-        shield_bundle::Language::Lua => &LUA_DEV,
-    }
+    find(DEVELOPMENT, language)
 }
 
 impl EmbeddedEnclave {
@@ -78,5 +96,43 @@ impl EmbeddedEnclave {
             }
         }
         Ok(binary)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shield_bundle::Language;
+
+    /// ISVPRODID per language, as enclaves/*/enclave.toml set them.
+    fn product_id(language: Language) -> u16 {
+        match language {
+            Language::Lua => 1,
+            Language::Js => 2,
+            Language::Squirrel => 3,
+        }
+    }
+
+    #[test]
+    fn every_language_has_a_production_and_a_development_enclave() {
+        for &language in Language::ALL {
+            let production = for_language(language);
+            let development = development(language);
+            assert!(!production.development && development.development);
+            assert_ne!(
+                production.mrenclave().unwrap(),
+                development.mrenclave().unwrap()
+            );
+            for (enclave, debug) in [(production, false), (development, true)] {
+                let sigstruct = shield_sgx::sigstruct::parse(enclave.sigstruct).unwrap();
+                assert_eq!(sigstruct.isvprodid, product_id(language), "{language}");
+                let flags = sigstruct.attributes.flags;
+                assert_eq!(
+                    flags.contains(shield_sgx::isa::AttributesFlags::DEBUG),
+                    debug,
+                    "{language}"
+                );
+            }
+        }
     }
 }

@@ -40,7 +40,7 @@ pub(crate) fn write_whole(path: &Path, bytes: &[u8], replace: bool) -> Result<()
 }
 
 /// Script arguments as the enclave takes them: each followed by a NUL.
-fn encode_args(args: &[String]) -> Result<Vec<u8>> {
+pub(crate) fn encode_args(args: &[String]) -> Result<Vec<u8>> {
     let mut bytes = Vec::new();
     for arg in args {
         if arg.contains('\0') {
@@ -287,12 +287,35 @@ pub(crate) fn bundle_path(path: &Path) -> Result<String> {
 
 /// Writes the bundle to `out` (through a temporary file), showing progress
 /// on large inputs.
+/// Fails if `out` is one of `input`'s files or its stdin: writing the
+/// bundle would replace an input.
+fn refuse_overwriting_inputs(input: &shield_bundle::PackInput, out: &Path) -> Result<()> {
+    let Ok(out_real) = out.canonicalize() else {
+        return Ok(()); // not there yet: no input can be it
+    };
+    let inputs = input
+        .files
+        .iter()
+        .map(|(_, path)| path)
+        .chain(input.stdin.as_ref());
+    for path in inputs {
+        if path.canonicalize().is_ok_and(|p| p == out_real) {
+            bail!(
+                "{} is an input of the bundle: writing the bundle there would replace it",
+                out.display()
+            );
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn write_bundle(
     input: &shield_bundle::PackInput,
     to: &EnclaveKeyPublic,
     owner: &OwnerSecret,
     out: &Path,
 ) -> Result<u64> {
+    refuse_overwriting_inputs(input, out)?;
     let total = shield_bundle::bundle_total_bytes(input)?;
     if total > shield_bundle::MAX_BUNDLE {
         bail!(
@@ -481,20 +504,39 @@ fn script_root(file: &Path) -> Result<(PathBuf, String)> {
     Ok((dir, name))
 }
 
+/// The engine of `language`, as its enclave runs it.
+pub(crate) fn engine(language: Language) -> Box<dyn shield_engine::Engine> {
+    match language {
+        Language::Lua => Box::new(shield_engine::lua::LuaEngine::new()),
+        Language::Js => Box::new(shield_lang_js::JsEngine::new()),
+        Language::Squirrel => Box::new(shield_lang_squirrel::SquirrelEngine::new()),
+    }
+}
+
+/// Development mode's environment: the host's variables whose name and
+/// value are UTF-8 (others are left out, as a script could not name them).
+pub(crate) fn host_environment() -> Vec<(String, String)> {
+    std::env::vars_os()
+        .filter_map(|(n, v)| Some((n.into_string().ok()?, v.into_string().ok()?)))
+        .collect()
+}
+
 /// `shield exec --native`: the engine in this process.
 pub(crate) fn exec_native(
+    language: Language,
     file: &Path,
     args: &[String],
     limits: shield_engine::Limits,
 ) -> Result<i32> {
-    use shield_engine::Engine;
     use shield_engine::vfs::{DirReader, MemoryWrites, Overlay};
     let (root, entry) = script_root(file)?;
     let mut vfs = Overlay::new(DirReader::new(root), MemoryWrites::new());
     let mut stdout = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
-    let outcome = shield_engine::lua::LuaEngine::new().run(shield_engine::Job {
+    let env = host_environment();
+    let outcome = engine(language).run(shield_engine::Job {
         entry: &entry,
         args,
+        env: &env,
         stdin: &mut std::io::stdin().lock(),
         stdout: &mut stdout,
         stderr: &mut std::io::stderr(),
@@ -509,13 +551,14 @@ pub(crate) fn exec_native(
 
 /// `shield exec`: the script enclave runs the plaintext script.
 pub(crate) fn exec_enclave(
+    language: Language,
     file: &Path,
     args: &[String],
     limits: shield_engine::Limits,
     state: &Path,
 ) -> Result<i32> {
     let (root, entry) = script_root(file)?;
-    let binary = image::development(Language::Lua).unpack(state)?;
+    let binary = image::development(language).unpack(state)?;
     let launched = ScriptHost {
         dev_root: Some(root),
         ..ScriptHost::default()
@@ -541,10 +584,11 @@ pub(crate) fn exec_enclave(
 
 /// A policy file's text that allows this machine's simulated enclave: used
 /// by the demo, written out so the owner sees what they accept.
-pub(crate) fn simulation_policy_text(mrenclave: &[u8; 32]) -> String {
+pub(crate) fn simulation_policy_text(language: Language, mrenclave: &[u8; 32]) -> String {
     let value = json!(shield_sgx::hex(mrenclave));
+    let name = language.display_name();
     format!(
-        "# Accept only the Lua enclave this shield carries, and accept quotes from\n\
+        "# Accept only the {name} enclave this shield carries, and accept quotes from\n\
          # this machine's *simulated* quoting enclave (no real SGX here).\n\
          mrenclave = [{value}]\n\
          allow_debug = false\n\

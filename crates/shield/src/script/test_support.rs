@@ -1,15 +1,117 @@
 //! What the in-crate tests of script enclaves share: an attested enclave
-//! key made by the real Lua enclave, an owner, and bundles packed for them.
+//! key made by the real Lua enclave, an owner, and bundles packed for them;
+//! enclaves whose OCALLs go to the calling thread's host; and development
+//! sessions that run many plaintext scripts on one development enclave.
 
+use std::cell::RefCell;
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use shield_bundle::{AttestedKey, Language, OwnerSecret, PackInput};
+use shield_edl::wire::Limits;
+use shield_host::{Enclave, EnclaveBuilder, LaunchMode};
 
-use super::host::ScriptHost;
+use super::bridge::{self, EcallProxy};
+use super::host::{Captured, ScriptHost};
 use super::{image, ops};
+
+thread_local! {
+    /// The host of the run this thread is making: OCALLs are served on the
+    /// thread whose ECALL made them, so each run gets its own files.
+    pub(super) static HOST: RefCell<Option<Arc<ScriptHost>>> = const { RefCell::new(None) };
+}
+
+/// Launches `binary` with OCALLs going to the calling thread's [`HOST`].
+pub(super) fn launch(binary: &Path, mode: LaunchMode) -> Result<Enclave, shield_host::Error> {
+    EnclaveBuilder::new(binary)
+        .mode(mode)
+        .wait_for_tcs(true)
+        .launch(|index: u32, request: &[u8]| {
+            let host = HOST.with(|h| h.borrow().clone()).expect("a run's host");
+            bridge::dispatch_ocall(&*host, index, request, Limits::default())
+        })
+}
+
+/// One development enclave running many plaintext scripts, each with its
+/// streams in memory: conformance suites run inside the enclave at the cost
+/// of an ECALL per script, not a launch.
+pub(crate) struct DevSession {
+    _state: tempfile::TempDir,
+    enclave: Enclave,
+}
+
+/// How a development-mode run ended, and what it wrote.
+#[derive(Debug)]
+pub(crate) struct DevRun {
+    /// The script's exit status, or the ECALL's negative failure code.
+    pub(crate) status: i32,
+    /// The enclave's message when `status` is negative.
+    pub(crate) message: String,
+    pub(crate) stdout: Vec<u8>,
+    pub(crate) stderr: Vec<u8>,
+}
+
+impl DevSession {
+    /// Launches `language`'s development enclave.
+    pub(crate) fn launch(language: Language) -> DevSession {
+        let state = tempfile::tempdir().unwrap();
+        let binary = image::development(language).unpack(state.path()).unwrap();
+        DevSession {
+            enclave: launch(&binary, LaunchMode::Debug).unwrap(),
+            _state: state,
+        }
+    }
+
+    /// Runs `entry` (a path under `root`) with `args`, `stdin` and
+    /// `limits` (`None`: the enclave's defaults).
+    pub(crate) fn run(
+        &self,
+        root: &Path,
+        entry: &str,
+        args: &[String],
+        stdin: &[u8],
+        limits: shield_engine::Limits,
+    ) -> DevRun {
+        let host = Arc::new(ScriptHost {
+            dev_root: Some(root.to_owned()),
+            started: Some(Instant::now()),
+            captured: Some(Mutex::new(Captured {
+                stdin: stdin.iter().copied().collect(),
+                ..Captured::default()
+            })),
+            ..ScriptHost::default()
+        });
+        HOST.with(|h| *h.borrow_mut() = Some(host.clone()));
+        let (mut msg, mut msg_len) = ([0u8; 1024], 0u64);
+        let status = EcallProxy::new(&self.enclave, Limits::default())
+            .ecall_exec(
+                entry,
+                &ops::encode_args(args).unwrap(),
+                limits.instructions.unwrap_or(0),
+                limits.memory_bytes.unwrap_or(0),
+                limits.output_bytes.unwrap_or(0),
+                &mut msg,
+                &mut msg_len,
+            )
+            .unwrap();
+        HOST.with(|h| *h.borrow_mut() = None);
+        let len = usize::try_from(msg_len).unwrap().min(msg.len());
+        let captured = std::mem::take(&mut *host.captured.as_ref().unwrap().lock().unwrap());
+        DevRun {
+            status,
+            message: String::from_utf8_lossy(&msg[..len]).into_owned(),
+            stdout: captured.stdout,
+            stderr: captured.stderr,
+        }
+    }
+
+    /// Whether the enclave is still up.
+    pub(crate) fn alive(&self) -> bool {
+        self.enclave.lost().is_none()
+    }
+}
 
 /// A state directory with the Lua enclave's key, and an owner.
 pub(super) struct Keys {

@@ -1,0 +1,93 @@
+//! JavaScript for Shield's ScriptShield: [`JsEngine`] runs a Node-style
+//! script on the pure-Rust Boa engine behind [`shield_engine::Engine`].
+//!
+//! The script's world is built by a JavaScript prelude (`prelude.js`) over a
+//! handful of natives that reach the running [`Job`] and nothing else:
+//! `console`, `print`, `process` (`argv`, `exit`, `env` from the job,
+//! `stdout.write`), CommonJS `require` and ES modules resolved in the
+//! job's VFS, `fs` over the VFS (`readFileSync(0)` is the job's stdin),
+//! timers on a virtual clock, and `Date.now`/`performance.now` from
+//! [`Job::clock`]. The job is reached through a scoped thread-local for the
+//! duration of [`JsEngine::run`], so the engine itself holds no state.
+//!
+//! Modules: `.mjs` files are ES modules, `.cjs` files CommonJS, and a `.js`
+//! file is CommonJS unless it only parses as a module (Node's syntax
+//! detection). `require` resolves `./x`, `./x.js`, `./x.json`,
+//! `./dir/index.js` in the VFS; `fs`, `path`, `util` and `vm`
+//! (`runInThisContext`) are built in, also as `node:` specifiers.
+//!
+//! Limits: the instruction budget is Boa's own per-instruction counter (the
+//! `fuzz` feature), an error no `catch` or `finally` sees, and it covers
+//! promise jobs, timers and module code. Output is counted across stdout,
+//! stderr and written files. Memory has no counter in Boa: the heap
+//! backstop ([`Job::heap_exceeded`](shield_engine::Job)) is polled at every
+//! call into the engine's world (console, fs, timers, each promise job,
+//! module loads, every `ArrayBuffer` allocation), so a loop that only
+//! allocates in the VM is not stopped by it until it calls out. Source
+//! nested deeper than the parser can take on an 8 MiB stack is refused
+//! before parsing (see [`nesting`]); JavaScript recursion ends with a
+//! `RangeError` at 3,000 frames.
+//!
+//! Time: `Date.now()` is the job clock's whole seconds at the start of the
+//! run plus the run's elapsed time (from `Clock::cpu_seconds`), the local
+//! time zone is UTC, and timers run in deadline order on a virtual clock
+//! (a `setTimeout` of an hour does not wait an hour).
+//!
+//! ```
+//! use std::collections::BTreeMap;
+//! use shield_engine::vfs::{MemoryFiles, MemoryWrites, Overlay};
+//! use shield_engine::{Engine, Job, Limits, Outcome, SystemClock};
+//! use shield_lang_js::JsEngine;
+//!
+//! let mut files = BTreeMap::new();
+//! files.insert("main.js".to_owned(), b"console.log('hello', process.argv[2])".to_vec());
+//! let mut vfs = Overlay::new(MemoryFiles::new(files), MemoryWrites::new());
+//! let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+//! let outcome = JsEngine::new().run(Job {
+//!     entry: "main.js",
+//!     args: &["world".to_owned()],
+//!     env: &[],
+//!     stdin: &mut std::io::empty(),
+//!     stdout: &mut stdout,
+//!     stderr: &mut stderr,
+//!     vfs: &mut vfs,
+//!     clock: &SystemClock,
+//!     limits: Limits { instructions: Some(10_000_000), ..Limits::default() },
+//!     heap_exceeded: shield_engine::no_heap_budget,
+//! });
+//! assert_eq!(outcome, Outcome::Exited(0));
+//! assert_eq!(stdout, b"hello world\n");
+//! ```
+#![forbid(unsafe_code)]
+
+mod depth;
+mod host;
+mod run;
+
+use shield_engine::{Engine, Job, Outcome};
+
+pub use depth::{MAX_NESTING, nesting};
+
+/// The JavaScript engine. Holds no per-run state: one engine may serve any
+/// number of runs, concurrently on different threads.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct JsEngine {
+    _private: (),
+}
+
+impl JsEngine {
+    /// A new engine.
+    pub fn new() -> Self {
+        JsEngine { _private: () }
+    }
+}
+
+impl Engine for JsEngine {
+    fn language(&self) -> &'static str {
+        "js"
+    }
+
+    fn run(&self, job: Job<'_>) -> Outcome {
+        run::run(job)
+    }
+}

@@ -1,0 +1,13 @@
+const a = [5, 3, 8, 1, 9, 2];
+console.log(a.map((x) => x * 2).join(' '), a.filter((x) => x % 2).join(' '), a.reduce((s, x) => s + x, 0));
+console.log([...a].sort((x, y) => x - y).join(), a.toSorted().join(), a.join());
+console.log(a.indexOf(8), a.includes(9), a.find((x) => x > 5), a.findIndex((x) => x > 5), a.findLast((x) => x < 5));
+console.log([[1, 2], [3, [4, [5]]]].flat(Infinity).join(), [1, 2].flatMap((x) => [x, x * 10]).join());
+console.log(a.at(-1), a.slice(1, 3), Array.from({ length: 4 }, (_, i) => i * i), Array.of(7, 8));
+const b = [1, 2, 3, 4, 5]; b.splice(1, 2, 'x'); console.log(b);
+console.log([3, 1, 2].reverse(), [1, 2, 3].some((x) => x > 2), [1, 2, 3].every((x) => x > 0));
+console.log(new Array(3).fill(0), [1, 2, 3].keys().next(), Array.isArray([]), [].concat([1], 2, [[3]]));
+const people = [{ n: 'b', a: 2 }, { n: 'a', a: 2 }, { n: 'c', a: 1 }];
+console.log(people.sort((x, y) => x.a - y.a).map((p) => p.n).join(''));
+console.log([1, 2, 3].with(1, 9), [1, 2, 3].toReversed(), [1, 2, 3, 4].toSpliced(1, 2));
+console.log([10, 1, 2].sort().join(), ['b', 'a', 'C'].sort().join(), [1, [2, [3]]].toString());

@@ -1,0 +1,12 @@
+const m = new Map([['a', 1], ['b', 2]]);
+m.set('c', 3).delete('a');
+console.log(m.size, m.get('b'), m.has('a'), [...m.keys()].join(), [...m.entries()]);
+console.log(m, new Set([1, 2, 2, 3]));
+const s = new Set('mississippi');
+console.log([...s].join(''), s.size, s.has('s'));
+const obj = {}; const wm = new WeakMap([[obj, 'v']]); console.log(wm.get(obj), wm.has({}));
+const keyObj = { id: 1 }; const m2 = new Map(); m2.set(keyObj, 'obj'); m2.set(NaN, 'nan');
+console.log(m2.get(keyObj), m2.get(NaN), m2.size);
+let order = []; new Map([[3, 'c'], [1, 'a']]).forEach((v, k) => order.push(k + v)); console.log(order.join());
+const a = new Set([1, 2, 3]), b = new Set([2, 3, 4]);
+console.log([...a].filter((x) => b.has(x)), [...new Set([...a, ...b])]);

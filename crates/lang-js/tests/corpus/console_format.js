@@ -1,0 +1,12 @@
+console.log('%s is %d years and %i days', 'Bob', 42.5, 3.9);
+console.log('%j and %%', { a: 1 }, 'extra');
+console.log('a', 1, true, null, undefined, [1, 'two'], { k: 'v' });
+console.log({ nested: { deeper: { deepest: { gone: 1 } } } });
+console.log([[1, [2, [3, [4]]]]], 'str in array:', ['it\'s', "q\"d"]);
+console.log(-0, [-0], 1e21, 0.000001, 1n, Symbol('s'), [undefined, null]);
+console.log(function foo() {}, class Bar {}, () => {}, async function baz() {});
+console.log(new Error('shown with stack').message, [1, , 3], {}, [], '');
+console.log({ 'key with space': 1, valid_id: 2, $d: 3 }, new Map([['k', { v: 1 }]]));
+console.log(Object.create(null), { s: 'multi\nline' }, new Set(), [new Set([1])]);
+console.group('Group'); console.log('indented'); console.groupEnd(); console.log('back');
+console.log(String(Symbol('x')), [1.5, 'x'].toString(), { toString() { return 'custom'; } } + '');

@@ -1,0 +1,3 @@
+export const add = (a, b) => a + b;
+export let counter = 0;
+export function increment() { counter++; }

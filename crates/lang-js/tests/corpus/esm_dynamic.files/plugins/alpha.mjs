@@ -1,0 +1,1 @@
+export default () => 'A says hi'; export const name = 'alpha';

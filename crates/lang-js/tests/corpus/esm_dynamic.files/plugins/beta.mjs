@@ -1,0 +1,1 @@
+export default () => 'B says hi'; export const name = 'beta';

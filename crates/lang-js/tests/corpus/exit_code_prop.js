@@ -1,0 +1,3 @@
+process.exitCode = 5;
+setTimeout(() => console.log('timer still runs'), 1);
+console.log('set exitCode');

@@ -1,0 +1,11 @@
+const fs = require('fs');
+const text = fs.readFileSync('input.txt', 'utf8');
+const buf = fs.readFileSync('input.txt');
+console.log(text.length, buf.length, buf[0], buf.toString() === text, buf instanceof Uint8Array);
+console.log(fs.readFileSync('input.txt', { encoding: 'utf8' }).split('\n')[1]);
+console.log(fs.statSync('input.txt').size, fs.statSync('dir').isDirectory(), fs.statSync('input.txt').isFile());
+console.log(fs.existsSync('input.txt'), fs.existsSync('dir'), fs.existsSync('missing.txt'));
+console.log(fs.readdirSync('dir'), fs.readdirSync('dir', { withFileTypes: true }).map((d) => d.name + (d.isDirectory() ? '/' : '')));
+const words = text.split(/\s+/).filter(Boolean); const freq = {};
+for (const w of words) freq[w] = (freq[w] || 0) + 1;
+console.log(Object.entries(freq).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).slice(0, 3));

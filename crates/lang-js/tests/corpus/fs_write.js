@@ -1,0 +1,10 @@
+const fs = require('fs');
+fs.writeFileSync('out.txt', 'first line\n');
+fs.appendFileSync('out.txt', 'second line\n');
+fs.writeFileSync('bytes.bin', new Uint8Array([104, 105]));
+console.log(JSON.stringify(fs.readFileSync('out.txt', 'utf8')), fs.readFileSync('bytes.bin', 'utf8'));
+console.log(fs.statSync('out.txt').size, fs.existsSync('out.txt'));
+fs.writeFileSync('report.csv', ['a,b', '1,2'].join('\n'));
+console.log(fs.readdirSync('.').filter((f) => !f.endsWith('.js')).sort());
+fs.writeFileSync('out.txt', 'replaced');
+console.log(fs.readFileSync('out.txt', 'utf8'));

@@ -1,0 +1,13 @@
+const re = /(?<year>\d{4})-(?<month>\d{2})-(?<day>\d{2})/;
+const m = '2024-03-15'.match(re);
+console.log(m.groups.year, m.groups.month, m.groups.day, m.index);
+console.log([...'a1b22c333'.matchAll(/\d+/g)].map((x) => x[0] + '@' + x.index).join(' '));
+console.log('John Smith'.replace(/(\w+)\s(\w+)/, '$2, $1'));
+console.log('aaa'.replace(/a/g, (c, i) => c.toUpperCase() + i));
+const sticky = /foo/y; sticky.lastIndex = 3; console.log(sticky.test('barfoo'), sticky.lastIndex);
+console.log(/(?<=\$)\d+/.exec('cost: $42')[0], /(?<!\$)\b\d+/.exec('cost: $42 or 17')[0]);
+console.log(/^[\w.]+@\w+\.\w+$/.test('a.b@c.de'), /\p{L}+/u.exec('123héllo')[0]);
+console.log('x'.search(/y/), 'a.b.c'.split(/\./), /a/gi.flags, new RegExp('a+', 'g').source);
+const g = /o/g; let r; const pos = []; while ((r = g.exec('foo boo')) !== null) pos.push(r.index);
+console.log(pos.join(','));
+console.log('CamelCaseString'.replace(/([A-Z])/g, ' $1').trim().split(' ').join('_').toLowerCase());

@@ -1,0 +1,11 @@
+const s = 'Hello, World';
+console.log(s.length, s.toUpperCase(), s.toLowerCase(), s.indexOf('o'), s.lastIndexOf('o'));
+console.log(s.slice(-5), s.substring(7, 3), s.at(-1), s.charCodeAt(0), s.codePointAt(1));
+console.log('abc'.padStart(6, '*'), 'abc'.padEnd(6, '-'), '  x  '.trim() + '|', 'ab'.repeat(3));
+console.log('a-b-c'.replaceAll('-', '+'), 'aXbXc'.replace('X', '_'), s.includes('World'), s.startsWith('Hell'));
+console.log([...'héllo'].length, 'ß'.toUpperCase(), String.fromCharCode(72, 105), String.raw`a\nb${1}`);
+console.log('😀'.length, [...'😀'].length, '😀'.codePointAt(0).toString(16), 'abc'.localeCompare('abd'));
+const name = 'JS', n = 3;
+console.log(`${name} has ${n * 2} items: ${[1, 2].map((x) => x * n).join(',')}`);
+console.log('a,b,,c'.split(','), 'abc'.split(''), 'a1b2c3'.split(/\d/), 'x'.concat('y', 1));
+console.log('Straße'.normalize('NFC') === 'Straße', 'abc' < 'abd');

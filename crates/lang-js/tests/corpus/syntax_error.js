@@ -1,0 +1,2 @@
+console.log('this line must not print');
+function broken( {

@@ -1,0 +1,383 @@
+//! The heap: typed arenas addressed by 32-bit handles, a string interner, and
+//! exact byte accounting. Collection (mark and sweep) lives in `gc.rs`; the
+//! VM runs it only at instruction boundaries where every live value is in a
+//! register, a global, a thread or an upvalue.
+
+use std::rc::Rc;
+
+use crate::proto::Proto;
+use crate::table::Table;
+use crate::value::Value;
+use crate::vm::NativeFn;
+
+/// One typed arena: slots, a free list and mark bits.
+#[derive(Debug)]
+pub struct Arena<T> {
+    /// The objects; `None` is a free slot.
+    pub slots: Vec<Option<T>>,
+    free: Vec<u32>,
+    /// Mark bits of the current collection.
+    pub marks: Vec<bool>,
+}
+
+impl<T> Default for Arena<T> {
+    fn default() -> Self {
+        Arena {
+            slots: Vec::new(),
+            free: Vec::new(),
+            marks: Vec::new(),
+        }
+    }
+}
+
+impl<T> Arena<T> {
+    /// Stores `v`, reusing a free slot.
+    pub fn alloc(&mut self, v: T) -> u32 {
+        if let Some(i) = self.free.pop() {
+            self.slots[i as usize] = Some(v);
+            i
+        } else {
+            self.slots.push(Some(v));
+            self.marks.push(false);
+            (self.slots.len() - 1) as u32
+        }
+    }
+
+    /// The object at `h`. Handles come only from this arena and stay valid
+    /// while reachable; a dangling one is a collector bug, reported by panic.
+    #[inline]
+    pub fn get(&self, h: u32) -> &T {
+        match &self.slots[h as usize] {
+            Some(v) => v,
+            None => panic!("dangling handle"),
+        }
+    }
+
+    /// Mutable access to the object at `h`.
+    #[inline]
+    pub fn get_mut(&mut self, h: u32) -> &mut T {
+        match &mut self.slots[h as usize] {
+            Some(v) => v,
+            None => panic!("dangling handle"),
+        }
+    }
+
+    /// Frees every unmarked object, calling `size` on each for accounting,
+    /// and clears the marks. Returns the bytes freed.
+    pub fn sweep(&mut self, size: impl Fn(&T) -> usize) -> usize {
+        let mut freed = 0;
+        for (i, slot) in self.slots.iter_mut().enumerate() {
+            if self.marks[i] {
+                self.marks[i] = false;
+            } else if let Some(v) = slot.take() {
+                freed += size(&v);
+                self.free.push(i as u32);
+            }
+        }
+        freed
+    }
+}
+
+/// An upvalue: open while its variable lives in a thread's stack.
+#[derive(Debug, Clone, Copy)]
+pub enum UpVal {
+    /// In `thread`'s stack at `idx`.
+    Open(u32, u32),
+    /// Closed over: holds the value itself.
+    Closed(Value),
+}
+
+/// What the VM does specially when a native function is called.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Special {
+    /// An ordinary native.
+    None,
+    /// `pcall`: a protected call inside the dispatch loop.
+    Pcall,
+    /// `xpcall`.
+    Xpcall,
+    /// `coroutine.resume`.
+    Resume,
+    /// A function of `coroutine.wrap` (upvalue 0 is the thread).
+    Wrap,
+    /// `coroutine.yield`.
+    Yield,
+    /// `pairs`: a `__pairs` metamethod runs as a Lua call (it may yield).
+    Pairs,
+}
+
+/// A function.
+#[derive(Debug)]
+pub enum Func {
+    /// A Lua closure.
+    Lua {
+        /// The compiled function.
+        proto: Rc<Proto>,
+        /// Upvalue handles.
+        upvals: Box<[u32]>,
+    },
+    /// A native (Rust) function with its own values.
+    Native {
+        /// The code.
+        f: NativeFn,
+        /// Its name for error messages.
+        name: &'static str,
+        /// Bound values.
+        upvals: Box<[Value]>,
+        /// Handling by the dispatch loop.
+        special: Special,
+    },
+}
+
+/// Where a coroutine is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CoStatus {
+    /// Created or yielded.
+    Suspended,
+    /// Running now.
+    Running,
+    /// Resumed another coroutine.
+    Normal,
+    /// Finished or failed.
+    Dead,
+}
+
+/// A call frame of a thread.
+#[derive(Debug, Clone, Copy)]
+pub struct Frame {
+    /// Stack index of the called function; registers start right after.
+    pub func: usize,
+    /// First register.
+    pub base: usize,
+    /// Next instruction.
+    pub pc: usize,
+    /// Results the caller wants (-1: all).
+    pub nresults: i32,
+    /// Where the results go.
+    pub ret: usize,
+    /// Extra arguments of a vararg function, stored below `func`.
+    pub nvarargs: usize,
+    /// A protected call boundary (pcall/xpcall): errors stop here.
+    pub protect: Protect,
+    /// Frame was entered from the host (nested run): returning ends the run.
+    pub host_entry: bool,
+}
+
+/// What a frame does with an error or a normal return, for pcall.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Protect {
+    /// Nothing.
+    #[default]
+    None,
+    /// pcall: results get `true` prepended; errors become `false, msg`.
+    Pcall,
+    /// xpcall with the handler in the stack slot `func - 1`.
+    Xpcall,
+}
+
+/// Where a resume's results go in the resumer.
+#[derive(Debug, Clone, Copy)]
+pub struct ResumeAt {
+    /// Result slot.
+    pub ret: usize,
+    /// Results wanted.
+    pub nresults: i32,
+    /// Under pcall.
+    pub protect: Protect,
+    /// Through `coroutine.wrap` (errors propagate, no status value).
+    pub wrap: bool,
+    /// Resumed from a host call: the loop run ends on delivery.
+    pub host_entry: bool,
+}
+
+/// A coroutine (or the main thread): its own value stack and frames.
+#[derive(Debug, Default)]
+pub struct Thread {
+    /// Values.
+    pub stack: Vec<Value>,
+    /// Calls.
+    pub frames: Vec<Frame>,
+    /// Open upvalues, sorted by stack index: (index, handle).
+    pub open: Vec<(u32, u32)>,
+    /// To-be-closed variables.
+    pub tbc: Vec<usize>,
+    /// First free slot.
+    pub top: usize,
+    /// Where it is.
+    pub status: Option<CoStatus>,
+    /// The thread that resumed it.
+    pub resumer: Option<u32>,
+    /// Nested host runs started while this thread ran (cannot yield across).
+    pub nny: u32,
+    /// The function to run on first resume.
+    pub pending: Option<Value>,
+    /// Where a yield's values go on the next resume.
+    pub yield_at: Option<(usize, i32, Protect)>,
+    /// Where this thread's resume of another delivers.
+    pub resume_at: Option<ResumeAt>,
+    /// The error that killed it, until `coroutine.close` reports it.
+    pub error: Option<Value>,
+}
+
+/// A full userdata.
+#[derive(Debug)]
+pub struct UData {
+    /// Its metatable.
+    pub meta: Option<u32>,
+    /// Its contents.
+    pub file: Option<crate::lib_io::LFile>,
+}
+
+/// Every object of one VM.
+#[derive(Debug, Default)]
+pub struct Heap {
+    /// String bytes.
+    pub strings: Arena<Box<[u8]>>,
+    /// Hash of each string slot's bytes, computed once.
+    hashes: Vec<u64>,
+    intern: Vec<(u32, u32)>,
+    interned: usize,
+    /// Tables.
+    pub tables: Arena<Table>,
+    /// Functions.
+    pub funcs: Arena<Func>,
+    /// Upvalues.
+    pub upvals: Arena<UpVal>,
+    /// Coroutines (0 is the main thread).
+    pub threads: Arena<Thread>,
+    /// Userdata.
+    pub udata: Arena<UData>,
+    /// Bytes accounted now.
+    pub bytes: usize,
+    /// Collect when `bytes` passes this.
+    pub threshold: usize,
+    /// The last identity given to a long string.
+    next_id: u32,
+    /// Collections so far.
+    pub epoch: u64,
+}
+
+const EMPTY: u32 = u32::MAX;
+
+/// The interner's hash of string bytes.
+pub fn str_hash(b: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ b.len() as u64;
+    let mut chunks = b.chunks_exact(8);
+    for c in &mut chunks {
+        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        h = (h ^ w).wrapping_mul(0x100_0000_01b3).rotate_left(29);
+    }
+    for &c in chunks.remainder() {
+        h = (h ^ c as u64).wrapping_mul(0x100_0000_01b3);
+    }
+    h ^ (h >> 31)
+}
+
+/// Bytes accounted for a string of `n` bytes.
+pub fn str_size(n: usize) -> usize {
+    n + 24
+}
+
+impl Heap {
+    /// An empty heap.
+    pub fn new() -> Heap {
+        Heap {
+            threshold: 1 << 20,
+            ..Heap::default()
+        }
+    }
+
+    /// Interns `b`: the same bytes always give the same handle.
+    pub fn intern(&mut self, b: &[u8]) -> u32 {
+        if self.intern.is_empty() {
+            self.intern = vec![(EMPTY, 0); 1024];
+        }
+        let mask = self.intern.len() - 1;
+        let hash = str_hash(b);
+        let tag = (hash >> 32) as u32;
+        let mut i = hash as usize & mask;
+        loop {
+            let (h, t) = self.intern[i];
+            if h == EMPTY {
+                break;
+            }
+            // The stored hash tag spares a byte compare on most collisions.
+            if t == tag && &**self.strings.get(h) == b {
+                return h;
+            }
+            i = (i + 1) & mask;
+        }
+        let h = self.strings.alloc(b.into());
+        if self.hashes.len() <= h as usize {
+            self.hashes.resize(h as usize + 1, 0);
+        }
+        self.hashes[h as usize] = hash;
+        self.bytes += str_size(b.len());
+        self.intern[i] = (h, tag);
+        self.interned += 1;
+        if self.interned * 2 > self.intern.len() {
+            self.rebuild_intern(self.intern.len() * 2);
+        }
+        h
+    }
+
+    /// A string value of `b`: interned; over 40 bytes it gets an identity of
+    /// its own, as a long string of C Lua is a distinct object.
+    pub fn str_value(&mut self, b: &[u8]) -> Value {
+        let h = self.intern(b);
+        if b.len() <= 40 {
+            return Value::Str(h, h);
+        }
+        // Identities of long strings live above every handle.
+        self.next_id = self.next_id.wrapping_add(1) | 0x8000_0000;
+        Value::Str(h, self.next_id)
+    }
+
+    /// Rebuilds the intern set from the live strings (after a sweep).
+    pub fn rebuild_intern(&mut self, cap: usize) {
+        let live = self.strings.slots.iter().filter(|s| s.is_some()).count();
+        let cap = cap.max((live * 2 + 2).next_power_of_two()).max(1024);
+        let mut set = vec![(EMPTY, 0u32); cap];
+        let mask = cap - 1;
+        for (h, s) in self.strings.slots.iter().enumerate() {
+            if s.is_some() {
+                let hash = self.hashes[h];
+                let mut i = hash as usize & mask;
+                while set[i].0 != EMPTY {
+                    i = (i + 1) & mask;
+                }
+                set[i] = (h as u32, (hash >> 32) as u32);
+            }
+        }
+        self.bytes = (self.bytes + cap * 8).saturating_sub(self.intern.len() * 8);
+        self.intern = set;
+        self.interned = live;
+    }
+
+    /// The bytes of string `h`.
+    #[inline]
+    pub fn str(&self, h: u32) -> &[u8] {
+        self.strings.get(h)
+    }
+
+    /// A new table.
+    pub fn new_table(&mut self, t: Table) -> u32 {
+        self.bytes += t.bytes();
+        self.tables.alloc(t)
+    }
+
+    /// A new function.
+    pub fn new_func(&mut self, f: Func) -> u32 {
+        self.bytes += match &f {
+            Func::Lua { upvals, .. } => 48 + upvals.len() * 4,
+            Func::Native { upvals, .. } => 64 + upvals.len() * 16,
+        };
+        self.funcs.alloc(f)
+    }
+
+    /// A new upvalue.
+    pub fn new_upval(&mut self, u: UpVal) -> u32 {
+        self.bytes += 24;
+        self.upvals.alloc(u)
+    }
+}

@@ -1,0 +1,394 @@
+//! The debug library: introspection of functions, upvalues and metatables.
+//! Hooks are accepted and recorded; the instruction budget never depends on
+//! them.
+
+use crate::api::arg;
+use crate::heap::{Func, UpVal};
+use crate::table::Table;
+use crate::value::Value;
+use crate::vm::{LResult, NativeFn, Vm, rt};
+
+/// Opens `debug`.
+pub fn open(vm: &mut Vm) {
+    let funcs: &[(&'static str, NativeFn)] = &[
+        ("traceback", traceback),
+        ("getinfo", getinfo),
+        ("sethook", sethook),
+        ("gethook", gethook),
+        ("getlocal", getlocal),
+        ("getmetatable", getmetatable),
+        ("setmetatable", setmetatable),
+        ("getupvalue", getupvalue),
+        ("setupvalue", setupvalue),
+        ("upvalueid", upvalueid),
+        ("setuservalue", setuservalue),
+        ("upvaluejoin", upvaluejoin),
+        ("getregistry", getregistry),
+        ("getuservalue", getuservalue),
+    ];
+    vm.new_lib("debug", funcs);
+}
+
+fn traceback(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+    let msg = arg(vm, base, n, 0);
+    if !matches!(
+        msg,
+        Value::Str(_, _) | Value::Nil | Value::Int(_) | Value::Num(_)
+    ) {
+        vm.push(msg);
+        return Ok(1);
+    }
+    let mut s = Vec::new();
+    if !msg.is_nil() {
+        vm.append_str(msg, &mut s);
+        s.push(b'\n');
+    }
+    s.extend_from_slice(b"stack traceback:");
+    for lvl in 1..=vm.frames.len().min(22) {
+        let w = vm.where_(lvl);
+        s.extend_from_slice(format!("\n\t{w} in function <?>").as_bytes());
+    }
+    let v = vm.str(&s);
+    vm.push(v);
+    Ok(1)
+}
+
+fn getinfo(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+    let (first, n0) = match arg(vm, base, n, 0) {
+        Value::Thread(_) => (1, 1),
+        _ => (0, 0),
+    };
+    let _ = n0;
+    let target = arg(vm, base, n, first);
+    let t = vm.heap.new_table(Table::default());
+    let (func, pc) = match target {
+        Value::Func(_) => (target, None),
+        Value::Int(_) | Value::Num(_) => {
+            let lvl = vm.check_int(base, n, first, "getinfo")?;
+            if lvl < 0 {
+                return Err(vm.arg_error(first, "getinfo", "level out of range"));
+            }
+            if lvl == 0 {
+                let f = vm.get_field(vm.globals, "debug");
+                let _ = f;
+                let w = vm.str(b"C");
+                vm.set_field(t, "what", w);
+                let s = vm.str(b"[C]");
+                vm.set_field(t, "short_src", s);
+                vm.set_field(t, "currentline", Value::Int(-1));
+                vm.push(Value::Table(t));
+                return Ok(1);
+            }
+            let mut lvl = lvl as usize;
+            if let Some((d, pf, name)) = vm.virtual_native
+                && d <= vm.frames.len()
+            {
+                let at = vm.frames.len() - d + 1;
+                if lvl == at {
+                    let nv = vm.str(name.as_bytes());
+                    vm.set_field(t, "name", nv);
+                    let wv = vm.str(b"global");
+                    vm.set_field(t, "namewhat", wv);
+                    let w = vm.str(b"C");
+                    vm.set_field(t, "what", w);
+                    let s = vm.str(b"[C]");
+                    vm.set_field(t, "short_src", s);
+                    vm.set_field(t, "currentline", Value::Int(-1));
+                    if matches!(pf, Value::Func(_)) {
+                        vm.set_field(t, "func", pf);
+                    }
+                    vm.set_field(t, "istailcall", Value::Bool(false));
+                    vm.push(Value::Table(t));
+                    return Ok(1);
+                }
+                if lvl > at {
+                    lvl -= 1;
+                }
+            }
+            if lvl > vm.frames.len() {
+                vm.push(Value::Nil);
+                return Ok(1);
+            }
+            let idx = vm.frames.len() - lvl;
+            let fr = vm.frames[idx];
+            if let Some((name, what)) = call_name(vm, idx) {
+                let nv = vm.str(name.as_bytes());
+                vm.set_field(t, "name", nv);
+                let wv = vm.str(what.as_bytes());
+                vm.set_field(t, "namewhat", wv);
+            } else {
+                let wv = vm.str(b"");
+                vm.set_field(t, "namewhat", wv);
+            }
+            (vm.stack[fr.func], Some(fr.pc))
+        }
+        v => return Err(vm.type_arg_error(first, "getinfo", "function or level", v, true)),
+    };
+    vm.set_field(t, "func", func);
+    if let Value::Func(h) = func {
+        match vm.heap.funcs.get(h) {
+            Func::Lua { proto, upvals } => {
+                let proto = proto.clone();
+                let nups = upvals.len();
+                let src = proto.source.to_string();
+                let s = vm.str(src.as_bytes());
+                vm.set_field(t, "short_src", s);
+                let s2 = vm.str(&proto.chunkname);
+                vm.set_field(t, "source", s2);
+                vm.set_field(t, "linedefined", Value::Int(proto.line as i64));
+                vm.set_field(t, "lastlinedefined", Value::Int(proto.end_line as i64));
+                let w = vm.str(if proto.line == 0 {
+                    b"main" as &[u8]
+                } else {
+                    b"Lua"
+                });
+                vm.set_field(t, "what", w);
+                vm.set_field(t, "nups", Value::Int(nups as i64));
+                vm.set_field(t, "nparams", Value::Int(proto.nparams as i64));
+                vm.set_field(t, "isvararg", Value::Bool(proto.vararg));
+                let line = pc.map_or(-1, |pc| {
+                    proto
+                        .lines
+                        .get(pc.saturating_sub(1))
+                        .map_or(-1, |&l| i64::from(l))
+                });
+                vm.set_field(t, "currentline", Value::Int(line));
+                let lines = vm.heap.new_table(Table::default());
+                for &l in &proto.lines {
+                    vm.heap
+                        .tables
+                        .get_mut(lines)
+                        .set(Value::Int(l as i64), Value::Bool(true));
+                }
+                vm.set_field(t, "activelines", Value::Table(lines));
+            }
+            Func::Native { .. } => {
+                let w = vm.str(b"C");
+                vm.set_field(t, "what", w);
+                let s = vm.str(b"[C]");
+                vm.set_field(t, "short_src", s);
+                vm.set_field(t, "source", s);
+                vm.set_field(t, "currentline", Value::Int(-1));
+                vm.set_field(t, "linedefined", Value::Int(-1));
+                vm.set_field(t, "nups", Value::Int(0));
+                vm.set_field(t, "isvararg", Value::Bool(true));
+                vm.set_field(t, "nparams", Value::Int(0));
+            }
+        }
+    }
+    vm.set_field(t, "istailcall", Value::Bool(false));
+    vm.push(Value::Table(t));
+    Ok(1)
+}
+
+/// The name a Lua caller used for the function of frame `idx`.
+fn call_name(vm: &Vm, idx: usize) -> Option<(String, String)> {
+    let fr = vm.frames[idx];
+    if fr.host_entry || idx == 0 || fr.protect != crate::heap::Protect::None {
+        return None;
+    }
+    let caller = vm.frames[idx - 1];
+    let Value::Func(h) = vm.stack[caller.func] else {
+        return None;
+    };
+    let Func::Lua { proto, .. } = vm.heap.funcs.get(h) else {
+        return None;
+    };
+    let pc = caller.pc.checked_sub(1)?;
+    let i = *proto.code.get(pc)?;
+    let o = crate::proto::op(i);
+    if o != crate::proto::CALL && o != crate::proto::TAILCALL && o != crate::proto::TFORCALL {
+        return None;
+    }
+    if o == crate::proto::TFORCALL {
+        return Some(("for iterator".into(), "for iterator".into()));
+    }
+    let desc = crate::debuginfo::describe(&vm.heap, proto, pc, crate::proto::ga(i))?;
+    let (what, rest) = desc.split_once(' ')?;
+    let name = rest.trim_matches('\'').to_string();
+    let what = if what == "constant" { "global" } else { what };
+    Some((name, what.to_string()))
+}
+
+fn sethook(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+    let h = arg(vm, base, n, 0);
+    vm.set_field(vm.registry, "hook", h);
+    Ok(0)
+}
+
+fn gethook(vm: &mut Vm, _base: usize, _n: usize) -> LResult<usize> {
+    let h = vm.get_field(vm.registry, "hook");
+    vm.push(h);
+    Ok(1)
+}
+
+fn getlocal(vm: &mut Vm, _base: usize, _n: usize) -> LResult<usize> {
+    vm.push(Value::Nil);
+    Ok(1)
+}
+
+fn getmetatable(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+    let m = vm.metatable(arg(vm, base, n, 0));
+    vm.push(m.map_or(Value::Nil, Value::Table));
+    Ok(1)
+}
+
+fn setmetatable(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+    let v = arg(vm, base, n, 0);
+    let m = match arg(vm, base, n, 1) {
+        Value::Table(t) => Some(t),
+        Value::Nil => None,
+        _ => return Err(vm.arg_error(1, "setmetatable", "nil or table expected")),
+    };
+    match v {
+        Value::Table(t) => vm.heap.tables.get_mut(t).meta = m,
+        Value::UData(u) => vm.heap.udata.get_mut(u).meta = m,
+        Value::Str(_, _) => vm.string_meta = m,
+        other => vm.basic_meta[crate::vm::basic_index(other)] = m,
+    }
+    vm.push(v);
+    Ok(1)
+}
+
+fn upval_handle(
+    vm: &mut Vm,
+    base: usize,
+    n: usize,
+    f: &str,
+) -> LResult<Option<(u32, usize, Option<u32>)>> {
+    let func = arg(vm, base, n, 0);
+    let i = vm.check_int(base, n, 1, f)?;
+    let Value::Func(h) = func else {
+        return Err(vm.type_arg_error(0, f, "function", func, n > 0));
+    };
+    Ok(match vm.heap.funcs.get(h) {
+        Func::Lua { upvals, .. } if i >= 1 && (i as usize) <= upvals.len() => {
+            Some((h, i as usize - 1, Some(upvals[i as usize - 1])))
+        }
+        Func::Native { upvals, .. } if i >= 1 && (i as usize) <= upvals.len() => {
+            Some((h, i as usize - 1, None))
+        }
+        _ => None,
+    })
+}
+
+fn getupvalue(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+    let Some((h, i, uh)) = upval_handle(vm, base, n, "getupvalue")? else {
+        return Ok(0);
+    };
+    match uh {
+        Some(u) => {
+            let name = match vm.heap.funcs.get(h) {
+                Func::Lua { proto, .. } => proto.upvals[i].2.clone(),
+                _ => Vec::new(),
+            };
+            let name = if name.is_empty() { b"?".to_vec() } else { name };
+            let nv = vm.str(&name);
+            vm.push(nv);
+            let v = vm.upval_get(u);
+            vm.push(v);
+        }
+        None => {
+            let nv = vm.str(b"");
+            vm.push(nv);
+            if let Func::Native { upvals, .. } = vm.heap.funcs.get(h) {
+                let v = upvals[i];
+                vm.push(v);
+            }
+        }
+    }
+    Ok(2)
+}
+
+fn setupvalue(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+    vm.check_any(n, 2, "setupvalue")?;
+    let v = vm.stack[base + 2];
+    let Some((h, i, uh)) = upval_handle(vm, base, n, "setupvalue")? else {
+        return Ok(0);
+    };
+    let name = match uh {
+        Some(u) => {
+            vm.upval_set(u, v);
+            match vm.heap.funcs.get(h) {
+                Func::Lua { proto, .. } => proto.upvals[i].2.clone(),
+                _ => Vec::new(),
+            }
+        }
+        None => {
+            if let Func::Native { upvals, .. } = vm.heap.funcs.get_mut(h) {
+                upvals[i] = v;
+            }
+            Vec::new()
+        }
+    };
+    let nv = vm.str(&name);
+    vm.push(nv);
+    Ok(1)
+}
+
+/// Full userdata here (files) have no user values, as C Lua's files: setting
+/// one fails with `nil`; a non-full userdata is an argument error.
+fn setuservalue(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+    match arg(vm, base, n, 0) {
+        Value::UData(_) => {
+            vm.push(Value::Nil);
+            Ok(1)
+        }
+        v => {
+            let got = match v {
+                Value::Light(_) => "light userdata".to_string(),
+                _ if n == 0 => "no value".to_string(),
+                _ => vm.type_name_mt(v),
+            };
+            Err(vm.arg_error(0, "setuservalue", &format!("userdata expected, got {got}")))
+        }
+    }
+}
+
+fn upvalueid(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+    match upval_handle(vm, base, n, "upvalueid")? {
+        Some((_, _, Some(u))) => vm.push(Value::Light(u as u64 + 1)),
+        Some((h, i, None)) => vm.push(Value::Light(((h as u64) << 8 | i as u64) + (1 << 40))),
+        None => vm.push(Value::Nil),
+    }
+    Ok(1)
+}
+
+fn upvaluejoin(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+    let (f1, n1) = (
+        arg(vm, base, n, 0),
+        vm.check_int(base, n, 1, "upvaluejoin")?,
+    );
+    let (f2, n2) = (
+        arg(vm, base, n, 2),
+        vm.check_int(base, n, 3, "upvaluejoin")?,
+    );
+    let (Value::Func(h1), Value::Func(h2)) = (f1, f2) else {
+        rt!(vm, "bad argument to 'upvaluejoin' (Lua function expected)")
+    };
+    let src = match vm.heap.funcs.get(h2) {
+        Func::Lua { upvals, .. } if n2 >= 1 && (n2 as usize) <= upvals.len() => {
+            upvals[n2 as usize - 1]
+        }
+        _ => return Err(vm.arg_error(3, "upvaluejoin", "invalid upvalue index")),
+    };
+    match vm.heap.funcs.get_mut(h1) {
+        Func::Lua { upvals, .. } if n1 >= 1 && (n1 as usize) <= upvals.len() => {
+            upvals[n1 as usize - 1] = src
+        }
+        _ => return Err(vm.arg_error(1, "upvaluejoin", "invalid upvalue index")),
+    }
+    let _ = UpVal::Closed(Value::Nil);
+    Ok(0)
+}
+
+fn getregistry(vm: &mut Vm, _base: usize, _n: usize) -> LResult<usize> {
+    vm.push(Value::Table(vm.registry));
+    Ok(1)
+}
+
+fn getuservalue(vm: &mut Vm, _base: usize, _n: usize) -> LResult<usize> {
+    vm.push(Value::Nil);
+    vm.push(Value::Bool(false));
+    Ok(2)
+}

@@ -1,0 +1,853 @@
+//! `os` and `io` over the host: the Job's streams, its VFS and its clock.
+
+use std::io::{Read, Seek, SeekFrom, Write};
+
+use shield_engine::vfs::VfsFile;
+
+use crate::api::arg;
+use crate::heap::UData;
+use crate::table::Table;
+use crate::value::Value;
+use crate::vm::{LErr, LResult, NativeFn, Vm, rt};
+
+/// What a file handle is connected to.
+#[allow(missing_debug_implementations)]
+pub enum Stream {
+    /// The script's stdin.
+    Stdin,
+    /// The script's stdout.
+    Stdout,
+    /// The script's stderr.
+    Stderr,
+    /// A VFS file.
+    File(Box<dyn VfsFile>),
+}
+
+/// A Lua file handle.
+pub struct LFile {
+    /// The stream; `None` when closed.
+    pub stream: Option<Stream>,
+    /// Read-ahead bytes not yet consumed.
+    pub ahead: Vec<u8>,
+}
+
+impl std::fmt::Debug for LFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LFile")
+            .field("open", &self.stream.is_some())
+            .finish()
+    }
+}
+
+/// Opens `os` and `io`.
+pub fn open(vm: &mut Vm) {
+    let os: &[(&'static str, NativeFn)] = &[
+        ("time", os_time),
+        ("clock", os_clock),
+        ("date", os_date),
+        ("getenv", os_getenv),
+        ("exit", os_exit),
+        ("difftime", os_difftime),
+        ("remove", os_remove),
+        ("rename", os_rename),
+        ("tmpname", os_tmpname),
+        ("setlocale", os_setlocale),
+    ];
+    vm.new_lib("os", os);
+    let io: &[(&'static str, NativeFn)] = &[
+        ("write", io_write),
+        ("read", io_read),
+        ("lines", io_lines),
+        ("open", io_open),
+        ("close", io_close),
+        ("type", io_type),
+        ("output", io_output),
+        ("input", io_input),
+    ];
+    let t = vm.new_lib("io", io);
+    let meta = vm.heap.new_table(Table::default());
+    let methods: &[(&'static str, NativeFn)] = &[
+        ("write", f_write),
+        ("read", f_read),
+        ("lines", f_lines),
+        ("close", f_close),
+        ("seek", f_seek),
+        ("flush", f_flush),
+        ("setvbuf", f_setvbuf),
+    ];
+    let mt = vm.new_lib("", methods);
+    vm.set_field(meta, "__index", Value::Table(mt));
+    let name = vm.str(b"FILE*");
+    vm.set_field(meta, "__name", name);
+    let ts = vm.native("tostring", f_tostring);
+    vm.set_field(meta, "__tostring", ts);
+    vm.set_field(vm.registry, "FILE*", Value::Table(meta));
+    for (n, s) in [
+        ("stdin", Stream::Stdin),
+        ("stdout", Stream::Stdout),
+        ("stderr", Stream::Stderr),
+    ] {
+        let u = new_file(vm, s);
+        vm.set_field(t, n, u);
+    }
+    let out = vm.get_field(t, "stdout");
+    vm.set_field(vm.registry, "io.output", out);
+    let inp = vm.get_field(t, "stdin");
+    vm.set_field(vm.registry, "io.input", inp);
+}
+
+fn new_file(vm: &mut Vm, s: Stream) -> Value {
+    let meta = match vm.get_field(vm.registry, "FILE*") {
+        Value::Table(m) => Some(m),
+        _ => None,
+    };
+    vm.heap.bytes += 128;
+    Value::UData(vm.heap.udata.alloc(UData {
+        meta,
+        file: Some(LFile {
+            stream: Some(s),
+            ahead: Vec::new(),
+        }),
+    }))
+}
+
+fn os_time(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+    if let Value::Table(t) = arg(vm, base, n, 0) {
+        let get = |vm: &mut Vm, k: &str, def: Option<i64>| -> LResult<i64> {
+            match vm.get_field(t, k) {
+                Value::Int(i) => Ok(i),
+                Value::Num(f) if f.fract() == 0.0 => Ok(f as i64),
+                Value::Nil => match def {
+                    Some(d) => Ok(d),
+                    None => rt!(vm, "field '{k}' missing in date table"),
+                },
+                _ => rt!(vm, "field '{k}' is not an integer"),
+            }
+        };
+        let year = get(vm, "year", None)?;
+        let month = get(vm, "month", None)?;
+        let day = get(vm, "day", None)?;
+        let hour = get(vm, "hour", Some(12))?;
+        let min = get(vm, "min", Some(0))?;
+        let sec = get(vm, "sec", Some(0))?;
+        let days = days_from_civil(
+            year + (month - 1).div_euclid(12),
+            (month - 1).rem_euclid(12) + 1,
+            1,
+        ) + day
+            - 1;
+        vm.push(Value::Int(days * 86400 + hour * 3600 + min * 60 + sec));
+        return Ok(1);
+    }
+    let t = vm.host.time();
+    vm.push(Value::Int(t));
+    Ok(1)
+}
+
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+fn os_clock(vm: &mut Vm, _: usize, _: usize) -> LResult<usize> {
+    let c = vm.host.clock();
+    vm.push(Value::Num(c));
+    Ok(1)
+}
+
+fn os_date(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+    let fmt = if n > 0 && !vm.stack[base].is_nil() {
+        vm.check_bytes(base, n, 0, "date")?
+    } else {
+        b"%c".to_vec()
+    };
+    let t = if n > 1 && !vm.stack[base + 1].is_nil() {
+        vm.check_int(base, n, 1, "date")?
+    } else {
+        vm.host.time()
+    };
+    let fmt = fmt.strip_prefix(b"!").unwrap_or(&fmt).to_vec();
+    let days = t.div_euclid(86400);
+    let secs = t.rem_euclid(86400);
+    let (y, m, d) = civil_from_days(days);
+    let wday = (days + 4).rem_euclid(7);
+    let yday = days - days_from_civil(y, 1, 1) + 1;
+    let (hh, mm, ss) = (secs / 3600, secs % 3600 / 60, secs % 60);
+    if fmt.starts_with(b"*t") {
+        let tb = vm.heap.new_table(Table::default());
+        for (k, v) in [
+            ("year", y),
+            ("month", m),
+            ("day", d),
+            ("hour", hh),
+            ("min", mm),
+            ("sec", ss),
+            ("wday", wday + 1),
+            ("yday", yday),
+        ] {
+            vm.set_field(tb, k, Value::Int(v));
+        }
+        vm.set_field(tb, "isdst", Value::Bool(false));
+        vm.push(Value::Table(tb));
+        return Ok(1);
+    }
+    const DAYS: [&str; 7] = [
+        "Sunday",
+        "Monday",
+        "Tuesday",
+        "Wednesday",
+        "Thursday",
+        "Friday",
+        "Saturday",
+    ];
+    const MONTHS: [&str; 12] = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ];
+    let mut out = String::new();
+    let mut i = 0;
+    while i < fmt.len() {
+        if fmt[i] != b'%' {
+            out.push(fmt[i] as char);
+            i += 1;
+            continue;
+        }
+        i += 1;
+        let Some(&c) = fmt.get(i) else {
+            rt!(
+                vm,
+                "bad argument #1 to 'date' (invalid conversion specifier '%')"
+            );
+        };
+        i += 1;
+        let wd = DAYS[wday as usize];
+        let mo = MONTHS[(m - 1) as usize];
+        let s = match c {
+            b'Y' => y.to_string(),
+            b'y' => format!("{:02}", y % 100),
+            b'm' => format!("{m:02}"),
+            b'd' => format!("{d:02}"),
+            b'H' => format!("{hh:02}"),
+            b'M' => format!("{mm:02}"),
+            b'S' => format!("{ss:02}"),
+            b'p' => (if hh < 12 { "AM" } else { "PM" }).into(),
+            b'A' => wd.into(),
+            b'a' => wd[..3].into(),
+            b'B' => mo.into(),
+            b'b' | b'h' => mo[..3].into(),
+            b'j' => format!("{yday:03}"),
+            b'c' => format!(
+                "{} {} {:2} {:02}:{:02}:{:02} {}",
+                &wd[..3],
+                &mo[..3],
+                d,
+                hh,
+                mm,
+                ss,
+                y
+            ),
+            b'x' => format!("{:02}/{:02}/{:02}", m, d, y % 100),
+            b'X' => format!("{hh:02}:{mm:02}:{ss:02}"),
+            b'D' => format!("{:02}/{:02}/{:02}", m, d, y % 100),
+            b'F' => format!("{y}-{m:02}-{d:02}"),
+            b'T' => format!("{hh:02}:{mm:02}:{ss:02}"),
+            b'w' => wday.to_string(),
+            b'Z' => "UTC".into(),
+            b'z' => "+0000".into(),
+            b'%' => "%".into(),
+            b'n' => "\n".into(),
+            b't' => "\t".into(),
+            _ => rt!(
+                vm,
+                "bad argument #1 to 'date' (invalid conversion specifier '%{}')",
+                c as char
+            ),
+        };
+        out.push_str(&s);
+    }
+    let v = vm.str(out.as_bytes());
+    vm.push(v);
+    Ok(1)
+}
+
+fn os_getenv(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+    vm.check_str(base, n, 0, "getenv")?;
+    vm.push(Value::Nil);
+    Ok(1)
+}
+
+fn os_exit(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+    let code = match arg(vm, base, n, 0) {
+        Value::Nil | Value::Bool(true) => 0,
+        Value::Bool(false) => 1,
+        _ => vm.check_int(base, n, 0, "exit")? as i32,
+    };
+    Err(LErr::Exit(code))
+}
+
+fn os_difftime(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+    let a = vm.check_f64(base, n, 0, "difftime")?;
+    let b = if n > 1 {
+        vm.check_f64(base, n, 1, "difftime")?
+    } else {
+        0.0
+    };
+    vm.push(Value::Num(a - b));
+    Ok(1)
+}
+
+fn fail(vm: &mut Vm, msg: &str) -> LResult<usize> {
+    vm.push(Value::Nil);
+    let m = vm.str(msg.as_bytes());
+    vm.push(m);
+    vm.push(Value::Int(2));
+    Ok(3)
+}
+
+fn os_remove(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+    let name = vm.check_bytes(base, n, 0, "remove")?;
+    fail(
+        vm,
+        &format!(
+            "{}: Operation not permitted",
+            String::from_utf8_lossy(&name)
+        ),
+    )
+}
+
+fn os_rename(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+    let name = vm.check_bytes(base, n, 0, "rename")?;
+    fail(
+        vm,
+        &format!(
+            "{}: Operation not permitted",
+            String::from_utf8_lossy(&name)
+        ),
+    )
+}
+
+fn os_tmpname(vm: &mut Vm, _: usize, _: usize) -> LResult<usize> {
+    let t = vm.host.clock();
+    let s = format!("lua_tmp_{}", (t * 1e9) as u64);
+    let v = vm.str(s.as_bytes());
+    vm.push(v);
+    Ok(1)
+}
+
+fn os_setlocale(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+    // Only the C locale exists here; asking for another one fails.
+    let ok = match arg(vm, base, n, 0) {
+        Value::Nil => true,
+        Value::Str(h, _) => matches!(vm.heap.str(h), b"C" | b"" | b"POSIX"),
+        _ => false,
+    };
+    let v = if ok { vm.str(b"C") } else { Value::Nil };
+    vm.push(v);
+    Ok(1)
+}
+
+fn file_of(vm: &mut Vm, v: Value, f: &str) -> LResult<u32> {
+    if let Value::UData(h) = v
+        && vm.heap.udata.get(h).file.is_some()
+    {
+        if vm
+            .heap
+            .udata
+            .get(h)
+            .file
+            .as_ref()
+            .is_some_and(|f| f.stream.is_none())
+        {
+            rt!(vm, "attempt to use a closed file");
+        }
+        return Ok(h);
+    }
+    let tn = vm.type_name_mt(v);
+    rt!(vm, "bad argument #1 to '{f}' (FILE* expected, got {tn})")
+}
+
+fn write_to(
+    vm: &mut Vm,
+    h: u32,
+    base: usize,
+    n: usize,
+    first: usize,
+    fname: &str,
+) -> LResult<usize> {
+    let mut buf = Vec::new();
+    for i in first..n {
+        let v = vm.stack[base + i];
+        if let Value::Num(f) = v {
+            // io.write formats floats with "%.14g", without a ".0".
+            buf.extend_from_slice(crate::number::fmt_g(f, 14, false).as_bytes());
+            continue;
+        }
+        if !vm.append_str(v, &mut buf) {
+            return Err(vm.type_arg_error(i - first, fname, "string", v, true));
+        }
+    }
+    let file = vm
+        .heap
+        .udata
+        .get_mut(h)
+        .file
+        .as_mut()
+        .and_then(|f| f.stream.as_mut());
+    match file {
+        Some(Stream::Stdout) => vm.host.write(1, &buf)?,
+        Some(Stream::Stderr) => vm.host.write(2, &buf)?,
+        Some(Stream::File(f)) => {
+            let r = f.write_all(&buf);
+            vm.host.charge_output(buf.len())?;
+            if let Err(e) = r {
+                return fail(vm, &e.to_string());
+            }
+        }
+        _ => return fail(vm, "Bad file descriptor"),
+    }
+    vm.push(Value::UData(h));
+    Ok(1)
+}
+
+fn io_write(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+    let out = vm.get_field(vm.registry, "io.output");
+    let h = file_of(vm, out, "write")?;
+    write_to(vm, h, base, n, 0, "write")
+}
+
+fn f_write(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+    let h = file_of(vm, arg(vm, base, n, 0), "write")?;
+    write_to(vm, h, base, n, 1, "write")
+}
+
+/// Reads one more byte of a file into its read-ahead; false at the end.
+fn fill(vm: &mut Vm, h: u32) -> bool {
+    let mut chunk = [0u8; 4096];
+    let is_stdin = matches!(
+        vm.heap
+            .udata
+            .get(h)
+            .file
+            .as_ref()
+            .and_then(|f| f.stream.as_ref()),
+        Some(Stream::Stdin)
+    );
+    let got = if is_stdin {
+        vm.host.read_stdin(&mut chunk).unwrap_or(0)
+    } else {
+        match vm
+            .heap
+            .udata
+            .get_mut(h)
+            .file
+            .as_mut()
+            .and_then(|f| f.stream.as_mut())
+        {
+            Some(Stream::File(f)) => f.read(&mut chunk).unwrap_or(0),
+            _ => 0,
+        }
+    };
+    if got == 0 {
+        return false;
+    }
+    if let Some(f) = vm.heap.udata.get_mut(h).file.as_mut() {
+        f.ahead.extend_from_slice(&chunk[..got]);
+    }
+    vm.heap.bytes += got;
+    true
+}
+
+fn ahead<'v>(vm: &'v mut Vm, h: u32) -> &'v mut Vec<u8> {
+    let u = vm.heap.udata.get_mut(h);
+    if u.file.is_none() {
+        u.file = Some(LFile {
+            stream: None,
+            ahead: Vec::new(),
+        });
+    }
+    match u.file.as_mut() {
+        Some(f) => &mut f.ahead,
+        None => unreachable!("just set"),
+    }
+}
+
+fn read_fmt(vm: &mut Vm, h: u32, fmt: Value, fi: usize) -> LResult<Value> {
+    let f = match fmt {
+        Value::Int(k) => {
+            let k = k.max(0) as usize;
+            while ahead(vm, h).len() < k && fill(vm, h) {}
+            let a = ahead(vm, h);
+            if a.is_empty() && k > 0 {
+                return Ok(Value::Nil);
+            }
+            let take = k.min(a.len());
+            let bytes: Vec<u8> = a.drain(..take).collect();
+            if k == 0 && a.is_empty() && !fill(vm, h) {
+                return Ok(Value::Nil);
+            }
+            return Ok(vm.str(&bytes));
+        }
+        Value::Str(s, _) => vm
+            .heap
+            .str(s)
+            .strip_prefix(b"*")
+            .unwrap_or(vm.heap.str(s))
+            .first()
+            .copied()
+            .unwrap_or(b'l'),
+        _ => return Err(vm.arg_error(fi, "read", "invalid format")),
+    };
+    match f {
+        b'l' | b'L' => {
+            loop {
+                if let Some(p) = ahead(vm, h).iter().position(|&c| c == b'\n') {
+                    let mut line: Vec<u8> = ahead(vm, h).drain(..=p).collect();
+                    if f == b'l' {
+                        line.pop();
+                    }
+                    return Ok(vm.str(&line));
+                }
+                if !fill(vm, h) {
+                    break;
+                }
+            }
+            let a = std::mem::take(ahead(vm, h));
+            if a.is_empty() {
+                return Ok(Value::Nil);
+            }
+            Ok(vm.str(&a))
+        }
+        b'a' => {
+            while fill(vm, h) {}
+            let a = std::mem::take(ahead(vm, h));
+            Ok(vm.str(&a))
+        }
+        b'n' => {
+            loop {
+                let a = ahead(vm, h);
+                while a.first().is_some_and(u8::is_ascii_whitespace) {
+                    a.remove(0);
+                }
+                if !a.is_empty() || !fill(vm, h) {
+                    break;
+                }
+            }
+            while fill(vm, h) && ahead(vm, h).len() < 256 {}
+            let a = ahead(vm, h);
+            let len = a
+                .iter()
+                .position(|c| !(c.is_ascii_hexdigit() || b"+-.xXpP".contains(c)))
+                .unwrap_or(a.len())
+                .min(200);
+            let text: Vec<u8> = a.drain(..len).collect();
+            Ok(crate::number::str_to_number(&text).unwrap_or(Value::Nil))
+        }
+        _ => Err(vm.arg_error(fi, "read", "invalid format")),
+    }
+}
+
+fn read_from(vm: &mut Vm, h: u32, base: usize, n: usize, first: usize) -> LResult<usize> {
+    for i in first..n {
+        let v = read_fmt(vm, h, vm.stack[base + i], i)?;
+        vm.push(v);
+        if v.is_nil() {
+            return Ok(i - first + 1);
+        }
+    }
+    Ok(n - first)
+}
+
+fn io_read(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+    let inp = vm.get_field(vm.registry, "io.input");
+    let h = file_of(vm, inp, "read")?;
+    read_default(vm, h, base, n, 0)
+}
+
+fn read_default(vm: &mut Vm, h: u32, base: usize, n: usize, first: usize) -> LResult<usize> {
+    if n <= first {
+        let l = vm.str(b"l");
+        let v = read_fmt(vm, h, l, first)?;
+        vm.push(v);
+        return Ok(1);
+    }
+    read_from(vm, h, base, n, first)
+}
+
+fn f_read(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+    let h = file_of(vm, arg(vm, base, n, 0), "read")?;
+    read_default(vm, h, base, n, 1)
+}
+
+fn lines_iter(vm: &mut Vm, base: usize, _n: usize) -> LResult<usize> {
+    let ups = vm.upvals_of(base);
+    let Some(Value::UData(h)) = ups.first().copied() else {
+        return Ok(0);
+    };
+    if vm
+        .heap
+        .udata
+        .get(h)
+        .file
+        .as_ref()
+        .is_some_and(|f| f.stream.is_none())
+    {
+        rt!(vm, "file is already closed");
+    }
+    let fmt = ups.get(1).copied().unwrap_or(Value::Nil);
+    let fmt = if fmt.is_nil() { vm.str(b"l") } else { fmt };
+    let v = read_fmt(vm, h, fmt, 1)?;
+    vm.push(v);
+    Ok(1)
+}
+
+fn make_lines(vm: &mut Vm, file: Value, fmt: Value) -> Value {
+    vm.native_with(
+        "lines",
+        lines_iter,
+        vec![file, fmt],
+        crate::heap::Special::None,
+    )
+}
+
+fn f_lines(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+    let f = arg(vm, base, n, 0);
+    file_of(vm, f, "lines")?;
+    let it = make_lines(vm, f, arg(vm, base, n, 1));
+    vm.push(it);
+    Ok(1)
+}
+
+fn open_file(vm: &mut Vm, name: &[u8], mode: &str) -> Result<Value, String> {
+    let path = String::from_utf8_lossy(name).into_owned();
+    match vm.host.open(&path, mode) {
+        Ok(f) => Ok(new_file(vm, Stream::File(f))),
+        Err(e) => Err(format!("{path}: {}", errno_text(&e))),
+    }
+}
+
+fn errno_text(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "No such file or directory".into(),
+        std::io::ErrorKind::PermissionDenied => "Permission denied".into(),
+        _ => e.to_string(),
+    }
+}
+
+fn io_lines(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+    if arg(vm, base, n, 0).is_nil() {
+        let inp = vm.get_field(vm.registry, "io.input");
+        let it = make_lines(vm, inp, Value::Nil);
+        vm.push(it);
+        return Ok(1);
+    }
+    let name = vm.check_bytes(base, n, 0, "lines")?;
+    match open_file(vm, &name, "r") {
+        Ok(f) => {
+            let it = make_lines(vm, f, arg(vm, base, n, 1));
+            vm.push(it);
+            vm.push(Value::Nil);
+            vm.push(Value::Nil);
+            vm.push(f);
+            Ok(4)
+        }
+        Err(e) => rt!(vm, "{e}"),
+    }
+}
+
+fn io_open(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+    let name = vm.check_bytes(base, n, 0, "open")?;
+    let mode = if n > 1 {
+        vm.check_bytes(base, n, 1, "open")?
+    } else {
+        b"r".to_vec()
+    };
+    let mode = String::from_utf8_lossy(&mode).into_owned();
+    let ok = {
+        let m = mode.trim_end_matches('b');
+        matches!(m, "r" | "w" | "a" | "r+" | "w+" | "a+")
+    };
+    if !ok {
+        return Err(vm.arg_error(1, "open", "invalid mode"));
+    }
+    match open_file(vm, &name, &mode) {
+        Ok(f) => {
+            vm.push(f);
+            Ok(1)
+        }
+        Err(e) => fail(vm, &e),
+    }
+}
+
+fn close_file(vm: &mut Vm, h: u32) -> LResult<usize> {
+    let f = vm.heap.udata.get_mut(h).file.as_mut();
+    if let Some(f) = f {
+        match f.stream {
+            Some(Stream::File(_)) => {
+                if let Some(Stream::File(mut file)) = f.stream.take() {
+                    let _ = file.flush();
+                }
+            }
+            _ => {
+                vm.push(Value::Nil);
+                let m = vm.str(b"cannot close standard file");
+                vm.push(m);
+                return Ok(2);
+            }
+        }
+    }
+    vm.push(Value::Bool(true));
+    Ok(1)
+}
+
+fn io_close(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+    let f = if n == 0 {
+        vm.get_field(vm.registry, "io.output")
+    } else {
+        vm.stack[base]
+    };
+    let h = file_of(vm, f, "close")?;
+    close_file(vm, h)
+}
+
+fn f_close(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+    let h = file_of(vm, arg(vm, base, n, 0), "close")?;
+    close_file(vm, h)
+}
+
+fn f_seek(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+    let h = file_of(vm, arg(vm, base, n, 0), "seek")?;
+    let whence = if n > 1 {
+        vm.check_bytes(base, n, 1, "seek")?
+    } else {
+        b"cur".to_vec()
+    };
+    let off = vm.opt_int(base, n, 2, "seek", 0)?;
+    let pending = ahead(vm, h).len() as i64;
+    let pos = match &whence[..] {
+        b"set" => SeekFrom::Start(off.max(0) as u64),
+        b"cur" => SeekFrom::Current(off - pending),
+        b"end" => SeekFrom::End(off),
+        _ => return Err(vm.arg_error(1, "seek", "invalid option")),
+    };
+    ahead(vm, h).clear();
+    let r = match vm
+        .heap
+        .udata
+        .get_mut(h)
+        .file
+        .as_mut()
+        .and_then(|f| f.stream.as_mut())
+    {
+        Some(Stream::File(f)) => f.seek(pos),
+        _ => Err(std::io::Error::other("Illegal seek")),
+    };
+    match r {
+        Ok(p) => {
+            vm.push(Value::Int(p as i64));
+            Ok(1)
+        }
+        Err(e) => fail(vm, &e.to_string()),
+    }
+}
+
+fn f_flush(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+    let h = file_of(vm, arg(vm, base, n, 0), "flush")?;
+    vm.push(Value::UData(h));
+    Ok(1)
+}
+
+fn f_setvbuf(vm: &mut Vm, _: usize, _: usize) -> LResult<usize> {
+    vm.push(Value::Bool(true));
+    Ok(1)
+}
+
+fn f_tostring(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+    let v = arg(vm, base, n, 0);
+    let closed = matches!(v, Value::UData(h) if vm.heap.udata.get(h).file.as_ref().is_some_and(|f| f.stream.is_none()));
+    let s = if closed {
+        "file (closed)".to_string()
+    } else {
+        format!(
+            "file (0x{:08x})",
+            0x5000_0000u64
+                + if let Value::UData(h) = v {
+                    h as u64 * 64
+                } else {
+                    0
+                }
+        )
+    };
+    let r = vm.str(s.as_bytes());
+    vm.push(r);
+    Ok(1)
+}
+
+fn io_type(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+    vm.check_any(n, 0, "type")?;
+    let r = match vm.stack[base] {
+        Value::UData(h) => match &vm.heap.udata.get(h).file {
+            Some(f) if f.stream.is_some() => vm.str(b"file"),
+            Some(_) => vm.str(b"closed file"),
+            None => Value::Nil,
+        },
+        _ => Value::Nil,
+    };
+    vm.push(r);
+    Ok(1)
+}
+
+fn set_default(vm: &mut Vm, base: usize, n: usize, key: &str, mode: &str) -> LResult<usize> {
+    match arg(vm, base, n, 0) {
+        Value::Nil => {}
+        Value::Str(s, _) => {
+            let name = vm.heap.str(s).to_vec();
+            match open_file(vm, &name, mode) {
+                Ok(f) => vm.set_field(vm.registry, key, f),
+                Err(e) => rt!(vm, "{e}"),
+            }
+        }
+        v => {
+            file_of(vm, v, key)?;
+            vm.set_field(vm.registry, key, v);
+        }
+    }
+    let cur = vm.get_field(vm.registry, key);
+    vm.push(cur);
+    Ok(1)
+}
+
+fn io_output(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+    set_default(vm, base, n, "io.output", "w")
+}
+
+fn io_input(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+    set_default(vm, base, n, "io.input", "r")
+}

@@ -1,0 +1,314 @@
+//! Lua tables: an array part for keys `1..=n` and an open-addressed hash part
+//! (linear probing on a multiplicative hash). Interned strings make the
+//! handle itself the hash, so string lookups never touch string bytes.
+//! Removing a key leaves it in place with a `nil` value, so `next` keeps
+//! working during a traversal that clears fields; dead keys go at rehash.
+
+use crate::value::{Value, float_to_int};
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Node {
+    key: Value,
+    val: Value,
+}
+
+/// A Lua table.
+#[derive(Debug, Default)]
+pub struct Table {
+    /// Values of keys `1..=arr.len()`.
+    pub arr: Vec<Value>,
+    nodes: Vec<Node>,
+    /// Slots of `nodes` holding a key (live or dead).
+    used: usize,
+    /// The metatable, if any.
+    pub meta: Option<u32>,
+    /// Cached absence of metamethods when this table is a metatable: bit `i`
+    /// set means event `i` is known absent. Cleared on every raw store.
+    pub absent: u32,
+}
+
+#[inline]
+fn hash(k: Value) -> u64 {
+    let bits = match k {
+        Value::Int(i) => i as u64,
+        Value::Num(f) => f.to_bits() ^ 0x5555,
+        Value::Bool(b) => b as u64 + 0x9e37,
+        Value::Str(h, _) => (h as u64) << 1 | 1,
+        Value::Table(h) => (h as u64) ^ 0x1_0000_0000,
+        Value::Func(h) => (h as u64) ^ 0x2_0000_0000,
+        Value::Thread(h) => (h as u64) ^ 0x3_0000_0000,
+        Value::UData(h) => (h as u64) ^ 0x4_0000_0000,
+        Value::Light(p) => p ^ 0x5_0000_0000,
+        Value::Nil => 0,
+    };
+    bits.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
+/// Normalizes a float key with an integral value to an integer key.
+#[inline]
+pub fn norm_key(k: Value) -> Value {
+    if let Value::Num(f) = k
+        && let Some(i) = float_to_int(f)
+    {
+        return Value::Int(i);
+    }
+    k
+}
+
+impl Table {
+    /// A table with room for `narr` array and `nhash` hash entries.
+    pub fn with_capacity(narr: usize, nhash: usize) -> Table {
+        let mut t = Table {
+            arr: Vec::with_capacity(narr),
+            ..Table::default()
+        };
+        if nhash > 0 {
+            t.nodes = vec![Node::default(); (nhash * 4 / 3 + 1).next_power_of_two()];
+        }
+        t
+    }
+
+    /// Approximate bytes held, for memory accounting.
+    pub fn bytes(&self) -> usize {
+        64 + self.arr.capacity() * 16 + self.nodes.len() * 32
+    }
+
+    #[inline]
+    fn slot(&self, k: Value) -> Option<usize> {
+        if self.nodes.is_empty() {
+            return None;
+        }
+        let mask = self.nodes.len() - 1;
+        let mut i = (hash(k) >> 32) as usize & mask;
+        loop {
+            let n = &self.nodes[i];
+            if n.key.is_nil() {
+                return None;
+            }
+            if n.key.raw_eq(k) {
+                return Some(i);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Raw get with an integer key.
+    #[inline]
+    pub fn get_int(&self, i: i64) -> Value {
+        let u = (i as u64).wrapping_sub(1);
+        if u < self.arr.len() as u64 {
+            return self.arr[u as usize];
+        }
+        match self.slot(Value::Int(i)) {
+            Some(s) => self.nodes[s].val,
+            None => Value::Nil,
+        }
+    }
+
+    /// Raw get with a string key handle.
+    #[inline]
+    pub fn get_str(&self, s: u32) -> Value {
+        match self.slot(Value::Str(s, s)) {
+            Some(i) => self.nodes[i].val,
+            None => Value::Nil,
+        }
+    }
+
+    /// Raw get.
+    #[inline]
+    pub fn get(&self, k: Value) -> Value {
+        match k {
+            Value::Int(i) => self.get_int(i),
+            Value::Str(s, _) => self.get_str(s),
+            Value::Nil => Value::Nil,
+            Value::Num(f) => match float_to_int(f) {
+                Some(i) => self.get_int(i),
+                None => self.slot(k).map_or(Value::Nil, |s| self.nodes[s].val),
+            },
+            _ => self.slot(k).map_or(Value::Nil, |s| self.nodes[s].val),
+        }
+    }
+
+    /// Raw set; the key must not be nil or NaN (checked by the caller).
+    /// Returns the growth in bytes.
+    pub fn set(&mut self, k: Value, v: Value) -> usize {
+        self.absent = 0;
+        let k = norm_key(k);
+        if let Value::Int(i) = k {
+            return self.set_int(i, v);
+        }
+        self.set_hashed(k, v)
+    }
+
+    /// Raw set with an integer key.
+    pub fn set_int(&mut self, i: i64, v: Value) -> usize {
+        self.absent = 0;
+        let len = self.arr.len();
+        let u = (i as u64).wrapping_sub(1);
+        if u < len as u64 {
+            self.arr[u as usize] = v;
+            if v.is_nil() && u as usize == len - 1 {
+                // Keep the array part ending in a non-nil value.
+                while let Some(Value::Nil) = self.arr.last() {
+                    self.arr.pop();
+                }
+            }
+            return 0;
+        }
+        if u == len as u64 && !v.is_nil() {
+            let before = self.arr.capacity();
+            self.arr.push(v);
+            // Pull following keys out of the hash part.
+            if self.used > 0 {
+                if let Some(s) = self.slot(Value::Int(i)) {
+                    self.nodes[s].val = Value::Nil;
+                }
+                loop {
+                    let next = self.arr.len() as i64 + 1;
+                    match self.slot(Value::Int(next)) {
+                        Some(s) if !self.nodes[s].val.is_nil() => {
+                            let val = self.nodes[s].val;
+                            self.nodes[s].val = Value::Nil;
+                            self.arr.push(val);
+                        }
+                        _ => break,
+                    }
+                }
+            }
+            return (self.arr.capacity() - before) * 16;
+        }
+        self.set_hashed(Value::Int(i), v)
+    }
+
+    fn set_hashed(&mut self, k: Value, v: Value) -> usize {
+        if let Some(s) = self.slot(k) {
+            self.nodes[s].val = v;
+            return 0;
+        }
+        if v.is_nil() {
+            return 0;
+        }
+        let mut grown = 0;
+        if (self.used + 1) * 4 > self.nodes.len() * 3 {
+            grown = self.rehash();
+        }
+        self.insert_new(k, v);
+        grown
+    }
+
+    fn insert_new(&mut self, k: Value, v: Value) {
+        let mask = self.nodes.len() - 1;
+        let mut i = (hash(k) >> 32) as usize & mask;
+        while !self.nodes[i].key.is_nil() {
+            i = (i + 1) & mask;
+        }
+        self.nodes[i] = Node { key: k, val: v };
+        self.used += 1;
+    }
+
+    fn rehash(&mut self) -> usize {
+        let before = self.nodes.len();
+        let live = self.nodes.iter().filter(|n| !n.val.is_nil()).count();
+        let cap = ((live + 1) * 2).max(4).next_power_of_two();
+        let old = std::mem::replace(&mut self.nodes, vec![Node::default(); cap]);
+        self.used = 0;
+        for n in old {
+            if !n.val.is_nil() {
+                self.insert_new(n.key, n.val);
+            }
+        }
+        cap.saturating_sub(before) * 32
+    }
+
+    /// A border (`#t` without `__len`).
+    pub fn len(&self) -> i64 {
+        let n = self.arr.len();
+        if n > 0 && self.arr[n - 1].is_nil() {
+            // Binary search for a border inside the array part.
+            let (mut lo, mut hi) = (0usize, n);
+            while hi - lo > 1 {
+                let m = (lo + hi) / 2;
+                if self.arr[m - 1].is_nil() {
+                    hi = m;
+                } else {
+                    lo = m;
+                }
+            }
+            return lo as i64;
+        }
+        if self.used == 0 {
+            return n as i64;
+        }
+        let mut j = n as i64;
+        while !self.get_int(j + 1).is_nil() {
+            j += 1;
+        }
+        j
+    }
+
+    /// Whether the table is empty of live entries (for `next` checks).
+    pub fn is_empty(&self) -> bool {
+        self.arr.is_empty() && self.nodes.iter().all(|n| n.val.is_nil())
+    }
+
+    /// Traversal: the entry after `k` (`nil` starts); `None` for a key not
+    /// in the table, `Some(None)` at the end.
+    pub fn next_entry(&self, k: Value) -> Option<Option<(Value, Value)>> {
+        let k = norm_key(k);
+        let mut pos = match k {
+            Value::Nil => 0,
+            Value::Int(i) if i >= 1 && (i as u64) <= self.arr.len() as u64 => i as usize,
+            _ => match self.slot(k) {
+                Some(s) => self.arr.len() + s + 1,
+                None => return None,
+            },
+        };
+        while pos < self.arr.len() {
+            if !self.arr[pos].is_nil() {
+                return Some(Some((Value::Int(pos as i64 + 1), self.arr[pos])));
+            }
+            pos += 1;
+        }
+        let mut s = pos - self.arr.len();
+        while s < self.nodes.len() {
+            let n = self.nodes[s];
+            if !n.val.is_nil() {
+                return Some(Some((n.key, n.val)));
+            }
+            s += 1;
+        }
+        Some(None)
+    }
+
+    /// Every live key and value, for the collector.
+    pub fn for_each(&self, mut f: impl FnMut(Value)) {
+        for v in &self.arr {
+            f(*v);
+        }
+        for n in &self.nodes {
+            if !n.val.is_nil() {
+                f(n.key);
+                f(n.val);
+            }
+        }
+        if let Some(m) = self.meta {
+            f(Value::Table(m));
+        }
+    }
+
+    /// Drops entries whose key or value `dead` says is collected (weak tables).
+    pub fn clear_weak(&mut self, weak_k: bool, weak_v: bool, dead: impl Fn(Value) -> bool) {
+        if weak_v {
+            for v in self.arr.iter_mut() {
+                if dead(*v) {
+                    *v = Value::Nil;
+                }
+            }
+        }
+        for n in self.nodes.iter_mut() {
+            if !n.val.is_nil() && ((weak_k && dead(n.key)) || (weak_v && dead(n.val))) {
+                n.val = Value::Nil;
+            }
+        }
+    }
+}

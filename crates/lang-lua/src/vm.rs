@@ -1,0 +1,2721 @@
+//! The interpreter: one dispatch loop over register bytecode. Lua-to-Lua
+//! calls push a frame and stay in the loop (no host recursion); pcall,
+//! xpcall, coroutine resume and yield are handled by the loop too, so a
+//! coroutine can yield across pcall. Metamethods and natives that call back
+//! (sort comparators, gsub functions) re-enter the loop with a depth limit.
+
+use std::rc::Rc;
+
+use shield_engine::LimitKind;
+
+use crate::heap::{CoStatus, Frame, Func, Heap, Protect, Special, Thread, UpVal};
+use crate::number::{fmod, fmt_float, idiv, imod, shl, str_to_number};
+use crate::proto::*;
+use crate::table::Table;
+use crate::value::{Value, float_to_int};
+
+/// A native function: arguments are `vm.stack[base..base + n]`; results are
+/// pushed with [`Vm::push`] and their count returned.
+pub type NativeFn = fn(&mut Vm, usize, usize) -> LResult<usize>;
+
+/// Why execution stopped abnormally.
+#[derive(Debug, Clone)]
+pub enum LErr {
+    /// A Lua error with its value.
+    Rt(Value),
+    /// A limit was reached (not catchable by pcall).
+    Limit(LimitKind),
+    /// `os.exit`.
+    Exit(i32),
+}
+
+/// Result of VM operations.
+pub type LResult<T> = Result<T, LErr>;
+
+/// Metamethod events, in the order of `TM_NAMES`.
+#[allow(missing_docs)]
+pub mod tm {
+    pub const INDEX: usize = 0;
+    pub const NEWINDEX: usize = 1;
+    pub const GC: usize = 2;
+    pub const MODE: usize = 3;
+    pub const LEN: usize = 4;
+    pub const EQ: usize = 5;
+    pub const ADD: usize = 6;
+    pub const SUB: usize = 7;
+    pub const MUL: usize = 8;
+    pub const MOD: usize = 9;
+    pub const POW: usize = 10;
+    pub const DIV: usize = 11;
+    pub const IDIV: usize = 12;
+    pub const BAND: usize = 13;
+    pub const BOR: usize = 14;
+    pub const BXOR: usize = 15;
+    pub const SHL: usize = 16;
+    pub const SHR: usize = 17;
+    pub const UNM: usize = 18;
+    pub const BNOT: usize = 19;
+    pub const LT: usize = 20;
+    pub const LE: usize = 21;
+    pub const CONCAT: usize = 22;
+    pub const CALL: usize = 23;
+    pub const CLOSE: usize = 24;
+    pub const TOSTRING: usize = 25;
+    pub const NAME: usize = 26;
+    pub const METATABLE: usize = 27;
+    pub const PAIRS: usize = 28;
+}
+
+const TM_NAMES: &[&str] = &[
+    "__index",
+    "__newindex",
+    "__gc",
+    "__mode",
+    "__len",
+    "__eq",
+    "__add",
+    "__sub",
+    "__mul",
+    "__mod",
+    "__pow",
+    "__div",
+    "__idiv",
+    "__band",
+    "__bor",
+    "__bxor",
+    "__shl",
+    "__shr",
+    "__unm",
+    "__bnot",
+    "__lt",
+    "__le",
+    "__concat",
+    "__call",
+    "__close",
+    "__tostring",
+    "__name",
+    "__metatable",
+    "__pairs",
+];
+
+/// Most value slots a thread's stack may hold.
+pub const MAX_STACK: usize = 1_000_000;
+/// Most nested host re-entries (metamethods, callbacks).
+pub const MAX_HOST_DEPTH: u32 = 190;
+
+/// Where a script's output goes, and where its input and files come from.
+pub trait Host {
+    /// Writes to stdout (1) or stderr (2).
+    fn write(&mut self, fd: u8, data: &[u8]) -> LResult<()>;
+    /// Reads stdin.
+    fn read_stdin(&mut self, buf: &mut [u8]) -> std::io::Result<usize>;
+    /// Opens a file.
+    fn open(
+        &mut self,
+        path: &str,
+        mode: &str,
+    ) -> std::io::Result<Box<dyn shield_engine::vfs::VfsFile>>;
+    /// Seconds since the epoch.
+    fn time(&self) -> i64;
+    /// CPU seconds.
+    fn clock(&self) -> f64;
+    /// Charges bytes written to files against the output budget.
+    fn charge_output(&mut self, n: usize) -> LResult<()>;
+}
+
+/// A virtual machine: heap, the running thread's stack and frames, globals.
+pub struct Vm<'h> {
+    /// All objects.
+    pub heap: Heap,
+    /// Running thread's values.
+    pub stack: Vec<Value>,
+    /// Running thread's frames.
+    pub frames: Vec<Frame>,
+    /// Running thread's open upvalues (stack index, handle), ascending.
+    pub open: Vec<(u32, u32)>,
+    /// Running thread's to-be-closed variables (stack indices).
+    pub tbc: Vec<usize>,
+    /// First free slot for native calls.
+    pub top: usize,
+    /// Running thread handle.
+    pub cur: u32,
+    /// The global table.
+    pub globals: u32,
+    /// The registry table (loaded modules and such).
+    pub registry: u32,
+    /// The metatable of strings.
+    pub string_meta: Option<u32>,
+    /// Metatables of nil, booleans, numbers, functions, threads and light
+    /// userdata (set only through the debug library).
+    pub basic_meta: [Option<u32>; 6],
+    /// Interned metamethod names.
+    pub tm_names: Vec<u32>,
+    /// Instructions left (approximate counting at backward jumps and calls).
+    pub budget: i64,
+    /// Byte limit of the heap.
+    pub mem_limit: usize,
+    /// Host re-entry depth.
+    pub depth: u32,
+    /// Nested coroutine resumes (bounded like C Lua's C stack).
+    pub co_depth: u32,
+    /// For the next collection: the running thread's stack is live only
+    /// below this slot.
+    pub gc_limit: Option<usize>,
+    /// Values held by Rust code across calls into Lua (a pending error while
+    /// `__close` handlers run, results waiting for them): collection roots.
+    pub roots: Vec<Value>,
+    /// Scratch buffer for concatenation.
+    pub buf: Vec<u8>,
+    /// The outside world.
+    pub host: Box<dyn Host + 'h>,
+    /// Set when a coroutine switch completed a host call: the loop returns.
+    pub exit_run: bool,
+    /// The running native was called by a native (pcall, a host call), not
+    /// by Lua code: `error` level 1 has no position then.
+    pub native_parent: bool,
+    /// While an error caught by `pcall`/`xpcall` runs `__close` handlers:
+    /// the frame index the handlers start at, the protecting function and
+    /// its name. C Lua runs them from that native frame, and
+    /// `debug.getinfo` shows it between the handlers and the caller.
+    pub virtual_native: Option<(usize, Value, &'static str)>,
+    /// Random state (xoshiro256**).
+    pub rng: [u64; 4],
+    /// Polled for the process-level memory backstop.
+    pub heap_exceeded: fn() -> bool,
+}
+
+impl std::fmt::Debug for Vm<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Vm")
+            .field("frames", &self.frames.len())
+            .finish_non_exhaustive()
+    }
+}
+
+macro_rules! rt {
+    ($vm:expr, $($arg:tt)*) => {
+        return Err($vm.rt_error(&format!($($arg)*)))
+    };
+}
+pub(crate) use rt;
+
+impl<'h> Vm<'h> {
+    /// A VM with an empty global table (libraries are opened by `lib::open`).
+    pub fn new(host: Box<dyn Host + 'h>) -> Vm<'h> {
+        let mut heap = Heap::new();
+        let globals = heap.new_table(Table::default());
+        let registry = heap.new_table(Table::default());
+        let main = heap.threads.alloc(Thread {
+            status: Some(CoStatus::Running),
+            ..Thread::default()
+        });
+        let tm_names = TM_NAMES.iter().map(|n| heap.intern(n.as_bytes())).collect();
+        Vm {
+            heap,
+            stack: Vec::with_capacity(1024),
+            frames: Vec::new(),
+            open: Vec::new(),
+            tbc: Vec::new(),
+            top: 0,
+            cur: main,
+            globals,
+            registry,
+            string_meta: None,
+            basic_meta: [None; 6],
+            tm_names,
+            budget: i64::MAX,
+            mem_limit: usize::MAX,
+            depth: 0,
+            co_depth: 0,
+            gc_limit: None,
+            roots: Vec::new(),
+            buf: Vec::new(),
+            host,
+            exit_run: false,
+            native_parent: false,
+            virtual_native: None,
+            rng: [0; 4],
+            heap_exceeded: shield_engine::no_heap_budget,
+        }
+    }
+
+    /// Interns a string value.
+    pub fn str(&mut self, s: &[u8]) -> Value {
+        self.heap.str_value(s)
+    }
+
+    /// Pushes a result of a native function.
+    #[inline]
+    pub fn push(&mut self, v: Value) {
+        if self.top >= self.stack.len() {
+            self.stack.resize(self.top + 16, Value::Nil);
+            self.heap.bytes += 16 * 16;
+        }
+        self.stack[self.top] = v;
+        self.top += 1;
+    }
+
+    /// The position prefix (`chunk:line:`) of the Lua function `level`
+    /// frames down (1 = the running one).
+    pub fn where_(&self, level: usize) -> String {
+        if level == 0 || level > self.frames.len() {
+            return String::new();
+        }
+        let f = &self.frames[self.frames.len() - level];
+        if let Value::Func(h) = self.stack[f.func]
+            && let Func::Lua { proto, .. } = self.heap.funcs.get(h)
+        {
+            let pc = f.pc.saturating_sub(1);
+            // A stripped function has no lines: C Lua shows -1.
+            let line = proto.lines.get(pc).map_or(-1, |&l| i64::from(l));
+            return format!("{}:{}: ", proto.source, line);
+        }
+        String::new()
+    }
+
+    /// A runtime error with the running function's position.
+    pub fn rt_error(&mut self, msg: &str) -> LErr {
+        let pos = if self.native_parent {
+            String::new()
+        } else {
+            self.where_(1)
+        };
+        let s = format!("{pos}{msg}");
+        LErr::Rt(self.str(s.as_bytes()))
+    }
+
+    /// Converts a value to a string for messages and `tostring` without
+    /// metamethods.
+    pub fn tostr_basic(&self, v: Value) -> Vec<u8> {
+        match v {
+            Value::Nil => b"nil".to_vec(),
+            Value::Bool(b) => {
+                if b {
+                    b"true".to_vec()
+                } else {
+                    b"false".to_vec()
+                }
+            }
+            Value::Int(i) => i.to_string().into_bytes(),
+            Value::Num(f) => fmt_float(f).into_bytes(),
+            Value::Str(h, _) => self.heap.str(h).to_vec(),
+            Value::Table(h) => {
+                format!("table: 0x{:08x}", 0x1000_0000u64 + h as u64 * 64).into_bytes()
+            }
+            Value::Func(h) => match self.heap.funcs.get(h) {
+                Func::Native { .. } => {
+                    format!("function: 0x{:08x}", 0x2000_0000u64 + h as u64 * 64).into_bytes()
+                }
+                Func::Lua { .. } => {
+                    format!("function: 0x{:08x}", 0x2000_0000u64 + h as u64 * 64).into_bytes()
+                }
+            },
+            Value::Thread(h) => {
+                format!("thread: 0x{:08x}", 0x3000_0000u64 + h as u64 * 64).into_bytes()
+            }
+            Value::UData(h) => {
+                format!("userdata: 0x{:08x}", 0x4000_0000u64 + h as u64 * 64).into_bytes()
+            }
+            Value::Light(p) => format!("userdata: 0x{p:08x}").into_bytes(),
+        }
+    }
+
+    /// The metatable of any value.
+    pub fn metatable(&self, v: Value) -> Option<u32> {
+        match v {
+            Value::Table(h) => self.heap.tables.get(h).meta,
+            Value::Str(_, _) => self.string_meta,
+            Value::UData(h) => self.heap.udata.get(h).meta,
+            other => self.basic_meta[basic_index(other)],
+        }
+    }
+
+    /// A metamethod of `v` for event `ev`, using the absence cache.
+    #[inline]
+    pub fn get_tm(&mut self, v: Value, ev: usize) -> Value {
+        match self.metatable(v) {
+            Some(m) => self.tm_of(m, ev),
+            None => Value::Nil,
+        }
+    }
+
+    /// Event `ev` in metatable `m`.
+    #[inline]
+    pub fn tm_of(&mut self, m: u32, ev: usize) -> Value {
+        let t = self.heap.tables.get(m);
+        if ev < 32 && t.absent & (1 << ev) != 0 {
+            return Value::Nil;
+        }
+        let v = t.get_str(self.tm_names[ev]);
+        if v.is_nil() && ev < 32 {
+            self.heap.tables.get_mut(m).absent |= 1 << ev;
+        }
+        v
+    }
+
+    /// `obj[key]` with `__index`.
+    #[inline(never)]
+    pub fn index(&mut self, mut obj: Value, key: Value) -> LResult<Value> {
+        for _ in 0..2000 {
+            let tmv = if let Value::Table(h) = obj {
+                let t = self.heap.tables.get(h);
+                let v = t.get(key);
+                if !v.is_nil() {
+                    return Ok(v);
+                }
+                match t.meta {
+                    None => return Ok(Value::Nil),
+                    Some(m) => {
+                        let tmv = self.tm_of(m, tm::INDEX);
+                        if tmv.is_nil() {
+                            return Ok(Value::Nil);
+                        }
+                        tmv
+                    }
+                }
+            } else {
+                let tmv = self.get_tm(obj, tm::INDEX);
+                if tmv.is_nil() {
+                    return Err(self.type_error(obj, "index", None));
+                }
+                tmv
+            };
+            if let Value::Func(_) = tmv {
+                return self.call1(tmv, &[obj, key]);
+            }
+            obj = tmv;
+        }
+        rt!(self, "'__index' chain too long; possible loop")
+    }
+
+    /// `obj[key] = val` with `__newindex`.
+    #[inline(never)]
+    pub fn set_index(&mut self, mut obj: Value, key: Value, val: Value) -> LResult<()> {
+        for _ in 0..2000 {
+            let tmv = if let Value::Table(h) = obj {
+                let t = self.heap.tables.get(h);
+                let existing = t.get(key);
+                let tmv = match (existing.is_nil(), t.meta) {
+                    (true, Some(m)) => self.tm_of(m, tm::NEWINDEX),
+                    _ => Value::Nil,
+                };
+                if tmv.is_nil() {
+                    return self.raw_set(h, key, val);
+                }
+                tmv
+            } else {
+                let tmv = self.get_tm(obj, tm::NEWINDEX);
+                if tmv.is_nil() {
+                    return Err(self.type_error(obj, "index", None));
+                }
+                tmv
+            };
+            if let Value::Func(_) = tmv {
+                self.call_n(tmv, &[obj, key, val], 0)?;
+                return Ok(());
+            }
+            obj = tmv;
+        }
+        rt!(self, "'__newindex' chain too long; possible loop")
+    }
+
+    /// Raw store with key checks and memory accounting.
+    pub fn raw_set(&mut self, h: u32, key: Value, val: Value) -> LResult<()> {
+        match key {
+            Value::Nil => rt!(self, "index is nil"),
+            Value::Num(f) if f.is_nan() => rt!(self, "index is NaN"),
+            _ => {}
+        }
+        let grown = self.heap.tables.get_mut(h).set(key, val);
+        self.heap.bytes += grown;
+        Ok(())
+    }
+
+    /// "attempt to X a T value (desc)".
+    pub fn type_error(&mut self, v: Value, op: &str, desc: Option<String>) -> LErr {
+        let tn = self.type_name_mt(v);
+        match desc {
+            Some(d) => self.rt_error(&format!("attempt to {op} a {tn} value ({d})")),
+            None => self.rt_error(&format!("attempt to {op} a {tn} value")),
+        }
+    }
+
+    /// The type name, or `__name` from the metatable.
+    pub fn type_name_mt(&mut self, v: Value) -> String {
+        if let Value::Light(_) = v {
+            return "light userdata".into();
+        }
+        if let Some(m) = self.metatable(v) {
+            let n = self.heap.tables.get(m).get_str(self.tm_names[tm::NAME]);
+            if let Value::Str(s, _) = n {
+                return String::from_utf8_lossy(self.heap.str(s)).into_owned();
+            }
+        }
+        v.type_name().to_string()
+    }
+
+    /// Calls metamethod `h` of event `ev`; a value that cannot be called is
+    /// reported as C Lua does ("attempt to call a number value (metamethod 'add')").
+    pub fn call_tm(&mut self, h: Value, ev: usize, args: &[Value]) -> LResult<Value> {
+        if !matches!(h, Value::Func(_)) && self.get_tm(h, tm::CALL).is_nil() {
+            let tn = self.type_name_mt(h);
+            rt!(
+                self,
+                "attempt to call a {tn} value (metamethod '{}')",
+                &TM_NAMES[ev][2..]
+            );
+        }
+        self.call1(h, args)
+    }
+
+    /// Calls `f` with `args` from the host and returns its first result.
+    pub fn call1(&mut self, f: Value, args: &[Value]) -> LResult<Value> {
+        let old_top = self.top;
+        self.call_n(f, args, 1)?;
+        let v = self.stack[self.top - 1];
+        self.top = old_top;
+        Ok(v)
+    }
+
+    /// The first free slot above the running Lua frame's registers and any
+    /// values a native pushed.
+    fn safe_top(&self) -> usize {
+        let mut t = self.top;
+        if let Some(f) = self.frames.last()
+            && let Value::Func(h) = self.stack[f.func]
+            && let Func::Lua { proto, .. } = self.heap.funcs.get(h)
+        {
+            t = t.max(f.base + proto.maxstack as usize);
+        }
+        t
+    }
+
+    /// Calls `f` with `args` from the host; the results (`nres`, or all when
+    /// negative) are left at the top of the stack; returns their count.
+    pub fn call_n(&mut self, f: Value, args: &[Value], nres: i32) -> LResult<usize> {
+        let old_top = self.top;
+        self.top = self.safe_top();
+        let func = self.top;
+        if nres == 0 {
+            self.push(f);
+            for &a in args {
+                self.push(a);
+            }
+            let r = self.call_at(func, args.len(), 0);
+            self.top = old_top;
+            return r;
+        }
+        self.push(f);
+        for &a in args {
+            self.push(a);
+        }
+        self.call_at(func, args.len(), nres)
+    }
+
+    /// Calls the function at `func` with the `nargs` values after it; results
+    /// start at `func` and end at `self.top`.
+    pub fn call_at(&mut self, func: usize, nargs: usize, nres: i32) -> LResult<usize> {
+        if self.depth >= MAX_HOST_DEPTH {
+            rt!(self, "stack overflow (C stack overflow)");
+        }
+        self.depth += 1;
+        self.heap.threads.get_mut(self.cur).nny += 1;
+        let cur = self.cur;
+        let np = std::mem::replace(&mut self.native_parent, false);
+        let r = self.call_at_inner(func, nargs, nres);
+        self.native_parent = np;
+        if let Some(t) = self
+            .heap
+            .threads
+            .slots
+            .get_mut(cur as usize)
+            .and_then(|t| t.as_mut())
+        {
+            t.nny = t.nny.saturating_sub(1);
+        }
+        self.depth -= 1;
+        r
+    }
+
+    fn call_at_inner(&mut self, func: usize, nargs: usize, nres: i32) -> LResult<usize> {
+        let depth = self.frames.len();
+        if self.precall(func, nargs, nres, Protect::None, func, true)? {
+            self.run()?;
+        }
+        let _ = depth;
+        let n = self.top - func;
+        if nres >= 0 {
+            let want = nres as usize;
+            for i in n..want {
+                self.stack[func + i] = Value::Nil;
+            }
+            self.top = func + want;
+            return Ok(want);
+        }
+        Ok(n)
+    }
+
+    fn ensure_stack(&mut self, n: usize) -> LResult<()> {
+        if n > self.stack.len() {
+            if n > MAX_STACK {
+                return Err(self.stack_overflow());
+            }
+            let old = self.stack.len();
+            self.stack
+                .resize(n.max(old * 2).min(MAX_STACK + 64), Value::Nil);
+            self.heap.bytes += (self.stack.len() - old) * 16;
+        }
+        Ok(())
+    }
+
+    fn stack_overflow(&mut self) -> LErr {
+        self.rt_error("stack overflow")
+    }
+
+    /// Starts a call of the value at `func` with `nargs` arguments. Returns
+    /// `true` when a Lua frame was pushed (the loop must run it); for natives
+    /// the results are already in place at `ret`, with `self.top` after them.
+    pub fn precall(
+        &mut self,
+        func: usize,
+        nargs: usize,
+        nresults: i32,
+        protect: Protect,
+        ret: usize,
+        host_entry: bool,
+    ) -> LResult<bool> {
+        match self.precall_inner(func, nargs, nresults, protect, ret, host_entry) {
+            Err(LErr::Rt(e)) if protect != Protect::None => {
+                let e = if protect == Protect::Xpcall {
+                    let handler = self.stack[ret + 1];
+                    self.call_handler(handler, e)
+                } else {
+                    e
+                };
+                self.ensure_stack(ret + 3)?;
+                self.stack[ret] = Value::Bool(false);
+                self.stack[ret + 1] = e;
+                self.adjust(ret, 2, nresults);
+                Ok(false)
+            }
+            r => r,
+        }
+    }
+
+    #[inline(never)]
+    fn precall_inner(
+        &mut self,
+        func: usize,
+        nargs: usize,
+        nresults: i32,
+        protect: Protect,
+        ret: usize,
+        host_entry: bool,
+    ) -> LResult<bool> {
+        let f = self.stack[func];
+        let h = match f {
+            Value::Func(h) => h,
+            _ => {
+                let tmv = self.get_tm(f, tm::CALL);
+                if tmv.is_nil() {
+                    let desc = self.describe_call(func);
+                    return Err(self.type_error(f, "call", desc));
+                }
+                self.ensure_stack(func + nargs + 2)?;
+                self.stack.copy_within(func..func + nargs + 1, func + 1);
+                self.stack[func] = tmv;
+                return self.precall_inner(func, nargs + 1, nresults, protect, ret, host_entry);
+            }
+        };
+        match self.heap.funcs.get(h) {
+            Func::Lua { proto, .. } => {
+                let (np, vararg, maxstack) = (
+                    proto.nparams as usize,
+                    proto.vararg,
+                    proto.maxstack as usize,
+                );
+                if self.frames.len() >= 195_000 {
+                    return Err(self.stack_overflow());
+                }
+                let mut fslot = func;
+                let mut nvar = 0;
+                if vararg {
+                    nvar = nargs.saturating_sub(np);
+                    if nvar > 0 {
+                        // Move the function and fixed parameters above the
+                        // extra arguments, which stay where they are.
+                        let newf = func + 1 + nargs;
+                        self.ensure_stack(newf + 1 + maxstack + 1)?;
+                        self.stack[newf] = f;
+                        for i in 0..np {
+                            self.stack[newf + 1 + i] = self.stack[func + 1 + i];
+                        }
+                        fslot = newf;
+                    }
+                }
+                let base = fslot + 1;
+                self.ensure_stack(base + maxstack + 1)?;
+                for i in nargs.min(np)..np {
+                    self.stack[base + i] = Value::Nil;
+                }
+                self.frames.push(Frame {
+                    func: fslot,
+                    base,
+                    pc: 0,
+                    nresults,
+                    nvarargs: nvar,
+                    protect,
+                    host_entry,
+                    ret,
+                });
+                Ok(true)
+            }
+            Func::Native { f: nf, special, .. } => {
+                let (nf, special) = (*nf, *special);
+                match special {
+                    Special::None => {}
+                    Special::Pcall => {
+                        if nargs == 0 {
+                            rt!(self, "bad argument #1 to 'pcall' (value expected)");
+                        }
+                        return self.precall(
+                            func + 1,
+                            nargs - 1,
+                            nresults,
+                            Protect::Pcall,
+                            ret,
+                            host_entry,
+                        );
+                    }
+                    Special::Xpcall => {
+                        if nargs < 2 {
+                            rt!(self, "bad argument #2 to 'xpcall' (value expected)");
+                        }
+                        // Swap f and the handler: handler at func+1, f at func+2.
+                        self.stack.swap(func + 1, func + 2);
+                        return self.precall(
+                            func + 2,
+                            nargs - 2,
+                            nresults,
+                            Protect::Xpcall,
+                            ret,
+                            host_entry,
+                        );
+                    }
+                    Special::Pairs => {
+                        let t = if nargs > 0 {
+                            self.stack[func + 1]
+                        } else {
+                            Value::Nil
+                        };
+                        let mm = self.get_tm(t, tm::PAIRS);
+                        if !mm.is_nil() {
+                            self.stack[func] = mm;
+                            let want = if nresults < 0 { 3 } else { nresults };
+                            return self.precall_inner(func, 1, want, protect, ret, host_entry);
+                        }
+                    }
+                    Special::Resume | Special::Wrap | Special::Yield => {
+                        return self
+                            .co_call(special, h, func, nargs, nresults, protect, ret, host_entry);
+                    }
+                }
+                self.top = func + 1 + nargs;
+                self.ensure_stack(self.top + 20)?;
+                let saved = std::mem::replace(
+                    &mut self.native_parent,
+                    protect != Protect::None || host_entry,
+                );
+                let res = nf(self, func + 1, nargs);
+                self.native_parent = saved;
+                let n = res?;
+                let src = self.top - n;
+                self.finish_results(src, n, ret, nresults, protect);
+                Ok(false)
+            }
+        }
+    }
+
+    fn call_handler(&mut self, handler: Value, e: Value) -> Value {
+        match self.call1(handler, &[e]) {
+            Ok(v) => v,
+            Err(_) => self.str(b"error in error handling"),
+        }
+    }
+
+    /// Moves `n` results from `src` to `ret` (after `true` for protected
+    /// calls) and pads to `nresults`.
+    fn finish_results(
+        &mut self,
+        src: usize,
+        n: usize,
+        ret: usize,
+        nresults: i32,
+        protect: Protect,
+    ) {
+        let (dst, n) = if protect != Protect::None {
+            self.stack[ret] = Value::Bool(true);
+            (ret + 1, n + 1)
+        } else {
+            (ret, n)
+        };
+        // Moving results is work a script controls (a chain of `return
+        // xpcall(...)` grows them by one a level): the budget pays for it,
+        // and the next check point stops a run that overdrew it.
+        self.budget -= n as i64;
+        if dst != src {
+            for i in 0..n - usize::from(protect != Protect::None) {
+                self.stack[dst + i] = self.stack[src + i];
+            }
+        }
+        self.adjust(ret, n, nresults);
+    }
+
+    /// Pads or cuts `n` results at `ret` to `nresults` and sets the top.
+    fn adjust(&mut self, ret: usize, n: usize, nresults: i32) {
+        if nresults < 0 {
+            self.top = ret + n;
+        } else {
+            let want = nresults as usize;
+            if ret + want > self.stack.len() {
+                self.stack.resize(ret + want + 8, Value::Nil);
+            }
+            for i in n..want {
+                self.stack[ret + i] = Value::Nil;
+            }
+            self.top = ret + want;
+        }
+    }
+
+    fn describe_call(&self, func: usize) -> Option<String> {
+        let f = self.frames.last()?;
+        if f.base > func {
+            return None;
+        }
+        let reg = func - f.base;
+        self.describe_reg(self.frames.len() - 1, reg)
+    }
+
+    /// A description of register `reg` of frame `fi` at its current pc, as
+    /// C Lua gives in messages ("global 'x'", "local 'y'", "field 'z'").
+    pub fn describe_reg(&self, fi: usize, reg: usize) -> Option<String> {
+        let f = self.frames.get(fi)?;
+        let Value::Func(h) = self.stack[f.func] else {
+            return None;
+        };
+        let Func::Lua { proto, .. } = self.heap.funcs.get(h) else {
+            return None;
+        };
+        let pc = f.pc.saturating_sub(1);
+        crate::debuginfo::describe(&self.heap, proto, pc, reg)
+    }
+
+    /// Closes upvalues at stack index `level` and above.
+    pub fn close_upvals(&mut self, level: usize) {
+        while let Some(&(idx, h)) = self.open.last() {
+            if (idx as usize) < level {
+                break;
+            }
+            self.open.pop();
+            let v = self.stack[idx as usize];
+            *self.heap.upvals.get_mut(h) = UpVal::Closed(v);
+        }
+    }
+
+    /// Runs `__close` of to-be-closed variables at `level` and above.
+    /// Runs `__close` of to-be-closed variables at `level` and above, last
+    /// first. With an error, each handler gets the current error and an
+    /// error raised by a handler replaces it; returns the final error. On a
+    /// normal exit, a handler's error still closes the rest, then propagates.
+    fn close_tbc(&mut self, level: usize, err: Option<Value>) -> LResult<Option<Value>> {
+        let mut cur = err;
+        let mut raised = false;
+        // The current error lives only here between handlers: root it.
+        let root = self.roots.len();
+        self.roots.push(cur.unwrap_or(Value::Nil));
+        while let Some(&idx) = self.tbc.last() {
+            if idx < level {
+                break;
+            }
+            self.tbc.pop();
+            let v = self.stack[idx];
+            let tmv = self.get_tm(v, tm::CLOSE);
+            if let Value::Nil = tmv {
+                continue;
+            }
+            let saved_top = self.top;
+            self.top = self.top.max(idx + 1);
+            match self.call_n(tmv, &[v, cur.unwrap_or(Value::Nil)], 0) {
+                Ok(_) => {}
+                Err(LErr::Rt(e)) => {
+                    cur = Some(e);
+                    self.roots[root] = e;
+                    raised = true;
+                }
+                Err(other) => {
+                    self.roots.truncate(root);
+                    return Err(other);
+                }
+            }
+            self.top = saved_top;
+        }
+        self.roots.truncate(root);
+        if raised && err.is_none() {
+            return Err(LErr::Rt(cur.unwrap_or(Value::Nil)));
+        }
+        Ok(cur)
+    }
+
+    fn find_upval(&mut self, idx: usize) -> u32 {
+        // Open upvalues are kept sorted by index.
+        let pos = self.open.partition_point(|&(i, _)| (i as usize) < idx);
+        if let Some(&(i, h)) = self.open.get(pos)
+            && i as usize == idx
+        {
+            return h;
+        }
+        let h = self.heap.new_upval(UpVal::Open(self.cur, idx as u32));
+        self.open.insert(pos, (idx as u32, h));
+        h
+    }
+
+    /// Reads an upvalue.
+    #[inline(always)]
+    pub fn upval_get(&self, h: u32) -> Value {
+        match *self.heap.upvals.get(h) {
+            UpVal::Closed(v) => v,
+            UpVal::Open(t, i) => {
+                if t == self.cur {
+                    self.stack[i as usize]
+                } else {
+                    self.heap.threads.get(t).stack[i as usize]
+                }
+            }
+        }
+    }
+
+    /// Writes an upvalue.
+    #[inline]
+    pub fn upval_set(&mut self, h: u32, v: Value) {
+        match *self.heap.upvals.get(h) {
+            UpVal::Closed(_) => *self.heap.upvals.get_mut(h) = UpVal::Closed(v),
+            UpVal::Open(t, i) => {
+                if t == self.cur {
+                    self.stack[i as usize] = v;
+                } else {
+                    self.heap.threads.get_mut(t).stack[i as usize] = v;
+                }
+            }
+        }
+    }
+
+    /// Runs frames until the frame entered from the host returns. Errors are
+    /// caught by pcall frames above that frame, or returned.
+    pub fn run(&mut self) -> LResult<()> {
+        loop {
+            match self.execute() {
+                Ok(()) => return Ok(()),
+                Err(LErr::Rt(v)) => {
+                    if self.handle_error(v)? {
+                        return Ok(());
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Unwinds to the nearest protected frame (continuing there) or to the
+    /// host entry (returning the error); a coroutine with no handler dies
+    /// and its resumer gets the error. `Ok(true)`: the run ends.
+    fn handle_error(&mut self, e: Value) -> LResult<bool> {
+        let mut e = e;
+        loop {
+            let mut i = self.frames.len();
+            let mut found = None;
+            while i > 0 {
+                i -= 1;
+                let f = self.frames[i];
+                if f.protect != Protect::None {
+                    found = Some(i);
+                    break;
+                }
+                if f.host_entry {
+                    break;
+                }
+            }
+            if let Some(i) = found {
+                let f = self.frames[i];
+                if f.protect == Protect::Xpcall {
+                    let handler = self.stack[f.ret + 1];
+                    e = self.call_handler(handler, e);
+                }
+                self.close_upvals(f.func - f.nvarargs);
+                self.frames.truncate(i);
+                let name = if f.protect == Protect::Xpcall {
+                    "xpcall"
+                } else {
+                    "pcall"
+                };
+                let saved = self.virtual_native.replace((i, self.stack[f.ret], name));
+                let closed = self.close_tbc(f.func - f.nvarargs, Some(e));
+                self.virtual_native = saved;
+                e = closed?.unwrap_or(e);
+                self.stack[f.ret] = Value::Bool(false);
+                self.stack[f.ret + 1] = e;
+                self.adjust(f.ret, 2, f.nresults);
+                return Ok(f.host_entry);
+            }
+            if let Some(k) = self.frames.iter().rposition(|f| f.host_entry) {
+                let f = self.frames[k];
+                self.close_upvals(f.func - f.nvarargs);
+                self.frames.truncate(k);
+                let e = self.close_tbc(f.func - f.nvarargs, Some(e))?.unwrap_or(e);
+                return Err(LErr::Rt(e));
+            }
+            // Bottom of a coroutine: it dies and its resumer gets the error.
+            if self.cur == 0 || self.heap.threads.get(self.cur).resumer.is_none() {
+                return Err(LErr::Rt(e));
+            }
+            self.close_upvals(0);
+            e = self.close_tbc(0, Some(e))?.unwrap_or(e);
+            self.frames.clear();
+            let th = self.heap.threads.get_mut(self.cur);
+            th.status = Some(CoStatus::Dead);
+            th.error = Some(e);
+            match self.co_deliver(false, vec![e]) {
+                Ok(()) => return Ok(false),
+                Err(LErr::Rt(err)) => e = err,
+                Err(other) => return Err(other),
+            }
+        }
+    }
+
+    /// Makes thread `t` the running one, saving the current one's state.
+    pub fn switch_to(&mut self, t: u32) {
+        let cur = self.cur;
+        {
+            let stack = std::mem::take(&mut self.stack);
+            let frames = std::mem::take(&mut self.frames);
+            let open = std::mem::take(&mut self.open);
+            let tbc = std::mem::take(&mut self.tbc);
+            let th = self.heap.threads.get_mut(cur);
+            th.stack = stack;
+            th.frames = frames;
+            th.open = open;
+            th.tbc = tbc;
+            th.top = self.top;
+        }
+        let th = self.heap.threads.get_mut(t);
+        self.stack = std::mem::take(&mut th.stack);
+        self.frames = std::mem::take(&mut th.frames);
+        self.open = std::mem::take(&mut th.open);
+        self.tbc = std::mem::take(&mut th.tbc);
+        self.top = th.top;
+        self.cur = t;
+    }
+
+    /// Places `vals` at `ret` (after `true` under pcall) as a call's results.
+    fn place(
+        &mut self,
+        ret: usize,
+        mut vals: Vec<Value>,
+        nresults: i32,
+        protect: Protect,
+    ) -> LResult<()> {
+        if protect != Protect::None {
+            vals.insert(0, Value::Bool(true));
+        }
+        let n = vals.len();
+        self.ensure_stack(ret + n.max(nresults.max(0) as usize) + 8)?;
+        self.stack[ret..ret + n].copy_from_slice(&vals);
+        self.adjust(ret, n, nresults);
+        Ok(())
+    }
+
+    /// The running coroutine stops (yield, return or error): its resumer
+    /// runs again with the values. `Ok(true)` when the run loop must end.
+    fn co_deliver(&mut self, ok: bool, vals: Vec<Value>) -> LResult<()> {
+        let co = self.cur;
+        let Some(r) = self.heap.threads.get_mut(co).resumer.take() else {
+            return Err(LErr::Rt(vals.first().copied().unwrap_or(Value::Nil)));
+        };
+        self.switch_to(r);
+        self.co_depth = self.co_depth.saturating_sub(1);
+        self.heap.threads.get_mut(r).status = Some(CoStatus::Running);
+        let Some(at) = self.heap.threads.get_mut(r).resume_at.take() else {
+            rt!(self, "internal: resumer without a resume point");
+        };
+        if at.wrap {
+            if !ok {
+                let e = vals.first().copied().unwrap_or(Value::Nil);
+                if at.protect != Protect::None {
+                    self.place(
+                        at.ret,
+                        vec![Value::Bool(false), e],
+                        at.nresults,
+                        Protect::None,
+                    )?;
+                    self.exit_run = at.host_entry;
+                    return Ok(());
+                }
+                return Err(LErr::Rt(e));
+            }
+            self.place(at.ret, vals, at.nresults, at.protect)?;
+        } else {
+            let mut all = Vec::with_capacity(vals.len() + 1);
+            all.push(Value::Bool(ok));
+            all.extend(vals);
+            self.place(at.ret, all, at.nresults, at.protect)?;
+        }
+        if at.host_entry {
+            self.exit_run = true;
+        }
+        Ok(())
+    }
+
+    /// The coroutine's main function returned `n` values at `src`.
+    fn co_return(&mut self, src: usize, n: usize) -> LResult<()> {
+        let vals = self.stack[src..src + n].to_vec();
+        self.heap.threads.get_mut(self.cur).status = Some(CoStatus::Dead);
+        self.co_deliver(true, vals)
+    }
+
+    /// resume, wrap and yield, called by the loop. `Ok(true)`: reload frame.
+    #[allow(clippy::too_many_arguments)]
+    fn co_call(
+        &mut self,
+        special: Special,
+        h: u32,
+        func: usize,
+        nargs: usize,
+        nresults: i32,
+        protect: Protect,
+        ret: usize,
+        host_entry: bool,
+    ) -> LResult<bool> {
+        if special == Special::Yield {
+            let co = self.cur;
+            if co == 0 || self.heap.threads.get(co).resumer.is_none() {
+                rt!(self, "attempt to yield from outside a coroutine");
+            }
+            if self.heap.threads.get(co).nny > 0 {
+                rt!(self, "attempt to yield across a C-call boundary");
+            }
+            let vals = self.stack[func + 1..func + 1 + nargs].to_vec();
+            let th = self.heap.threads.get_mut(co);
+            th.yield_at = Some((ret, nresults, protect));
+            th.status = Some(CoStatus::Suspended);
+            self.co_deliver(true, vals)?;
+            return Ok(true);
+        }
+        let (co, args) = if special == Special::Wrap {
+            let Func::Native { upvals, .. } = self.heap.funcs.get(h) else {
+                return Ok(false);
+            };
+            let Value::Thread(t) = upvals[0] else {
+                return Ok(false);
+            };
+            (t, func + 1)
+        } else {
+            match self.stack.get(func + 1).copied() {
+                Some(Value::Thread(t)) if nargs >= 1 => (t, func + 2),
+                _ => rt!(self, "bad argument #1 to 'resume' (coroutine expected)"),
+            }
+        };
+        let vals = self.stack[args..func + 1 + nargs].to_vec();
+        let status = self.heap.threads.get(co).status;
+        if status != Some(CoStatus::Suspended) {
+            let msg = if status == Some(CoStatus::Dead) {
+                "cannot resume dead coroutine"
+            } else {
+                "cannot resume non-suspended coroutine"
+            };
+            if special == Special::Wrap {
+                rt!(self, "{msg}");
+            }
+            let m = self.str(msg.as_bytes());
+            self.place(ret, vec![Value::Bool(false), m], nresults, protect)?;
+            return Ok(false);
+        }
+        if self.depth + self.co_depth >= MAX_HOST_DEPTH {
+            rt!(self, "C stack overflow");
+        }
+        self.co_depth += 1;
+        let me = self.cur;
+        self.heap.threads.get_mut(me).resume_at = Some(crate::heap::ResumeAt {
+            ret,
+            nresults,
+            protect,
+            wrap: special == Special::Wrap,
+            host_entry,
+        });
+        self.heap.threads.get_mut(me).status = Some(CoStatus::Normal);
+        self.switch_to(co);
+        let th = self.heap.threads.get_mut(co);
+        th.status = Some(CoStatus::Running);
+        th.resumer = Some(me);
+        if let Some(f) = th.pending.take() {
+            self.stack.clear();
+            self.stack.push(f);
+            self.stack.extend_from_slice(&vals);
+            self.top = self.stack.len();
+            let n = vals.len();
+            if self.precall(0, n, -1, Protect::None, 0, false)? {
+                return Ok(true);
+            }
+            // A native body finished at once.
+            let n = self.top;
+            self.co_return(0, n)?;
+            return Ok(true);
+        }
+        let Some((yret, ynres, yprot)) = self.heap.threads.get_mut(co).yield_at.take() else {
+            rt!(self, "internal: suspended coroutine without yield point");
+        };
+        self.place(yret, vals, ynres, yprot)?;
+        Ok(true)
+    }
+}
+
+impl Vm<'_> {
+    /// Arithmetic with metamethods and string coercion (slow path).
+    #[inline(never)]
+    pub fn arith(&mut self, op: u8, a: Value, b: Value) -> LResult<Value> {
+        let na = self.tonumber_arith(a);
+        let nb = self.tonumber_arith(b);
+        if let (Some(x), Some(y)) = (na, nb)
+            && let Some(r) = self.arith_num(op, x, y)?
+        {
+            return Ok(r);
+        }
+        let ev = match op {
+            ADD => tm::ADD,
+            SUB => tm::SUB,
+            MUL => tm::MUL,
+            DIV => tm::DIV,
+            MOD => tm::MOD,
+            POW => tm::POW,
+            IDIV => tm::IDIV,
+            BAND => tm::BAND,
+            BOR => tm::BOR,
+            BXOR => tm::BXOR,
+            SHL => tm::SHL,
+            SHR => tm::SHR,
+            UNM => tm::UNM,
+            _ => tm::BNOT,
+        };
+        let mut h = self.get_tm(a, ev);
+        if h.is_nil() {
+            h = self.get_tm(b, ev);
+        }
+        if !h.is_nil() {
+            return self.call_tm(h, ev, &[a, b]);
+        }
+        if matches!(a, Value::Str(_, _)) || matches!(b, Value::Str(_, _)) {
+            // The string library's arithmetic metamethods word this error.
+            let name = &TM_NAMES[ev][2..];
+            let (ta, tb) = (self.type_name_mt(a), self.type_name_mt(b));
+            if (na.is_some() && nb.is_some())
+                || matches!(op, BAND | BOR | BXOR | SHL | SHR | BNOT)
+                    && na.is_some()
+                    && nb.is_some()
+            {
+                rt!(self, "number has no integer representation");
+            }
+            rt!(self, "attempt to {name} a '{ta}' with a '{tb}'");
+        }
+        let bitwise = matches!(op, BAND | BOR | BXOR | SHL | SHR | BNOT);
+        let culprit = if bitwise {
+            if na.is_some() && nb.is_some() {
+                let bad = if to_int(na.unwrap_or(Value::Nil)).is_none() {
+                    a
+                } else {
+                    b
+                };
+                let desc = self
+                    .describe_operand(bad, a, b)
+                    .map(|d| format!(" ({d})"))
+                    .unwrap_or_default();
+                rt!(self, "number{desc} has no integer representation");
+            }
+            if na.is_none() { a } else { b }
+        } else if na.is_none() {
+            a
+        } else {
+            b
+        };
+        let what = if bitwise {
+            "perform bitwise operation on"
+        } else {
+            "perform arithmetic on"
+        };
+        Err(self.arith_error(culprit, a, b, what))
+    }
+
+    fn arith_error(&mut self, culprit: Value, a: Value, b: Value, what: &str) -> LErr {
+        // Describe the culprit from the instruction's operands.
+        let desc = self.describe_operand(culprit, a, b);
+        self.type_error(culprit, what, desc)
+    }
+
+    fn describe_operand(&self, culprit: Value, a: Value, b: Value) -> Option<String> {
+        let fi = self.frames.len().checked_sub(1)?;
+        let f = self.frames[fi];
+        let Value::Func(h) = self.stack[f.func] else {
+            return None;
+        };
+        let Func::Lua { proto, .. } = self.heap.funcs.get(h) else {
+            return None;
+        };
+        let i = *proto.code.get(f.pc.checked_sub(1)?)?;
+        let (rb, rc) = (gb(i), gc(i));
+        let is_k = matches!(
+            op(i),
+            ADDK | SUBK | MULK | DIVK | MODK | POWK | IDIVK | BANDK | BORK | BXORK | ADDI
+        );
+        let reg = if culprit.raw_eq(a)
+            && std::mem::discriminant(&culprit) == std::mem::discriminant(&a)
+        {
+            rb
+        } else if !is_k && culprit.raw_eq(b) {
+            rc
+        } else {
+            return None;
+        };
+        let _ = b;
+        self.describe_reg(fi, reg)
+    }
+
+    /// A number for arithmetic: numbers, and strings that read as numbers.
+    #[inline]
+    pub fn tonumber_arith(&self, v: Value) -> Option<Value> {
+        match v {
+            Value::Int(_) | Value::Num(_) => Some(v),
+            Value::Str(h, _) => str_to_number(self.heap.str(h)),
+            _ => None,
+        }
+    }
+
+    /// Arithmetic on two numbers; `None` when a bitwise operand is not an
+    /// integer.
+    pub fn arith_num(&mut self, op: u8, a: Value, b: Value) -> LResult<Option<Value>> {
+        use Value::{Int, Num};
+        let f = |v: Value| match v {
+            Int(i) => i as f64,
+            Num(f) => f,
+            _ => 0.0,
+        };
+        Ok(Some(match op {
+            ADD | SUB | MUL | MOD | IDIV | UNM => match (a, b) {
+                (Int(x), Int(y)) => match op {
+                    ADD => Int(x.wrapping_add(y)),
+                    SUB => Int(x.wrapping_sub(y)),
+                    MUL => Int(x.wrapping_mul(y)),
+                    UNM => Int(x.wrapping_neg()),
+                    MOD => match imod(x, y) {
+                        Some(r) => Int(r),
+                        None => rt!(self, "attempt to perform 'n%0'"),
+                    },
+                    _ => match idiv(x, y) {
+                        Some(r) => Int(r),
+                        None => rt!(self, "attempt to divide by zero"),
+                    },
+                },
+                _ => {
+                    let (x, y) = (f(a), f(b));
+                    Num(match op {
+                        ADD => x + y,
+                        SUB => x - y,
+                        MUL => x * y,
+                        UNM => -x,
+                        MOD => fmod(x, y),
+                        _ => (x / y).floor(),
+                    })
+                }
+            },
+            DIV => Num(f(a) / f(b)),
+            POW => Num(f(a).powf(f(b))),
+            _ => {
+                let (Some(x), Some(y)) = (to_int(a), to_int(b)) else {
+                    return Ok(None);
+                };
+                Int(match op {
+                    BAND => x & y,
+                    BOR => x | y,
+                    BXOR => x ^ y,
+                    SHL => shl(x, y),
+                    SHR => shl(x, y.wrapping_neg()),
+                    _ => !x,
+                })
+            }
+        }))
+    }
+
+    /// `a < b` (or `<=` when `le`) with metamethods.
+    #[inline(never)]
+    pub fn less(&mut self, a: Value, b: Value, le: bool) -> LResult<bool> {
+        use Value::{Int, Num, Str};
+        Ok(match (a, b) {
+            (Int(x), Int(y)) => {
+                if le {
+                    x <= y
+                } else {
+                    x < y
+                }
+            }
+            (Num(x), Num(y)) => {
+                if le {
+                    x <= y
+                } else {
+                    x < y
+                }
+            }
+            (Int(x), Num(y)) => int_float_less(x, y, le),
+            (Num(x), Int(y)) => {
+                // x < y  <=>  not (y <= x)
+                if x.is_nan() {
+                    false
+                } else {
+                    !int_float_less(y, x, !le)
+                }
+            }
+            (Str(x, _), Str(y, _)) => {
+                let (p, q) = (self.heap.str(x), self.heap.str(y));
+                if le { p <= q } else { p < q }
+            }
+            _ => {
+                let ev = if le { tm::LE } else { tm::LT };
+                let mut h = self.get_tm(a, ev);
+                if h.is_nil() {
+                    h = self.get_tm(b, ev);
+                }
+                if h.is_nil() {
+                    let (ta, tb) = (self.type_name_mt(a), self.type_name_mt(b));
+                    if ta == tb {
+                        rt!(self, "attempt to compare two {ta} values");
+                    }
+                    rt!(self, "attempt to compare {ta} with {tb}");
+                }
+                self.call_tm(h, ev, &[a, b])?.truthy()
+            }
+        })
+    }
+
+    /// `a == b` with `__eq`.
+    #[inline(never)]
+    pub fn equals(&mut self, a: Value, b: Value) -> LResult<bool> {
+        if a.raw_eq(b) {
+            return Ok(true);
+        }
+        match (a, b) {
+            (Value::Table(_), Value::Table(_)) | (Value::UData(_), Value::UData(_)) => {
+                let mut h = self.get_tm(a, tm::EQ);
+                if h.is_nil() {
+                    h = self.get_tm(b, tm::EQ);
+                }
+                if h.is_nil() {
+                    return Ok(false);
+                }
+                Ok(self.call_tm(h, tm::EQ, &[a, b])?.truthy())
+            }
+            _ => Ok(false),
+        }
+    }
+
+    /// `#v` with `__len`.
+    #[inline(never)]
+    pub fn len(&mut self, v: Value) -> LResult<Value> {
+        match v {
+            Value::Str(h, _) => Ok(Value::Int(self.heap.str(h).len() as i64)),
+            Value::Table(h) => {
+                if let Some(m) = self.heap.tables.get(h).meta {
+                    let f = self.tm_of(m, tm::LEN);
+                    if !f.is_nil() {
+                        return self.call_tm(f, tm::LEN, &[v, v]);
+                    }
+                }
+                Ok(Value::Int(self.heap.tables.get(h).len()))
+            }
+            _ => {
+                let f = self.get_tm(v, tm::LEN);
+                if f.is_nil() {
+                    let desc = self.describe_operand(v, v, Value::Nil);
+                    return Err(self.type_error(v, "get length of", desc));
+                }
+                self.call_tm(f, tm::LEN, &[v, v])
+            }
+        }
+    }
+
+    /// Appends the string form of a number or string to `out`; `false` for
+    /// other values.
+    pub fn append_str(&self, v: Value, out: &mut Vec<u8>) -> bool {
+        match v {
+            Value::Str(h, _) => out.extend_from_slice(self.heap.str(h)),
+            Value::Int(i) => {
+                use std::io::Write;
+                let _ = write!(out, "{i}");
+            }
+            Value::Num(f) => out.extend_from_slice(fmt_float(f).as_bytes()),
+            _ => return false,
+        }
+        true
+    }
+
+    /// Concatenates `n` values at `first` into `first`.
+    #[inline(never)]
+    fn concat(&mut self, first: usize, n: usize) -> LResult<()> {
+        let mut n = n;
+        while n > 1 {
+            let top = first + n;
+            let (a, b) = (self.stack[top - 2], self.stack[top - 1]);
+            let a_ok = matches!(a, Value::Str(_, _) | Value::Int(_) | Value::Num(_));
+            let b_ok = matches!(b, Value::Str(_, _) | Value::Int(_) | Value::Num(_));
+            if a_ok && b_ok {
+                // Take as many string-like values as possible at once.
+                let mut k = 2;
+                while k < n
+                    && matches!(
+                        self.stack[top - k - 1],
+                        Value::Str(_, _) | Value::Int(_) | Value::Num(_)
+                    )
+                {
+                    k += 1;
+                }
+                let mut buf = std::mem::take(&mut self.buf);
+                buf.clear();
+                for i in top - k..top {
+                    self.append_str(self.stack[i], &mut buf);
+                }
+                self.check_mem(buf.len())?;
+                let s = self.heap.str_value(&buf);
+                self.buf = buf;
+                self.stack[top - k] = s;
+                n -= k - 1;
+            } else {
+                let mut h = self.get_tm(a, tm::CONCAT);
+                if h.is_nil() {
+                    h = self.get_tm(b, tm::CONCAT);
+                }
+                if h.is_nil() {
+                    let culprit = if a_ok { b } else { a };
+                    let fi = self.frames.len() - 1;
+                    let reg = if a_ok { top - 1 } else { top - 2 } - self.frames[fi].base;
+                    let desc = self.describe_reg(fi, reg);
+                    return Err(self.type_error(culprit, "concatenate", desc));
+                }
+                let saved = self.top;
+                self.top = top;
+                let r = self.call_tm(h, tm::CONCAT, &[a, b])?;
+                self.top = saved;
+                self.stack[top - 2] = r;
+                n -= 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Fails with the memory limit when `extra` more bytes would pass it.
+    pub fn check_mem(&mut self, extra: usize) -> LResult<()> {
+        if self.heap.bytes.saturating_add(extra) > self.mem_limit {
+            self.collect();
+            if self.heap.bytes.saturating_add(extra) > self.mem_limit {
+                return Err(LErr::Limit(LimitKind::Memory));
+            }
+        }
+        Ok(())
+    }
+
+    /// A collection point: collects when allocation passed the threshold and
+    /// enforces the memory limit.
+    #[inline]
+    pub fn gc_point(&mut self) -> LResult<()> {
+        if self.heap.bytes > self.heap.threshold {
+            self.collect();
+            if self.heap.bytes > self.mem_limit || (self.heap_exceeded)() {
+                return Err(LErr::Limit(LimitKind::Memory));
+            }
+        }
+        Ok(())
+    }
+
+    /// A collection point where the running frame's registers from `top`
+    /// up are dead (the instruction is about to write them): they are not
+    /// marked and are cleared, as C Lua collects only below the top.
+    #[inline]
+    fn gc_point_below(&mut self, top: usize) -> LResult<()> {
+        if self.heap.bytes > self.heap.threshold {
+            self.gc_limit = Some(top);
+            return self.gc_point();
+        }
+        Ok(())
+    }
+
+    /// Charges the instruction budget.
+    #[inline]
+    fn charge(&mut self, n: usize) -> LResult<()> {
+        self.budget -= n as i64;
+        if self.budget < 0 {
+            return Err(LErr::Limit(LimitKind::Instructions));
+        }
+        Ok(())
+    }
+
+    /// Returns from the running Lua frame with `n` values at `src`.
+    /// `Ok(true)` when the host entry frame returned (leave the loop).
+    #[inline(never)]
+    fn do_return(&mut self, src: usize, n: usize) -> LResult<bool> {
+        let Some(f) = self.frames.pop() else {
+            return Ok(true);
+        };
+        if !self.open.is_empty() {
+            self.close_upvals(f.func - f.nvarargs);
+        }
+        if self.tbc.last().is_some_and(|&i| i >= f.base) {
+            // Results are copied away first: __close may use the stack.
+            let vals: Vec<Value> = self.stack[src..src + n].to_vec();
+            let root = self.roots.len();
+            self.roots.extend_from_slice(&vals);
+            self.top = f.base + 256.max(n);
+            self.ensure_stack(self.top + 1)?;
+            self.frames.push(f);
+            let closed = self.close_tbc(f.base, None);
+            self.roots.truncate(root);
+            closed?;
+            self.frames.pop();
+            self.stack[src..src + n].copy_from_slice(&vals);
+        }
+        self.finish_results(src, n, f.ret, f.nresults, f.protect);
+        if f.host_entry {
+            return Ok(true);
+        }
+        if self.frames.is_empty() && self.cur != 0 {
+            // The coroutine's main function returned.
+            let top = self.top;
+            let nres = top - f.ret;
+            self.co_return(f.ret, nres)?;
+        }
+        Ok(false)
+    }
+
+    /// The dispatch loop.
+    fn execute(&mut self) -> LResult<()> {
+        // The prototype of the last frame's closure: a call to the same
+        // function (recursion) or a return to it skips the lookup and the
+        // reference count. Keyed by collection epoch, as a freed closure's
+        // handle can be reused.
+        let mut cache: Option<(u32, u64, Rc<Proto>)> = None;
+        'frames: loop {
+            if self.exit_run {
+                self.exit_run = false;
+                return Ok(());
+            }
+            let Some(&frame) = self.frames.last() else {
+                return Ok(());
+            };
+            let fi = self.frames.len() - 1;
+            let cl = match self.stack[frame.func] {
+                Value::Func(h) => h,
+                _ => rt!(self, "internal: frame without function"),
+            };
+            let epoch = self.heap.epoch;
+            if !matches!(&cache, Some((c, e, _)) if *c == cl && *e == epoch) {
+                cache = match self.heap.funcs.get(cl) {
+                    Func::Lua { proto, .. } => Some((cl, epoch, proto.clone())),
+                    Func::Native { .. } => rt!(self, "internal: native frame"),
+                };
+            }
+            let proto: &Rc<Proto> = match &cache {
+                Some((_, _, p)) => p,
+                None => rt!(self, "internal: no prototype"),
+            };
+            let code = &proto.code[..];
+            let k = &proto.consts[..];
+            let base = frame.base;
+            let mut pc = frame.pc;
+            macro_rules! save {
+                () => {
+                    self.frames[fi].pc = pc
+                };
+            }
+            macro_rules! r {
+                ($x:expr) => {
+                    self.stack[base + $x]
+                };
+            }
+            // A test skips the next instruction when it fails; when it
+            // holds, the next one is the jump, taken here without a second
+            // dispatch (as C Lua does). Only forward jumps: a backward one
+            // charges the budget in JMP.
+            macro_rules! cond_jump {
+                ($i:ident, $res:expr) => {
+                    if $res != (gc($i) != 0) {
+                        pc += 1;
+                    } else {
+                        let j = code[pc];
+                        let off = gsj(j);
+                        if op(j) == JMP && off >= 0 {
+                            pc += 1 + off as usize;
+                        }
+                    }
+                };
+            }
+            loop {
+                let i = code[pc];
+                pc += 1;
+                let a = ga(i);
+                match op(i) {
+                    MOVE => r!(a) = r!(gb(i)),
+                    LOADK => {
+                        let bx = gbx(i);
+                        if bx == 0xFFFF && op(code[pc]) == EXTRAARG {
+                            r!(a) = k[(code[pc] >> 8) as usize];
+                            pc += 1;
+                        } else {
+                            r!(a) = k[bx];
+                        }
+                    }
+                    LOADI => r!(a) = Value::Int(gbx(i) as i64 - 32768),
+                    LOADF => r!(a) = Value::Num((gbx(i) as i64 - 32768) as f64),
+                    LOADNIL => {
+                        for x in a..=a + gb(i) {
+                            r!(x) = Value::Nil;
+                        }
+                    }
+                    LOADBOOL => {
+                        r!(a) = Value::Bool(gb(i) != 0);
+                        if gc(i) != 0 {
+                            pc += 1;
+                        }
+                    }
+                    GETUPVAL => {
+                        let h = self.closure_upval(cl, gb(i));
+                        r!(a) = self.upval_get(h);
+                    }
+                    SETUPVAL => {
+                        let h = self.closure_upval(cl, gb(i));
+                        let v = r!(a);
+                        self.upval_set(h, v);
+                    }
+                    GETTABUP => {
+                        let h = self.closure_upval(cl, gb(i));
+                        let t = self.upval_get(h);
+                        let key = k[gc(i)];
+                        if let (Value::Table(th), Value::Str(s, _)) = (t, key) {
+                            let tb = self.heap.tables.get(th);
+                            let v = tb.get_str(s);
+                            if !v.is_nil() || tb.meta.is_none() {
+                                r!(a) = v;
+                                continue;
+                            }
+                        }
+                        save!();
+                        let v = self.index(t, key)?;
+                        r!(a) = v;
+                    }
+                    SETTABUP => {
+                        let h = self.closure_upval(cl, a);
+                        let t = self.upval_get(h);
+                        let key = k[gb(i)];
+                        let v = r!(gc(i));
+                        save!();
+                        self.set_fast(t, key, v)?;
+                    }
+                    GETTABLE => {
+                        let t = r!(gb(i));
+                        let key = r!(gc(i));
+                        if let (Value::Table(th), Value::Int(ik)) = (t, key) {
+                            let tb = self.heap.tables.get(th);
+                            let u = (ik as u64).wrapping_sub(1);
+                            if u < tb.arr.len() as u64 {
+                                let v = tb.arr[u as usize];
+                                if !v.is_nil() || tb.meta.is_none() {
+                                    r!(a) = v;
+                                    continue;
+                                }
+                            }
+                        }
+                        if let Value::Table(th) = t {
+                            let tb = self.heap.tables.get(th);
+                            let v = tb.get(key);
+                            if !v.is_nil() || tb.meta.is_none() {
+                                r!(a) = v;
+                                continue;
+                            }
+                        }
+                        save!();
+                        let v = self.index_described(t, key, fi, gb(i))?;
+                        r!(a) = v;
+                    }
+                    GETI => {
+                        let t = r!(gb(i));
+                        let key = gc(i) as i64;
+                        if let Value::Table(th) = t {
+                            let tb = self.heap.tables.get(th);
+                            let v = tb.get_int(key);
+                            if !v.is_nil() || tb.meta.is_none() {
+                                r!(a) = v;
+                                continue;
+                            }
+                        }
+                        save!();
+                        let v = self.index_described(t, Value::Int(key), fi, gb(i))?;
+                        r!(a) = v;
+                    }
+                    GETFIELD => {
+                        let t = r!(gb(i));
+                        let key = k[gc(i)];
+                        if let (Value::Table(th), Value::Str(s, _)) = (t, key) {
+                            let tb = self.heap.tables.get(th);
+                            let v = tb.get_str(s);
+                            if !v.is_nil() || tb.meta.is_none() {
+                                r!(a) = v;
+                                continue;
+                            }
+                        }
+                        save!();
+                        let v = self.index_described(t, key, fi, gb(i))?;
+                        r!(a) = v;
+                    }
+                    SETTABLE => {
+                        let (t, key, v) = (r!(a), r!(gb(i)), r!(gc(i)));
+                        // Fast path: a non-nil store into the array part of a
+                        // table without metatable.
+                        if let (Value::Table(th), Value::Int(ik)) = (t, key)
+                            && !v.is_nil()
+                        {
+                            let tb = self.heap.tables.get_mut(th);
+                            let u = (ik as u64).wrapping_sub(1);
+                            if tb.meta.is_none() && u < tb.arr.len() as u64 {
+                                tb.arr[u as usize] = v;
+                                continue;
+                            }
+                        }
+                        save!();
+                        if let Err(e) = self.set_fast(t, key, v) {
+                            return Err(self.describe_index_err(e, t, fi, a));
+                        }
+                    }
+                    SETI => {
+                        let (t, v) = (r!(a), r!(gc(i)));
+                        save!();
+                        if let Err(e) = self.set_fast(t, Value::Int(gb(i) as i64), v) {
+                            return Err(self.describe_index_err(e, t, fi, a));
+                        }
+                    }
+                    SETFIELD => {
+                        let (t, key, v) = (r!(a), k[gb(i)], r!(gc(i)));
+                        save!();
+                        if let Err(e) = self.set_fast(t, key, v) {
+                            return Err(self.describe_index_err(e, t, fi, a));
+                        }
+                    }
+                    NEWTABLE => {
+                        save!();
+                        self.gc_point()?;
+                        let t = self.heap.new_table(Table::with_capacity(gb(i), gc(i)));
+                        r!(a) = Value::Table(t);
+                    }
+                    SELF => {
+                        let obj = r!(gb(i));
+                        let key = k[gc(i)];
+                        r!(a + 1) = obj;
+                        save!();
+                        let v = self.index_described(obj, key, fi, gb(i))?;
+                        r!(a) = v;
+                    }
+                    ADD => {
+                        // Match on references: tags are read in place, no
+                        // 16-byte copies through the stack frame.
+                        let v = match (&self.stack[base + gb(i)], &self.stack[base + gc(i)]) {
+                            (Value::Int(p), Value::Int(q)) => Value::Int(p.wrapping_add(*q)),
+                            (Value::Num(p), Value::Num(q)) => Value::Num(p + q),
+                            (x, y) => {
+                                let (x, y) = (*x, *y);
+                                save!();
+                                self.arith(ADD, x, y)?
+                            }
+                        };
+                        r!(a) = v;
+                    }
+                    SUB => {
+                        // Match on references: tags are read in place, no
+                        // 16-byte copies through the stack frame.
+                        let v = match (&self.stack[base + gb(i)], &self.stack[base + gc(i)]) {
+                            (Value::Int(p), Value::Int(q)) => Value::Int(p.wrapping_sub(*q)),
+                            (Value::Num(p), Value::Num(q)) => Value::Num(p - q),
+                            (x, y) => {
+                                let (x, y) = (*x, *y);
+                                save!();
+                                self.arith(SUB, x, y)?
+                            }
+                        };
+                        r!(a) = v;
+                    }
+                    MUL => {
+                        // Match on references: tags are read in place, no
+                        // 16-byte copies through the stack frame.
+                        let v = match (&self.stack[base + gb(i)], &self.stack[base + gc(i)]) {
+                            (Value::Int(p), Value::Int(q)) => Value::Int(p.wrapping_mul(*q)),
+                            (Value::Num(p), Value::Num(q)) => Value::Num(p * q),
+                            (x, y) => {
+                                let (x, y) = (*x, *y);
+                                save!();
+                                self.arith(MUL, x, y)?
+                            }
+                        };
+                        r!(a) = v;
+                    }
+                    DIV => {
+                        let v = match (&self.stack[base + gb(i)], &self.stack[base + gc(i)]) {
+                            (Value::Num(p), Value::Num(q)) => Value::Num(p / q),
+                            (Value::Int(p), Value::Int(q)) => Value::Num(*p as f64 / *q as f64),
+                            (x, y) => {
+                                let (x, y) = (*x, *y);
+                                save!();
+                                self.arith(DIV, x, y)?
+                            }
+                        };
+                        r!(a) = v;
+                    }
+                    // One arm an operator, so that `fast_arith` folds to its
+                    // one case (a shared arm re-dispatched on the opcode).
+                    MOD => {
+                        let (x, y) = (r!(gb(i)), r!(gc(i)));
+                        r!(a) = match fast_arith(MOD, x, y) {
+                            Some(v) => v,
+                            None => {
+                                save!();
+                                self.arith(MOD, x, y)?
+                            }
+                        };
+                    }
+                    POW => {
+                        let (x, y) = (r!(gb(i)), r!(gc(i)));
+                        r!(a) = match fast_arith(POW, x, y) {
+                            Some(v) => v,
+                            None => {
+                                save!();
+                                self.arith(POW, x, y)?
+                            }
+                        };
+                    }
+                    IDIV => {
+                        let (x, y) = (r!(gb(i)), r!(gc(i)));
+                        r!(a) = match fast_arith(IDIV, x, y) {
+                            Some(v) => v,
+                            None => {
+                                save!();
+                                self.arith(IDIV, x, y)?
+                            }
+                        };
+                    }
+                    BAND => {
+                        let (x, y) = (r!(gb(i)), r!(gc(i)));
+                        r!(a) = match fast_arith(BAND, x, y) {
+                            Some(v) => v,
+                            None => {
+                                save!();
+                                self.arith(BAND, x, y)?
+                            }
+                        };
+                    }
+                    BOR => {
+                        let (x, y) = (r!(gb(i)), r!(gc(i)));
+                        r!(a) = match fast_arith(BOR, x, y) {
+                            Some(v) => v,
+                            None => {
+                                save!();
+                                self.arith(BOR, x, y)?
+                            }
+                        };
+                    }
+                    BXOR => {
+                        let (x, y) = (r!(gb(i)), r!(gc(i)));
+                        r!(a) = match fast_arith(BXOR, x, y) {
+                            Some(v) => v,
+                            None => {
+                                save!();
+                                self.arith(BXOR, x, y)?
+                            }
+                        };
+                    }
+                    SHL => {
+                        let (x, y) = (r!(gb(i)), r!(gc(i)));
+                        r!(a) = match fast_arith(SHL, x, y) {
+                            Some(v) => v,
+                            None => {
+                                save!();
+                                self.arith(SHL, x, y)?
+                            }
+                        };
+                    }
+                    SHR => {
+                        let (x, y) = (r!(gb(i)), r!(gc(i)));
+                        r!(a) = match fast_arith(SHR, x, y) {
+                            Some(v) => v,
+                            None => {
+                                save!();
+                                self.arith(SHR, x, y)?
+                            }
+                        };
+                    }
+                    // The common constant operations inline their number cases,
+                    // as ADD does (float math spends its time here).
+                    ADDK => {
+                        let v = match (&self.stack[base + gb(i)], &k[gc(i)]) {
+                            (Value::Int(p), Value::Int(q)) => Value::Int(p.wrapping_add(*q)),
+                            (Value::Num(p), Value::Num(q)) => Value::Num(p + q),
+                            (x, y) => {
+                                let (x, y) = (*x, *y);
+                                save!();
+                                self.arith(ADD, x, y)?
+                            }
+                        };
+                        r!(a) = v;
+                    }
+                    SUBK => {
+                        let v = match (&self.stack[base + gb(i)], &k[gc(i)]) {
+                            (Value::Int(p), Value::Int(q)) => Value::Int(p.wrapping_sub(*q)),
+                            (Value::Num(p), Value::Num(q)) => Value::Num(p - q),
+                            (x, y) => {
+                                let (x, y) = (*x, *y);
+                                save!();
+                                self.arith(SUB, x, y)?
+                            }
+                        };
+                        r!(a) = v;
+                    }
+                    MULK => {
+                        let v = match (&self.stack[base + gb(i)], &k[gc(i)]) {
+                            (Value::Int(p), Value::Int(q)) => Value::Int(p.wrapping_mul(*q)),
+                            (Value::Num(p), Value::Num(q)) => Value::Num(p * q),
+                            (x, y) => {
+                                let (x, y) = (*x, *y);
+                                save!();
+                                self.arith(MUL, x, y)?
+                            }
+                        };
+                        r!(a) = v;
+                    }
+                    DIVK => {
+                        let v = match (&self.stack[base + gb(i)], &k[gc(i)]) {
+                            (Value::Num(p), Value::Num(q)) => Value::Num(p / q),
+                            (x, y) => {
+                                let (x, y) = (*x, *y);
+                                save!();
+                                self.arith(DIV, x, y)?
+                            }
+                        };
+                        r!(a) = v;
+                    }
+                    MODK => {
+                        let (x, y) = (r!(gb(i)), k[gc(i)]);
+                        r!(a) = match fast_arith(MOD, x, y) {
+                            Some(v) => v,
+                            None => {
+                                save!();
+                                self.arith(MOD, x, y)?
+                            }
+                        };
+                    }
+                    POWK => {
+                        let (x, y) = (r!(gb(i)), k[gc(i)]);
+                        r!(a) = match fast_arith(POW, x, y) {
+                            Some(v) => v,
+                            None => {
+                                save!();
+                                self.arith(POW, x, y)?
+                            }
+                        };
+                    }
+                    IDIVK => {
+                        let (x, y) = (r!(gb(i)), k[gc(i)]);
+                        r!(a) = match fast_arith(IDIV, x, y) {
+                            Some(v) => v,
+                            None => {
+                                save!();
+                                self.arith(IDIV, x, y)?
+                            }
+                        };
+                    }
+                    BANDK => {
+                        let (x, y) = (r!(gb(i)), k[gc(i)]);
+                        r!(a) = match fast_arith(BAND, x, y) {
+                            Some(v) => v,
+                            None => {
+                                save!();
+                                self.arith(BAND, x, y)?
+                            }
+                        };
+                    }
+                    BORK => {
+                        let (x, y) = (r!(gb(i)), k[gc(i)]);
+                        r!(a) = match fast_arith(BOR, x, y) {
+                            Some(v) => v,
+                            None => {
+                                save!();
+                                self.arith(BOR, x, y)?
+                            }
+                        };
+                    }
+                    BXORK => {
+                        let (x, y) = (r!(gb(i)), k[gc(i)]);
+                        r!(a) = match fast_arith(BXOR, x, y) {
+                            Some(v) => v,
+                            None => {
+                                save!();
+                                self.arith(BXOR, x, y)?
+                            }
+                        };
+                    }
+                    ADDI => {
+                        let x = r!(gb(i));
+                        let imm = simm(gc(i));
+                        r!(a) = match x {
+                            Value::Int(p) => Value::Int(p.wrapping_add(imm)),
+                            Value::Num(p) => Value::Num(p + imm as f64),
+                            _ => {
+                                save!();
+                                self.arith(ADD, x, Value::Int(imm))?
+                            }
+                        };
+                    }
+                    UNM => {
+                        let x = r!(gb(i));
+                        r!(a) = match x {
+                            Value::Int(p) => Value::Int(p.wrapping_neg()),
+                            Value::Num(p) => Value::Num(-p),
+                            _ => {
+                                save!();
+                                self.arith(UNM, x, x)?
+                            }
+                        };
+                    }
+                    BNOT => {
+                        let x = r!(gb(i));
+                        save!();
+                        r!(a) = self.arith(BNOT, x, x)?;
+                    }
+                    NOT => r!(a) = Value::Bool(!r!(gb(i)).truthy()),
+                    LEN => {
+                        let x = r!(gb(i));
+                        save!();
+                        r!(a) = self.len(x)?;
+                    }
+                    CONCAT => {
+                        save!();
+                        let n = gb(i);
+                        self.top = base + a + n;
+                        self.concat(base + a, n)?;
+                        self.gc_point_below(base + a + 1)?;
+                    }
+                    JMP => {
+                        let off = gsj(i);
+                        pc = (pc as isize + off) as usize;
+                        if off < 0 {
+                            save!();
+                            self.charge((-off) as usize)?;
+                            self.gc_point()?;
+                        }
+                    }
+                    EQ => {
+                        let (x, y) = (r!(a), r!(gb(i)));
+                        let eq = if x.raw_eq(y) {
+                            true
+                        } else if matches!(
+                            (x, y),
+                            (Value::Table(_), Value::Table(_)) | (Value::UData(_), Value::UData(_))
+                        ) {
+                            save!();
+                            self.equals(x, y)?
+                        } else {
+                            false
+                        };
+                        cond_jump!(i, eq);
+                    }
+                    LT | LE => {
+                        let le = op(i) == LE;
+                        let res = match (&self.stack[base + a], &self.stack[base + gb(i)]) {
+                            (Value::Int(p), Value::Int(q)) => {
+                                if le {
+                                    p <= q
+                                } else {
+                                    p < q
+                                }
+                            }
+                            (Value::Num(p), Value::Num(q)) => {
+                                if le {
+                                    p <= q
+                                } else {
+                                    p < q
+                                }
+                            }
+                            (x, y) => {
+                                let (x, y) = (*x, *y);
+                                save!();
+                                self.less(x, y, le)?
+                            }
+                        };
+                        cond_jump!(i, res);
+                    }
+                    EQK => {
+                        let eq = r!(a).raw_eq(k[gb(i)]);
+                        cond_jump!(i, eq);
+                    }
+                    EQI => {
+                        let imm = simm(gb(i));
+                        let eq = match r!(a) {
+                            Value::Int(p) => p == imm,
+                            Value::Num(p) => p == imm as f64,
+                            _ => false,
+                        };
+                        cond_jump!(i, eq);
+                    }
+                    LTI | LEI | GTI | GEI => {
+                        let imm = simm(gb(i));
+                        let x = r!(a);
+                        let o = op(i);
+                        let res = match x {
+                            Value::Int(p) => match o {
+                                LTI => p < imm,
+                                LEI => p <= imm,
+                                GTI => p > imm,
+                                _ => p >= imm,
+                            },
+                            Value::Num(p) => {
+                                let q = imm as f64;
+                                match o {
+                                    LTI => p < q,
+                                    LEI => p <= q,
+                                    GTI => p > q,
+                                    _ => p >= q,
+                                }
+                            }
+                            _ => {
+                                save!();
+                                let y = Value::Int(imm);
+                                match o {
+                                    LTI => self.less(x, y, false)?,
+                                    LEI => self.less(x, y, true)?,
+                                    GTI => self.less(y, x, false)?,
+                                    _ => self.less(y, x, true)?,
+                                }
+                            }
+                        };
+                        cond_jump!(i, res);
+                    }
+                    TEST => cond_jump!(i, r!(a).truthy()),
+                    TESTSET => {
+                        let v = r!(gb(i));
+                        if v.truthy() == (gc(i) != 0) {
+                            r!(a) = v;
+                        } else {
+                            pc += 1;
+                        }
+                    }
+                    CALL => {
+                        let b = gb(i);
+                        let nargs = if b == 0 {
+                            self.top - (base + a) - 1
+                        } else {
+                            b - 1
+                        };
+                        let nres = gc(i) as i32 - 1;
+                        save!();
+                        // One test for both the budget and the collector.
+                        self.budget -= 1;
+                        if self.budget < 0 || self.heap.bytes > self.heap.threshold {
+                            self.charge(0)?;
+                            self.gc_point_below(base + a + nargs + 1)?;
+                        }
+                        let func = base + a;
+                        // Fast path: a fixed-arity Lua function with room on the stack.
+                        if let Value::Func(h) = self.stack[func]
+                            && let Func::Lua { proto: callee, .. } = self.heap.funcs.get(h)
+                            && !callee.vararg
+                        {
+                            let (np, ms) = (callee.nparams as usize, callee.maxstack as usize);
+                            let nb = func + 1;
+                            if nb + ms < self.stack.len() && self.frames.len() < 195_000 {
+                                for j in nargs.min(np)..np {
+                                    self.stack[nb + j] = Value::Nil;
+                                }
+                                self.frames.push(Frame {
+                                    func,
+                                    base: nb,
+                                    pc: 0,
+                                    nresults: nres,
+                                    nvarargs: 0,
+                                    protect: Protect::None,
+                                    host_entry: false,
+                                    ret: func,
+                                });
+                                continue 'frames;
+                            }
+                        }
+                        if self.precall_inner(func, nargs, nres, Protect::None, func, false)? {
+                            continue 'frames;
+                        }
+                    }
+                    TAILCALL => {
+                        let b = gb(i);
+                        let nargs = if b == 0 {
+                            self.top - (base + a) - 1
+                        } else {
+                            b - 1
+                        };
+                        save!();
+                        self.charge(proto.code.len().min(pc))?;
+                        let func = base + a;
+                        let f = self.stack[func];
+                        let is_lua = matches!(f, Value::Func(h) if matches!(self.heap.funcs.get(h), Func::Lua { .. }));
+                        if is_lua
+                            && self.tbc.last().is_none_or(|&t| t < base)
+                            && frame.protect == Protect::None
+                        {
+                            // Reuse the frame: move function and arguments down.
+                            if !self.open.is_empty() {
+                                self.close_upvals(frame.func - frame.nvarargs);
+                            }
+                            let dst = frame.func - frame.nvarargs;
+                            for j in 0..=nargs {
+                                self.stack[dst + j] = self.stack[func + j];
+                            }
+                            let old = self.frames.pop().unwrap_or(frame);
+                            self.precall(
+                                dst,
+                                nargs,
+                                old.nresults,
+                                old.protect,
+                                old.ret,
+                                old.host_entry,
+                            )?;
+                            continue 'frames;
+                        }
+                        // Otherwise an ordinary open call; the RETURN after it returns all.
+                        if self.precall(func, nargs, -1, Protect::None, func, false)? {
+                            continue 'frames;
+                        }
+                    }
+                    RETURN => {
+                        let b = gb(i);
+                        let n = if b == 0 { self.top - (base + a) } else { b - 1 };
+                        save!();
+                        self.charge(pc)?;
+                        if self.do_return(base + a, n)? {
+                            return Ok(());
+                        }
+                        continue 'frames;
+                    }
+                    RETURN0 => {
+                        save!();
+                        self.charge(pc)?;
+                        if self.do_return(base, 0)? {
+                            return Ok(());
+                        }
+                        continue 'frames;
+                    }
+                    RETURN1 => {
+                        let f = self.frames[fi];
+                        if self
+                            .open
+                            .last()
+                            .is_none_or(|&(o, _)| (o as usize) < f.func - f.nvarargs)
+                            && f.protect == Protect::None
+                            && !f.host_entry
+                            && (fi > 0 || self.cur == 0)
+                            && self.tbc.last().is_none_or(|&t| t < f.base)
+                            && f.nresults >= 0
+                        {
+                            // Common case: one value to a fixed-results call.
+                            let v = r!(a);
+                            self.stack[f.ret] = v;
+                            for j in 1..f.nresults as usize {
+                                self.stack[f.ret + j] = Value::Nil;
+                            }
+                            self.frames.pop();
+                            self.budget -= pc as i64;
+                            if self.budget < 0 {
+                                return Err(LErr::Limit(LimitKind::Instructions));
+                            }
+                            continue 'frames;
+                        }
+                        save!();
+                        self.charge(pc)?;
+                        if self.do_return(base + a, 1)? {
+                            return Ok(());
+                        }
+                        continue 'frames;
+                    }
+                    FORPREP => {
+                        save!();
+                        if !self.forprep(base + a)? {
+                            pc += gbx(i) + 1;
+                        }
+                    }
+                    FORLOOP => {
+                        let ra = base + a;
+                        if let Value::Int(step) = self.stack[ra + 2] {
+                            if let Value::Int(count) = self.stack[ra + 1]
+                                && count > 0
+                                && let Value::Int(idx) = self.stack[ra]
+                            {
+                                let idx = idx.wrapping_add(step);
+                                self.stack[ra + 1] = Value::Int(count - 1);
+                                self.stack[ra] = Value::Int(idx);
+                                self.stack[ra + 3] = Value::Int(idx);
+                                pc -= gbx(i);
+                                self.budget -= gbx(i) as i64;
+                                if self.budget < 0 || self.heap.bytes > self.heap.threshold {
+                                    save!();
+                                    self.charge(0)?;
+                                    self.gc_point()?;
+                                }
+                            }
+                        } else if let (Value::Num(idx), Value::Num(lim), Value::Num(step)) =
+                            (self.stack[ra], self.stack[ra + 1], self.stack[ra + 2])
+                        {
+                            let idx = idx + step;
+                            if if step > 0.0 { idx <= lim } else { lim <= idx } {
+                                self.stack[ra] = Value::Num(idx);
+                                self.stack[ra + 3] = Value::Num(idx);
+                                pc -= gbx(i);
+                                save!();
+                                self.charge(gbx(i))?;
+                                self.gc_point()?;
+                            }
+                        }
+                    }
+                    TFORCALL => {
+                        let ra = base + a;
+                        self.stack[ra + 4] = self.stack[ra];
+                        self.stack[ra + 5] = self.stack[ra + 1];
+                        self.stack[ra + 6] = self.stack[ra + 2];
+                        save!();
+                        self.charge(1)?;
+                        if self.precall(ra + 4, 2, gc(i) as i32, Protect::None, ra + 4, false)? {
+                            continue 'frames;
+                        }
+                    }
+                    TFORLOOP => {
+                        let ra = base + a;
+                        let v = self.stack[ra + 4];
+                        if !v.is_nil() {
+                            self.stack[ra + 2] = v;
+                            pc -= gbx(i);
+                            save!();
+                            self.charge(gbx(i))?;
+                            self.gc_point()?;
+                        }
+                    }
+                    SETLIST => {
+                        let b = gb(i);
+                        let n = if b == 0 {
+                            self.top - (base + a) - 1
+                        } else {
+                            b - 1
+                        };
+                        let start = (code[pc] >> 8) as i64;
+                        pc += 1;
+                        if let Value::Table(th) = r!(a) {
+                            let mut grown = 0;
+                            let t = self.heap.tables.get_mut(th);
+                            for j in 0..n {
+                                grown +=
+                                    t.set_int(start + 1 + j as i64, self.stack[base + a + 1 + j]);
+                            }
+                            self.heap.bytes += grown;
+                        }
+                    }
+                    CLOSURE => {
+                        save!();
+                        self.gc_point()?;
+                        let p = proto.protos[gbx(i)].clone();
+                        let mut ups = Vec::with_capacity(p.upvals.len());
+                        for &(instack, idx, _) in &p.upvals {
+                            if instack {
+                                ups.push(self.find_upval(base + idx as usize));
+                            } else {
+                                ups.push(self.closure_upval(cl, idx as usize));
+                            }
+                        }
+                        let h = self.heap.new_func(Func::Lua {
+                            proto: p,
+                            upvals: ups.into_boxed_slice(),
+                        });
+                        r!(a) = Value::Func(h);
+                    }
+                    VARARG => {
+                        let nvar = frame.nvarargs;
+                        let want = gc(i) as i32 - 1;
+                        let n = if want < 0 { nvar } else { want as usize };
+                        if want < 0 {
+                            self.ensure_stack(base + a + n + 1)?;
+                            self.top = base + a + n;
+                        }
+                        let src = frame.func - nvar;
+                        for j in 0..n {
+                            self.stack[base + a + j] = if j < nvar {
+                                self.stack[src + j]
+                            } else {
+                                Value::Nil
+                            };
+                        }
+                    }
+                    CLOSE => {
+                        save!();
+                        self.close_upvals(base + a);
+                        if self.tbc.last().is_some_and(|&t| t >= base + a) {
+                            self.top = base + proto.maxstack as usize;
+                            self.close_tbc(base + a, None)?;
+                        }
+                    }
+                    TBC => {
+                        let v = r!(a);
+                        if v.truthy() {
+                            if self.get_tm(v, tm::CLOSE).is_nil() {
+                                save!();
+                                let name = proto
+                                    .locals
+                                    .iter()
+                                    .find(|l| {
+                                        l.1 as usize == a
+                                            && (l.2 as usize) <= pc
+                                            && pc <= l.3 as usize
+                                    })
+                                    .map(|l| String::from_utf8_lossy(&l.0).into_owned())
+                                    .unwrap_or_else(|| "?".into());
+                                rt!(self, "variable '{name}' got a non-closable value");
+                            }
+                            self.tbc.push(base + a);
+                        }
+                    }
+                    _ => {
+                        save!();
+                        rt!(self, "internal: bad opcode {}", op(i));
+                    }
+                }
+            }
+        }
+    }
+
+    #[inline]
+    fn closure_upval(&self, cl: u32, i: usize) -> u32 {
+        match self.heap.funcs.get(cl) {
+            Func::Lua { upvals, .. } => upvals[i],
+            Func::Native { .. } => 0,
+        }
+    }
+
+    #[inline]
+    fn set_fast(&mut self, t: Value, key: Value, v: Value) -> LResult<()> {
+        if let Value::Table(th) = t {
+            let tb = self.heap.tables.get_mut(th);
+            if tb.meta.is_none() {
+                if let Value::Str(_, _) = key {
+                    let grown = tb.set(key, v);
+                    self.heap.bytes += grown;
+                    return Ok(());
+                }
+                return self.raw_set(th, key, v);
+            }
+        }
+        self.set_index(t, key, v)
+    }
+
+    #[inline(never)]
+    fn index_described(&mut self, t: Value, key: Value, fi: usize, reg: usize) -> LResult<Value> {
+        match self.index(t, key) {
+            Ok(v) => Ok(v),
+            Err(e) => Err(self.describe_index_err(e, t, fi, reg)),
+        }
+    }
+
+    #[inline(never)]
+    fn describe_index_err(&mut self, e: LErr, t: Value, fi: usize, reg: usize) -> LErr {
+        // Only the first level of indexing failing on the operand itself
+        // gets the variable description.
+        let plain = matches!(t, Value::Table(_)) || !self.get_tm(t, tm::INDEX).is_nil();
+        if plain || !matches!(e, LErr::Rt(_)) || fi + 1 != self.frames.len() {
+            return e;
+        }
+        let desc = self.describe_reg(fi, reg);
+        if desc.is_none() {
+            return e;
+        }
+        self.type_error(t, "index", desc)
+    }
+
+    #[inline(never)]
+    fn forprep(&mut self, ra: usize) -> LResult<bool> {
+        for k in 0..3 {
+            if let Value::Str(_, _) = self.stack[ra + k]
+                && let Some(v) = self.tonumber_arith(self.stack[ra + k])
+            {
+                self.stack[ra + k] = v;
+            }
+        }
+        let (init, limit, step) = (self.stack[ra], self.stack[ra + 1], self.stack[ra + 2]);
+        if let (Value::Int(i0), Value::Int(st)) = (init, step) {
+            if st == 0 {
+                rt!(self, "'for' step is zero");
+            }
+            let lim = match limit {
+                Value::Int(l) => l,
+                Value::Num(f) => {
+                    if f.is_nan() {
+                        return Ok(false);
+                    }
+                    if st > 0 {
+                        let fl = f.floor();
+                        if fl >= 9.223_372_036_854_776e18 {
+                            i64::MAX
+                        } else if fl < -9.223_372_036_854_776e18 {
+                            return Ok(false);
+                        } else {
+                            fl as i64
+                        }
+                    } else {
+                        let c = f.ceil();
+                        if c < -9.223_372_036_854_776e18 {
+                            i64::MIN
+                        } else if c >= 9.223_372_036_854_776e18 {
+                            return Ok(false);
+                        } else {
+                            c as i64
+                        }
+                    }
+                }
+                _ => {
+                    let tn = self.type_name_mt(limit);
+                    rt!(self, "bad 'for' limit (number expected, got {tn})")
+                }
+            };
+            if if st > 0 { i0 > lim } else { i0 < lim } {
+                return Ok(false);
+            }
+            let count = if st > 0 {
+                ((lim as i128 - i0 as i128) / st as i128) as u64
+            } else {
+                ((i0 as i128 - lim as i128) / -(st as i128)) as u64
+            };
+            self.stack[ra + 1] = Value::Int(count.min(i64::MAX as u64) as i64);
+            self.stack[ra + 3] = init;
+            return Ok(true);
+        }
+        let tof = |v: Value| match self.tonumber_arith(v) {
+            Some(Value::Int(i)) => Some(i as f64),
+            Some(Value::Num(f)) => Some(f),
+            _ => None,
+        };
+        let Some(l) = tof(limit) else {
+            {
+                let tn = self.type_name_mt(limit);
+                rt!(self, "bad 'for' limit (number expected, got {tn})")
+            }
+        };
+        let Some(s) = tof(step) else {
+            {
+                let tn = self.type_name_mt(step);
+                rt!(self, "bad 'for' step (number expected, got {tn})")
+            }
+        };
+        let Some(i0) = tof(init) else {
+            {
+                let tn = self.type_name_mt(init);
+                rt!(self, "bad 'for' initial value (number expected, got {tn})")
+            }
+        };
+        if s == 0.0 {
+            rt!(self, "'for' step is zero");
+        }
+        if if s > 0.0 { i0 > l } else { i0 < l } {
+            return Ok(false);
+        }
+        self.stack[ra] = Value::Num(i0);
+        self.stack[ra + 1] = Value::Num(l);
+        self.stack[ra + 2] = Value::Num(s);
+        self.stack[ra + 3] = Value::Num(i0);
+        Ok(true)
+    }
+}
+
+/// Arithmetic on two numbers of the same kind without errors or
+/// metamethods; `None` sends the operation to the general path.
+#[inline(always)]
+fn fast_arith(op: u8, x: Value, y: Value) -> Option<Value> {
+    match (x, y) {
+        (Value::Int(p), Value::Int(q)) => Some(Value::Int(match op {
+            ADD => p.wrapping_add(q),
+            SUB => p.wrapping_sub(q),
+            MUL => p.wrapping_mul(q),
+            MOD => imod(p, q)?,
+            IDIV => idiv(p, q)?,
+            BAND => p & q,
+            BOR => p | q,
+            BXOR => p ^ q,
+            SHL => shl(p, q),
+            SHR => shl(p, q.wrapping_neg()),
+            DIV => return Some(Value::Num(p as f64 / q as f64)),
+            POW => return Some(Value::Num((p as f64).powf(q as f64))),
+            _ => return None,
+        })),
+        (Value::Num(p), Value::Num(q)) => Some(Value::Num(match op {
+            ADD => p + q,
+            SUB => p - q,
+            MUL => p * q,
+            DIV => p / q,
+            MOD => fmod(p, q),
+            IDIV => (p / q).floor(),
+            POW => {
+                if q == 2.0 {
+                    p * p
+                } else {
+                    p.powf(q)
+                }
+            }
+            _ => return None,
+        })),
+        _ => None,
+    }
+}
+
+/// Slot of `basic_meta` for a value without its own metatable.
+pub fn basic_index(v: Value) -> usize {
+    match v {
+        Value::Nil => 0,
+        Value::Bool(_) => 1,
+        Value::Int(_) | Value::Num(_) => 2,
+        Value::Func(_) => 3,
+        Value::Thread(_) => 4,
+        _ => 5,
+    }
+}
+
+fn to_int(v: Value) -> Option<i64> {
+    match v {
+        Value::Int(i) => Some(i),
+        Value::Num(f) => float_to_int(f),
+        _ => None,
+    }
+}
+
+/// `i < f` (or `<=`) exactly.
+fn int_float_less(i: i64, f: f64, le: bool) -> bool {
+    if f.is_nan() {
+        return false;
+    }
+    if f >= 9.223_372_036_854_776e18 {
+        return true;
+    }
+    if f < -9.223_372_036_854_776e18 {
+        return false;
+    }
+    if le {
+        i <= f.floor() as i64
+    } else {
+        // i < f  <=>  i < ceil(f)
+        i < f.ceil() as i64
+    }
+}

@@ -1,0 +1,130 @@
+//! Differential tests against the reference `lua5.4`: stdout and exit status
+//! byte for byte, for behaviour the official files do not isolate (number
+//! formatting, error messages as printed through pcall, metamethods,
+//! coroutines, goto, integer/float rules, string functions).
+
+mod common;
+
+use shield_engine::Limits;
+
+const CASES: &[&str] = &[
+    "print(1, 1.0, -0.0, 1e100, 2^63, math.mininteger, 1/0, -1/0, 0/0 ~= 0/0)",
+    "print(7 // 2, 7.0 // 2, -7 // 2, 7 % -3, -7 % 3, 7.5 % 2, 3 / 2, 1 // 0.0)",
+    "print(pcall(function() return 1 // 0 end))",
+    "print(pcall(function() return 1 % 0 end))",
+    "print(1 << 63, 1 << 64, -1 >> 1, 5 & 3, 5 | 3, 5 ~ 3, ~0)",
+    "print(pcall(function() return 1.5 | 0 end))",
+    "print('10' + 1, '3' * '4', 10 .. 20, '0x10' + 0)",
+    "print(math.type(1), math.type(1.0), math.type('1'), math.tointeger(3.0), math.tointeger(3.5))",
+    "print(tostring(1e15), tostring(1e16), 123456789012345678)",
+    "print(string.format('%5d|%-5d|%05.1f|%x|%X|%o|%e|%g|%g', 42, 42, 3.14159, 255, 255, 8, 12345.678, 0.0001, 1e20))",
+    "print(string.format('%q', 'a\\0b\\n\"c\"'), string.format('%10.3s|', 'abcdef'))",
+    "print(string.format('%a', 1.0), string.format('%.3f', 2/3), string.format('%i', 3.0))",
+    "print(('abc'):byte(1, -1), ('hello'):sub(-3), ('hello'):sub(2, 100), ('x'):rep(0))",
+    "print(string.find('abc', 'b', 1, true), string.find('a.c', '.', 1, true), string.find('abc', ''))",
+    "print(string.gsub('hello world', '(o)', '[%1]'), string.gsub('abc', '', '-'))",
+    "print(string.gsub('abc', '%w', {a = 1, b = true}), string.gsub('x y', '%S+', function(w) return w:upper() end))",
+    "print(string.match('  trim  ', '^%s*(.-)%s*$'), string.match('2024-01-02', '(%d+)-(%d+)-(%d+)'))",
+    "for k, v in string.gmatch('a=1, b=2', '(%w+)=(%w+)') do io.write(k, v, ';') end print()",
+    "print(string.match('f(a(b)c)d', '%b()'), string.find('THE (quick) fox', '%f[%a]%a+', 5))",
+    "print(#'\\u{10FFFF}', utf8.char(72, 228, 8364), utf8.len('häll€'), utf8.codepoint('€'))",
+    "print(table.concat({1, 2, 3}, ', '), table.unpack({1, 2, 3}, 2))",
+    "local t = {5, 2, 8, 1} table.sort(t) print(table.concat(t, ' ')) table.sort(t, function(a, b) return a > b end) print(table.concat(t, ' '))",
+    "local t = {1, 2, 3} table.insert(t, 1, 0) table.insert(t, 4) print(table.remove(t), table.remove(t, 1), #t, table.concat(t, ','))",
+    "print(table.move({1, 2, 3}, 1, 3, 2)[3], select('#', table.unpack({}, 1, 3)))",
+    "print(pcall(error, {code = 1}), pcall(error), pcall(error, 'msg', 0), pcall(error, 'msg', 2))",
+    "print(pcall(function() local t = nil; t.x = 1 end))",
+    "print(pcall(function() return undefinedglobal.field end))",
+    "print(pcall(function() local s = 'x'; return s + 1 end))",
+    "print(pcall(function() return {} < {} end))",
+    "print(pcall(function() return 1 < 'x' end))",
+    "print(pcall(function() return #nil end))",
+    "print(pcall(function() local a = {} ; return a.b.c end))",
+    "print(pcall(function() return ('x'):bad() end))",
+    "print(select(2, xpcall(function() error('E') end, function(m) return 'handled: ' .. m end)))",
+    "local mt = {__index = function(t, k) return k * 2 end, __call = function(self, x) return x + 1 end} local t = setmetatable({}, mt) print(t[21], t(41))",
+    "local V = {} V.__index = V V.__add = function(a, b) return setmetatable({x = a.x + b.x}, V) end V.__tostring = function(v) return 'V(' .. v.x .. ')' end V.__eq = function(a, b) return a.x == b.x end V.__lt = function(a, b) return a.x < b.x end V.__le = function(a, b) return a.x <= b.x end V.__len = function() return 99 end V.__concat = function(a, b) return 'cat' end V.__unm = function(a) return 'neg' end local a, b = setmetatable({x = 1}, V), setmetatable({x = 2}, V) print(tostring(a + b), a == b, a < b, a <= b, #a, a .. 'x', -a)",
+    "local t = setmetatable({}, {__newindex = function(t, k, v) rawset(t, k, v * 10) end}) t.a = 1 print(t.a, rawget(t, 'a'), rawlen({1, 2}), rawequal(t, t))",
+    "local co = coroutine.wrap(function(...) local a = ... while true do a = coroutine.yield(a * 2) end end) print(co(1), co(2), co(3))",
+    "local co = coroutine.create(function() error('in co') end) print(coroutine.resume(co)) print(coroutine.status(co), coroutine.resume(co))",
+    "local co = coroutine.create(function() local ok, e = pcall(function() coroutine.yield(1) error('after') end) coroutine.yield(ok, e) return 'end' end) print(coroutine.resume(co)) print(coroutine.resume(co)) print(coroutine.resume(co)) print(coroutine.resume(co))",
+    "print(coroutine.isyieldable(), select(2, coroutine.running()))",
+    "for i = 1, 3 do for j = 1, 3 do if j == 2 then goto continue end io.write(i, j, ' ') ::continue:: end end print()",
+    "local fs = {} for i = 1, 3 do fs[i] = function() return i end end print(fs[1](), fs[2](), fs[3]())",
+    "local function counter() local n = 0 return function() n = n + 1 return n end end local c1, c2 = counter(), counter() print(c1(), c1(), c2())",
+    "local function f(...) return select('#', ...), ... end print(f(nil, nil)) print((f(1, 2, 3)))",
+    "local function sum(n, acc) if n == 0 then return acc end return sum(n - 1, acc + n) end print(sum(100000, 0))",
+    "print(pcall(function() local function r() return 1 + r() end return r() end))",
+    "for i = 10, 1, -3 do io.write(i, ' ') end for x = 1.0, 2.0, 0.5 do io.write(x, ' ') end print()",
+    "for i = math.maxinteger - 2, math.maxinteger do io.write(i, ' ') end print()",
+    "local a <const> = 10 local b <close> = setmetatable({}, {__close = function() print('closed') end}) print(a)",
+    "do local x <close> = setmetatable({}, {__close = function(_, e) print('close', e) end}) end print('after')",
+    "print(load('return 1 +')) print(load('x = = 1')) print(load('return \"abc'))",
+    "print(load('return ...', 'chunk', 't', {})(4, 5))",
+    "local env = {print = print} local f = load('x = 5 print(x)', 'c', 't', env) f() print(x, env.x)",
+    "print(next({}), type(next), next({10}))",
+    "local t = {} for i = 1, 100 do t[i] = i end for i = 1, 100, 2 do t[i] = nil end local n = 0 for k in pairs(t) do n = n + 1 end print(n)",
+    "print(tonumber('10', 2), tonumber('ff', 16), tonumber('z', 36), tonumber('8', 8), tonumber(' 0x1p4 '), tonumber('1e1'), tonumber('abc'))",
+    "print(string.pack('i4', 100):byte(1, -1)) print(string.unpack('<i2 >i2', '\\1\\0\\0\\1'))",
+    "print(math.max(1, 2.5), math.min(-1, -2), math.abs(math.mininteger), math.floor(-3.5), math.ceil(-3.5), math.huge)",
+    "print(math.fmod(7, 3), math.fmod(-7, 3), math.fmod(7, -3.0), math.ult(1, -1))",
+    "math.randomseed(42) local a = math.random(1, 100) math.randomseed(42) print(a == math.random(1, 100))",
+    "os.exit(3)",
+    "error('top level')",
+    "error({})",
+    "local x = 1 x()",
+    "print(('%d'):format(3), #arg, ...)",
+    "print(2^53 == 2^53 + 1, math.maxinteger + 1 == math.mininteger, 1 == 1.0, math.maxinteger + 0.0 == math.maxinteger)",
+    "print(string.format('%.14g', 0.1), 0.1 + 0.2, 100 * 1.1, -1e-300 * 1e-300)",
+    "local function foo() local x <close> = setmetatable({}, {__close = function() local i = debug.getinfo(2) print(i.name, i.what, i.func == pcall, debug.getinfo(3).what) end}) error(1) end print(pcall(foo))",
+    "local a = string.rep('x', 50) local b = string.rep('x', 50) print(a == b, string.format('%p', a) == string.format('%p', b), string.format('%p', a) == string.format('%p', a), ({[a] = 1})[b])",
+    "local f = load(string.dump(function(x) return x * 2 end), 'd', 'b') print(f(21), pcall(string.dump, print))",
+];
+
+#[test]
+fn differential_against_lua54() {
+    if !common::have_lua() {
+        shield_testdata::skip("lua5.4 not installed: differential tests not run");
+        return;
+    }
+    let dir = common::scratch("diff");
+    let mut failures = Vec::new();
+    for (i, case) in CASES.iter().enumerate() {
+        let file = dir.join("main.lua");
+        std::fs::write(&file, case).expect("write case");
+        let reference = std::process::Command::new("lua5.4")
+            .arg("main.lua")
+            .current_dir(&dir)
+            .output()
+            .expect("run lua5.4");
+        let limits = Limits {
+            instructions: Some(100_000_000),
+            memory_bytes: Some(256 << 20),
+            output_bytes: Some(1 << 20),
+        };
+        let (o, out, _err) = common::run_dir(&dir, "main.lua", limits);
+        let want_status = reference.status.code().unwrap_or(-1);
+        if out != reference.stdout || o.exit_status() != want_status {
+            failures.push(format!(
+                "case {i}: {case}\n  want ({want_status}): {:?}\n  got  ({}): {:?}",
+                String::from_utf8_lossy(&reference.stdout),
+                o.exit_status(),
+                String::from_utf8_lossy(&out)
+            ));
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    println!(
+        "differential cases: {} of {} identical",
+        CASES.len() - failures.len(),
+        CASES.len()
+    );
+    for f in &failures {
+        println!("{f}");
+    }
+    assert!(
+        failures.is_empty(),
+        "{} differential failures",
+        failures.len()
+    );
+}

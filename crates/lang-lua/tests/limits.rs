@@ -1,0 +1,154 @@
+//! Limits a script cannot disarm: instructions, memory, output; and deep
+//! recursion as a clean Lua error, never a host stack overflow.
+
+mod common;
+
+use shield_engine::{LimitKind, Limits, Outcome};
+
+fn run(src: &str, limits: Limits) -> (Outcome, String) {
+    let (o, out, err) = common::run_mem(src.as_bytes(), limits).expect("no panic");
+    let mut s = String::from_utf8_lossy(&out).into_owned();
+    s.push_str(&String::from_utf8_lossy(&err));
+    (o, s)
+}
+
+fn limited(instructions: u64, memory: u64) -> Limits {
+    Limits {
+        instructions: Some(instructions),
+        memory_bytes: Some(memory),
+        output_bytes: Some(1 << 20),
+    }
+}
+
+fn kind(o: &Outcome) -> Option<LimitKind> {
+    match o {
+        Outcome::Limit { kind, .. } => Some(*kind),
+        _ => None,
+    }
+}
+
+#[test]
+fn instruction_budget_stops_loops_and_recursion() {
+    for src in [
+        "while true do end",
+        "local i = 0 repeat i = i + 1 until false",
+        "for i = 1, math.maxinteger do end",
+        "local function f() return f() end f()",
+        "local t = setmetatable({}, {__index = function(t, k) return t[k] end}) local x pcall(function() x = t.a end) while true do end",
+        "debug.sethook() while true do end",
+        "local co = coroutine.wrap(function() while true do coroutine.yield() end end) while true do co() end",
+        "while true do pcall(error, 'x') end",
+        // Results grow by one a level: quadratic copying the budget pays for.
+        "local function f() return xpcall(f, function(m) return f() end) end f()",
+    ] {
+        let (o, _) = run(src, limited(2_000_000, 64 << 20));
+        assert_eq!(kind(&o), Some(LimitKind::Instructions), "{src}: {o:?}");
+        assert_eq!(o.exit_status(), 3);
+    }
+}
+
+#[test]
+fn memory_limit_is_a_clean_end() {
+    for src in [
+        "local s = ('x'):rep(1e9)",
+        "local t = {} for i = 1, 1e9 do t[i] = i end",
+        "local t = {} local i = 0 while true do i = i + 1 t['k' .. i] = {} end",
+        "local s = 'x' while true do s = s .. s end",
+        "local t = {} for i = 1, 1e8 do t[#t + 1] = tostring(i) end",
+        "print(string.format('%s', ('x'):rep(2^30)))",
+        "local parts = {} for i = 1, 1e7 do parts[i] = 'abcdefgh' end print(#table.concat(parts))",
+        "local s = string.pack('c2000000000', '')",
+        "local t = {} for i = 1, 1e6 do t[i] = string.pack('s4', ('y'):rep(100) .. i) end",
+        // Functions keep their chunk's text (for string.dump): it is counted.
+        "local big, fs = (' '):rep(1 << 20), {} for i = 1, 1000 do fs[i] = load(big .. 'return function() return ' .. i .. ' end')() end",
+        "local fs, big = {}, (' '):rep(1 << 20) for i = 1, 1000 do fs[i] = assert(load(function() local s = big big = nil return s end)) big = (' '):rep(1 << 20) .. '--' .. i end",
+    ] {
+        let (o, _) = run(src, limited(u64::MAX / 2, 32 << 20));
+        assert_eq!(kind(&o), Some(LimitKind::Memory), "{src}: {o:?}");
+        assert_eq!(o.exit_status(), 3);
+    }
+}
+
+#[test]
+fn garbage_is_collected_under_the_limit() {
+    let src =
+        "local n = 0 for i = 1, 300000 do local t = {i, tostring(i), {}} n = n + #t end print(n)";
+    let (o, out) = run(src, limited(u64::MAX / 2, 16 << 20));
+    assert_eq!(o, Outcome::Exited(0), "{out}");
+    assert_eq!(out, "900000\n");
+}
+
+#[test]
+fn collection_keeps_live_locals() {
+    // Collections at closure creation and concatenation must not lose
+    // locals above the written register.
+    let src = "local keep = {} for i = 1, 200000 do local x local y = {i} x = function() return y end \
+               local s = 'k' .. i local z = {} keep[i % 100 + 1] = y assert(y[1] == i and z and x() == y and s) end print('ok')";
+    let (o, out) = run(src, limited(u64::MAX / 2, 64 << 20));
+    assert_eq!(o, Outcome::Exited(0), "{out}");
+    assert_eq!(out, "ok\n");
+}
+
+#[test]
+fn long_chains_compile() {
+    // Chains just under the nesting bound compile and run.
+    let src = "local f = load('local x = ... return ' .. string.rep('x + ', 900) .. '1') \
+               local t = setmetatable({}, {__index = function(t) return t end}) \
+               local g = load('local a = ... return a' .. string.rep('.b', 900)) print(f(1), g(t) == t)";
+    let (o, out) = run(src, limited(100_000_000, 64 << 20));
+    assert_eq!(o, Outcome::Exited(0), "{out}");
+    assert_eq!(out, "901\ttrue\n");
+}
+
+#[test]
+fn output_limit() {
+    let (o, _) = run(
+        "while true do io.write(('x'):rep(1000)) end",
+        Limits {
+            instructions: Some(100_000_000),
+            memory_bytes: Some(64 << 20),
+            output_bytes: Some(10_000),
+        },
+    );
+    assert_eq!(kind(&o), Some(LimitKind::Output), "{o:?}");
+}
+
+#[test]
+fn deep_recursion_is_a_lua_error() {
+    let cases = [
+        "local function f(n) return 1 + f(n + 1) end print(pcall(f, 1))",
+        "local t = setmetatable({}, {__index = function(t, k) return t[k .. 'x'] end}) print(pcall(function() return t.a end))",
+        "local s = string.rep('(', 10000) .. '1' .. string.rep(')', 10000) print(load('return ' .. s))",
+        "local s = string.rep('a = {', 5000) print(load(s))",
+        "local function f() return coroutine.wrap(f)() end print(pcall(f))",
+        "print(pcall(string.rep))",
+        "print(load('return ' .. string.rep('x + ', 200000) .. '1'))",
+        "print(load('return a' .. string.rep('.b', 200000)))",
+        "print(load('return f' .. string.rep('()', 200000)))",
+        "print(load('return ' .. string.rep('x .. ', 200000) .. '1'))",
+        "print(load('return ' .. string.rep('not ', 200000) .. '1'))",
+        "print(load('return ' .. string.rep('{', 200000)))",
+        "print(pcall(string.find, string.rep('a', 100000), string.rep('a?', 100000) .. string.rep('a', 100000)))",
+        // Host re-entry of every kind, at its bound, on the enclave's 8 MiB stack.
+        "local m = {} m.__tostring = function(o) return tostring(setmetatable({}, m)) end print(pcall(tostring, setmetatable({}, m)))",
+        "local function f(s) return (s:gsub('.', f)) end print(pcall(f, 'ab'))",
+        "local function f() table.sort({3, 2, 1}, function(a, b) f() return a < b end) end print(pcall(f))",
+        "local m = {} m.__lt = function(a, b) return setmetatable({}, m) < b end print(pcall(function() return setmetatable({}, m) < setmetatable({}, m) end))",
+        "local m = {} m.__concat = function(a, b) return setmetatable({}, m) .. 'x' end print(pcall(function() return setmetatable({}, m) .. 'x' end))",
+        "local m = {} m.__add = function(a, b) return setmetatable({}, m) + 1 end print(pcall(function() return setmetatable({}, m) + 1 end))",
+        "local m = {} m.__newindex = function(t, k, v) setmetatable({}, m)[k] = v end print(pcall(function() setmetatable({}, m).x = 1 end))",
+        "local m = {} m.__eq = function(a, b) return setmetatable({}, m) == setmetatable({}, m) end print(pcall(function() return setmetatable({}, m) == setmetatable({}, m) end))",
+        "local m = {} m.__len = function(a) return #setmetatable({}, m) end print(pcall(function() return #setmetatable({}, m) end))",
+        "local function f() local x <close> = setmetatable({}, {__close = function() f() end}) end print(pcall(f))",
+        "local function f() return load(f) end print(pcall(f) and 'nil')",
+        "local function f() return coroutine.resume(coroutine.create(f)) end local function g(ok, ...) if not ok then print(false) return end return g(...) end g(f())",
+    ];
+    for src in cases {
+        let (o, out) = run(src, limited(500_000_000, 512 << 20));
+        assert_eq!(o, Outcome::Exited(0), "{src}: {out}");
+        assert!(
+            out.starts_with("false") || out.starts_with("nil"),
+            "{src}: {out}"
+        );
+    }
+}

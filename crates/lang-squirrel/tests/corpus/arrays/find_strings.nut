@@ -1,0 +1,1 @@
+local a = ["x", "y", "z"]; print(a.find("z") + "\n");

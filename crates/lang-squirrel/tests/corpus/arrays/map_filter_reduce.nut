@@ -1,0 +1,1 @@
+local a = [1, 2, 3, 4, 5, 6]; local e = a.filter(@(i, v) v % 2 == 0); foreach (v in e) print(v + " "); print("\n"); print(a.map(@(v) v * v).reduce(@(x, y) x + y) + "\n"); a.apply(@(v) -v); print(a[0] + "\n");

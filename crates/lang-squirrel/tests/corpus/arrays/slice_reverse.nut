@@ -1,0 +1,1 @@
+local a = [1, 2, 3, 4, 5]; local b = a.slice(1, 3); local c = a.slice(-2); a.reverse(); foreach (v in b) print(v); print(" "); foreach (v in c) print(v); print(" "); foreach (v in a) print(v); print("\n");

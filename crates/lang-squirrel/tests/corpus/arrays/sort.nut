@@ -1,0 +1,1 @@
+local a = [5, 3, 9, 1, 7]; a.sort(); foreach (v in a) print(v + " "); print("\n"); a.sort(@(x, y) y <=> x); foreach (v in a) print(v + " "); print("\n"); local s = ["pear", "apple", "fig"]; s.sort(); foreach (v in s) print(v + " "); print("\n");

@@ -1,0 +1,1 @@
+local a = []; local x = 7; for (local i = 0; i < 2000; i++) { x = (x * 31 + 11) % 1009; a.append(x); } a.sort(); local ok = true; for (local i = 1; i < a.len(); i++) if (a[i - 1] > a[i]) ok = false; print(ok + " " + a[0] + " " + a[1999] + "\n");

@@ -1,0 +1,1 @@
+class A { x = 1; constructor(v) { x = v; } function get() { return x; } } class B extends A { y = 2; constructor(a, b) { base.constructor(a); y = b; } function get() { return base.get() + y; } } print(B(10, 5).get() + "\n");

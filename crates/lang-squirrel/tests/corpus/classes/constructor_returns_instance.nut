@@ -1,0 +1,1 @@
+class C { function constructor() { return 5; } } print(typeof C() + "\n");

@@ -1,0 +1,1 @@
+class R { n = 3; function _nexti(prev) { if (prev == null) return 0; if (prev + 1 < n) return prev + 1; return null; } function _get(i) { return i * 10; } } foreach (k, v in R()) print(k + ":" + v + " "); print("\n");

@@ -1,0 +1,1 @@
+class K { } local k = K(); print((k.getclass() == K) + "\n");

@@ -1,0 +1,1 @@
+class A { function who() { return "A"; } function hello() { return "hello from " + who(); } } class B extends A { function who() { return "B"; } } print(B().hello() + " " + A().hello() + "\n"); print((B() instanceof A) + " " + (A() instanceof B) + "\n");

@@ -1,0 +1,1 @@
+class T { function _typeof() { return "custom"; } } print(typeof T() + "\n");

@@ -1,0 +1,1 @@
+class N { v = 0; constructor(x) { v = x; } function _cmp(o) { return v <=> o.v; } } local a = N(1), b = N(2); print((a < b) + " " + (a > b) + " " + (a <= N(1)) + "\n"); local arr = [N(3), N(1), N(2)]; arr.sort(); foreach (n in arr) print(n.v); print("\n");

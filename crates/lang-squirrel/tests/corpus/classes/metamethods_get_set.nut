@@ -1,0 +1,1 @@
+class D { data = null; constructor() { data = {}; } function _get(k) { if (k in data) return data[k]; throw null; } function _set(k, v) { data[k] <- v; } } local d = D(); d.foo = 5; print(d.foo + "\n");

@@ -1,0 +1,1 @@
+class B { parts = null; constructor() { parts = []; } function add(p) { parts.append(p); return this; } function build() { local s = ""; foreach (p in parts) s += p; return s; } } print(B().add("a").add("b").add("c").build() + "\n");

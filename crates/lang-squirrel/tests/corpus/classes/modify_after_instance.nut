@@ -1,0 +1,1 @@
+class Q { a = 1; } local q = Q(); Q.b <- 2;

@@ -1,0 +1,1 @@
+class X {} local x = X(); x.nothing = 1;

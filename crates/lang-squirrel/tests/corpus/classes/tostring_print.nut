@@ -1,0 +1,1 @@
+class T { function _tostring() { return "T!"; } } print(T()); print("\n"); print("x" + T() + "\n");

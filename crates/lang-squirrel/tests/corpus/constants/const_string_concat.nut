@@ -1,0 +1,1 @@
+const GREETING = "hi"; print(GREETING + " there\n");

@@ -1,0 +1,1 @@
+enum Dir { Up = "U", Down = "D" } print(Dir.Up + Dir.Down + "\n");

@@ -1,0 +1,1 @@
+try { local a = null; a.x(); } catch (e) { print(e + "\n"); } try { [].pop(); } catch (e) { print(e + "\n"); }

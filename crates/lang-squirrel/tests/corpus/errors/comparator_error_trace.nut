@@ -1,0 +1,2 @@
+local a = [3,1];
+a.sort(function(x,y) { throw "cmp"; });

@@ -1,0 +1,2 @@
+local q = 1;
+local x = ;

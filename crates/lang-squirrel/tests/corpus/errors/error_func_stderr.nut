@@ -1,0 +1,1 @@
+error("to stderr\n"); print("to stdout\n");

@@ -1,0 +1,1 @@
+class A { function f(x) { return x.y; } } A().f({});

@@ -1,0 +1,1 @@
+try { print(1 instanceof 2); } catch (e) { print(e + "\n"); }

@@ -1,0 +1,1 @@
+function a() { b(); } function b() { c(); } function c() { throw "deep"; } try { a(); } catch (e) { print(e + "\n"); }

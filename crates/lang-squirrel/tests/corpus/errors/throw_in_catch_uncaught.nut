@@ -1,0 +1,1 @@
+try { throw "a"; } catch (e) { throw "b from " + e; }

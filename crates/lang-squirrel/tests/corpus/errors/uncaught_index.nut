@@ -1,0 +1,1 @@
+local t = {a = 1}; local n = t.b;

@@ -1,0 +1,1 @@
+function f(x) { local y = x * 2; throw "bad " + y; } f(21);

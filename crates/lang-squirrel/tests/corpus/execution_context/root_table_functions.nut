@@ -1,0 +1,1 @@
+function gf() { return "global"; } print(::gf() + " " + getroottable().gf() + "\n");

@@ -1,0 +1,1 @@
+local a = 1, b = 2, c; print(a + " " + b + " " + c + "\n");

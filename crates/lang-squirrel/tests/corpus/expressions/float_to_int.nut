@@ -1,0 +1,1 @@
+print((7.9).tointeger() + " " + (-7.9).tointeger() + " " + (1e3).tointeger() + "\n");

@@ -1,0 +1,1 @@
+local n = null; print((n == null) + " " + (n != null) + " " + (!n) + "\n");

@@ -1,0 +1,1 @@
+try { local s = "ab" * 2; } catch (e) { print(e + "\n"); }

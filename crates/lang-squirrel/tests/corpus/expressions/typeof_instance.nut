@@ -1,0 +1,1 @@
+class A {} print(typeof A + " " + typeof A() + "\n");

@@ -1,0 +1,1 @@
+local p = print; p.call(this, "via call\n");

@@ -1,0 +1,5 @@
+# hash comment
+// line comment
+/* block
+ comment */ print("a" /* inline */ + "b\n"); // trailing
+

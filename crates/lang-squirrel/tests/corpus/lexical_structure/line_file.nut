@@ -1,0 +1,3 @@
+print(__LINE__ + "\n");
+print(
+  __LINE__ + "\n");

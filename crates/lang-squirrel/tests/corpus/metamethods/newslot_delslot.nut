@@ -1,0 +1,1 @@
+local log = []; local d = {function _newslot(k, v) { log.append("new " + k); rawset(k, v); }, function _delslot(k) { log.append("del " + k); rawdelete(k); }}; local t = {}.setdelegate(d); t.a <- 1; delete t.a; foreach (l in log) print(l + "\n"); print(t.len() + "\n");

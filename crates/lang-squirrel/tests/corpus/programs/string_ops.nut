@@ -1,0 +1,13 @@
+local s = "  Hello, Squirrel World!  ";
+local t = strip(s);
+print("[" + t + "] " + t.len() + "\n");
+print(t.toupper() + " " + t.tolower() + "\n");
+local words = split(t, " ,!");
+foreach (w in words) print("<" + w + ">");
+print("\n");
+local rev = "";
+for (local i = t.len() - 1; i >= 0; i--) rev += t[i].tochar();
+print(rev + "\n");
+print(t.find("Squirrel") + " " + t.slice(7, 15) + " " + startswith(t, "Hello") + "\n");
+local csv = "a;b;c";
+print(split(csv, ";").len() + " " + format("%5.2f|%-4s|%x", 3.14159, "ab", 255) + "\n");

@@ -1,0 +1,1 @@
+local n = 0; do { n++; } while (false); print(n + "\n");

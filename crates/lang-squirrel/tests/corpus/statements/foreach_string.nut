@@ -1,0 +1,1 @@
+foreach (i, c in "hey") print(i + ":" + c + " " + c.tochar() + "\n");

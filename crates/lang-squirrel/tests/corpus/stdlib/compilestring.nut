@@ -1,0 +1,1 @@
+local f = compilestring("return 1 + 2;"); print(f() + "\n");

@@ -1,0 +1,1 @@
+try { compilestring("local = ;"); } catch (e) { print("failed\n"); }

@@ -1,0 +1,1 @@
+x <- 5; print(getroottable().x + " " + ::x + "\n"); ::y <- 7; print(y + "\n");

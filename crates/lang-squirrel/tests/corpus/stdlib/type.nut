@@ -1,0 +1,1 @@
+print(type(1) + " " + type("s") + " " + type(null) + "\n");

@@ -1,0 +1,1 @@
+print(_intsize_ + " " + _floatsize_ + " " + _charsize_ + "\n");

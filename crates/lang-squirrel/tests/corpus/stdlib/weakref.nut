@@ -1,0 +1,1 @@
+local t = {}; local w = t.weakref(); print((w.ref() == t) + "\n"); print(typeof w + "\n");

@@ -1,0 +1,1 @@
+local r = dofile("helper.lib"); print(r + " " + helper(1) + "\n");

@@ -1,0 +1,1 @@
+try { file("missing.txt", "r"); } catch (e) { print("error\n"); }

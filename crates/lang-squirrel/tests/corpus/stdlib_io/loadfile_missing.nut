@@ -1,0 +1,1 @@
+try { loadfile("nope.lib"); } catch (e) { print("failed: " + e + "\n"); }

@@ -1,0 +1,1 @@
+print(escape("a\tb\n\"c\"") + "\n");

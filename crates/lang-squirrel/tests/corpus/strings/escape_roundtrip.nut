@@ -1,0 +1,1 @@
+local s = "quote\" back\\"; print(s.len() + " " + s + "\n");

@@ -1,0 +1,1 @@
+local s = "abcabc"; print(s.find("b") + " " + s.find("b", 2) + " " + s.find("") + "\n");

@@ -1,0 +1,1 @@
+try { format("%d"); } catch (e) { print(e + "\n"); }

@@ -1,0 +1,1 @@
+local s = "abc"; print(s[0] + " " + s[2] + "\n");

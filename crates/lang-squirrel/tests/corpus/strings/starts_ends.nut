@@ -1,0 +1,1 @@
+print(startswith("hello", "he") + " " + endswith("hello", "lo") + " " + startswith("hello", "lo") + "\n");

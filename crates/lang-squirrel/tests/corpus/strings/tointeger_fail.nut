@@ -1,0 +1,1 @@
+try { print("abc".tointeger()); } catch (e) { print("err " + e + "\n"); }

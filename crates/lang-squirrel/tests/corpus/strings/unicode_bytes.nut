@@ -1,0 +1,1 @@
+local s = "héllo"; print(s.len() + "\n");

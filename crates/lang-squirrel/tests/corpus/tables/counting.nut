@@ -1,0 +1,1 @@
+local counts = {}; foreach (c in "mississippi") { local ch = c.tochar(); if (ch in counts) counts[ch]++; else counts[ch] <- 1; } foreach (k in ["m", "i", "s", "p"]) print(k + counts[k] + " "); print("\n");

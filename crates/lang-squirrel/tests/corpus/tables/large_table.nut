@@ -1,0 +1,1 @@
+local t = {}; for (local i = 0; i < 5000; i++) t["k" + i] <- i; local s = 0; for (local i = 0; i < 5000; i += 7) s += t["k" + i]; print(t.len() + " " + s + "\n"); for (local i = 0; i < 5000; i += 2) delete t["k" + i]; print(t.len() + " " + ("k1" in t) + " " + ("k2" in t) + "\n");

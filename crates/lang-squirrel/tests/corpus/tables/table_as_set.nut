@@ -1,0 +1,1 @@
+local seen = {}; foreach (w in ["a", "b", "a", "c", "b"]) seen[w] <- true; print(seen.len() + "\n");

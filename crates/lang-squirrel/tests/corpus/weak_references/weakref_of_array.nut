@@ -1,0 +1,1 @@
+local a = [1, 2]; local w = a.weakref(); w.ref().append(3); print(a.len() + "\n");

@@ -1,0 +1,8 @@
+//! The Squirrel script enclave: Shield's script-enclave runtime with the
+//! Squirrel VM, and nothing else. Signed once; it runs any bundle whose
+//! policy admits it.
+#![forbid(unsafe_code)]
+
+fn main() {
+    shield_script_enclave::serve(shield_lang_squirrel::SquirrelEngine::new());
+}
