@@ -1,0 +1,10 @@
+import argparse
+p = argparse.ArgumentParser(prog="tool")
+p.add_argument("files", nargs="*")
+p.add_argument("-n", "--count", type=int, default=1)
+p.add_argument("-v", "--verbose", action="store_true")
+a = p.parse_args(["x.txt", "y.txt", "-n", "3", "-v"])
+print(a.files, a.count, a.verbose)
+a = p.parse_args([])
+print(a.files, a.count, a.verbose)
+print(p.format_usage(), end="")

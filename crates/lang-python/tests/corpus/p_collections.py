@@ -1,0 +1,15 @@
+from collections import Counter, defaultdict, deque, namedtuple, OrderedDict, ChainMap
+c = Counter("mississippi")
+print(c.most_common(2), c["s"], sorted(c.elements())[:4])
+dd = defaultdict(list)
+for w in ["apple", "avocado", "banana"]:
+    dd[w[0]].append(w)
+print(dict(dd))
+dq = deque([1, 2, 3], maxlen=4)
+dq.appendleft(0); dq.append(4); dq.rotate(1)
+print(dq, dq.popleft(), dq.pop())
+P = namedtuple("P", "x y")
+p = P(1, y=2)
+print(p, p._asdict(), p._replace(x=5), P._fields)
+od = OrderedDict(a=1, b=2); od.move_to_end("a"); print(list(od))
+cm = ChainMap({"a": 1}, {"a": 2, "b": 3}); print(cm["a"], cm["b"])

@@ -1,0 +1,5 @@
+class ShieldTestError(Exception):
+    pass
+def a(): b()
+def b(): raise ShieldTestError("custom failure")
+a()

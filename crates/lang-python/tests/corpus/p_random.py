@@ -1,0 +1,10 @@
+import random
+random.seed(12345)
+print([random.randint(1, 100) for _ in range(5)])
+print(random.random(), random.uniform(1, 2))
+items = list(range(10))
+random.shuffle(items)
+print(items, random.choice("abcdef"), random.sample(range(100), 4))
+print(random.choices("xyz", weights=[1, 2, 3], k=5), random.randrange(0, 100, 7))
+r = random.Random(99)
+print(r.getrandbits(32), round(r.gauss(0, 1), 10))

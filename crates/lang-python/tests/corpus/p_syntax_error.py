@@ -1,0 +1,2 @@
+print("this file does not compile"
+x = = 1

@@ -1,0 +1,4 @@
+def fail(d):
+    return d["missing"]
+print("partial output")
+fail({})

@@ -1,0 +1,5 @@
+from ..core import greet
+from . import helper
+
+def run():
+    return greet("deep") + " " + helper.tag()

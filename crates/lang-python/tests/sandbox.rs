@@ -1,0 +1,329 @@
+//! The engine under the enclave's sandbox: the test binary re-executes
+//! itself as a child process whose engine thread installs a seccomp filter
+//! like the Python enclave's (crates/enclave/src/sandbox.rs): the
+//! allow-list, the file-system calls RustPython's start-up probes answered
+//! with ENOSYS from the call number alone, and every other call killing the
+//! process. That thread then serves several runs of an in-memory job, the
+//! way an enclave worker does, and the parent checks what they produced.
+//! Under `strace`, the audit test also names the calls answered ENOSYS (and
+//! the call that killed the child, if one did).
+
+use std::collections::BTreeMap;
+use std::process::{Command, Output};
+use std::sync::mpsc;
+
+use seccompiler::{
+    BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter,
+    SeccompRule, TargetArch,
+};
+use shield_engine::vfs::{MemoryFiles, MemoryWrites, Overlay};
+use shield_engine::{Engine, Job, Limits, SystemClock};
+use shield_lang_python::PythonEngine;
+
+/// Set in the child's environment: the test then plays the sandboxed side.
+const CHILD: &str = "SHIELD_PY_SANDBOX_CHILD";
+
+/// The enclave's allow-list (crates/enclave/src/sandbox.rs; `tgkill` only
+/// towards its own process, below).
+const ALLOWED: &[i64] = &[
+    libc::SYS_mmap,
+    libc::SYS_munmap,
+    libc::SYS_mremap,
+    libc::SYS_mprotect,
+    libc::SYS_madvise,
+    libc::SYS_brk,
+    libc::SYS_futex,
+    libc::SYS_sched_yield,
+    libc::SYS_sched_getaffinity,
+    libc::SYS_clock_gettime,
+    libc::SYS_gettimeofday,
+    libc::SYS_getrandom,
+    libc::SYS_rt_sigreturn,
+    libc::SYS_rt_sigprocmask,
+    libc::SYS_rt_sigaction,
+    libc::SYS_getpid,
+    libc::SYS_getppid,
+    libc::SYS_gettid,
+    libc::SYS_exit,
+    libc::SYS_exit_group,
+];
+
+/// Answered ENOSYS in the Python enclave: the file-system calls of
+/// RustPython's start-up (getpath's probes, chrono's local time zone), as
+/// `std::fs` fails on an SGX target.
+const ENOSYS: &[(i64, &str)] = &[
+    (libc::SYS_open, "open"),
+    (libc::SYS_openat, "openat"),
+    (libc::SYS_openat2, "openat2"),
+    (libc::SYS_stat, "stat"),
+    (libc::SYS_lstat, "lstat"),
+    (libc::SYS_newfstatat, "newfstatat"),
+    (libc::SYS_statx, "statx"),
+    (libc::SYS_access, "access"),
+    (libc::SYS_faccessat, "faccessat"),
+    (libc::SYS_faccessat2, "faccessat2"),
+    (libc::SYS_readlink, "readlink"),
+    (libc::SYS_readlinkat, "readlinkat"),
+    (libc::SYS_getcwd, "getcwd"),
+];
+
+/// The filters, installed in this order on the calling thread: the second
+/// one kills the process on anything outside both lists; the kernel takes
+/// the strictest answer of all filters, so the ENOSYS list (allowed by the
+/// second) gets the first one's ENOSYS.
+fn filters() -> [BpfProgram; 2] {
+    let compile = |rules, mismatch, matched| -> BpfProgram {
+        SeccompFilter::new(rules, mismatch, matched, TargetArch::x86_64)
+            .and_then(BpfProgram::try_from)
+            .expect("filter compiles")
+    };
+    let enosys: BTreeMap<i64, Vec<SeccompRule>> =
+        ENOSYS.iter().map(|&(nr, _)| (nr, Vec::new())).collect();
+    let errno = compile(
+        enosys,
+        SeccompAction::Allow,
+        SeccompAction::Errno(libc::ENOSYS as u32),
+    );
+    let mut rules: BTreeMap<i64, Vec<SeccompRule>> = ALLOWED
+        .iter()
+        .chain(ENOSYS.iter().map(|(nr, _)| nr))
+        .map(|&nr| (nr, Vec::new()))
+        .collect();
+    let to_self = SeccompCondition::new(
+        0,
+        SeccompCmpArgLen::Dword,
+        SeccompCmpOp::Eq,
+        u64::from(std::process::id()),
+    )
+    .and_then(|c| SeccompRule::new(vec![c]))
+    .expect("tgkill rule");
+    rules.insert(libc::SYS_tgkill, vec![to_self]);
+    let allow = compile(rules, SeccompAction::KillProcess, SeccompAction::Allow);
+    [errno, allow]
+}
+
+const MAIN: &str = r#"
+import sys, os, json, re, random, time, datetime, decimal, hashlib, collections, traceback
+print(sys.prefix, sys.exec_prefix, sys.base_prefix, sys.path, repr(sys.executable))
+print(repr(sys.version.partition("\n")[0]))
+data = open("data/in.txt").read()
+print(json.dumps({"words": re.findall(r"\w+", data)}))
+with open("out/result.txt", "w") as f:
+    f.write(data.upper())
+with open("digest.bin", "wb") as f:
+    f.write(hashlib.sha256(data.encode()).digest()[:4])
+print(os.listdir("."), os.listdir("data"), os.path.exists("out/result.txt"))
+print(decimal.Decimal(1) / decimal.Decimal(7), collections.Counter(data.split()).most_common(1))
+print(datetime.datetime.fromtimestamp(0, datetime.timezone.utc).isoformat())
+print(time.time() > 1e9, 0 <= random.random() < 1, random.Random(5).randint(1, 100))
+print(os.environ.get("ANSWER"), os.getcwd())
+try:
+    {}["missing"]
+except KeyError:
+    traceback.print_exc()
+print("to stderr", file=sys.stderr)
+sys.exit(5)
+"#;
+
+const FAILS: &str = "def f():\n    raise ValueError('boom')\nf()\n";
+
+const LOOPS: &str = "while True:\n    pass\n";
+
+/// One run of `entry` among the job's files, as the enclave would: an
+/// in-memory VFS, the host's clock. Returns a report, one line a field.
+fn run(entry: &str, limits: Limits) -> String {
+    let mut files = BTreeMap::new();
+    files.insert("main.py".to_owned(), MAIN.as_bytes().to_vec());
+    files.insert("fails.py".to_owned(), FAILS.as_bytes().to_vec());
+    files.insert("loops.py".to_owned(), LOOPS.as_bytes().to_vec());
+    files.insert("data/in.txt".to_owned(), b"to be or not to be".to_vec());
+    let mut vfs = Overlay::new(MemoryFiles::new(files), MemoryWrites::new());
+    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+    let env = [("ANSWER".to_owned(), "42".to_owned())];
+    let outcome = PythonEngine::new().run(Job {
+        entry,
+        args: &[],
+        env: &env,
+        stdin: &mut std::io::empty(),
+        stdout: &mut stdout,
+        stderr: &mut stderr,
+        vfs: &mut vfs,
+        clock: &SystemClock,
+        limits,
+        heap_exceeded: shield_engine::no_heap_budget,
+    });
+    let (_, writes) = vfs.into_parts();
+    let mut report = format!(
+        "{entry} status={}\n{entry} stdout={:?}\n{entry} stderr={:?}\n",
+        outcome.exit_status(),
+        String::from_utf8_lossy(&stdout),
+        String::from_utf8_lossy(&stderr)
+    );
+    for (name, bytes) in writes.files() {
+        report.push_str(&format!("{entry} wrote {name}={bytes:?}\n"));
+    }
+    report
+}
+
+/// The child's side: the runs on a thread that sandboxes itself first.
+/// That thread never ends (a thread's exit makes calls outside the list):
+/// the process exits from the unfiltered main thread.
+fn child() -> ! {
+    let (tx, rx) = mpsc::channel();
+    std::thread::Builder::new()
+        .stack_size(8 << 20)
+        .spawn(move || {
+            for program in filters() {
+                seccompiler::apply_filter(&program).expect("seccomp filter installs");
+            }
+            let mut report = run("main.py", Limits::default());
+            report.push_str(&run("fails.py", Limits::default()));
+            let budget = Limits {
+                instructions: Some(100_000),
+                ..Limits::default()
+            };
+            report.push_str(&run("loops.py", budget));
+            tx.send(report).expect("the main thread waits");
+            loop {
+                std::thread::park();
+            }
+        })
+        .expect("engine thread");
+    let report = rx.recv().expect("the sandboxed runs report");
+    print!("<<<REPORT\n{report}>>>REPORT\n");
+    std::process::exit(0)
+}
+
+/// Runs this test binary's `test` as the sandboxed child, under `wrapper`
+/// (e.g. strace) if given.
+fn spawn_child(test: &str, wrapper: &[&str]) -> Output {
+    let exe = std::env::current_exe().expect("test binary");
+    let mut command = match wrapper.split_first() {
+        Some((program, args)) => {
+            let mut c = Command::new(program);
+            c.args(args).arg(&exe);
+            c
+        }
+        None => Command::new(&exe),
+    };
+    command
+        .args([test, "--exact", "--nocapture", "--test-threads=1"])
+        .env(CHILD, "1")
+        .output()
+        .expect("the child runs")
+}
+
+/// The child's report, checked.
+fn check(out: &Output) {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "the sandboxed child failed ({}; killed by SIGSYS = a call outside the allow-list, \
+         see the strace audit test)\nstdout:\n{stdout}\nstderr:\n{stderr}",
+        out.status
+    );
+    let report = stdout
+        .split_once("<<<REPORT\n")
+        .and_then(|(_, rest)| rest.split_once(">>>REPORT"))
+        .map(|(report, _)| report)
+        .unwrap_or_else(|| panic!("no report from the child:\n{stdout}\n{stderr}"));
+    let field = |key: &str| -> String {
+        report
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .unwrap_or_else(|| panic!("{key} missing from:\n{report}"))
+            .to_owned()
+    };
+    assert_eq!(field("main.py status="), "5");
+    assert_eq!(
+        field("main.py stdout="),
+        format!(
+            "{:?}",
+            format!(
+                "/ / / ['/'] ''\n{}\n{{\"words\": [\"to\", \"be\", \"or\", \"not\", \"to\", \"be\"]}}\n\
+                 ['data', 'digest.bin', 'fails.py', 'loops.py', 'main.py', 'out'] ['in.txt'] True\n\
+                 0.1428571428571428571428571429 [('to', 2)]\n1970-01-01T00:00:00+00:00\n\
+                 True True 80\n42 /\n",
+                "'3.14.0alpha (default, Jan  1 1970, 00:00:00) '"
+            )
+        )
+    );
+    let err = field("main.py stderr=");
+    assert!(
+        err.starts_with("\"Traceback (most recent call last):\\n")
+            && err.contains("KeyError: 'missing'\\n")
+            && err.ends_with("to stderr\\n\""),
+        "{err}"
+    );
+    assert_eq!(
+        field("main.py wrote out/result.txt="),
+        "[84, 79, 32, 66, 69, 32, 79, 82, 32, 78, 79, 84, 32, 84, 79, 32, 66, 69]"
+    );
+    assert_eq!(field("main.py wrote digest.bin=").matches(',').count(), 3);
+    assert_eq!(field("fails.py status="), "1");
+    let err = field("fails.py stderr=");
+    assert!(
+        err.contains("File \\\"fails.py\\\", line 3, in <module>")
+            && err.ends_with("ValueError: boom\\n\""),
+        "{err}"
+    );
+    assert_eq!(field("loops.py status="), "3");
+    assert!(field("loops.py stderr=").contains("instruction limit"));
+}
+
+#[test]
+fn engine_runs_under_the_enclave_sandbox() {
+    if std::env::var_os(CHILD).is_some() {
+        child();
+    }
+    check(&spawn_child("engine_runs_under_the_enclave_sandbox", &[]));
+}
+
+/// The same child under `strace -f`: names the calls the filter answered
+/// ENOSYS (RustPython's probes) and, on failure, the call that killed it.
+#[test]
+fn strace_audit_of_the_sandboxed_engine() {
+    if std::env::var_os(CHILD).is_some() {
+        child();
+    }
+    match Command::new("strace").arg("-V").output() {
+        Ok(v) if v.status.success() => {}
+        _ => {
+            shield_testdata::skip("strace does not run here: the ENOSYS calls are not listed");
+            return;
+        }
+    }
+    let log = std::env::temp_dir().join(format!("shield-py-sandbox-{}.strace", std::process::id()));
+    let log_arg = log.to_string_lossy().into_owned();
+    let out = spawn_child(
+        "strace_audit_of_the_sandboxed_engine",
+        &["strace", "-f", "-qq", "-o", &log_arg],
+    );
+    let trace = std::fs::read_to_string(&log).unwrap_or_default();
+    let _ = std::fs::remove_file(&log);
+    if !out.status.success() {
+        let last: Vec<&str> = trace.lines().rev().take(5).collect();
+        panic!(
+            "the sandboxed child failed under strace ({}); last calls:\n{}",
+            out.status,
+            last.join("\n")
+        );
+    }
+    check(&out);
+    // Only the sandboxed thread gets ENOSYS for these calls.
+    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    for line in trace.lines().filter(|l| l.contains("= -1 ENOSYS")) {
+        let call = line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|rest| rest.split('(').next())
+            .unwrap_or("");
+        assert!(
+            ENOSYS.iter().any(|(_, name)| *name == call),
+            "ENOSYS from a call outside the list: {line}"
+        );
+        *seen.entry(call).or_default() += 1;
+    }
+    eprintln!("calls answered ENOSYS in the sandboxed runs: {seen:?}");
+}
