@@ -16,6 +16,7 @@ pub fn open(vm: &mut Vm) {
         ("sethook", sethook),
         ("gethook", gethook),
         ("getlocal", getlocal),
+        ("setlocal", setlocal),
         ("getmetatable", getmetatable),
         ("setmetatable", setmetatable),
         ("getupvalue", getupvalue),
@@ -222,8 +223,133 @@ fn gethook(vm: &mut Vm, _base: usize, _n: usize) -> LResult<usize> {
     Ok(1)
 }
 
-fn getlocal(vm: &mut Vm, _base: usize, _n: usize) -> LResult<usize> {
-    vm.push(Value::Nil);
+/// Where local `n` of the function `level` frames down lives: its name
+/// and stack slot (in the running thread or in suspended thread `th`), as
+/// C Lua numbers them: active named locals, then "(temporary)" slots up to
+/// the frame's top; negative `n` are the extra arguments, "(vararg)".
+fn find_local(
+    vm: &mut Vm,
+    th: Option<u32>,
+    level: usize,
+    n: i64,
+    limit_top: usize,
+    f: &str,
+) -> LResult<Option<(Vec<u8>, usize)>> {
+    let frames = match th {
+        Some(t) => &vm.heap.threads.get(t).frames,
+        None => &vm.frames,
+    };
+    if level == 0 || level > frames.len() {
+        return Err(vm.arg_error(if th.is_some() { 1 } else { 0 }, f, "level out of range"));
+    }
+    let idx = frames.len() - level;
+    let fr = frames[idx];
+    let limit = match frames.get(idx + 1) {
+        Some(next) => next.func,
+        None if th.is_some() => vm.heap.threads.get(th.unwrap_or(0)).top,
+        None => limit_top,
+    };
+    let stack_fn = match th {
+        Some(t) => vm.heap.threads.get(t).stack[fr.func],
+        None => vm.stack[fr.func],
+    };
+    if n < 0 {
+        let k = n.unsigned_abs() as usize;
+        if k > fr.nvarargs {
+            return Ok(None);
+        }
+        return Ok(Some((b"(vararg)".to_vec(), fr.func - fr.nvarargs + k - 1)));
+    }
+    let n = n as usize;
+    if let Value::Func(h) = stack_fn
+        && let Func::Lua { proto, .. } = vm.heap.funcs.get(h)
+    {
+        let pc = fr.pc.saturating_sub(1);
+        let mut seen = 0;
+        for l in proto.locals.iter() {
+            if (l.2 as usize) <= pc && pc < l.3 as usize {
+                seen += 1;
+                if seen == n {
+                    return Ok(Some((l.0.clone(), fr.base + l.1 as usize)));
+                }
+            }
+        }
+    }
+    if n > 0 && limit >= fr.base && limit - fr.base >= n {
+        return Ok(Some((b"(temporary)".to_vec(), fr.base + n - 1)));
+    }
+    Ok(None)
+}
+
+/// The thread argument of a debug function, if any, and where the other
+/// arguments start.
+fn thread_arg(vm: &Vm, base: usize, n: usize) -> (Option<u32>, usize) {
+    match arg(vm, base, n, 0) {
+        Value::Thread(t) if t != vm.cur => (Some(t), 1),
+        Value::Thread(_) => (None, 1),
+        _ => (None, 0),
+    }
+}
+
+fn getlocal(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+    let (th, first) = thread_arg(vm, base, n);
+    let k = vm.check_int(base, n, first + 1, "getlocal")?;
+    if let Value::Func(h) = arg(vm, base, n, first) {
+        // Parameter names of a function that is not running.
+        let name = match vm.heap.funcs.get(h) {
+            Func::Lua { proto, .. } if k > 0 => proto
+                .locals
+                .iter()
+                .filter(|l| l.2 == 0)
+                .nth(k as usize - 1)
+                .filter(|_| (k as usize) <= proto.nparams as usize)
+                .map(|l| l.0.clone()),
+            _ => None,
+        };
+        let v = match name {
+            Some(nm) => vm.str(&nm),
+            None => Value::Nil,
+        };
+        vm.push(v);
+        return Ok(1);
+    }
+    let level = vm.check_int(base, n, first, "getlocal")?;
+    let level = usize::try_from(level).unwrap_or(usize::MAX);
+    match find_local(vm, th, level, k, base - 1, "getlocal")? {
+        Some((name, slot)) => {
+            let v = match th {
+                Some(t) => vm.heap.threads.get(t).stack[slot],
+                None => vm.stack[slot],
+            };
+            let nm = vm.str(&name);
+            vm.push(nm);
+            vm.push(v);
+            Ok(2)
+        }
+        None => {
+            vm.push(Value::Nil);
+            Ok(1)
+        }
+    }
+}
+
+fn setlocal(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+    let (th, first) = thread_arg(vm, base, n);
+    let level = vm.check_int(base, n, first, "setlocal")?;
+    let level = usize::try_from(level).unwrap_or(usize::MAX);
+    let k = vm.check_int(base, n, first + 1, "setlocal")?;
+    let v = arg(vm, base, n, first + 2);
+    match find_local(vm, th, level, k, base - 1, "setlocal")? {
+        Some((name, slot)) => {
+            match th {
+                Some(t) => vm.heap.threads.get_mut(t).stack[slot] = v,
+                None => vm.stack[slot] = v,
+            }
+            let nm = vm.str(&name);
+            vm.push(nm);
+        }
+        None => vm.push(Value::Nil),
+    }
     Ok(1)
 }
 
@@ -246,6 +372,7 @@ fn setmetatable(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
         Value::Str(_, _) => vm.string_meta = m,
         other => vm.basic_meta[crate::vm::basic_index(other)] = m,
     }
+    vm.check_finalizer(v, m);
     vm.push(v);
     Ok(1)
 }

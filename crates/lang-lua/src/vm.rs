@@ -100,6 +100,8 @@ const TM_NAMES: &[&str] = &[
 
 /// Most value slots a thread's stack may hold.
 pub const MAX_STACK: usize = 1_000_000;
+/// Most frames of Lua calls in one thread.
+pub const MAX_FRAMES: usize = 195_000;
 /// Most nested host re-entries (metamethods, callbacks).
 pub const MAX_HOST_DEPTH: u32 = 190;
 
@@ -121,6 +123,12 @@ pub trait Host {
     fn clock(&self) -> f64;
     /// Charges bytes written to files against the output budget.
     fn charge_output(&mut self, n: usize) -> LResult<()>;
+    /// Removes a file (`os.remove`).
+    fn remove(&mut self, path: &str) -> std::io::Result<()>;
+    /// Renames a file (`os.rename`).
+    fn rename(&mut self, from: &str, to: &str) -> std::io::Result<()>;
+    /// The value of environment variable `name` (`os.getenv`).
+    fn getenv(&self, name: &[u8]) -> Option<&str>;
 }
 
 /// A virtual machine: heap, the running thread's stack and frames, globals.
@@ -182,6 +190,14 @@ pub struct Vm<'h> {
     pub rng: [u64; 4],
     /// Polled for the process-level memory backstop.
     pub heap_exceeded: fn() -> bool,
+    /// `collectgarbage("stop")`: only the memory limit collects.
+    pub gc_stopped: bool,
+    /// Finalizers are running (the collector is not reentrant).
+    pub in_finalizer: bool,
+    /// `warn("@on")` was called: warnings go to stderr.
+    pub warn_on: bool,
+    /// A message handler is running: the stack limits have some slack.
+    pub err_slack: bool,
 }
 
 impl std::fmt::Debug for Vm<'_> {
@@ -236,7 +252,20 @@ impl<'h> Vm<'h> {
             virtual_native: None,
             rng: [0; 4],
             heap_exceeded: shield_engine::no_heap_budget,
+            gc_stopped: false,
+            in_finalizer: false,
+            warn_on: false,
+            err_slack: false,
         }
+    }
+
+    /// Emits a warning (to stderr as `lua5.4` does) when warnings are on.
+    pub fn warning(&mut self, msg: &str) -> LResult<()> {
+        if self.warn_on {
+            let line = format!("Lua warning: {msg}\n");
+            self.host.write(2, line.as_bytes())?;
+        }
+        Ok(())
     }
 
     /// Interns a string value.
@@ -557,12 +586,12 @@ impl<'h> Vm<'h> {
 
     fn ensure_stack(&mut self, n: usize) -> LResult<()> {
         if n > self.stack.len() {
-            if n > MAX_STACK {
+            let max = MAX_STACK + if self.err_slack { 200 } else { 0 };
+            if n > max {
                 return Err(self.stack_overflow());
             }
             let old = self.stack.len();
-            self.stack
-                .resize(n.max(old * 2).min(MAX_STACK + 64), Value::Nil);
+            self.stack.resize(n.max(old * 2).min(max + 64), Value::Nil);
             self.heap.bytes += (self.stack.len() - old) * 16;
         }
         Ok(())
@@ -634,7 +663,7 @@ impl<'h> Vm<'h> {
                     proto.vararg,
                     proto.maxstack as usize,
                 );
-                if self.frames.len() >= 195_000 {
+                if self.frames.len() >= MAX_FRAMES + if self.err_slack { 50 } else { 0 } {
                     return Err(self.stack_overflow());
                 }
                 let mut fslot = func;
@@ -715,6 +744,12 @@ impl<'h> Vm<'h> {
                             return self.precall_inner(func, 1, want, protect, ret, host_entry);
                         }
                     }
+                    Special::Dofile => {
+                        self.top = func + 1 + nargs;
+                        let chunk = crate::lib_pkg::dofile_load(self, func + 1, nargs)?;
+                        self.stack[func] = chunk;
+                        return self.precall_inner(func, 0, nresults, protect, ret, host_entry);
+                    }
                     Special::Resume | Special::Wrap | Special::Yield => {
                         return self
                             .co_call(special, h, func, nargs, nresults, protect, ret, host_entry);
@@ -737,7 +772,12 @@ impl<'h> Vm<'h> {
     }
 
     fn call_handler(&mut self, handler: Value, e: Value) -> Value {
-        match self.call1(handler, &[e]) {
+        // As C Lua, a message handler gets room past the stack limits (it
+        // often runs because of a stack overflow).
+        let saved = std::mem::replace(&mut self.err_slack, true);
+        let r = self.call1(handler, &[e]);
+        self.err_slack = saved;
+        match r {
             Ok(v) => v,
             Err(_) => self.str(b"error in error handling"),
         }
@@ -1531,10 +1571,55 @@ impl Vm<'_> {
     #[inline]
     pub fn gc_point(&mut self) -> LResult<()> {
         if self.heap.bytes > self.heap.threshold {
-            self.collect();
-            if self.heap.bytes > self.mem_limit || (self.heap_exceeded)() {
-                return Err(LErr::Limit(LimitKind::Memory));
+            self.gc_limit = Some(self.safe_top());
+            return self.gc_step();
+        }
+        Ok(())
+    }
+
+    /// A collection point where live are the active local variables and
+    /// the registers below `min_top` (absolute); temporaries above are dead
+    /// (a stale call argument must not keep an object alive: C Lua collects
+    /// below the instruction's own register at `NEWTABLE` and `CLOSURE`).
+    #[inline]
+    fn gc_point_locals(&mut self, min_top: usize) -> LResult<()> {
+        if self.heap.bytes > self.heap.threshold {
+            let mut top = min_top;
+            if let Some(fr) = self.frames.last()
+                && let Value::Func(h) = self.stack[fr.func]
+                && let Func::Lua { proto, .. } = self.heap.funcs.get(h)
+            {
+                // Active at the instruction just run or the next one.
+                let pc = fr.pc as u32;
+                for l in &proto.locals {
+                    if l.2 <= pc && pc < l.3 + 1 {
+                        top = top.max(fr.base + l.1 as usize + 1);
+                    }
+                }
             }
+            self.gc_limit = Some(top);
+            return self.gc_step();
+        }
+        Ok(())
+    }
+
+    #[inline(never)]
+    fn gc_step(&mut self) -> LResult<()> {
+        if self.gc_stopped && self.heap.bytes <= self.mem_limit && !(self.heap_exceeded)() {
+            // Stopped: only the limit collects.
+            self.gc_limit = None;
+            self.heap.threshold = self.mem_limit;
+            return Ok(());
+        }
+        self.collect();
+        if self.heap.bytes > self.mem_limit || (self.heap_exceeded)() {
+            return Err(LErr::Limit(LimitKind::Memory));
+        }
+        if self.gc_stopped {
+            self.heap.threshold = self.mem_limit;
+        }
+        if !self.heap.tobefnz.is_empty() {
+            self.run_finalizers()?;
         }
         Ok(())
     }
@@ -1546,7 +1631,7 @@ impl Vm<'_> {
     fn gc_point_below(&mut self, top: usize) -> LResult<()> {
         if self.heap.bytes > self.heap.threshold {
             self.gc_limit = Some(top);
-            return self.gc_point();
+            return self.gc_step();
         }
         Ok(())
     }
@@ -1812,7 +1897,7 @@ impl Vm<'_> {
                     }
                     NEWTABLE => {
                         save!();
-                        self.gc_point()?;
+                        self.gc_point_locals(base + a + 1)?;
                         let t = self.heap.new_table(Table::with_capacity(gb(i), gc(i)));
                         r!(a) = Value::Table(t);
                     }
@@ -2116,7 +2201,7 @@ impl Vm<'_> {
                         if off < 0 {
                             save!();
                             self.charge((-off) as usize)?;
-                            self.gc_point()?;
+                            self.gc_point_locals(base)?;
                         }
                     }
                     EQ => {
@@ -2237,7 +2322,7 @@ impl Vm<'_> {
                         {
                             let (np, ms) = (callee.nparams as usize, callee.maxstack as usize);
                             let nb = func + 1;
-                            if nb + ms < self.stack.len() && self.frames.len() < 195_000 {
+                            if nb + ms < self.stack.len() && self.frames.len() < MAX_FRAMES {
                                 for j in nargs.min(np)..np {
                                     self.stack[nb + j] = Value::Nil;
                                 }
@@ -2370,7 +2455,7 @@ impl Vm<'_> {
                                 if self.budget < 0 || self.heap.bytes > self.heap.threshold {
                                     save!();
                                     self.charge(0)?;
-                                    self.gc_point()?;
+                                    self.gc_point_locals(ra + 4)?;
                                 }
                             }
                         } else if let (Value::Num(idx), Value::Num(lim), Value::Num(step)) =
@@ -2383,7 +2468,7 @@ impl Vm<'_> {
                                 pc -= gbx(i);
                                 save!();
                                 self.charge(gbx(i))?;
-                                self.gc_point()?;
+                                self.gc_point_locals(ra + 4)?;
                             }
                         }
                     }
@@ -2406,7 +2491,7 @@ impl Vm<'_> {
                             pc -= gbx(i);
                             save!();
                             self.charge(gbx(i))?;
-                            self.gc_point()?;
+                            self.gc_point_locals(ra + 4)?;
                         }
                     }
                     SETLIST => {
@@ -2430,7 +2515,7 @@ impl Vm<'_> {
                     }
                     CLOSURE => {
                         save!();
-                        self.gc_point()?;
+                        self.gc_point_locals(base + a + 1)?;
                         let p = proto.protos[gbx(i)].clone();
                         let mut ups = Vec::with_capacity(p.upvals.len());
                         for &(instack, idx, _) in &p.upvals {
