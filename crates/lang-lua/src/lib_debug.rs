@@ -31,7 +31,11 @@ pub fn open(vm: &mut Vm) {
 }
 
 fn traceback(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
-    let msg = arg(vm, base, n, 0);
+    let (th, first) = match arg(vm, base, n, 0) {
+        Value::Thread(t) => (Some(t).filter(|&t| t != vm.cur), 1),
+        _ => (None, 0),
+    };
+    let msg = arg(vm, base, n, first);
     if !matches!(
         msg,
         Value::Str(_, _) | Value::Nil | Value::Int(_) | Value::Num(_)
@@ -39,19 +43,80 @@ fn traceback(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
         vm.push(msg);
         return Ok(1);
     }
+    let level = match arg(vm, base, n, first + 1) {
+        Value::Nil => usize::from(th.is_none()),
+        _ => usize::try_from(vm.check_int(base, n, first + 1, "traceback")?).unwrap_or(0),
+    };
     let mut s = Vec::new();
     if !msg.is_nil() {
         vm.append_str(msg, &mut s);
         s.push(b'\n');
     }
     s.extend_from_slice(b"stack traceback:");
-    for lvl in 1..=vm.frames.len().min(22) {
-        let w = vm.where_(lvl);
-        s.extend_from_slice(format!("\n\t{w} in function <?>").as_bytes());
+    let lines = frame_lines(vm, th);
+    // Level 0 is traceback itself, a native.
+    let mut all: Vec<String> = Vec::new();
+    if level == 0 {
+        all.push("[C]: in function 'debug.traceback'".into());
+    }
+    all.extend(lines.into_iter().skip(level.saturating_sub(1)));
+    all.push("[C]: in ?".into());
+    let total = all.len();
+    for (i, l) in all.iter().enumerate() {
+        // As C Lua: the first 10 and the last 11 levels of a deep stack.
+        if total > 22 && i == 10 {
+            let skip = total - 21;
+            s.extend_from_slice(format!("\n\t...\t(skipping {skip} levels)").as_bytes());
+        }
+        if total > 22 && (10..total - 11).contains(&i) {
+            continue;
+        }
+        s.extend_from_slice(b"\n\t");
+        s.extend_from_slice(l.as_bytes());
     }
     let v = vm.str(&s);
     vm.push(v);
     Ok(1)
+}
+
+/// One traceback line per Lua frame of the running thread (or of `th`),
+/// innermost first: position and what the function is, worded as C Lua's
+/// `luaL_traceback`.
+fn frame_lines(vm: &mut Vm, th: Option<u32>) -> Vec<String> {
+    let frames = match th {
+        Some(t) => vm.heap.threads.get(t).frames.clone(),
+        None => vm.frames.clone(),
+    };
+    let mut out = Vec::with_capacity(frames.len());
+    for idx in (0..frames.len()).rev() {
+        let fr = frames[idx];
+        let f = match th {
+            Some(t) => vm.heap.threads.get(t).stack[fr.func],
+            None => vm.stack[fr.func],
+        };
+        let Value::Func(h) = f else { continue };
+        let Func::Lua { proto, .. } = vm.heap.funcs.get(h) else {
+            continue;
+        };
+        let proto = proto.clone();
+        let line = proto
+            .lines
+            .get(fr.pc.saturating_sub(1))
+            .map_or(String::from("?"), |l| l.to_string());
+        let what = if let Some(ev) = th.is_none().then(|| vm.tm_event(idx)).flatten() {
+            format!("metamethod '{ev}'")
+        } else if let Some(g) = vm.global_func_name(f) {
+            format!("function '{g}'")
+        } else if let Some((name, what)) = th.is_none().then(|| call_name(vm, idx)).flatten() {
+            format!("{what} '{name}'")
+        } else if proto.line == 0 {
+            "main chunk".into()
+        } else {
+            format!("function <{}:{}>", proto.source, proto.line)
+        };
+        out.push(format!("{}:{line}: in {what}", proto.source));
+    }
+    out
 }
 
 fn getinfo(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
@@ -112,7 +177,11 @@ fn getinfo(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
             }
             let idx = vm.frames.len() - lvl;
             let fr = vm.frames[idx];
-            if let Some((name, what)) = call_name(vm, idx) {
+            let named = match vm.tm_event(idx) {
+                Some(ev) => Some((ev.to_string(), "metamethod".to_string())),
+                None => call_name(vm, idx),
+            };
+            if let Some((name, what)) = named {
                 let nv = vm.str(name.as_bytes());
                 vm.set_field(t, "name", nv);
                 let wv = vm.str(what.as_bytes());

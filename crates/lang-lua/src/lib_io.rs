@@ -962,7 +962,11 @@ fn close_file(vm: &mut Vm, h: u32) -> LResult<usize> {
 
 /// `__gc` and `__close` of a file: closes it unless closed or standard.
 fn f_gc(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
-    if let Value::UData(h) = arg(vm, base, n, 0)
+    let v = arg(vm, base, n, 0);
+    if !matches!(v, Value::UData(h) if vm.heap.udata.get(h).file.is_some()) {
+        return Err(vm.type_arg_error(0, "__gc", "FILE*", v, n > 0));
+    }
+    if let Value::UData(h) = v
         && let Some(f) = vm.heap.udata.get_mut(h).file.as_mut()
         && matches!(f.stream, Some(Stream::File(_)))
     {

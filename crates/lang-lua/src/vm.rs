@@ -198,6 +198,14 @@ pub struct Vm<'h> {
     pub warn_on: bool,
     /// A message handler is running: the stack limits have some slack.
     pub err_slack: bool,
+    /// Stack slot of the running native function.
+    pub native_func: usize,
+    /// Metamethod calls in progress: the frame index the call starts at and
+    /// the event, so tracebacks and `getinfo` can say "metamethod 'close'".
+    pub tm_calls: Vec<(usize, usize)>,
+    /// The `xpcall` frame whose handler already ran on the error being
+    /// propagated.
+    pub handled_at: Option<(usize, Value)>,
 }
 
 impl std::fmt::Debug for Vm<'_> {
@@ -256,6 +264,9 @@ impl<'h> Vm<'h> {
             in_finalizer: false,
             warn_on: false,
             err_slack: false,
+            native_func: 0,
+            tm_calls: Vec::new(),
+            handled_at: None,
         }
     }
 
@@ -494,7 +505,19 @@ impl<'h> Vm<'h> {
                 &TM_NAMES[ev][2..]
             );
         }
-        self.call1(h, args)
+        self.tm_calls.push((self.frames.len(), ev));
+        let r = self.call1(h, args);
+        self.tm_calls.pop();
+        r
+    }
+
+    /// The metamethod event whose call started frame `idx`, if any.
+    pub fn tm_event(&self, idx: usize) -> Option<&'static str> {
+        self.tm_calls
+            .iter()
+            .rev()
+            .find(|c| c.0 == idx)
+            .map(|c| &TM_NAMES[c.1][2..])
     }
 
     /// Calls `f` with `args` from the host and returns its first result.
@@ -761,7 +784,9 @@ impl<'h> Vm<'h> {
                     &mut self.native_parent,
                     protect != Protect::None || host_entry,
                 );
+                let saved_fn = std::mem::replace(&mut self.native_func, func);
                 let res = nf(self, func + 1, nargs);
+                self.native_func = saved_fn;
                 self.native_parent = saved;
                 let n = res?;
                 let src = self.top - n;
@@ -879,13 +904,22 @@ impl<'h> Vm<'h> {
             }
             self.tbc.pop();
             let v = self.stack[idx];
-            let tmv = self.get_tm(v, tm::CLOSE);
-            if let Value::Nil = tmv {
+            if !v.truthy() {
                 continue;
             }
+            let tmv = self.get_tm(v, tm::CLOSE);
             let saved_top = self.top;
             self.top = self.top.max(idx + 1);
-            match self.call_n(tmv, &[v, cur.unwrap_or(Value::Nil)], 0) {
+            let r = if tmv.is_nil() {
+                // The metamethod went away after the variable was declared.
+                Err(self.type_error(tmv, "call", Some("metamethod 'close'".into())))
+            } else {
+                self.tm_calls.push((self.frames.len(), tm::CLOSE));
+                let r = self.call_n(tmv, &[v, cur.unwrap_or(Value::Nil)], 0);
+                self.tm_calls.pop();
+                r
+            };
+            match r {
                 Ok(_) => {}
                 Err(LErr::Rt(e)) => {
                     cur = Some(e);
@@ -970,6 +1004,17 @@ impl<'h> Vm<'h> {
     /// and its resumer gets the error. `Ok(true)`: the run ends.
     fn handle_error(&mut self, e: Value) -> LResult<bool> {
         let mut e = e;
+        // As C Lua, the message handler of the nearest `xpcall` runs where
+        // the error is raised, before any frame is unwound (host
+        // boundaries included), so a traceback sees them all.
+        if let Some(i) = self.frames.iter().rposition(|f| f.protect != Protect::None)
+            && self.frames[i].protect == Protect::Xpcall
+            && !self.handled_at.is_some_and(|(j, v)| j == i && v.raw_eq(e))
+        {
+            let handler = self.stack[self.frames[i].ret + 1];
+            e = self.call_handler(handler, e);
+            self.handled_at = Some((i, e));
+        }
         loop {
             let mut i = self.frames.len();
             let mut found = None;
@@ -986,7 +1031,11 @@ impl<'h> Vm<'h> {
             }
             if let Some(i) = found {
                 let f = self.frames[i];
-                if f.protect == Protect::Xpcall {
+                let handled = self
+                    .handled_at
+                    .take()
+                    .is_some_and(|(j, v)| j == i && v.raw_eq(e));
+                if f.protect == Protect::Xpcall && !handled {
                     let handler = self.stack[f.ret + 1];
                     e = self.call_handler(handler, e);
                 }
