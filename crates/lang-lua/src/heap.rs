@@ -168,6 +168,11 @@ pub struct Frame {
     pub protect: Protect,
     /// Frame was entered from the host (nested run): returning ends the run.
     pub host_entry: bool,
+    /// A `__close` metamethod run by the loop (for names in tracebacks).
+    pub tm_close: bool,
+    /// Resume by running the last instruction again (a block exit or return
+    /// that was closing a to-be-closed variable).
+    pub redo: bool,
 }
 
 /// What a frame does with an error or a normal return, for pcall.
@@ -180,6 +185,12 @@ pub enum Protect {
     Pcall,
     /// xpcall with the handler in the stack slot `func - 1`.
     Xpcall,
+    /// Not a call: a `pcall` (false) or `xpcall` (true) that caught an error
+    /// and runs the `__close` metamethods of the variables it unwound, one
+    /// call at a time in the loop (they may yield). The frame's `pc` is the
+    /// lowest stack slot to close, `base` holds the error, `ret` and
+    /// `nresults` are the protected call's.
+    Closing(bool),
 }
 
 /// Where a resume's results go in the resumer.

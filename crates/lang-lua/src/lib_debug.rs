@@ -3,7 +3,7 @@
 //! them.
 
 use crate::api::arg;
-use crate::heap::{Func, UpVal};
+use crate::heap::{Func, Protect, UpVal};
 use crate::table::Table;
 use crate::value::Value;
 use crate::vm::{LResult, NativeFn, Vm, rt};
@@ -94,6 +94,11 @@ fn frame_lines(vm: &mut Vm, th: Option<u32>) -> Vec<String> {
             Some(t) => vm.heap.threads.get(t).stack[fr.func],
             None => vm.stack[fr.func],
         };
+        if let Protect::Closing(xp) = fr.protect {
+            let name = if xp { "xpcall" } else { "pcall" };
+            out.push(format!("[C]: in function '{name}'"));
+            continue;
+        }
         let Value::Func(h) = f else { continue };
         let Func::Lua { proto, .. } = vm.heap.funcs.get(h) else {
             continue;
@@ -145,31 +150,29 @@ fn getinfo(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
                 vm.push(Value::Table(t));
                 return Ok(1);
             }
-            let mut lvl = lvl as usize;
-            if let Some((d, pf, name)) = vm.virtual_native
-                && d <= vm.frames.len()
+            let lvl = lvl as usize;
+            // A pcall/xpcall running `__close` metamethods after an error
+            // is a native frame, as in C Lua.
+            if lvl <= vm.frames.len()
+                && let Protect::Closing(xp) = vm.frames[vm.frames.len() - lvl].protect
             {
-                let at = vm.frames.len() - d + 1;
-                if lvl == at {
-                    let nv = vm.str(name.as_bytes());
-                    vm.set_field(t, "name", nv);
-                    let wv = vm.str(b"global");
-                    vm.set_field(t, "namewhat", wv);
-                    let w = vm.str(b"C");
-                    vm.set_field(t, "what", w);
-                    let s = vm.str(b"[C]");
-                    vm.set_field(t, "short_src", s);
-                    vm.set_field(t, "currentline", Value::Int(-1));
-                    if matches!(pf, Value::Func(_)) {
-                        vm.set_field(t, "func", pf);
-                    }
-                    vm.set_field(t, "istailcall", Value::Bool(false));
-                    vm.push(Value::Table(t));
-                    return Ok(1);
+                let name = if xp { "xpcall" } else { "pcall" };
+                let pf = vm.get_field(vm.globals, name);
+                let nv = vm.str(name.as_bytes());
+                vm.set_field(t, "name", nv);
+                let wv = vm.str(b"global");
+                vm.set_field(t, "namewhat", wv);
+                let w = vm.str(b"C");
+                vm.set_field(t, "what", w);
+                let s = vm.str(b"[C]");
+                vm.set_field(t, "short_src", s);
+                vm.set_field(t, "currentline", Value::Int(-1));
+                if matches!(pf, Value::Func(_)) {
+                    vm.set_field(t, "func", pf);
                 }
-                if lvl > at {
-                    lvl -= 1;
-                }
+                vm.set_field(t, "istailcall", Value::Bool(false));
+                vm.push(Value::Table(t));
+                return Ok(1);
             }
             if lvl > vm.frames.len() {
                 vm.push(Value::Nil);
@@ -254,7 +257,7 @@ fn getinfo(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
 /// The name a Lua caller used for the function of frame `idx`.
 fn call_name(vm: &Vm, idx: usize) -> Option<(String, String)> {
     let fr = vm.frames[idx];
-    if fr.host_entry || idx == 0 || fr.protect != crate::heap::Protect::None {
+    if fr.host_entry || idx == 0 || fr.protect != Protect::None {
         return None;
     }
     let caller = vm.frames[idx - 1];
@@ -280,16 +283,45 @@ fn call_name(vm: &Vm, idx: usize) -> Option<(String, String)> {
     Some((name, what.to_string()))
 }
 
+/// `debug.sethook([thread,] f, mask)`: "c" and "r" events call `f`; the
+/// hook is the script's and chains with the VM's own instruction budget,
+/// which it can neither see nor replace.
 fn sethook(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
-    let h = arg(vm, base, n, 0);
-    vm.set_field(vm.registry, "hook", h);
+    let first = usize::from(matches!(arg(vm, base, n, 0), Value::Thread(_)));
+    let h = arg(vm, base, n, first);
+    let mask = match arg(vm, base, n, first + 1) {
+        Value::Str(m, _) => vm.heap.str(m).to_vec(),
+        _ => Vec::new(),
+    };
+    let mut bits = 0;
+    if mask.contains(&b'c') {
+        bits |= crate::vm::HOOK_CALL;
+    }
+    if mask.contains(&b'r') {
+        bits |= crate::vm::HOOK_RET;
+    }
+    if !matches!(h, Value::Func(_)) {
+        bits = 0;
+    }
+    let stored = if bits == 0 { Value::Nil } else { h };
+    vm.set_field(vm.registry, "hook", stored);
+    let m = if bits == 0 { Value::Nil } else { vm.str(&mask) };
+    vm.set_field(vm.registry, "hookmask", m);
+    vm.hook_mask = bits;
     Ok(0)
 }
 
 fn gethook(vm: &mut Vm, _base: usize, _n: usize) -> LResult<usize> {
     let h = vm.get_field(vm.registry, "hook");
+    if h.is_nil() {
+        vm.push(Value::Nil);
+        return Ok(1);
+    }
+    let m = vm.get_field(vm.registry, "hookmask");
     vm.push(h);
-    Ok(1)
+    vm.push(m);
+    vm.push(Value::Int(0));
+    Ok(3)
 }
 
 /// Where local `n` of the function `level` frames down lives: its name

@@ -181,11 +181,6 @@ pub struct Vm<'h> {
     /// The running native was called by a native (pcall, a host call), not
     /// by Lua code: `error` level 1 has no position then.
     pub native_parent: bool,
-    /// While an error caught by `pcall`/`xpcall` runs `__close` handlers:
-    /// the frame index the handlers start at, the protecting function and
-    /// its name. C Lua runs them from that native frame, and
-    /// `debug.getinfo` shows it between the handlers and the caller.
-    pub virtual_native: Option<(usize, Value, &'static str)>,
     /// Random state (xoshiro256**).
     pub rng: [u64; 4],
     /// Polled for the process-level memory backstop.
@@ -206,7 +201,17 @@ pub struct Vm<'h> {
     /// The `xpcall` frame whose handler already ran on the error being
     /// propagated.
     pub handled_at: Option<(usize, Value)>,
+    /// Events of the script's `debug.sethook` (`HOOK_CALL`, `HOOK_RET`);
+    /// the hook function is in the registry. Never the instruction budget.
+    pub hook_mask: u8,
+    /// A hook is running (hooks do not nest).
+    pub in_hook: bool,
 }
+
+/// `debug.sethook` mask bit: function calls.
+pub const HOOK_CALL: u8 = 1;
+/// `debug.sethook` mask bit: function returns.
+pub const HOOK_RET: u8 = 2;
 
 impl std::fmt::Debug for Vm<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -257,7 +262,6 @@ impl<'h> Vm<'h> {
             host,
             exit_run: false,
             native_parent: false,
-            virtual_native: None,
             rng: [0; 4],
             heap_exceeded: shield_engine::no_heap_budget,
             gc_stopped: false,
@@ -267,6 +271,8 @@ impl<'h> Vm<'h> {
             native_func: 0,
             tm_calls: Vec::new(),
             handled_at: None,
+            hook_mask: 0,
+            in_hook: false,
         }
     }
 
@@ -513,6 +519,9 @@ impl<'h> Vm<'h> {
 
     /// The metamethod event whose call started frame `idx`, if any.
     pub fn tm_event(&self, idx: usize) -> Option<&'static str> {
+        if self.frames.get(idx).is_some_and(|f| f.tm_close) {
+            return Some(&TM_NAMES[tm::CLOSE][2..]);
+        }
         self.tm_calls
             .iter()
             .rev()
@@ -718,8 +727,13 @@ impl<'h> Vm<'h> {
                     nvarargs: nvar,
                     protect,
                     host_entry,
+                    tm_close: false,
+                    redo: false,
                     ret,
                 });
+                if self.hook_mask & HOOK_CALL != 0 {
+                    self.call_hook("call")?;
+                }
                 Ok(true)
             }
             Func::Native { f: nf, special, .. } => {
@@ -785,10 +799,18 @@ impl<'h> Vm<'h> {
                     protect != Protect::None || host_entry,
                 );
                 let saved_fn = std::mem::replace(&mut self.native_func, func);
+                if self.hook_mask & HOOK_CALL != 0 {
+                    self.native_hook(func, "call")?;
+                }
                 let res = nf(self, func + 1, nargs);
                 self.native_func = saved_fn;
                 self.native_parent = saved;
                 let n = res?;
+                if self.hook_mask & HOOK_RET != 0 {
+                    let top = self.top;
+                    self.native_hook(func, "return")?;
+                    self.top = top;
+                }
                 let src = self.top - n;
                 self.finish_results(src, n, ret, nresults, protect);
                 Ok(false)
@@ -885,6 +907,129 @@ impl<'h> Vm<'h> {
             let v = self.stack[idx as usize];
             *self.heap.upvals.get_mut(h) = UpVal::Closed(v);
         }
+    }
+
+    /// On a normal block exit or return: starts the `__close` metamethod of
+    /// the innermost pending to-be-closed variable as a call in the loop
+    /// (so it may yield), placed at `slot` above every live register; the
+    /// frame `fi` then runs its instruction again, which closes the next
+    /// variable or completes.
+    fn close_next(&mut self, fi: usize, slot: usize) -> LResult<()> {
+        let Some(idx) = self.tbc.pop() else {
+            return Ok(());
+        };
+        let v = self.stack[idx];
+        if !v.truthy() {
+            self.frames[fi].redo = true;
+            return Ok(());
+        }
+        let tmv = self.get_tm(v, tm::CLOSE);
+        if tmv.is_nil() {
+            return Err(self.type_error(tmv, "call", Some("metamethod 'close'".into())));
+        }
+        self.frames[fi].redo = true;
+        self.ensure_stack(slot + 4)?;
+        self.stack[slot] = tmv;
+        self.stack[slot + 1] = v;
+        self.stack[slot + 2] = Value::Nil;
+        self.top = slot + 3;
+        if self.precall(slot, 2, 0, Protect::None, slot, false)?
+            && let Some(f) = self.frames.last_mut()
+        {
+            f.tm_close = true;
+        }
+        Ok(())
+    }
+
+    /// Calls the script's hook for `event` unless a hook is running; the
+    /// function the event is about is the top frame.
+    pub fn call_hook(&mut self, event: &str) -> LResult<()> {
+        if self.in_hook {
+            return Ok(());
+        }
+        let h = self.get_field(self.registry, "hook");
+        if h.is_nil() {
+            return Ok(());
+        }
+        let ev = self.str(event.as_bytes());
+        self.in_hook = true;
+        let r = self.call_n(h, &[ev], 0);
+        self.in_hook = false;
+        r.map(|_| ())
+    }
+
+    /// A hook event of the native at stack slot `func`: a frame stands for
+    /// it while the hook runs, so `debug.getinfo(2)` describes it.
+    fn native_hook(&mut self, func: usize, event: &str) -> LResult<()> {
+        if self.in_hook {
+            return Ok(());
+        }
+        let at = self.frames.len();
+        self.frames.push(Frame {
+            func,
+            base: func + 1,
+            pc: 0,
+            nresults: 0,
+            nvarargs: 0,
+            protect: Protect::None,
+            host_entry: false,
+            ret: func,
+            tm_close: false,
+            redo: false,
+        });
+        let r = self.call_hook(event);
+        self.frames.truncate(at);
+        r
+    }
+
+    /// One step of a `Protect::Closing` frame `fi`: starts the next
+    /// `__close` metamethod with the error, or, when none is left, delivers
+    /// `false, error` to the protected call's caller. `Ok(true)`: the run
+    /// ends (the protected call came from the host).
+    fn closing_step(&mut self, fi: usize) -> LResult<bool> {
+        let f = self.frames[fi];
+        let e = self.stack[f.base];
+        if let Some(&idx) = self.tbc.last()
+            && idx >= f.pc
+        {
+            self.tbc.pop();
+            let v = self.stack[idx];
+            if !v.truthy() {
+                return Ok(false);
+            }
+            let tmv = self.get_tm(v, tm::CLOSE);
+            if tmv.is_nil() {
+                return Err(self.type_error(tmv, "call", Some("metamethod 'close'".into())));
+            }
+            let slot = f.base + 1;
+            self.ensure_stack(slot + 4)?;
+            self.stack[slot] = tmv;
+            self.stack[slot + 1] = v;
+            self.stack[slot + 2] = e;
+            self.top = slot + 3;
+            if self.precall(slot, 2, 0, Protect::None, slot, false)?
+                && let Some(fr) = self.frames.last_mut()
+            {
+                fr.tm_close = true;
+            }
+            return Ok(false);
+        }
+        self.frames.truncate(fi);
+        self.stack[f.ret] = Value::Bool(false);
+        self.stack[f.ret + 1] = e;
+        self.adjust(f.ret, 2, f.nresults);
+        Ok(f.host_entry)
+    }
+
+    /// Closes the frame's upvalues and starts its next `__close` when a
+    /// return finds pending to-be-closed variables (results at `src`, `n`).
+    fn return_close(&mut self, fi: usize, src: usize, n: usize) -> LResult<()> {
+        let f = self.frames[fi];
+        if !self.open.is_empty() {
+            self.close_upvals(f.func - f.nvarargs);
+        }
+        let above = self.tbc.last().map_or(0, |&t| t + 1);
+        self.close_next(fi, (src + n).max(above))
     }
 
     /// Runs `__close` of to-be-closed variables at `level` and above.
@@ -1008,7 +1153,10 @@ impl<'h> Vm<'h> {
         // the error is raised, before any frame is unwound (host
         // boundaries included), so a traceback sees them all.
         if let Some(i) = self.frames.iter().rposition(|f| f.protect != Protect::None)
-            && self.frames[i].protect == Protect::Xpcall
+            && matches!(
+                self.frames[i].protect,
+                Protect::Xpcall | Protect::Closing(true)
+            )
             && !self.handled_at.is_some_and(|(j, v)| j == i && v.raw_eq(e))
         {
             let handler = self.stack[self.frames[i].ret + 1];
@@ -1035,21 +1183,40 @@ impl<'h> Vm<'h> {
                     .handled_at
                     .take()
                     .is_some_and(|(j, v)| j == i && v.raw_eq(e));
-                if f.protect == Protect::Xpcall && !handled {
+                if matches!(f.protect, Protect::Xpcall | Protect::Closing(true)) && !handled {
                     let handler = self.stack[f.ret + 1];
                     e = self.call_handler(handler, e);
                 }
-                self.close_upvals(f.func - f.nvarargs);
+                if let Protect::Closing(_) = f.protect {
+                    // An error in a `__close` metamethod run after an error:
+                    // it replaces the error, and closing goes on.
+                    self.close_upvals(f.base + 1);
+                    self.frames.truncate(i + 1);
+                    self.stack[f.base] = e;
+                    return Ok(false);
+                }
+                let level = f.func - f.nvarargs;
+                self.close_upvals(level);
                 self.frames.truncate(i);
-                let name = if f.protect == Protect::Xpcall {
-                    "xpcall"
-                } else {
-                    "pcall"
-                };
-                let saved = self.virtual_native.replace((i, self.stack[f.ret], name));
-                let closed = self.close_tbc(f.func - f.nvarargs, Some(e));
-                self.virtual_native = saved;
-                e = closed?.unwrap_or(e);
+                if self.tbc.last().is_some_and(|&t| t >= level) {
+                    let at = self.tbc.last().map_or(level, |&t| t + 1).max(level);
+                    self.ensure_stack(at + 8)?;
+                    self.stack[at] = Value::Nil;
+                    self.stack[at + 1] = e;
+                    self.frames.push(Frame {
+                        func: at,
+                        base: at + 1,
+                        pc: level,
+                        nresults: f.nresults,
+                        ret: f.ret,
+                        nvarargs: 0,
+                        protect: Protect::Closing(f.protect == Protect::Xpcall),
+                        host_entry: f.host_entry,
+                        tm_close: false,
+                        redo: false,
+                    });
+                    return Ok(false);
+                }
                 self.stack[f.ret] = Value::Bool(false);
                 self.stack[f.ret + 1] = e;
                 self.adjust(f.ret, 2, f.nresults);
@@ -1699,6 +1866,12 @@ impl Vm<'_> {
     /// `Ok(true)` when the host entry frame returned (leave the loop).
     #[inline(never)]
     fn do_return(&mut self, src: usize, n: usize) -> LResult<bool> {
+        if self.hook_mask & HOOK_RET != 0 {
+            let top = self.top;
+            self.top = self.top.max(src + n);
+            self.call_hook("return")?;
+            self.top = top;
+        }
         let Some(f) = self.frames.pop() else {
             return Ok(true);
         };
@@ -1748,6 +1921,12 @@ impl Vm<'_> {
                 return Ok(());
             };
             let fi = self.frames.len() - 1;
+            if let Protect::Closing(_) = frame.protect {
+                if self.closing_step(fi)? {
+                    return Ok(());
+                }
+                continue 'frames;
+            }
             let cl = match self.stack[frame.func] {
                 Value::Func(h) => h,
                 _ => rt!(self, "internal: frame without function"),
@@ -1767,6 +1946,10 @@ impl Vm<'_> {
             let k = &proto.consts[..];
             let base = frame.base;
             let mut pc = frame.pc;
+            if frame.redo {
+                pc -= 1;
+                self.frames[fi].redo = false;
+            }
             macro_rules! save {
                 () => {
                     self.frames[fi].pc = pc
@@ -2371,7 +2554,10 @@ impl Vm<'_> {
                         {
                             let (np, ms) = (callee.nparams as usize, callee.maxstack as usize);
                             let nb = func + 1;
-                            if nb + ms < self.stack.len() && self.frames.len() < MAX_FRAMES {
+                            if nb + ms < self.stack.len()
+                                && self.frames.len() < MAX_FRAMES
+                                && self.hook_mask == 0
+                            {
                                 for j in nargs.min(np)..np {
                                     self.stack[nb + j] = Value::Nil;
                                 }
@@ -2383,6 +2569,8 @@ impl Vm<'_> {
                                     nvarargs: 0,
                                     protect: Protect::None,
                                     host_entry: false,
+                                    tm_close: false,
+                                    redo: false,
                                     ret: func,
                                 });
                                 continue 'frames;
@@ -2436,6 +2624,10 @@ impl Vm<'_> {
                         let b = gb(i);
                         let n = if b == 0 { self.top - (base + a) } else { b - 1 };
                         save!();
+                        if self.tbc.last().is_some_and(|&t| t >= base) {
+                            self.return_close(fi, base + a, n)?;
+                            continue 'frames;
+                        }
                         self.charge(pc)?;
                         if self.do_return(base + a, n)? {
                             return Ok(());
@@ -2444,6 +2636,10 @@ impl Vm<'_> {
                     }
                     RETURN0 => {
                         save!();
+                        if self.tbc.last().is_some_and(|&t| t >= base) {
+                            self.return_close(fi, base, 0)?;
+                            continue 'frames;
+                        }
                         self.charge(pc)?;
                         if self.do_return(base, 0)? {
                             return Ok(());
@@ -2457,6 +2653,7 @@ impl Vm<'_> {
                             .last()
                             .is_none_or(|&(o, _)| (o as usize) < f.func - f.nvarargs)
                             && f.protect == Protect::None
+                            && self.hook_mask == 0
                             && !f.host_entry
                             && (fi > 0 || self.cur == 0)
                             && self.tbc.last().is_none_or(|&t| t < f.base)
@@ -2476,6 +2673,10 @@ impl Vm<'_> {
                             continue 'frames;
                         }
                         save!();
+                        if self.tbc.last().is_some_and(|&t| t >= base) {
+                            self.return_close(fi, base + a, 1)?;
+                            continue 'frames;
+                        }
                         self.charge(pc)?;
                         if self.do_return(base + a, 1)? {
                             return Ok(());
@@ -2601,8 +2802,9 @@ impl Vm<'_> {
                         save!();
                         self.close_upvals(base + a);
                         if self.tbc.last().is_some_and(|&t| t >= base + a) {
-                            self.top = base + proto.maxstack as usize;
-                            self.close_tbc(base + a, None)?;
+                            let slot = base + proto.maxstack as usize;
+                            self.close_next(fi, slot)?;
+                            continue 'frames;
                         }
                     }
                     TBC => {
