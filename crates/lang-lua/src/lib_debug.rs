@@ -300,6 +300,20 @@ fn sethook(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     if mask.contains(&b'r') {
         bits |= crate::vm::HOOK_RET;
     }
+    if mask.contains(&b'l') {
+        bits |= crate::vm::HOOK_LINE;
+    }
+    let count = match arg(vm, base, n, first + 2) {
+        Value::Nil => 0,
+        _ => vm.check_int(base, n, first + 2, "sethook")?,
+    };
+    let count = u32::try_from(count.max(0)).unwrap_or(u32::MAX);
+    if count > 0 {
+        bits |= crate::vm::HOOK_COUNT;
+    }
+    vm.hook_count = (count, count);
+    // Running frames continue their current lines (as C Lua's 'oldpc').
+    vm.hook_pcs = vm.frames.iter().map(|f| f.pc.saturating_sub(1)).collect();
     if !matches!(h, Value::Func(_)) {
         bits = 0;
     }
@@ -320,7 +334,7 @@ fn gethook(vm: &mut Vm, _base: usize, _n: usize) -> LResult<usize> {
     let m = vm.get_field(vm.registry, "hookmask");
     vm.push(h);
     vm.push(m);
-    vm.push(Value::Int(0));
+    vm.push(Value::Int(i64::from(vm.hook_count.0)));
     Ok(3)
 }
 

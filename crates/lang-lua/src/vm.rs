@@ -206,12 +206,21 @@ pub struct Vm<'h> {
     pub hook_mask: u8,
     /// A hook is running (hooks do not nest).
     pub in_hook: bool,
+    /// The count of a count hook, and instructions left until it fires.
+    pub hook_count: (u32, u32),
+    /// For line hooks: the last traced instruction of each frame (by
+    /// index), `usize::MAX` for a frame just entered.
+    pub hook_pcs: Vec<usize>,
 }
 
 /// `debug.sethook` mask bit: function calls.
 pub const HOOK_CALL: u8 = 1;
 /// `debug.sethook` mask bit: function returns.
 pub const HOOK_RET: u8 = 2;
+/// `debug.sethook` mask bit: new lines.
+pub const HOOK_LINE: u8 = 4;
+/// `debug.sethook` mask bit: every `hook_count` instructions.
+pub const HOOK_COUNT: u8 = 8;
 
 impl std::fmt::Debug for Vm<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -273,6 +282,8 @@ impl<'h> Vm<'h> {
             handled_at: None,
             hook_mask: 0,
             in_hook: false,
+            hook_count: (0, 0),
+            hook_pcs: Vec::new(),
         }
     }
 
@@ -731,6 +742,13 @@ impl<'h> Vm<'h> {
                     redo: false,
                     ret,
                 });
+                if self.hook_mask & HOOK_LINE != 0 {
+                    let at = self.frames.len() - 1;
+                    if self.hook_pcs.len() <= at {
+                        self.hook_pcs.resize(at + 1, usize::MAX);
+                    }
+                    self.hook_pcs[at] = usize::MAX;
+                }
                 if self.hook_mask & HOOK_CALL != 0 {
                     self.call_hook("call")?;
                 }
@@ -944,6 +962,10 @@ impl<'h> Vm<'h> {
     /// Calls the script's hook for `event` unless a hook is running; the
     /// function the event is about is the top frame.
     pub fn call_hook(&mut self, event: &str) -> LResult<()> {
+        self.call_hook_line(event, None)
+    }
+
+    fn call_hook_line(&mut self, event: &str, line: Option<i64>) -> LResult<()> {
         if self.in_hook {
             return Ok(());
         }
@@ -953,9 +975,47 @@ impl<'h> Vm<'h> {
         }
         let ev = self.str(event.as_bytes());
         self.in_hook = true;
-        let r = self.call_n(h, &[ev], 0);
+        let r = match line {
+            Some(l) => self.call_n(h, &[ev, Value::Int(l)], 0),
+            None => self.call_n(h, &[ev], 0),
+        };
         self.in_hook = false;
         r.map(|_| ())
+    }
+
+    /// Whether line or count hooks run in the loop.
+    #[inline]
+    fn line_hooks(&self) -> bool {
+        self.hook_mask & (HOOK_LINE | HOOK_COUNT) != 0 && !self.in_hook
+    }
+
+    /// Count and line events before instruction `pc` of frame `fi`, as C
+    /// Lua's: a line event when the function starts, when the line changes
+    /// and on a jump back.
+    #[inline(never)]
+    fn trace_exec(&mut self, fi: usize, pc: usize, proto: &Proto) -> LResult<()> {
+        if self.hook_mask & HOOK_COUNT != 0 {
+            self.hook_count.1 = self.hook_count.1.saturating_sub(1);
+            if self.hook_count.1 == 0 {
+                self.hook_count.1 = self.hook_count.0;
+                self.call_hook("count")?;
+            }
+        }
+        if self.hook_mask & HOOK_LINE != 0 && !proto.lines.is_empty() {
+            if self.hook_pcs.len() <= fi {
+                self.hook_pcs.resize(fi + 1, usize::MAX);
+            }
+            let old = self.hook_pcs[fi];
+            self.hook_pcs[fi] = pc;
+            let line = proto.lines.get(pc).copied().unwrap_or(0);
+            let fire = old == usize::MAX
+                || pc <= old
+                || proto.lines.get(old).copied().unwrap_or(0) != line;
+            if fire {
+                self.call_hook_line("line", Some(i64::from(line)))?;
+            }
+        }
+        Ok(())
     }
 
     /// A hook event of the native at stack slot `func`: a frame stands for
@@ -1977,7 +2037,18 @@ impl Vm<'_> {
                     }
                 };
             }
+            // Line and count hooks, seen at frame entry and after native
+            // calls (where `debug.sethook` changes them).
+            let hooked = self.line_hooks();
             loop {
+                if hooked {
+                    // The script's line or count hook, before the instruction.
+                    self.frames[fi].pc = pc + 1;
+                    self.trace_exec(fi, pc, proto)?;
+                    if self.frames.len() != fi + 1 {
+                        continue 'frames;
+                    }
+                }
                 let i = code[pc];
                 pc += 1;
                 let a = ga(i);
@@ -2577,6 +2648,10 @@ impl Vm<'_> {
                             }
                         }
                         if self.precall_inner(func, nargs, nres, Protect::None, func, false)? {
+                            continue 'frames;
+                        }
+                        // `debug.sethook` turned line or count hooks on or off.
+                        if self.line_hooks() != hooked {
                             continue 'frames;
                         }
                     }

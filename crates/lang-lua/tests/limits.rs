@@ -36,6 +36,10 @@ fn instruction_budget_stops_loops_and_recursion() {
         "local function f() return f() end f()",
         "local t = setmetatable({}, {__index = function(t, k) return t[k] end}) local x pcall(function() x = t.a end) while true do end",
         "debug.sethook() while true do end",
+        // A script's hook runs beside the budget, never instead of it.
+        "debug.sethook(function() end, 'cr') local function f() end while true do f() end",
+        "debug.sethook(function() debug.sethook() end, 'r') while true do print() end",
+        "debug.sethook(function() while true do end end, 'c') print()",
         "local co = coroutine.wrap(function() while true do coroutine.yield() end end) while true do co() end",
         "while true do pcall(error, 'x') end",
         // Results grow by one a level: quadratic copying the budget pays for.
