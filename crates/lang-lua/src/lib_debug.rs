@@ -124,7 +124,54 @@ fn frame_lines(vm: &mut Vm, th: Option<u32>) -> Vec<String> {
     out
 }
 
+/// `debug.getinfo([thread,] f, [what])`: the fields the options ask for
+/// ("flnSrtu" by default).
 fn getinfo(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+    let first = usize::from(matches!(arg(vm, base, n, 0), Value::Thread(_)));
+    let what = match arg(vm, base, n, first + 1) {
+        Value::Nil => b"flnSrtu".to_vec(),
+        _ => vm.check_bytes(base, n, first + 1, "getinfo")?,
+    };
+    if what.first() == Some(&b'>') || what.iter().any(|c| !b"SlnrutfL".contains(c)) {
+        return Err(vm.arg_error(first + 1, "getinfo", "invalid option"));
+    }
+    let k = getinfo_all(vm, base, n)?;
+    let Value::Table(t) = vm.stack[vm.top - 1] else {
+        return Ok(k);
+    };
+    const FIELDS: &[(u8, &[&str])] = &[
+        (
+            b'S',
+            &[
+                "source",
+                "short_src",
+                "linedefined",
+                "lastlinedefined",
+                "what",
+            ],
+        ),
+        (b'l', &["currentline"]),
+        (b'u', &["nups", "nparams", "isvararg"]),
+        (b'n', &["name", "namewhat"]),
+        (b't', &["istailcall"]),
+        (b'L', &["activelines"]),
+        (b'f', &["func"]),
+    ];
+    for (opt, names) in FIELDS {
+        if !what.contains(opt) {
+            for name in names.iter() {
+                vm.set_field(t, name, Value::Nil);
+            }
+        }
+    }
+    if what.contains(&b'r') {
+        vm.set_field(t, "ftransfer", Value::Int(0));
+        vm.set_field(t, "ntransfer", Value::Int(0));
+    }
+    Ok(k)
+}
+
+fn getinfo_all(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     let (first, n0) = match arg(vm, base, n, 0) {
         Value::Thread(_) => (1, 1),
         _ => (0, 0),
@@ -133,11 +180,16 @@ fn getinfo(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     let target = arg(vm, base, n, first);
     let t = vm.heap.new_table(Table::default());
     let (func, pc) = match target {
-        Value::Func(_) => (target, None),
+        Value::Func(_) => {
+            let wv = vm.str(b"");
+            vm.set_field(t, "namewhat", wv);
+            (target, None)
+        }
         Value::Int(_) | Value::Num(_) => {
             let lvl = vm.check_int(base, n, first, "getinfo")?;
             if lvl < 0 {
-                return Err(vm.arg_error(first, "getinfo", "level out of range"));
+                vm.push(Value::Nil);
+                return Ok(1);
             }
             if lvl == 0 {
                 let f = vm.get_field(vm.globals, "debug");
