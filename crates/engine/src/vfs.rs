@@ -93,6 +93,24 @@ pub trait Vfs: Send {
     /// [`normalize_dir`]), sorted by name. A missing directory gives
     /// [`io::ErrorKind::NotFound`], a file [`io::ErrorKind::NotADirectory`].
     fn list(&mut self, dir: &str) -> io::Result<Vec<DirEntry>>;
+
+    /// Removes file `path` (`os.remove`). The default refuses.
+    fn remove(&mut self, path: &str) -> io::Result<()> {
+        Err(refused_change(path))
+    }
+
+    /// Renames file `from` to `to`, replacing `to` (`os.rename`). The default
+    /// refuses.
+    fn rename(&mut self, from: &str, _to: &str) -> io::Result<()> {
+        Err(refused_change(from))
+    }
+}
+
+fn refused_change(path: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::PermissionDenied,
+        format!("{path}: files cannot be removed or renamed here"),
+    )
 }
 
 /// Whether a path names a file or a directory.
@@ -242,6 +260,12 @@ pub trait WriteLayer: Send {
     /// The entries directly inside directory `dir` (`""` is the root), or
     /// `Ok(None)` when no written file lies under it.
     fn list(&mut self, dir: &str) -> io::Result<Option<Vec<DirEntry>>>;
+
+    /// Removes a written file: `Ok(false)` when it was never written. The
+    /// default refuses, for layers whose files cannot be taken back.
+    fn remove(&mut self, path: &str) -> io::Result<bool> {
+        Err(refused_change(path))
+    }
 }
 
 /// A read-only base layer under a writable layer; written files shadow base
@@ -351,6 +375,37 @@ impl<R: ReadLayer, W: WriteLayer> Vfs for Overlay<R, W> {
             });
         }
         Err(not_found(path))
+    }
+
+    /// Removes a written file; a base file is read-only.
+    fn remove(&mut self, path: &str) -> io::Result<()> {
+        if self.write.remove(path)? {
+            return Ok(());
+        }
+        match self.read.size(path)? {
+            Some(_) => Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                format!("{path}: read-only file"),
+            )),
+            None => Err(not_found(path)),
+        }
+    }
+
+    /// Copies a written file to `to` and removes it; a base file is
+    /// read-only and is refused before anything is written.
+    fn rename(&mut self, from: &str, to: &str) -> io::Result<()> {
+        let Some(mut f) = self.write.open(from)? else {
+            return self.remove(from);
+        };
+        if from == to {
+            return Ok(());
+        }
+        let mut content = Vec::new();
+        f.read_to_end(&mut content)?;
+        drop(f);
+        self.write.create(to)?.write_all(&content)?;
+        self.write.remove(from)?;
+        Ok(())
     }
 
     fn list(&mut self, dir: &str) -> io::Result<Vec<DirEntry>> {
@@ -504,6 +559,11 @@ impl WriteLayer for MemoryWrites {
     fn list(&mut self, dir: &str) -> io::Result<Option<Vec<DirEntry>>> {
         let files = self.files.lock().unwrap_or_else(|e| e.into_inner());
         Ok(list_keys(&files, dir))
+    }
+
+    fn remove(&mut self, path: &str) -> io::Result<bool> {
+        let mut files = self.files.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(files.remove(path).is_some())
     }
 }
 
@@ -738,6 +798,19 @@ impl WriteLayer for DirWriter {
     fn list(&mut self, dir: &str) -> io::Result<Option<Vec<DirEntry>>> {
         list_host_dir(&self.root, dir)
     }
+
+    fn remove(&mut self, path: &str) -> io::Result<bool> {
+        let full = join_checked(&self.root, path)?;
+        match fs::symlink_metadata(&full) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(e),
+            Ok(meta) if meta.is_dir() => return Ok(false),
+            Ok(_) => {}
+        }
+        self.check(&full, path)?;
+        fs::remove_file(&full)?;
+        Ok(true)
+    }
 }
 
 #[cfg(test)]
@@ -828,6 +901,37 @@ mod tests {
         let files = writes.files();
         assert_eq!(files["data.txt"], b"Base+more");
         assert_eq!(files["new/out.txt"], b"hello");
+    }
+
+    #[test]
+    fn remove_and_rename_written_files_only() {
+        let mut vfs = overlay();
+        let m = |s| OpenMode::parse(s).unwrap();
+        vfs.open("t.txt", m("w"))
+            .unwrap()
+            .write_all(b"tmp")
+            .unwrap();
+        vfs.rename("t.txt", "u.txt").unwrap();
+        assert_eq!(
+            vfs.open("t.txt", m("r")).err().unwrap().kind(),
+            io::ErrorKind::NotFound
+        );
+        assert_eq!(read_all(&mut *vfs.open("u.txt", m("r")).unwrap()), "tmp");
+        vfs.remove("u.txt").unwrap();
+        assert_eq!(
+            vfs.remove("u.txt").err().unwrap().kind(),
+            io::ErrorKind::NotFound
+        );
+        // The bundle's files are read-only.
+        for e in [vfs.remove("data.txt"), vfs.rename("data.txt", "x")] {
+            assert_eq!(e.err().unwrap().kind(), io::ErrorKind::PermissionDenied);
+        }
+        assert_eq!(
+            read_all(&mut *vfs.open("data.txt", m("r")).unwrap()),
+            "base"
+        );
+        let (_, writes) = vfs.into_parts();
+        assert!(writes.files().is_empty());
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Runs a Lua file from a directory on this crate's VM, like `lua5.4 FILE`:
 //! `cargo run -p shield-lang-lua --release --example lua -- DIR FILE [ARGS]`.
-//! Files are read from and written to DIR.
+//! Files are read from and written to DIR; the environment is the host's.
 
 use shield_engine::vfs::{DirReader, DirWriter, Overlay};
 use shield_engine::{Engine, Job, Limits, SystemClock};
@@ -11,11 +11,12 @@ fn main() {
         eprintln!("usage: lua DIR FILE [ARGS...]");
         std::process::exit(2);
     }
+    let env: Vec<(String, String)> = std::env::vars().collect();
     let mut vfs = Overlay::new(DirReader::new(&args[0]), DirWriter::new(&args[0]));
     let outcome = shield_lang_lua::LuaVm::new().run(Job {
         entry: &args[1],
         args: &args[2..],
-        env: &[],
+        env: &env,
         stdin: &mut std::io::stdin(),
         stdout: &mut std::io::stdout(),
         stderr: &mut std::io::stderr(),

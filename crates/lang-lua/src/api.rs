@@ -20,8 +20,84 @@ pub fn arg(vm: &Vm, base: usize, n: usize, i: usize) -> Value {
 
 impl Vm<'_> {
     /// "bad argument #i to 'f' (msg)".
+    /// As C Lua's `luaL_argerror`: a method call (`s:sub()`) counts its
+    /// arguments from the receiver ("calling 'sub' on bad self" for it);
+    /// a native called by a native is named by where `package.loaded` holds
+    /// it ('table.sort').
     pub fn arg_error(&mut self, i: usize, f: &str, msg: &str) -> LErr {
-        self.rt_error(&format!("bad argument #{} to '{}' ({})", i + 1, f, msg))
+        let mut i = i + 1;
+        let mut name = f.to_string();
+        if !self.native_parent {
+            if self.called_as_method() {
+                i -= 1;
+                if i == 0 {
+                    return self.rt_error(&format!("calling '{f}' on bad self ({msg})"));
+                }
+            }
+        } else if let Some(g) = self.global_func_name(self.stack[self.native_func]) {
+            name = g;
+        }
+        self.rt_error(&format!("bad argument #{i} to '{name}' ({msg})"))
+    }
+
+    /// Whether the running native was called by its Lua caller with `:`.
+    fn called_as_method(&self) -> bool {
+        let Some(fr) = self.frames.last() else {
+            return false;
+        };
+        let Value::Func(h) = self.stack[fr.func] else {
+            return false;
+        };
+        let Func::Lua { proto, .. } = self.heap.funcs.get(h) else {
+            return false;
+        };
+        let Some(pc) = fr.pc.checked_sub(1) else {
+            return false;
+        };
+        let Some(&i) = proto.code.get(pc) else {
+            return false;
+        };
+        if crate::proto::op(i) != crate::proto::CALL
+            || fr.base + crate::proto::ga(i) != self.native_func
+        {
+            return false;
+        }
+        let a = crate::proto::ga(i);
+        (0..pc).rev().find_map(|j| {
+            let x = proto.code[j];
+            (crate::proto::ga(x) == a).then_some(crate::proto::op(x))
+        }) == Some(crate::proto::SELF)
+    }
+
+    /// "module.name" of a function found in a table of `package.loaded`
+    /// ("name" for `_G`).
+    pub fn global_func_name(&mut self, f: Value) -> Option<String> {
+        let Value::Table(loaded) = self.get_field(self.registry, "_LOADED") else {
+            return None;
+        };
+        let mut k = Value::Nil;
+        while let Some(Some((modname, m))) = self.heap.tables.get(loaded).next_entry(k) {
+            k = modname;
+            let (Value::Str(mh, _), Value::Table(mt)) = (modname, m) else {
+                continue;
+            };
+            let mut k2 = Value::Nil;
+            while let Some(Some((key, v))) = self.heap.tables.get(mt).next_entry(k2) {
+                k2 = key;
+                if v.raw_eq(f)
+                    && let Value::Str(kh, _) = key
+                {
+                    let module = String::from_utf8_lossy(self.heap.str(mh)).into_owned();
+                    let key = String::from_utf8_lossy(self.heap.str(kh)).into_owned();
+                    return Some(if module == "_G" {
+                        key
+                    } else {
+                        format!("{module}.{key}")
+                    });
+                }
+            }
+        }
+        None
     }
 
     /// "bad argument ... (T expected, got U)".

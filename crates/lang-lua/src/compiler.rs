@@ -400,7 +400,11 @@ impl Compiler<'_> {
         };
         let ups = &mut self.fs[level].p.upvals;
         if ups.len() >= 255 {
-            return Err(self.err("too many upvalues"));
+            let what = match self.fs[level].p.line {
+                0 => "main function".to_string(),
+                l => format!("function at line {l}"),
+            };
+            return Err(self.err(&format!("too many upvalues (limit is 255) in {what}")));
         }
         ups.push((instack, idx, name.to_vec()));
         Ok(Some((ups.len() - 1) as u8))
@@ -591,7 +595,9 @@ impl Compiler<'_> {
                 self.block_stats(&body.stats_block())?;
                 self.line = body.end_line;
                 self.close_block()?;
-                self.line = s.line;
+                // As C Lua: the iterator call is on the line of the
+                // expressions after 'in'.
+                self.line = exprs.first().map_or(s.line, |e| e.line);
                 let call = self.emit(abc(TFORCALL, base, 0, names.len() as u8));
                 self.patch(prep, call);
                 let lp = self.emit(abx(TFORLOOP, base, 0));

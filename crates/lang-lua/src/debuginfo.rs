@@ -51,6 +51,36 @@ pub fn describe(heap: &Heap, p: &Proto, pc: usize, reg: usize) -> Option<String>
             })
         }
         SELF => kname(heap, p, gc(i)).map(|k| format!("method '{k}'")),
+        // A key past the 255 constants of GETFIELD/GETTABUP/SELF is loaded
+        // into a register first.
+        GETTABLE => {
+            let (b, c) = (gb(i), gc(i));
+            let kj = find_setter(p, j, c)?;
+            let k = match op(p.code[kj]) {
+                LOADK
+                    if gbx(p.code[kj]) == 0xFFFF
+                        && p.code.get(kj + 1).is_some_and(|&x| op(x) == EXTRAARG) =>
+                {
+                    kname(heap, p, (p.code[kj + 1] >> 8) as usize)?
+                }
+                LOADK => kname(heap, p, gbx(p.code[kj]))?,
+                _ => return None,
+            };
+            let tj = find_setter(p, j, b);
+            let tset = tj.map(|t| p.code[t]);
+            let env = match tset {
+                Some(t) if op(t) == GETUPVAL => p.upvals.get(gb(t)).is_some_and(|u| u.2 == b"_ENV"),
+                _ => local_name(p, j, b).is_some_and(|n| n == "_ENV"),
+            };
+            let method = b == ga(i) + 1 && c == ga(i) + 2 && tset.is_some_and(|t| op(t) == MOVE);
+            Some(if env {
+                format!("global '{k}'")
+            } else if method {
+                format!("method '{k}'")
+            } else {
+                format!("field '{k}'")
+            })
+        }
         GETUPVAL => p
             .upvals
             .get(gb(i))

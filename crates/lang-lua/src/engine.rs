@@ -24,6 +24,7 @@ struct JobHost<'a> {
     stderr: &'a mut dyn std::io::Write,
     vfs: &'a mut dyn shield_engine::vfs::Vfs,
     clock: &'a dyn Clock,
+    env: &'a [(String, String)],
     output_left: Option<u64>,
 }
 
@@ -51,6 +52,24 @@ impl Host for JobHost<'_> {
 
     fn clock(&self) -> f64 {
         self.clock.cpu_seconds()
+    }
+
+    fn remove(&mut self, path: &str) -> std::io::Result<()> {
+        let path = shield_engine::vfs::normalize(path)?;
+        self.vfs.remove(&path)
+    }
+
+    fn rename(&mut self, from: &str, to: &str) -> std::io::Result<()> {
+        let from = shield_engine::vfs::normalize(from)?;
+        let to = shield_engine::vfs::normalize(to)?;
+        self.vfs.rename(&from, &to)
+    }
+
+    fn getenv(&self, name: &[u8]) -> Option<&str> {
+        self.env
+            .iter()
+            .find(|(k, _)| k.as_bytes() == name)
+            .map(|(_, v)| v.as_str())
     }
 
     fn charge_output(&mut self, n: usize) -> LResult<()> {
@@ -96,6 +115,7 @@ impl Engine for LuaVm {
             stderr: job.stderr,
             vfs: job.vfs,
             clock: job.clock,
+            env: job.env,
             output_left: limits.output_bytes,
         };
         let mut vm = Vm::new(Box::new(host));
@@ -108,36 +128,58 @@ impl Engine for LuaVm {
         vm.heap_exceeded = job.heap_exceeded;
         crate::open_libs(&mut vm);
         let r = run_main(&mut vm, job.entry, job.args);
-        match r {
-            Ok(()) => Outcome::Exited(0),
-            Err(LErr::Exit(c)) => Outcome::Exited(c),
-            Err(LErr::Limit(k)) => {
+        let closes = matches!(r, Ok(()) | Err(LErr::Rt(_)));
+        let outcome = report(&mut vm, r, &limits);
+        // As `lua5.4` closing its state after the script, even a failed one
+        // (after its report): pending finalizers run. A limit or `os.exit`
+        // there ends the run.
+        let outcome = match closes.then(|| vm.close_state()) {
+            Some(Err(LErr::Limit(k))) => {
                 let o = limit(k, &limits);
                 if let Outcome::Limit { message, .. } = &o {
                     let _ = vm.host.write(2, format!("lua: {message}\n").as_bytes());
                 }
                 o
             }
-            Err(LErr::Rt(v)) => {
-                let msg = match v {
-                    Value::Str(_, _) | Value::Int(_) | Value::Num(_) => {
-                        String::from_utf8_lossy(&vm.tostr_basic(v)).into_owned()
-                    }
-                    Value::Nil => "nil".into(),
-                    _ => {
-                        let has_ts = !vm.get_tm(v, crate::vm::tm::TOSTRING).is_nil();
-                        match has_ts.then(|| vm.tostring(v)) {
-                            Some(Ok(Value::Str(h, _))) => {
-                                String::from_utf8_lossy(vm.heap.str(h)).into_owned()
-                            }
-                            _ => format!("(error object is a {} value)", v.type_name()),
-                        }
-                    }
-                };
-                let report = format!("lua: {msg}\nstack traceback:\n\t[C]: in ?\n");
-                let _ = vm.host.write(2, report.as_bytes());
-                Outcome::Error(msg)
+            Some(Err(LErr::Exit(c))) => Outcome::Exited(c),
+            _ => outcome,
+        };
+        crate::lib_io::flush_all(&mut vm);
+        outcome
+    }
+}
+
+/// The outcome of the main chunk's end, reported on stderr as `lua5.4` does.
+fn report(vm: &mut Vm, r: LResult<()>, limits: &Limits) -> Outcome {
+    match r {
+        Ok(()) => Outcome::Exited(0),
+        Err(LErr::Exit(c)) => Outcome::Exited(c),
+        Err(LErr::Limit(k)) => {
+            let o = limit(k, limits);
+            if let Outcome::Limit { message, .. } = &o {
+                let _ = vm.host.write(2, format!("lua: {message}\n").as_bytes());
             }
+            o
+        }
+        Err(LErr::Rt(v)) => {
+            let msg = match v {
+                Value::Str(_, _) | Value::Int(_) | Value::Num(_) => {
+                    String::from_utf8_lossy(&vm.tostr_basic(v)).into_owned()
+                }
+                Value::Nil => "nil".into(),
+                _ => {
+                    let has_ts = !vm.get_tm(v, crate::vm::tm::TOSTRING).is_nil();
+                    match has_ts.then(|| vm.tostring(v)) {
+                        Some(Ok(Value::Str(h, _))) => {
+                            String::from_utf8_lossy(vm.heap.str(h)).into_owned()
+                        }
+                        _ => format!("(error object is a {} value)", v.type_name()),
+                    }
+                }
+            };
+            let report = format!("lua: {msg}\nstack traceback:\n\t[C]: in ?\n");
+            let _ = vm.host.write(2, report.as_bytes());
+            Outcome::Error(msg)
         }
     }
 }

@@ -18,6 +18,8 @@ pub struct Arena<T> {
     free: Vec<u32>,
     /// Mark bits of the current collection.
     pub marks: Vec<bool>,
+    /// Objects marked for finalization (a metatable with `__gc` was set).
+    pub fin: Vec<bool>,
 }
 
 impl<T> Default for Arena<T> {
@@ -26,6 +28,7 @@ impl<T> Default for Arena<T> {
             slots: Vec::new(),
             free: Vec::new(),
             marks: Vec::new(),
+            fin: Vec::new(),
         }
     }
 }
@@ -35,10 +38,12 @@ impl<T> Arena<T> {
     pub fn alloc(&mut self, v: T) -> u32 {
         if let Some(i) = self.free.pop() {
             self.slots[i as usize] = Some(v);
+            self.fin[i as usize] = false;
             i
         } else {
             self.slots.push(Some(v));
             self.marks.push(false);
+            self.fin.push(false);
             (self.slots.len() - 1) as u32
         }
     }
@@ -104,6 +109,8 @@ pub enum Special {
     Yield,
     /// `pairs`: a `__pairs` metamethod runs as a Lua call (it may yield).
     Pairs,
+    /// `dofile`: the loaded chunk runs as a Lua call (it may yield).
+    Dofile,
 }
 
 /// A function.
@@ -161,6 +168,11 @@ pub struct Frame {
     pub protect: Protect,
     /// Frame was entered from the host (nested run): returning ends the run.
     pub host_entry: bool,
+    /// A `__close` metamethod run by the loop (for names in tracebacks).
+    pub tm_close: bool,
+    /// Resume by running the last instruction again (a block exit or return
+    /// that was closing a to-be-closed variable).
+    pub redo: bool,
 }
 
 /// What a frame does with an error or a normal return, for pcall.
@@ -173,6 +185,12 @@ pub enum Protect {
     Pcall,
     /// xpcall with the handler in the stack slot `func - 1`.
     Xpcall,
+    /// Not a call: a `pcall` (false) or `xpcall` (true) that caught an error
+    /// and runs the `__close` metamethods of the variables it unwound, one
+    /// call at a time in the loop (they may yield). The frame's `pc` is the
+    /// lowest stack slot to close, `base` holds the error, `ret` and
+    /// `nresults` are the protected call's.
+    Closing(bool),
 }
 
 /// Where a resume's results go in the resumer.
@@ -255,9 +273,34 @@ pub struct Heap {
     next_id: u32,
     /// Collections so far.
     pub epoch: u64,
+    /// Objects marked for finalization, in the order they were marked
+    /// (not roots: the collector moves the dead ones to `tobefnz`).
+    pub finobj: Vec<Value>,
+    /// Dead objects whose `__gc` has yet to run, in calling order (roots).
+    pub tobefnz: std::collections::VecDeque<Value>,
 }
 
 const EMPTY: u32 = u32::MAX;
+
+impl Heap {
+    /// Whether `v` is marked for finalization.
+    pub fn fin(&self, v: Value) -> bool {
+        match v {
+            Value::Table(h) => self.tables.fin[h as usize],
+            Value::UData(h) => self.udata.fin[h as usize],
+            _ => false,
+        }
+    }
+
+    /// Sets or clears `v`'s finalization mark (tables and userdata only).
+    pub fn set_fin(&mut self, v: Value, on: bool) {
+        match v {
+            Value::Table(h) => self.tables.fin[h as usize] = on,
+            Value::UData(h) => self.udata.fin[h as usize] = on,
+            _ => {}
+        }
+    }
+}
 
 /// The interner's hash of string bytes.
 pub fn str_hash(b: &[u8]) -> u64 {

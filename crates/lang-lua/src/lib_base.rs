@@ -87,6 +87,7 @@ pub fn open(vm: &mut Vm) {
         ("select", select),
         ("load", load),
         ("collectgarbage", collectgarbage),
+        ("warn", warn),
     ];
     for &(name, f) in funcs {
         let v = vm.native(name, f);
@@ -252,6 +253,7 @@ fn setmetatable(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
         rt!(vm, "cannot change a protected metatable");
     }
     vm.heap.tables.get_mut(t).meta = meta;
+    vm.check_finalizer(Value::Table(t), meta);
     vm.push(Value::Table(t));
     Ok(1)
 }
@@ -475,12 +477,59 @@ fn load(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     }
 }
 
+/// `warn`: pieces concatenated; a single piece starting with '@' is a
+/// control message ("@on", "@off").
+fn warn(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+    vm.check_str(base, n, 0, "warn")?;
+    for i in 1..n {
+        vm.check_str(base, n, i, "warn")?;
+    }
+    let first = match vm.stack[base] {
+        Value::Str(h, _) => vm.heap.str(h).to_vec(),
+        _ => Vec::new(),
+    };
+    if n == 1 && first.first() == Some(&b'@') {
+        match &first[..] {
+            b"@on" => vm.warn_on = true,
+            b"@off" => vm.warn_on = false,
+            _ => {}
+        }
+        return Ok(0);
+    }
+    let mut msg = Vec::new();
+    for i in 0..n {
+        if let Value::Str(h, _) = vm.stack[base + i] {
+            msg.extend_from_slice(vm.heap.str(h));
+        }
+    }
+    vm.warning(&String::from_utf8_lossy(&msg))?;
+    Ok(0)
+}
+
 fn collectgarbage(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     let opt = match arg(vm, base, n, 0) {
         Value::Str(h, _) => String::from_utf8_lossy(vm.heap.str(h)).into_owned(),
         Value::Nil => "collect".into(),
         v => return Err(vm.type_arg_error(0, "collectgarbage", "string", v, true)),
     };
+    let known = matches!(
+        opt.as_str(),
+        "collect"
+            | "step"
+            | "count"
+            | "isrunning"
+            | "stop"
+            | "restart"
+            | "incremental"
+            | "generational"
+            | "setpause"
+            | "setstepmul"
+    );
+    if known && vm.in_finalizer {
+        // As C Lua: the collector is not reentrant; every option fails.
+        vm.push(Value::Nil);
+        return Ok(1);
+    }
     match opt.as_str() {
         "collect" | "step" => {
             // Collection runs only where every live value is reachable from
@@ -488,6 +537,10 @@ fn collectgarbage(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
             // this call's arguments (registers above them are dead).
             vm.gc_limit = Some(vm.top);
             vm.collect();
+            if vm.gc_stopped {
+                vm.heap.threshold = vm.mem_limit;
+            }
+            vm.run_finalizers()?;
             vm.push(if opt == "step" {
                 Value::Bool(true)
             } else {
@@ -498,12 +551,15 @@ fn collectgarbage(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
             let b = vm.heap.bytes as f64;
             vm.push(Value::Num(b / 1024.0));
         }
-        "isrunning" => {
-            let stopped = vm.get_field(vm.registry, "gcstopped").truthy();
-            vm.push(Value::Bool(!stopped));
+        "isrunning" => vm.push(Value::Bool(!vm.gc_stopped)),
+        "stop" => {
+            vm.gc_stopped = true;
+            vm.heap.threshold = vm.mem_limit;
+            vm.push(Value::Int(0));
         }
-        "stop" | "restart" => {
-            vm.set_field(vm.registry, "gcstopped", Value::Bool(opt == "stop"));
+        "restart" => {
+            vm.gc_stopped = false;
+            vm.heap.threshold = vm.heap.bytes;
             vm.push(Value::Int(0));
         }
         "incremental" | "generational" => {

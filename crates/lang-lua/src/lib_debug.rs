@@ -3,7 +3,7 @@
 //! them.
 
 use crate::api::arg;
-use crate::heap::{Func, UpVal};
+use crate::heap::{Func, Protect, UpVal};
 use crate::table::Table;
 use crate::value::Value;
 use crate::vm::{LResult, NativeFn, Vm, rt};
@@ -16,6 +16,7 @@ pub fn open(vm: &mut Vm) {
         ("sethook", sethook),
         ("gethook", gethook),
         ("getlocal", getlocal),
+        ("setlocal", setlocal),
         ("getmetatable", getmetatable),
         ("setmetatable", setmetatable),
         ("getupvalue", getupvalue),
@@ -30,7 +31,11 @@ pub fn open(vm: &mut Vm) {
 }
 
 fn traceback(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
-    let msg = arg(vm, base, n, 0);
+    let (th, first) = match arg(vm, base, n, 0) {
+        Value::Thread(t) => (Some(t).filter(|&t| t != vm.cur), 1),
+        _ => (None, 0),
+    };
+    let msg = arg(vm, base, n, first);
     if !matches!(
         msg,
         Value::Str(_, _) | Value::Nil | Value::Int(_) | Value::Num(_)
@@ -38,22 +43,135 @@ fn traceback(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
         vm.push(msg);
         return Ok(1);
     }
+    let level = match arg(vm, base, n, first + 1) {
+        Value::Nil => usize::from(th.is_none()),
+        _ => usize::try_from(vm.check_int(base, n, first + 1, "traceback")?).unwrap_or(0),
+    };
     let mut s = Vec::new();
     if !msg.is_nil() {
         vm.append_str(msg, &mut s);
         s.push(b'\n');
     }
     s.extend_from_slice(b"stack traceback:");
-    for lvl in 1..=vm.frames.len().min(22) {
-        let w = vm.where_(lvl);
-        s.extend_from_slice(format!("\n\t{w} in function <?>").as_bytes());
+    let lines = frame_lines(vm, th);
+    // Level 0 is traceback itself, a native.
+    let mut all: Vec<String> = Vec::new();
+    if level == 0 {
+        all.push("[C]: in function 'debug.traceback'".into());
+    }
+    all.extend(lines.into_iter().skip(level.saturating_sub(1)));
+    all.push("[C]: in ?".into());
+    let total = all.len();
+    for (i, l) in all.iter().enumerate() {
+        // As C Lua: the first 10 and the last 11 levels of a deep stack.
+        if total > 22 && i == 10 {
+            let skip = total - 21;
+            s.extend_from_slice(format!("\n\t...\t(skipping {skip} levels)").as_bytes());
+        }
+        if total > 22 && (10..total - 11).contains(&i) {
+            continue;
+        }
+        s.extend_from_slice(b"\n\t");
+        s.extend_from_slice(l.as_bytes());
     }
     let v = vm.str(&s);
     vm.push(v);
     Ok(1)
 }
 
+/// One traceback line per Lua frame of the running thread (or of `th`),
+/// innermost first: position and what the function is, worded as C Lua's
+/// `luaL_traceback`.
+fn frame_lines(vm: &mut Vm, th: Option<u32>) -> Vec<String> {
+    let frames = match th {
+        Some(t) => vm.heap.threads.get(t).frames.clone(),
+        None => vm.frames.clone(),
+    };
+    let mut out = Vec::with_capacity(frames.len());
+    for idx in (0..frames.len()).rev() {
+        let fr = frames[idx];
+        let f = match th {
+            Some(t) => vm.heap.threads.get(t).stack[fr.func],
+            None => vm.stack[fr.func],
+        };
+        if let Protect::Closing(xp) = fr.protect {
+            let name = if xp { "xpcall" } else { "pcall" };
+            out.push(format!("[C]: in function '{name}'"));
+            continue;
+        }
+        let Value::Func(h) = f else { continue };
+        let Func::Lua { proto, .. } = vm.heap.funcs.get(h) else {
+            continue;
+        };
+        let proto = proto.clone();
+        let line = proto
+            .lines
+            .get(fr.pc.saturating_sub(1))
+            .map_or(String::from("?"), |l| l.to_string());
+        let what = if let Some(ev) = th.is_none().then(|| vm.tm_event(idx)).flatten() {
+            format!("metamethod '{ev}'")
+        } else if let Some(g) = vm.global_func_name(f) {
+            format!("function '{g}'")
+        } else if let Some((name, what)) = th.is_none().then(|| call_name(vm, idx)).flatten() {
+            format!("{what} '{name}'")
+        } else if proto.line == 0 {
+            "main chunk".into()
+        } else {
+            format!("function <{}:{}>", proto.source, proto.line)
+        };
+        out.push(format!("{}:{line}: in {what}", proto.source));
+    }
+    out
+}
+
+/// `debug.getinfo([thread,] f, [what])`: the fields the options ask for
+/// ("flnSrtu" by default).
 fn getinfo(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+    let first = usize::from(matches!(arg(vm, base, n, 0), Value::Thread(_)));
+    let what = match arg(vm, base, n, first + 1) {
+        Value::Nil => b"flnSrtu".to_vec(),
+        _ => vm.check_bytes(base, n, first + 1, "getinfo")?,
+    };
+    if what.first() == Some(&b'>') || what.iter().any(|c| !b"SlnrutfL".contains(c)) {
+        return Err(vm.arg_error(first + 1, "getinfo", "invalid option"));
+    }
+    let k = getinfo_all(vm, base, n)?;
+    let Value::Table(t) = vm.stack[vm.top - 1] else {
+        return Ok(k);
+    };
+    const FIELDS: &[(u8, &[&str])] = &[
+        (
+            b'S',
+            &[
+                "source",
+                "short_src",
+                "linedefined",
+                "lastlinedefined",
+                "what",
+            ],
+        ),
+        (b'l', &["currentline"]),
+        (b'u', &["nups", "nparams", "isvararg"]),
+        (b'n', &["name", "namewhat"]),
+        (b't', &["istailcall"]),
+        (b'L', &["activelines"]),
+        (b'f', &["func"]),
+    ];
+    for (opt, names) in FIELDS {
+        if !what.contains(opt) {
+            for name in names.iter() {
+                vm.set_field(t, name, Value::Nil);
+            }
+        }
+    }
+    if what.contains(&b'r') {
+        vm.set_field(t, "ftransfer", Value::Int(0));
+        vm.set_field(t, "ntransfer", Value::Int(0));
+    }
+    Ok(k)
+}
+
+fn getinfo_all(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     let (first, n0) = match arg(vm, base, n, 0) {
         Value::Thread(_) => (1, 1),
         _ => (0, 0),
@@ -62,11 +180,16 @@ fn getinfo(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     let target = arg(vm, base, n, first);
     let t = vm.heap.new_table(Table::default());
     let (func, pc) = match target {
-        Value::Func(_) => (target, None),
+        Value::Func(_) => {
+            let wv = vm.str(b"");
+            vm.set_field(t, "namewhat", wv);
+            (target, None)
+        }
         Value::Int(_) | Value::Num(_) => {
             let lvl = vm.check_int(base, n, first, "getinfo")?;
             if lvl < 0 {
-                return Err(vm.arg_error(first, "getinfo", "level out of range"));
+                vm.push(Value::Nil);
+                return Ok(1);
             }
             if lvl == 0 {
                 let f = vm.get_field(vm.globals, "debug");
@@ -79,31 +202,29 @@ fn getinfo(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
                 vm.push(Value::Table(t));
                 return Ok(1);
             }
-            let mut lvl = lvl as usize;
-            if let Some((d, pf, name)) = vm.virtual_native
-                && d <= vm.frames.len()
+            let lvl = lvl as usize;
+            // A pcall/xpcall running `__close` metamethods after an error
+            // is a native frame, as in C Lua.
+            if lvl <= vm.frames.len()
+                && let Protect::Closing(xp) = vm.frames[vm.frames.len() - lvl].protect
             {
-                let at = vm.frames.len() - d + 1;
-                if lvl == at {
-                    let nv = vm.str(name.as_bytes());
-                    vm.set_field(t, "name", nv);
-                    let wv = vm.str(b"global");
-                    vm.set_field(t, "namewhat", wv);
-                    let w = vm.str(b"C");
-                    vm.set_field(t, "what", w);
-                    let s = vm.str(b"[C]");
-                    vm.set_field(t, "short_src", s);
-                    vm.set_field(t, "currentline", Value::Int(-1));
-                    if matches!(pf, Value::Func(_)) {
-                        vm.set_field(t, "func", pf);
-                    }
-                    vm.set_field(t, "istailcall", Value::Bool(false));
-                    vm.push(Value::Table(t));
-                    return Ok(1);
+                let name = if xp { "xpcall" } else { "pcall" };
+                let pf = vm.get_field(vm.globals, name);
+                let nv = vm.str(name.as_bytes());
+                vm.set_field(t, "name", nv);
+                let wv = vm.str(b"global");
+                vm.set_field(t, "namewhat", wv);
+                let w = vm.str(b"C");
+                vm.set_field(t, "what", w);
+                let s = vm.str(b"[C]");
+                vm.set_field(t, "short_src", s);
+                vm.set_field(t, "currentline", Value::Int(-1));
+                if matches!(pf, Value::Func(_)) {
+                    vm.set_field(t, "func", pf);
                 }
-                if lvl > at {
-                    lvl -= 1;
-                }
+                vm.set_field(t, "istailcall", Value::Bool(false));
+                vm.push(Value::Table(t));
+                return Ok(1);
             }
             if lvl > vm.frames.len() {
                 vm.push(Value::Nil);
@@ -111,7 +232,11 @@ fn getinfo(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
             }
             let idx = vm.frames.len() - lvl;
             let fr = vm.frames[idx];
-            if let Some((name, what)) = call_name(vm, idx) {
+            let named = match vm.tm_event(idx) {
+                Some(ev) => Some((ev.to_string(), "metamethod".to_string())),
+                None => call_name(vm, idx),
+            };
+            if let Some((name, what)) = named {
                 let nv = vm.str(name.as_bytes());
                 vm.set_field(t, "name", nv);
                 let wv = vm.str(what.as_bytes());
@@ -184,7 +309,7 @@ fn getinfo(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
 /// The name a Lua caller used for the function of frame `idx`.
 fn call_name(vm: &Vm, idx: usize) -> Option<(String, String)> {
     let fr = vm.frames[idx];
-    if fr.host_entry || idx == 0 || fr.protect != crate::heap::Protect::None {
+    if fr.host_entry || idx == 0 || fr.protect != Protect::None {
         return None;
     }
     let caller = vm.frames[idx - 1];
@@ -210,20 +335,188 @@ fn call_name(vm: &Vm, idx: usize) -> Option<(String, String)> {
     Some((name, what.to_string()))
 }
 
+/// `debug.sethook([thread,] f, mask)`: "c" and "r" events call `f`; the
+/// hook is the script's and chains with the VM's own instruction budget,
+/// which it can neither see nor replace.
 fn sethook(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
-    let h = arg(vm, base, n, 0);
-    vm.set_field(vm.registry, "hook", h);
+    let first = usize::from(matches!(arg(vm, base, n, 0), Value::Thread(_)));
+    let h = arg(vm, base, n, first);
+    let mask = match arg(vm, base, n, first + 1) {
+        Value::Str(m, _) => vm.heap.str(m).to_vec(),
+        _ => Vec::new(),
+    };
+    let mut bits = 0;
+    if mask.contains(&b'c') {
+        bits |= crate::vm::HOOK_CALL;
+    }
+    if mask.contains(&b'r') {
+        bits |= crate::vm::HOOK_RET;
+    }
+    if mask.contains(&b'l') {
+        bits |= crate::vm::HOOK_LINE;
+    }
+    let count = match arg(vm, base, n, first + 2) {
+        Value::Nil => 0,
+        _ => vm.check_int(base, n, first + 2, "sethook")?,
+    };
+    let count = u32::try_from(count.max(0)).unwrap_or(u32::MAX);
+    if count > 0 {
+        bits |= crate::vm::HOOK_COUNT;
+    }
+    vm.hook_count = (count, count);
+    // Running frames continue their current lines (as C Lua's 'oldpc').
+    vm.hook_pcs = vm.frames.iter().map(|f| f.pc.saturating_sub(1)).collect();
+    if !matches!(h, Value::Func(_)) {
+        bits = 0;
+    }
+    let stored = if bits == 0 { Value::Nil } else { h };
+    vm.set_field(vm.registry, "hook", stored);
+    let m = if bits == 0 { Value::Nil } else { vm.str(&mask) };
+    vm.set_field(vm.registry, "hookmask", m);
+    vm.hook_mask = bits;
     Ok(0)
 }
 
 fn gethook(vm: &mut Vm, _base: usize, _n: usize) -> LResult<usize> {
     let h = vm.get_field(vm.registry, "hook");
+    if h.is_nil() {
+        vm.push(Value::Nil);
+        return Ok(1);
+    }
+    let m = vm.get_field(vm.registry, "hookmask");
     vm.push(h);
-    Ok(1)
+    vm.push(m);
+    vm.push(Value::Int(i64::from(vm.hook_count.0)));
+    Ok(3)
 }
 
-fn getlocal(vm: &mut Vm, _base: usize, _n: usize) -> LResult<usize> {
-    vm.push(Value::Nil);
+/// Where local `n` of the function `level` frames down lives: its name
+/// and stack slot (in the running thread or in suspended thread `th`), as
+/// C Lua numbers them: active named locals, then "(temporary)" slots up to
+/// the frame's top; negative `n` are the extra arguments, "(vararg)".
+fn find_local(
+    vm: &mut Vm,
+    th: Option<u32>,
+    level: usize,
+    n: i64,
+    limit_top: usize,
+    f: &str,
+) -> LResult<Option<(Vec<u8>, usize)>> {
+    let frames = match th {
+        Some(t) => &vm.heap.threads.get(t).frames,
+        None => &vm.frames,
+    };
+    if level == 0 || level > frames.len() {
+        return Err(vm.arg_error(if th.is_some() { 1 } else { 0 }, f, "level out of range"));
+    }
+    let idx = frames.len() - level;
+    let fr = frames[idx];
+    let limit = match frames.get(idx + 1) {
+        Some(next) => next.func,
+        None if th.is_some() => vm.heap.threads.get(th.unwrap_or(0)).top,
+        None => limit_top,
+    };
+    let stack_fn = match th {
+        Some(t) => vm.heap.threads.get(t).stack[fr.func],
+        None => vm.stack[fr.func],
+    };
+    if n < 0 {
+        let k = n.unsigned_abs() as usize;
+        if k > fr.nvarargs {
+            return Ok(None);
+        }
+        return Ok(Some((b"(vararg)".to_vec(), fr.func - fr.nvarargs + k - 1)));
+    }
+    let n = n as usize;
+    if let Value::Func(h) = stack_fn
+        && let Func::Lua { proto, .. } = vm.heap.funcs.get(h)
+    {
+        let pc = fr.pc.saturating_sub(1);
+        let mut seen = 0;
+        for l in proto.locals.iter() {
+            if (l.2 as usize) <= pc && pc < l.3 as usize {
+                seen += 1;
+                if seen == n {
+                    return Ok(Some((l.0.clone(), fr.base + l.1 as usize)));
+                }
+            }
+        }
+    }
+    if n > 0 && limit >= fr.base && limit - fr.base >= n {
+        return Ok(Some((b"(temporary)".to_vec(), fr.base + n - 1)));
+    }
+    Ok(None)
+}
+
+/// The thread argument of a debug function, if any, and where the other
+/// arguments start.
+fn thread_arg(vm: &Vm, base: usize, n: usize) -> (Option<u32>, usize) {
+    match arg(vm, base, n, 0) {
+        Value::Thread(t) if t != vm.cur => (Some(t), 1),
+        Value::Thread(_) => (None, 1),
+        _ => (None, 0),
+    }
+}
+
+fn getlocal(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+    let (th, first) = thread_arg(vm, base, n);
+    let k = vm.check_int(base, n, first + 1, "getlocal")?;
+    if let Value::Func(h) = arg(vm, base, n, first) {
+        // Parameter names of a function that is not running.
+        let name = match vm.heap.funcs.get(h) {
+            Func::Lua { proto, .. } if k > 0 => proto
+                .locals
+                .iter()
+                .filter(|l| l.2 == 0)
+                .nth(k as usize - 1)
+                .filter(|_| (k as usize) <= proto.nparams as usize)
+                .map(|l| l.0.clone()),
+            _ => None,
+        };
+        let v = match name {
+            Some(nm) => vm.str(&nm),
+            None => Value::Nil,
+        };
+        vm.push(v);
+        return Ok(1);
+    }
+    let level = vm.check_int(base, n, first, "getlocal")?;
+    let level = usize::try_from(level).unwrap_or(usize::MAX);
+    match find_local(vm, th, level, k, base - 1, "getlocal")? {
+        Some((name, slot)) => {
+            let v = match th {
+                Some(t) => vm.heap.threads.get(t).stack[slot],
+                None => vm.stack[slot],
+            };
+            let nm = vm.str(&name);
+            vm.push(nm);
+            vm.push(v);
+            Ok(2)
+        }
+        None => {
+            vm.push(Value::Nil);
+            Ok(1)
+        }
+    }
+}
+
+fn setlocal(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+    let (th, first) = thread_arg(vm, base, n);
+    let level = vm.check_int(base, n, first, "setlocal")?;
+    let level = usize::try_from(level).unwrap_or(usize::MAX);
+    let k = vm.check_int(base, n, first + 1, "setlocal")?;
+    let v = arg(vm, base, n, first + 2);
+    match find_local(vm, th, level, k, base - 1, "setlocal")? {
+        Some((name, slot)) => {
+            match th {
+                Some(t) => vm.heap.threads.get_mut(t).stack[slot] = v,
+                None => vm.stack[slot] = v,
+            }
+            let nm = vm.str(&name);
+            vm.push(nm);
+        }
+        None => vm.push(Value::Nil),
+    }
     Ok(1)
 }
 
@@ -246,6 +539,7 @@ fn setmetatable(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
         Value::Str(_, _) => vm.string_meta = m,
         other => vm.basic_meta[crate::vm::basic_index(other)] = m,
     }
+    vm.check_finalizer(v, m);
     vm.push(v);
     Ok(1)
 }

@@ -29,6 +29,37 @@ pub struct LFile {
     pub stream: Option<Stream>,
     /// Read-ahead bytes not yet consumed.
     pub ahead: Vec<u8>,
+    /// Opened for writing only ("w", "a"): reads fail as in C.
+    pub write_only: bool,
+    /// Written bytes held back by `setvbuf("full")` or `("line")`.
+    pub wbuf: Vec<u8>,
+    /// The buffering `setvbuf` chose: `None` writes through (the default
+    /// here, so nothing waits on an exit), else the buffer size and whether
+    /// a newline flushes.
+    pub vbuf: Option<(usize, bool)>,
+}
+
+impl LFile {
+    /// Writes out the held-back bytes.
+    pub fn flush_out(&mut self) -> std::io::Result<()> {
+        if let Some(Stream::File(f)) = &mut self.stream
+            && !self.wbuf.is_empty()
+        {
+            let r = f.write_all(&self.wbuf);
+            self.wbuf.clear();
+            r?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes out every file's held-back bytes (at the end of a run).
+pub fn flush_all(vm: &mut Vm) {
+    for u in vm.heap.udata.slots.iter_mut().flatten() {
+        if let Some(f) = u.file.as_mut() {
+            let _ = f.flush_out();
+        }
+    }
 }
 
 impl std::fmt::Debug for LFile {
@@ -60,6 +91,8 @@ pub fn open(vm: &mut Vm) {
         ("lines", io_lines),
         ("open", io_open),
         ("close", io_close),
+        ("flush", io_flush),
+        ("tmpfile", io_tmpfile),
         ("type", io_type),
         ("output", io_output),
         ("input", io_input),
@@ -81,13 +114,16 @@ pub fn open(vm: &mut Vm) {
     vm.set_field(meta, "__name", name);
     let ts = vm.native("tostring", f_tostring);
     vm.set_field(meta, "__tostring", ts);
+    let gc = vm.native("gc", f_gc);
+    vm.set_field(meta, "__gc", gc);
+    vm.set_field(meta, "__close", gc);
     vm.set_field(vm.registry, "FILE*", Value::Table(meta));
     for (n, s) in [
         ("stdin", Stream::Stdin),
         ("stdout", Stream::Stdout),
         ("stderr", Stream::Stderr),
     ] {
-        let u = new_file(vm, s);
+        let u = new_file(vm, s, false);
         vm.set_field(t, n, u);
     }
     let out = vm.get_field(t, "stdout");
@@ -96,7 +132,7 @@ pub fn open(vm: &mut Vm) {
     vm.set_field(vm.registry, "io.input", inp);
 }
 
-fn new_file(vm: &mut Vm, s: Stream) -> Value {
+fn new_file(vm: &mut Vm, s: Stream, write_only: bool) -> Value {
     let meta = match vm.get_field(vm.registry, "FILE*") {
         Value::Table(m) => Some(m),
         _ => None,
@@ -107,41 +143,86 @@ fn new_file(vm: &mut Vm, s: Stream) -> Value {
         file: Some(LFile {
             stream: Some(s),
             ahead: Vec::new(),
+            write_only,
+            wbuf: Vec::new(),
+            vbuf: None,
         }),
     }))
 }
 
 fn os_time(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     if let Value::Table(t) = arg(vm, base, n, 0) {
-        let get = |vm: &mut Vm, k: &str, def: Option<i64>| -> LResult<i64> {
-            match vm.get_field(t, k) {
-                Value::Int(i) => Ok(i),
-                Value::Num(f) if f.fract() == 0.0 => Ok(f as i64),
+        // As C Lua's: fields must fit a C int once `delta` is taken off.
+        let get = |vm: &mut Vm, k: &str, def: Option<i64>, delta: i64| -> LResult<i64> {
+            let v = match vm.get_field(t, k) {
+                Value::Int(i) => i,
+                Value::Num(f) => match crate::value::float_to_int(f) {
+                    Some(i) => i,
+                    None => rt!(vm, "field '{k}' is not an integer"),
+                },
+                Value::Str(h, _) => match crate::number::str_to_number(vm.heap.str(h)) {
+                    Some(Value::Int(i)) => i,
+                    _ => rt!(vm, "field '{k}' is not an integer"),
+                },
                 Value::Nil => match def {
-                    Some(d) => Ok(d),
+                    Some(d) => return Ok(d),
                     None => rt!(vm, "field '{k}' missing in date table"),
                 },
                 _ => rt!(vm, "field '{k}' is not an integer"),
+            };
+            let fits = if v >= 0 {
+                v - delta <= i64::from(i32::MAX)
+            } else {
+                i64::from(i32::MIN) + delta <= v
+            };
+            if !fits {
+                rt!(vm, "field '{k}' is out-of-bound");
             }
+            Ok(v)
         };
-        let year = get(vm, "year", None)?;
-        let month = get(vm, "month", None)?;
-        let day = get(vm, "day", None)?;
-        let hour = get(vm, "hour", Some(12))?;
-        let min = get(vm, "min", Some(0))?;
-        let sec = get(vm, "sec", Some(0))?;
+        let year = get(vm, "year", None, 1900)?;
+        let month = get(vm, "month", None, 1)?;
+        let day = get(vm, "day", None, 0)?;
+        let hour = get(vm, "hour", Some(12), 0)?;
+        let min = get(vm, "min", Some(0), 0)?;
+        let sec = get(vm, "sec", Some(0), 0)?;
         let days = days_from_civil(
             year + (month - 1).div_euclid(12),
             (month - 1).rem_euclid(12) + 1,
             1,
         ) + day
             - 1;
-        vm.push(Value::Int(days * 86400 + hour * 3600 + min * 60 + sec));
+        let time = days * 86400 + hour * 3600 + min * 60 + sec;
+        // As C's mktime, the table's fields are normalized in place.
+        for (k, v) in date_fields(time) {
+            vm.set_field(t, k, Value::Int(v));
+        }
+        vm.set_field(t, "isdst", Value::Bool(false));
+        vm.push(Value::Int(time));
         return Ok(1);
     }
     let t = vm.host.time();
     vm.push(Value::Int(t));
     Ok(1)
+}
+
+/// The fields of `os.date("*t", t)` but `isdst`.
+fn date_fields(t: i64) -> [(&'static str, i64); 8] {
+    let days = t.div_euclid(86400);
+    let secs = t.rem_euclid(86400);
+    let (y, m, d) = civil_from_days(days);
+    let wday = (days + 4).rem_euclid(7);
+    let yday = days - days_from_civil(y, 1, 1) + 1;
+    [
+        ("year", y),
+        ("month", m),
+        ("day", d),
+        ("hour", secs / 3600),
+        ("min", secs % 3600 / 60),
+        ("sec", secs % 60),
+        ("wday", wday + 1),
+        ("yday", yday),
+    ]
 }
 
 fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
@@ -193,16 +274,7 @@ fn os_date(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     let (hh, mm, ss) = (secs / 3600, secs % 3600 / 60, secs % 60);
     if fmt.starts_with(b"*t") {
         let tb = vm.heap.new_table(Table::default());
-        for (k, v) in [
-            ("year", y),
-            ("month", m),
-            ("day", d),
-            ("hour", hh),
-            ("min", mm),
-            ("sec", ss),
-            ("wday", wday + 1),
-            ("yday", yday),
-        ] {
+        for (k, v) in date_fields(t) {
             vm.set_field(tb, k, Value::Int(v));
         }
         vm.set_field(tb, "isdst", Value::Bool(false));
@@ -299,8 +371,16 @@ fn os_date(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
 }
 
 fn os_getenv(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
-    vm.check_str(base, n, 0, "getenv")?;
-    vm.push(Value::Nil);
+    let name = vm.check_str(base, n, 0, "getenv")?;
+    let v = match vm.host.getenv(vm.heap.str(name)) {
+        Some(v) => v.as_bytes().to_vec(),
+        None => {
+            vm.push(Value::Nil);
+            return Ok(1);
+        }
+    };
+    let v = vm.str(&v);
+    vm.push(v);
     Ok(1)
 }
 
@@ -334,24 +414,28 @@ fn fail(vm: &mut Vm, msg: &str) -> LResult<usize> {
 
 fn os_remove(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     let name = vm.check_bytes(base, n, 0, "remove")?;
-    fail(
-        vm,
-        &format!(
-            "{}: Operation not permitted",
-            String::from_utf8_lossy(&name)
-        ),
-    )
+    let name = String::from_utf8_lossy(&name).into_owned();
+    match vm.host.remove(&name) {
+        Ok(()) => {
+            vm.push(Value::Bool(true));
+            Ok(1)
+        }
+        Err(e) => fail(vm, &format!("{name}: {}", errno_text(&e))),
+    }
 }
 
 fn os_rename(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
-    let name = vm.check_bytes(base, n, 0, "rename")?;
-    fail(
-        vm,
-        &format!(
-            "{}: Operation not permitted",
-            String::from_utf8_lossy(&name)
-        ),
-    )
+    let from = vm.check_bytes(base, n, 0, "rename")?;
+    let to = vm.check_bytes(base, n, 1, "rename")?;
+    let from = String::from_utf8_lossy(&from).into_owned();
+    let to = String::from_utf8_lossy(&to).into_owned();
+    match vm.host.rename(&from, &to) {
+        Ok(()) => {
+            vm.push(Value::Bool(true));
+            Ok(1)
+        }
+        Err(e) => fail(vm, &format!("{from}: {}", errno_text(&e))),
+    }
 }
 
 fn os_tmpname(vm: &mut Vm, _: usize, _: usize) -> LResult<usize> {
@@ -372,6 +456,17 @@ fn os_setlocale(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     let v = if ok { vm.str(b"C") } else { Value::Nil };
     vm.push(v);
     Ok(1)
+}
+
+/// The file a method was called on: argument 1, "got no value" when absent.
+fn file_arg(vm: &mut Vm, base: usize, n: usize, f: &str) -> LResult<u32> {
+    if n == 0 {
+        rt!(
+            vm,
+            "bad argument #1 to '{f}' (FILE* expected, got no value)"
+        );
+    }
+    file_of(vm, vm.stack[base], f)
 }
 
 fn file_of(vm: &mut Vm, v: Value, f: &str) -> LResult<u32> {
@@ -414,18 +509,26 @@ fn write_to(
             return Err(vm.type_arg_error(i - first, fname, "string", v, true));
         }
     }
-    let file = vm
-        .heap
-        .udata
-        .get_mut(h)
-        .file
-        .as_mut()
-        .and_then(|f| f.stream.as_mut());
-    match file {
-        Some(Stream::Stdout) => vm.host.write(1, &buf)?,
-        Some(Stream::Stderr) => vm.host.write(2, &buf)?,
-        Some(Stream::File(f)) => {
+    let Some(lf) = vm.heap.udata.get_mut(h).file.as_mut() else {
+        return fail(vm, "Bad file descriptor");
+    };
+    match (&mut lf.stream, lf.vbuf) {
+        (Some(Stream::Stdout), _) => vm.host.write(1, &buf)?,
+        (Some(Stream::Stderr), _) => vm.host.write(2, &buf)?,
+        (Some(Stream::File(f)), None) => {
             let r = f.write_all(&buf);
+            vm.host.charge_output(buf.len())?;
+            if let Err(e) = r {
+                return fail(vm, &e.to_string());
+            }
+        }
+        (Some(Stream::File(_)), Some((size, line))) => {
+            lf.wbuf.extend_from_slice(&buf);
+            let r = if lf.wbuf.len() >= size || (line && buf.contains(&b'\n')) {
+                lf.flush_out()
+            } else {
+                Ok(())
+            };
             vm.host.charge_output(buf.len())?;
             if let Err(e) = r {
                 return fail(vm, &e.to_string());
@@ -438,18 +541,20 @@ fn write_to(
 }
 
 fn io_write(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
-    let out = vm.get_field(vm.registry, "io.output");
-    let h = file_of(vm, out, "write")?;
+    let h = default_file(vm, "output")?;
     write_to(vm, h, base, n, 0, "write")
 }
 
 fn f_write(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
-    let h = file_of(vm, arg(vm, base, n, 0), "write")?;
+    let h = file_arg(vm, base, n, "write")?;
     write_to(vm, h, base, n, 1, "write")
 }
 
 /// Reads one more byte of a file into its read-ahead; false at the end.
 fn fill(vm: &mut Vm, h: u32) -> bool {
+    if let Some(f) = vm.heap.udata.get_mut(h).file.as_mut() {
+        let _ = f.flush_out();
+    }
     let mut chunk = [0u8; 4096];
     let is_stdin = matches!(
         vm.heap
@@ -491,6 +596,9 @@ fn ahead<'v>(vm: &'v mut Vm, h: u32) -> &'v mut Vec<u8> {
         u.file = Some(LFile {
             stream: None,
             ahead: Vec::new(),
+            write_only: false,
+            wbuf: Vec::new(),
+            vbuf: None,
         });
     }
     match u.file.as_mut() {
@@ -550,28 +658,95 @@ fn read_fmt(vm: &mut Vm, h: u32, fmt: Value, fi: usize) -> LResult<Value> {
             let a = std::mem::take(ahead(vm, h));
             Ok(vm.str(&a))
         }
-        b'n' => {
-            loop {
-                let a = ahead(vm, h);
-                while a.first().is_some_and(u8::is_ascii_whitespace) {
-                    a.remove(0);
-                }
-                if !a.is_empty() || !fill(vm, h) {
-                    break;
-                }
-            }
-            while fill(vm, h) && ahead(vm, h).len() < 256 {}
-            let a = ahead(vm, h);
-            let len = a
-                .iter()
-                .position(|c| !(c.is_ascii_hexdigit() || b"+-.xXpP".contains(c)))
-                .unwrap_or(a.len())
-                .min(200);
-            let text: Vec<u8> = a.drain(..len).collect();
-            Ok(crate::number::str_to_number(&text).unwrap_or(Value::Nil))
-        }
+        b'n' => Ok(read_number(vm, h)),
         _ => Err(vm.arg_error(fi, "read", "invalid format")),
     }
+}
+
+/// The next byte of a file's input without consuming it.
+fn peek(vm: &mut Vm, h: u32) -> Option<u8> {
+    if ahead(vm, h).is_empty() && !fill(vm, h) {
+        return None;
+    }
+    ahead(vm, h).first().copied()
+}
+
+/// The numeral `read("n")` is scanning.
+struct Numeral {
+    h: u32,
+    buf: Vec<u8>,
+    overflow: bool,
+}
+
+impl Numeral {
+    /// Most bytes of a numeral, as C Lua's `L_MAXLENNUM`.
+    const MAX: usize = 200;
+
+    /// Consumes the next byte if `set` accepts it.
+    fn take(&mut self, vm: &mut Vm, set: impl Fn(u8) -> bool) -> bool {
+        match peek(vm, self.h) {
+            Some(c) if set(c) && !self.overflow => {
+                if self.buf.len() >= Self::MAX {
+                    self.overflow = true;
+                    return false;
+                }
+                self.buf.push(c);
+                ahead(vm, self.h).remove(0);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn digits(&mut self, vm: &mut Vm, hex: bool) -> usize {
+        let mut n = 0;
+        while self.take(vm, |c| {
+            if hex {
+                c.is_ascii_hexdigit()
+            } else {
+                c.is_ascii_digit()
+            }
+        }) {
+            n += 1;
+        }
+        n
+    }
+}
+
+/// `read("n")` as C Lua's: the longest prefix that looks like a numeral (at
+/// most 200 bytes), consumed even when it does not convert.
+fn read_number(vm: &mut Vm, h: u32) -> Value {
+    while peek(vm, h).is_some_and(|c| c.is_ascii_whitespace()) {
+        ahead(vm, h).remove(0);
+    }
+    let mut n = Numeral {
+        h,
+        buf: Vec::new(),
+        overflow: false,
+    };
+    n.take(vm, |c| c == b'-' || c == b'+');
+    let mut count = 0;
+    let mut hex = false;
+    if n.take(vm, |c| c == b'0') {
+        if n.take(vm, |c| c == b'x' || c == b'X') {
+            hex = true;
+        } else {
+            count = 1;
+        }
+    }
+    count += n.digits(vm, hex);
+    if n.take(vm, |c| c == b'.') {
+        count += n.digits(vm, hex);
+    }
+    let exp: &[u8] = if hex { b"pP" } else { b"eE" };
+    if count > 0 && n.take(vm, |c| exp.contains(&c)) {
+        n.take(vm, |c| c == b'-' || c == b'+');
+        n.digits(vm, false);
+    }
+    if n.overflow {
+        return Value::Nil;
+    }
+    crate::number::str_to_number(&n.buf).unwrap_or(Value::Nil)
 }
 
 fn read_from(vm: &mut Vm, h: u32, base: usize, n: usize, first: usize) -> LResult<usize> {
@@ -586,12 +761,25 @@ fn read_from(vm: &mut Vm, h: u32, base: usize, n: usize, first: usize) -> LResul
 }
 
 fn io_read(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
-    let inp = vm.get_field(vm.registry, "io.input");
-    let h = file_of(vm, inp, "read")?;
+    let h = default_file(vm, "input")?;
     read_default(vm, h, base, n, 0)
 }
 
 fn read_default(vm: &mut Vm, h: u32, base: usize, n: usize, first: usize) -> LResult<usize> {
+    if vm
+        .heap
+        .udata
+        .get(h)
+        .file
+        .as_ref()
+        .is_some_and(|f| f.write_only)
+    {
+        vm.push(Value::Nil);
+        let m = vm.str(b"Bad file descriptor");
+        vm.push(m);
+        vm.push(Value::Int(9));
+        return Ok(3);
+    }
     if n <= first {
         let l = vm.str(b"l");
         let v = read_fmt(vm, h, l, first)?;
@@ -602,10 +790,12 @@ fn read_default(vm: &mut Vm, h: u32, base: usize, n: usize, first: usize) -> LRe
 }
 
 fn f_read(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
-    let h = file_of(vm, arg(vm, base, n, 0), "read")?;
+    let h = file_arg(vm, base, n, "read")?;
     read_default(vm, h, base, n, 1)
 }
 
+/// The iterator of `lines`: upvalues are the file, whether to close it at
+/// the end, and the formats.
 fn lines_iter(vm: &mut Vm, base: usize, _n: usize) -> LResult<usize> {
     let ups = vm.upvals_of(base);
     let Some(Value::UData(h)) = ups.first().copied() else {
@@ -621,26 +811,64 @@ fn lines_iter(vm: &mut Vm, base: usize, _n: usize) -> LResult<usize> {
     {
         rt!(vm, "file is already closed");
     }
-    let fmt = ups.get(1).copied().unwrap_or(Value::Nil);
-    let fmt = if fmt.is_nil() { vm.str(b"l") } else { fmt };
-    let v = read_fmt(vm, h, fmt, 1)?;
-    vm.push(v);
-    Ok(1)
+    if vm
+        .heap
+        .udata
+        .get(h)
+        .file
+        .as_ref()
+        .is_some_and(|f| f.write_only)
+    {
+        rt!(vm, "Bad file descriptor");
+    }
+    let close = ups.get(1).is_some_and(|v| v.truthy());
+    let fmts: Vec<Value> = if ups.len() > 2 {
+        ups[2..].to_vec()
+    } else {
+        vec![vm.str(b"l")]
+    };
+    let start = vm.top;
+    for (i, &fmt) in fmts.iter().enumerate() {
+        let v = read_fmt(vm, h, fmt, i + 1)?;
+        vm.push(v);
+        if v.is_nil() {
+            break;
+        }
+    }
+    if vm.stack[start].is_nil() {
+        vm.top = start;
+        if close {
+            close_file(vm, h)?;
+            vm.top = start;
+        }
+        return Ok(0);
+    }
+    Ok(vm.top - start)
 }
 
-fn make_lines(vm: &mut Vm, file: Value, fmt: Value) -> Value {
-    vm.native_with(
-        "lines",
-        lines_iter,
-        vec![file, fmt],
-        crate::heap::Special::None,
-    )
+/// Most formats `lines` takes, as C Lua's.
+const MAX_LINE_FORMATS: usize = 250;
+
+fn make_lines(
+    vm: &mut Vm,
+    file: Value,
+    close: bool,
+    base: usize,
+    n: usize,
+    first: usize,
+) -> LResult<Value> {
+    if n > first + MAX_LINE_FORMATS {
+        return Err(vm.arg_error(MAX_LINE_FORMATS + 1, "lines", "too many arguments"));
+    }
+    let mut ups = vec![file, Value::Bool(close)];
+    ups.extend_from_slice(&vm.stack[base + first.min(n)..base + n]);
+    Ok(vm.native_with("lines", lines_iter, ups, crate::heap::Special::None))
 }
 
 fn f_lines(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     let f = arg(vm, base, n, 0);
     file_of(vm, f, "lines")?;
-    let it = make_lines(vm, f, arg(vm, base, n, 1));
+    let it = make_lines(vm, f, false, base, n, 1)?;
     vm.push(it);
     Ok(1)
 }
@@ -648,7 +876,10 @@ fn f_lines(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
 fn open_file(vm: &mut Vm, name: &[u8], mode: &str) -> Result<Value, String> {
     let path = String::from_utf8_lossy(name).into_owned();
     match vm.host.open(&path, mode) {
-        Ok(f) => Ok(new_file(vm, Stream::File(f))),
+        Ok(f) => {
+            let write_only = !mode.starts_with('r') && !mode.contains('+');
+            Ok(new_file(vm, Stream::File(f), write_only))
+        }
         Err(e) => Err(format!("{path}: {}", errno_text(&e))),
     }
 }
@@ -664,14 +895,15 @@ fn errno_text(e: &std::io::Error) -> String {
 fn io_lines(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     if arg(vm, base, n, 0).is_nil() {
         let inp = vm.get_field(vm.registry, "io.input");
-        let it = make_lines(vm, inp, Value::Nil);
+        file_of(vm, inp, "lines")?;
+        let it = make_lines(vm, inp, false, base, n, 1)?;
         vm.push(it);
         return Ok(1);
     }
     let name = vm.check_bytes(base, n, 0, "lines")?;
     match open_file(vm, &name, "r") {
         Ok(f) => {
-            let it = make_lines(vm, f, arg(vm, base, n, 1));
+            let it = make_lines(vm, f, true, base, n, 1)?;
             vm.push(it);
             vm.push(Value::Nil);
             vm.push(Value::Nil);
@@ -709,6 +941,7 @@ fn io_open(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
 fn close_file(vm: &mut Vm, h: u32) -> LResult<usize> {
     let f = vm.heap.udata.get_mut(h).file.as_mut();
     if let Some(f) = f {
+        let _ = f.flush_out();
         match f.stream {
             Some(Stream::File(_)) => {
                 if let Some(Stream::File(mut file)) = f.stream.take() {
@@ -727,6 +960,24 @@ fn close_file(vm: &mut Vm, h: u32) -> LResult<usize> {
     Ok(1)
 }
 
+/// `__gc` and `__close` of a file: closes it unless closed or standard.
+fn f_gc(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+    let v = arg(vm, base, n, 0);
+    if !matches!(v, Value::UData(h) if vm.heap.udata.get(h).file.is_some()) {
+        return Err(vm.type_arg_error(0, "__gc", "FILE*", v, n > 0));
+    }
+    if let Value::UData(h) = v
+        && let Some(f) = vm.heap.udata.get_mut(h).file.as_mut()
+        && matches!(f.stream, Some(Stream::File(_)))
+    {
+        let _ = f.flush_out();
+        if let Some(Stream::File(mut file)) = f.stream.take() {
+            let _ = file.flush();
+        }
+    }
+    Ok(0)
+}
+
 fn io_close(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     let f = if n == 0 {
         vm.get_field(vm.registry, "io.output")
@@ -738,18 +989,23 @@ fn io_close(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
 }
 
 fn f_close(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
-    let h = file_of(vm, arg(vm, base, n, 0), "close")?;
+    let h = file_arg(vm, base, n, "close")?;
     close_file(vm, h)
 }
 
 fn f_seek(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
-    let h = file_of(vm, arg(vm, base, n, 0), "seek")?;
+    let h = file_arg(vm, base, n, "seek")?;
     let whence = if n > 1 {
         vm.check_bytes(base, n, 1, "seek")?
     } else {
         b"cur".to_vec()
     };
     let off = vm.opt_int(base, n, 2, "seek", 0)?;
+    if let Some(f) = vm.heap.udata.get_mut(h).file.as_mut()
+        && let Err(e) = f.flush_out()
+    {
+        return fail(vm, &e.to_string());
+    }
     let pending = ahead(vm, h).len() as i64;
     let pos = match &whence[..] {
         b"set" => SeekFrom::Start(off.max(0) as u64),
@@ -779,12 +1035,86 @@ fn f_seek(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
 }
 
 fn f_flush(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
-    let h = file_of(vm, arg(vm, base, n, 0), "flush")?;
+    let h = file_arg(vm, base, n, "flush")?;
+    flush_file(vm, h)
+}
+
+/// `io.tmpfile`: an anonymous file in memory, gone when closed (its writes
+/// count against the output budget as any file's).
+fn io_tmpfile(vm: &mut Vm, _: usize, _: usize) -> LResult<usize> {
+    let f = new_file(
+        vm,
+        Stream::File(Box::new(std::io::Cursor::new(Vec::new()))),
+        false,
+    );
+    vm.push(f);
+    Ok(1)
+}
+
+fn io_flush(vm: &mut Vm, _: usize, _: usize) -> LResult<usize> {
+    let h = default_file(vm, "output")?;
+    flush_file(vm, h)
+}
+
+fn flush_file(vm: &mut Vm, h: u32) -> LResult<usize> {
+    if let Some(f) = vm.heap.udata.get_mut(h).file.as_mut()
+        && let Err(e) = f.flush_out()
+    {
+        return fail(vm, &e.to_string());
+    }
+    if let Some(Stream::File(f)) = vm
+        .heap
+        .udata
+        .get_mut(h)
+        .file
+        .as_mut()
+        .and_then(|f| f.stream.as_mut())
+    {
+        let _ = f.flush();
+    }
     vm.push(Value::UData(h));
     Ok(1)
 }
 
-fn f_setvbuf(vm: &mut Vm, _: usize, _: usize) -> LResult<usize> {
+/// The default input or output file, which must be open.
+fn default_file(vm: &mut Vm, which: &str) -> LResult<u32> {
+    let v = vm.get_field(vm.registry, &format!("io.{which}"));
+    if let Value::UData(h) = v
+        && vm
+            .heap
+            .udata
+            .get(h)
+            .file
+            .as_ref()
+            .is_some_and(|f| f.stream.is_none())
+    {
+        rt!(vm, "default {which} file is closed");
+    }
+    file_of(vm, v, which)
+}
+
+/// Largest write buffer `setvbuf` sets up (the size asked is clamped): it
+/// lives outside the counted heap, so it stays at C's `BUFSIZ`.
+const MAX_VBUF: usize = 8192;
+
+fn f_setvbuf(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+    let h = file_arg(vm, base, n, "setvbuf")?;
+    let mode = vm.check_bytes(base, n, 1, "setvbuf")?;
+    let size = vm.opt_int(base, n, 2, "setvbuf", 8192)?;
+    let size = usize::try_from(size).unwrap_or(0).clamp(1, MAX_VBUF);
+    let vbuf = match &mode[..] {
+        b"no" => None,
+        b"full" => Some((size, false)),
+        b"line" => Some((size, true)),
+        _ => {
+            let m = String::from_utf8_lossy(&mode).into_owned();
+            return Err(vm.arg_error(1, "setvbuf", &format!("invalid option '{m}'")));
+        }
+    };
+    if let Some(f) = vm.heap.udata.get_mut(h).file.as_mut() {
+        let _ = f.flush_out();
+        f.vbuf = vbuf;
+    }
     vm.push(Value::Bool(true));
     Ok(1)
 }

@@ -11,11 +11,9 @@ use crate::vm::{LErr, LResult, NativeFn, Vm, rt};
 /// Opens `package`, `require`, `dofile`, `loadfile`.
 pub fn open(vm: &mut Vm) {
     let g = vm.globals;
-    let funcs: &[(&'static str, NativeFn)] = &[
-        ("require", require),
-        ("dofile", dofile),
-        ("loadfile", loadfile),
-    ];
+    let funcs: &[(&'static str, NativeFn)] = &[("require", require), ("loadfile", loadfile)];
+    let d = vm.native_with("dofile", dofile, vec![], crate::heap::Special::Dofile);
+    vm.set_field(g, "dofile", d);
     for &(name, f) in funcs {
         let v = vm.native(name, f);
         vm.set_field(g, name, v);
@@ -57,16 +55,29 @@ pub fn read_file(vm: &mut Vm, path: &str) -> std::io::Result<Vec<u8>> {
     Ok(buf)
 }
 
-fn load_file(vm: &mut Vm, path: &str, env: Option<Value>) -> Result<Value, String> {
+fn load_file(vm: &mut Vm, path: &str, mode: &[u8], env: Option<Value>) -> Result<Value, String> {
     let src = read_file(vm, path).map_err(|_| format!("cannot open {path}"))?;
-    let src = if src.first() == Some(&b'#') {
+    // As C Lua: a UTF-8 byte-order mark, then a first line starting with
+    // '#', are skipped; the line's end stays so line numbers hold, except
+    // before a binary chunk.
+    let mut src = src.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&src);
+    let mut comment = false;
+    if src.first() == Some(&b'#') {
         let end = src.iter().position(|&c| c == b'\n').unwrap_or(src.len());
-        let mut s = vec![b'-', b'-'];
-        s.extend_from_slice(&src[end.min(src.len())..]);
-        s
-    } else {
-        src
-    };
+        src = &src[end..];
+        comment = true;
+    }
+    let binary = src.get(usize::from(comment)) == Some(&0x1b);
+    let src = if binary && comment { &src[1..] } else { src };
+    if binary && !mode.contains(&b'b') {
+        let m = String::from_utf8_lossy(mode);
+        return Err(format!("attempt to load a binary chunk (mode is '{m}')"));
+    }
+    if !binary && !mode.contains(&b't') {
+        let m = String::from_utf8_lossy(mode);
+        return Err(format!("attempt to load a text chunk (mode is '{m}')"));
+    }
+    let src = src.to_vec();
     let mut name = b"@".to_vec();
     name.extend_from_slice(path.as_bytes());
     vm.load_chunk(&src, &name, env)
@@ -74,12 +85,16 @@ fn load_file(vm: &mut Vm, path: &str, env: Option<Value>) -> Result<Value, Strin
 
 fn loadfile(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     let path = vm.check_bytes(base, n, 0, "loadfile")?;
+    let mode = match arg(vm, base, n, 1) {
+        Value::Nil => b"bt".to_vec(),
+        _ => vm.check_bytes(base, n, 1, "loadfile")?,
+    };
     let env = if n >= 3 {
         Some(vm.stack[base + 2])
     } else {
         None
     };
-    match load_file(vm, &String::from_utf8_lossy(&path), env) {
+    match load_file(vm, &String::from_utf8_lossy(&path), &mode, env) {
         Ok(f) => {
             vm.push(f);
             Ok(1)
@@ -93,10 +108,19 @@ fn loadfile(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     }
 }
 
+/// `dofile` called from Rust (the VM runs the chunk itself, see
+/// [`dofile_load`]).
 fn dofile(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+    let f = dofile_load(vm, base, n)?;
+    vm.call_n(f, &[], -1)
+}
+
+/// The chunk `dofile` runs: the VM calls it in the caller's place, so it may
+/// yield.
+pub fn dofile_load(vm: &mut Vm, base: usize, n: usize) -> LResult<Value> {
     let path = vm.check_bytes(base, n, 0, "dofile")?;
-    match load_file(vm, &String::from_utf8_lossy(&path), None) {
-        Ok(f) => vm.call_n(f, &[], -1),
+    match load_file(vm, &String::from_utf8_lossy(&path), b"bt", None) {
+        Ok(f) => Ok(f),
         Err(e) => {
             let m = vm.str(e.as_bytes());
             Err(LErr::Rt(m))

@@ -154,7 +154,12 @@ pub struct Parser<'a> {
     /// Line of the current token.
     line: u32,
     depth: u32,
+    /// Lines where the enclosing functions start (empty: the main one).
+    funcs: Vec<u32>,
 }
+
+/// Most local variables of one function, as C Lua's.
+const MAX_LOCALS: usize = 200;
 
 const MAX_DEPTH: u32 = 190;
 /// Most nesting of a left-leaning chain of operators or suffixes.
@@ -171,6 +176,7 @@ pub fn parse(src: &[u8], chunk: &str) -> Result<FuncBody, SynErr> {
         ahead: None,
         line,
         depth: 0,
+        funcs: Vec::new(),
     };
     let body = p.block()?;
     if p.tok != Tok::Eof {
@@ -498,6 +504,15 @@ impl Parser<'_> {
                             self.expect(">")?;
                         }
                         names.push((n, attr));
+                        if names.len() > MAX_LOCALS {
+                            let what = match self.funcs.last() {
+                                Some(l) => format!("function at line {l}"),
+                                None => "main function".into(),
+                            };
+                            return Err(self.err_near(&format!(
+                                "too many local variables (limit is {MAX_LOCALS}) in {what}"
+                            )));
+                        }
                         if !self.accept(",")? {
                             break;
                         }
@@ -533,6 +548,10 @@ impl Parser<'_> {
                     let mut targets = vec![e];
                     while self.accept(",")? {
                         targets.push(self.suffixed()?);
+                        // C Lua parses each target one C level deeper.
+                        if self.depth as usize + targets.len() > MAX_DEPTH as usize + 10 {
+                            return Err("C stack overflow".into());
+                        }
                     }
                     self.expect("=")?;
                     for t in &targets {
@@ -554,7 +573,8 @@ impl Parser<'_> {
     }
 
     fn funcbody(&mut self, method: bool, line: u32, name: String) -> Result<Box<FuncBody>, SynErr> {
-        self.enter()?;
+        // No syntax level of its own (its block has one), as C Lua counts.
+        self.funcs.push(line);
         self.expect("(")?;
         let mut params = Vec::new();
         if method {
@@ -580,7 +600,7 @@ impl Parser<'_> {
         let body = self.block()?;
         let end_line = self.line;
         self.expect_match("end", "function", line)?;
-        self.depth -= 1;
+        self.funcs.pop();
         Ok(Box::new(FuncBody {
             params,
             vararg,
@@ -621,6 +641,8 @@ impl Parser<'_> {
     }
 
     fn suffixed(&mut self) -> Result<Expr, SynErr> {
+        // A call's line is where its expression starts, as in C Lua.
+        let start = self.line;
         let mut e = self.primary()?;
         let mut chain = 0;
         loop {
@@ -655,14 +677,14 @@ impl Parser<'_> {
                     let args = self.args()?;
                     e = Expr {
                         k: E::Method(Box::new(e), n, args),
-                        line,
+                        line: start,
                     };
                 }
                 Tok::Sym("(") | Tok::Sym("{") | Tok::Str(_) => {
                     let args = self.args()?;
                     e = Expr {
                         k: E::Call(Box::new(e), args),
-                        line,
+                        line: start,
                     };
                 }
                 _ => return Ok(e),

@@ -100,6 +100,8 @@ const TM_NAMES: &[&str] = &[
 
 /// Most value slots a thread's stack may hold.
 pub const MAX_STACK: usize = 1_000_000;
+/// Most frames of Lua calls in one thread.
+pub const MAX_FRAMES: usize = 195_000;
 /// Most nested host re-entries (metamethods, callbacks).
 pub const MAX_HOST_DEPTH: u32 = 190;
 
@@ -121,6 +123,12 @@ pub trait Host {
     fn clock(&self) -> f64;
     /// Charges bytes written to files against the output budget.
     fn charge_output(&mut self, n: usize) -> LResult<()>;
+    /// Removes a file (`os.remove`).
+    fn remove(&mut self, path: &str) -> std::io::Result<()>;
+    /// Renames a file (`os.rename`).
+    fn rename(&mut self, from: &str, to: &str) -> std::io::Result<()>;
+    /// The value of environment variable `name` (`os.getenv`).
+    fn getenv(&self, name: &[u8]) -> Option<&str>;
 }
 
 /// A virtual machine: heap, the running thread's stack and frames, globals.
@@ -173,16 +181,46 @@ pub struct Vm<'h> {
     /// The running native was called by a native (pcall, a host call), not
     /// by Lua code: `error` level 1 has no position then.
     pub native_parent: bool,
-    /// While an error caught by `pcall`/`xpcall` runs `__close` handlers:
-    /// the frame index the handlers start at, the protecting function and
-    /// its name. C Lua runs them from that native frame, and
-    /// `debug.getinfo` shows it between the handlers and the caller.
-    pub virtual_native: Option<(usize, Value, &'static str)>,
     /// Random state (xoshiro256**).
     pub rng: [u64; 4],
     /// Polled for the process-level memory backstop.
     pub heap_exceeded: fn() -> bool,
+    /// `collectgarbage("stop")`: only the memory limit collects.
+    pub gc_stopped: bool,
+    /// Finalizers are running (the collector is not reentrant).
+    pub in_finalizer: bool,
+    /// `warn("@on")` was called: warnings go to stderr.
+    pub warn_on: bool,
+    /// A message handler is running: the stack limits have some slack.
+    pub err_slack: bool,
+    /// Stack slot of the running native function.
+    pub native_func: usize,
+    /// Metamethod calls in progress: the frame index the call starts at and
+    /// the event, so tracebacks and `getinfo` can say "metamethod 'close'".
+    pub tm_calls: Vec<(usize, usize)>,
+    /// The `xpcall` frame whose handler already ran on the error being
+    /// propagated.
+    pub handled_at: Option<(usize, Value)>,
+    /// Events of the script's `debug.sethook` (`HOOK_CALL`, `HOOK_RET`);
+    /// the hook function is in the registry. Never the instruction budget.
+    pub hook_mask: u8,
+    /// A hook is running (hooks do not nest).
+    pub in_hook: bool,
+    /// The count of a count hook, and instructions left until it fires.
+    pub hook_count: (u32, u32),
+    /// For line hooks: the last traced instruction of each frame (by
+    /// index), `usize::MAX` for a frame just entered.
+    pub hook_pcs: Vec<usize>,
 }
+
+/// `debug.sethook` mask bit: function calls.
+pub const HOOK_CALL: u8 = 1;
+/// `debug.sethook` mask bit: function returns.
+pub const HOOK_RET: u8 = 2;
+/// `debug.sethook` mask bit: new lines.
+pub const HOOK_LINE: u8 = 4;
+/// `debug.sethook` mask bit: every `hook_count` instructions.
+pub const HOOK_COUNT: u8 = 8;
 
 impl std::fmt::Debug for Vm<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -233,10 +271,29 @@ impl<'h> Vm<'h> {
             host,
             exit_run: false,
             native_parent: false,
-            virtual_native: None,
             rng: [0; 4],
             heap_exceeded: shield_engine::no_heap_budget,
+            gc_stopped: false,
+            in_finalizer: false,
+            warn_on: false,
+            err_slack: false,
+            native_func: 0,
+            tm_calls: Vec::new(),
+            handled_at: None,
+            hook_mask: 0,
+            in_hook: false,
+            hook_count: (0, 0),
+            hook_pcs: Vec::new(),
         }
+    }
+
+    /// Emits a warning (to stderr as `lua5.4` does) when warnings are on.
+    pub fn warning(&mut self, msg: &str) -> LResult<()> {
+        if self.warn_on {
+            let line = format!("Lua warning: {msg}\n");
+            self.host.write(2, line.as_bytes())?;
+        }
+        Ok(())
     }
 
     /// Interns a string value.
@@ -465,7 +522,22 @@ impl<'h> Vm<'h> {
                 &TM_NAMES[ev][2..]
             );
         }
-        self.call1(h, args)
+        self.tm_calls.push((self.frames.len(), ev));
+        let r = self.call1(h, args);
+        self.tm_calls.pop();
+        r
+    }
+
+    /// The metamethod event whose call started frame `idx`, if any.
+    pub fn tm_event(&self, idx: usize) -> Option<&'static str> {
+        if self.frames.get(idx).is_some_and(|f| f.tm_close) {
+            return Some(&TM_NAMES[tm::CLOSE][2..]);
+        }
+        self.tm_calls
+            .iter()
+            .rev()
+            .find(|c| c.0 == idx)
+            .map(|c| &TM_NAMES[c.1][2..])
     }
 
     /// Calls `f` with `args` from the host and returns its first result.
@@ -557,12 +629,12 @@ impl<'h> Vm<'h> {
 
     fn ensure_stack(&mut self, n: usize) -> LResult<()> {
         if n > self.stack.len() {
-            if n > MAX_STACK {
+            let max = MAX_STACK + if self.err_slack { 200 } else { 0 };
+            if n > max {
                 return Err(self.stack_overflow());
             }
             let old = self.stack.len();
-            self.stack
-                .resize(n.max(old * 2).min(MAX_STACK + 64), Value::Nil);
+            self.stack.resize(n.max(old * 2).min(max + 64), Value::Nil);
             self.heap.bytes += (self.stack.len() - old) * 16;
         }
         Ok(())
@@ -634,7 +706,7 @@ impl<'h> Vm<'h> {
                     proto.vararg,
                     proto.maxstack as usize,
                 );
-                if self.frames.len() >= 195_000 {
+                if self.frames.len() >= MAX_FRAMES + if self.err_slack { 50 } else { 0 } {
                     return Err(self.stack_overflow());
                 }
                 let mut fslot = func;
@@ -666,8 +738,20 @@ impl<'h> Vm<'h> {
                     nvarargs: nvar,
                     protect,
                     host_entry,
+                    tm_close: false,
+                    redo: false,
                     ret,
                 });
+                if self.hook_mask & HOOK_LINE != 0 {
+                    let at = self.frames.len() - 1;
+                    if self.hook_pcs.len() <= at {
+                        self.hook_pcs.resize(at + 1, usize::MAX);
+                    }
+                    self.hook_pcs[at] = usize::MAX;
+                }
+                if self.hook_mask & HOOK_CALL != 0 {
+                    self.call_hook("call")?;
+                }
                 Ok(true)
             }
             Func::Native { f: nf, special, .. } => {
@@ -715,6 +799,12 @@ impl<'h> Vm<'h> {
                             return self.precall_inner(func, 1, want, protect, ret, host_entry);
                         }
                     }
+                    Special::Dofile => {
+                        self.top = func + 1 + nargs;
+                        let chunk = crate::lib_pkg::dofile_load(self, func + 1, nargs)?;
+                        self.stack[func] = chunk;
+                        return self.precall_inner(func, 0, nresults, protect, ret, host_entry);
+                    }
                     Special::Resume | Special::Wrap | Special::Yield => {
                         return self
                             .co_call(special, h, func, nargs, nresults, protect, ret, host_entry);
@@ -726,9 +816,19 @@ impl<'h> Vm<'h> {
                     &mut self.native_parent,
                     protect != Protect::None || host_entry,
                 );
+                let saved_fn = std::mem::replace(&mut self.native_func, func);
+                if self.hook_mask & HOOK_CALL != 0 {
+                    self.native_hook(func, "call")?;
+                }
                 let res = nf(self, func + 1, nargs);
+                self.native_func = saved_fn;
                 self.native_parent = saved;
                 let n = res?;
+                if self.hook_mask & HOOK_RET != 0 {
+                    let top = self.top;
+                    self.native_hook(func, "return")?;
+                    self.top = top;
+                }
                 let src = self.top - n;
                 self.finish_results(src, n, ret, nresults, protect);
                 Ok(false)
@@ -737,7 +837,12 @@ impl<'h> Vm<'h> {
     }
 
     fn call_handler(&mut self, handler: Value, e: Value) -> Value {
-        match self.call1(handler, &[e]) {
+        // As C Lua, a message handler gets room past the stack limits (it
+        // often runs because of a stack overflow).
+        let saved = std::mem::replace(&mut self.err_slack, true);
+        let r = self.call1(handler, &[e]);
+        self.err_slack = saved;
+        match r {
             Ok(v) => v,
             Err(_) => self.str(b"error in error handling"),
         }
@@ -822,6 +927,171 @@ impl<'h> Vm<'h> {
         }
     }
 
+    /// On a normal block exit or return: starts the `__close` metamethod of
+    /// the innermost pending to-be-closed variable as a call in the loop
+    /// (so it may yield), placed at `slot` above every live register; the
+    /// frame `fi` then runs its instruction again, which closes the next
+    /// variable or completes.
+    fn close_next(&mut self, fi: usize, slot: usize) -> LResult<()> {
+        let Some(idx) = self.tbc.pop() else {
+            return Ok(());
+        };
+        let v = self.stack[idx];
+        if !v.truthy() {
+            self.frames[fi].redo = true;
+            return Ok(());
+        }
+        let tmv = self.get_tm(v, tm::CLOSE);
+        if tmv.is_nil() {
+            return Err(self.type_error(tmv, "call", Some("metamethod 'close'".into())));
+        }
+        self.frames[fi].redo = true;
+        self.ensure_stack(slot + 4)?;
+        self.stack[slot] = tmv;
+        self.stack[slot + 1] = v;
+        self.stack[slot + 2] = Value::Nil;
+        self.top = slot + 3;
+        if self.precall(slot, 2, 0, Protect::None, slot, false)?
+            && let Some(f) = self.frames.last_mut()
+        {
+            f.tm_close = true;
+        }
+        Ok(())
+    }
+
+    /// Calls the script's hook for `event` unless a hook is running; the
+    /// function the event is about is the top frame.
+    pub fn call_hook(&mut self, event: &str) -> LResult<()> {
+        self.call_hook_line(event, None)
+    }
+
+    fn call_hook_line(&mut self, event: &str, line: Option<i64>) -> LResult<()> {
+        if self.in_hook {
+            return Ok(());
+        }
+        let h = self.get_field(self.registry, "hook");
+        if h.is_nil() {
+            return Ok(());
+        }
+        let ev = self.str(event.as_bytes());
+        self.in_hook = true;
+        let r = match line {
+            Some(l) => self.call_n(h, &[ev, Value::Int(l)], 0),
+            None => self.call_n(h, &[ev], 0),
+        };
+        self.in_hook = false;
+        r.map(|_| ())
+    }
+
+    /// Whether line or count hooks run in the loop.
+    #[inline]
+    fn line_hooks(&self) -> bool {
+        self.hook_mask & (HOOK_LINE | HOOK_COUNT) != 0 && !self.in_hook
+    }
+
+    /// Count and line events before instruction `pc` of frame `fi`, as C
+    /// Lua's: a line event when the function starts, when the line changes
+    /// and on a jump back.
+    #[inline(never)]
+    fn trace_exec(&mut self, fi: usize, pc: usize, proto: &Proto) -> LResult<()> {
+        if self.hook_mask & HOOK_COUNT != 0 {
+            self.hook_count.1 = self.hook_count.1.saturating_sub(1);
+            if self.hook_count.1 == 0 {
+                self.hook_count.1 = self.hook_count.0;
+                self.call_hook("count")?;
+            }
+        }
+        if self.hook_mask & HOOK_LINE != 0 && !proto.lines.is_empty() {
+            if self.hook_pcs.len() <= fi {
+                self.hook_pcs.resize(fi + 1, usize::MAX);
+            }
+            let old = self.hook_pcs[fi];
+            self.hook_pcs[fi] = pc;
+            let line = proto.lines.get(pc).copied().unwrap_or(0);
+            let fire = old == usize::MAX
+                || pc <= old
+                || proto.lines.get(old).copied().unwrap_or(0) != line;
+            if fire {
+                self.call_hook_line("line", Some(i64::from(line)))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A hook event of the native at stack slot `func`: a frame stands for
+    /// it while the hook runs, so `debug.getinfo(2)` describes it.
+    fn native_hook(&mut self, func: usize, event: &str) -> LResult<()> {
+        if self.in_hook {
+            return Ok(());
+        }
+        let at = self.frames.len();
+        self.frames.push(Frame {
+            func,
+            base: func + 1,
+            pc: 0,
+            nresults: 0,
+            nvarargs: 0,
+            protect: Protect::None,
+            host_entry: false,
+            ret: func,
+            tm_close: false,
+            redo: false,
+        });
+        let r = self.call_hook(event);
+        self.frames.truncate(at);
+        r
+    }
+
+    /// One step of a `Protect::Closing` frame `fi`: starts the next
+    /// `__close` metamethod with the error, or, when none is left, delivers
+    /// `false, error` to the protected call's caller. `Ok(true)`: the run
+    /// ends (the protected call came from the host).
+    fn closing_step(&mut self, fi: usize) -> LResult<bool> {
+        let f = self.frames[fi];
+        let e = self.stack[f.base];
+        if let Some(&idx) = self.tbc.last()
+            && idx >= f.pc
+        {
+            self.tbc.pop();
+            let v = self.stack[idx];
+            if !v.truthy() {
+                return Ok(false);
+            }
+            let tmv = self.get_tm(v, tm::CLOSE);
+            if tmv.is_nil() {
+                return Err(self.type_error(tmv, "call", Some("metamethod 'close'".into())));
+            }
+            let slot = f.base + 1;
+            self.ensure_stack(slot + 4)?;
+            self.stack[slot] = tmv;
+            self.stack[slot + 1] = v;
+            self.stack[slot + 2] = e;
+            self.top = slot + 3;
+            if self.precall(slot, 2, 0, Protect::None, slot, false)?
+                && let Some(fr) = self.frames.last_mut()
+            {
+                fr.tm_close = true;
+            }
+            return Ok(false);
+        }
+        self.frames.truncate(fi);
+        self.stack[f.ret] = Value::Bool(false);
+        self.stack[f.ret + 1] = e;
+        self.adjust(f.ret, 2, f.nresults);
+        Ok(f.host_entry)
+    }
+
+    /// Closes the frame's upvalues and starts its next `__close` when a
+    /// return finds pending to-be-closed variables (results at `src`, `n`).
+    fn return_close(&mut self, fi: usize, src: usize, n: usize) -> LResult<()> {
+        let f = self.frames[fi];
+        if !self.open.is_empty() {
+            self.close_upvals(f.func - f.nvarargs);
+        }
+        let above = self.tbc.last().map_or(0, |&t| t + 1);
+        self.close_next(fi, (src + n).max(above))
+    }
+
     /// Runs `__close` of to-be-closed variables at `level` and above.
     /// Runs `__close` of to-be-closed variables at `level` and above, last
     /// first. With an error, each handler gets the current error and an
@@ -839,13 +1109,22 @@ impl<'h> Vm<'h> {
             }
             self.tbc.pop();
             let v = self.stack[idx];
-            let tmv = self.get_tm(v, tm::CLOSE);
-            if let Value::Nil = tmv {
+            if !v.truthy() {
                 continue;
             }
+            let tmv = self.get_tm(v, tm::CLOSE);
             let saved_top = self.top;
             self.top = self.top.max(idx + 1);
-            match self.call_n(tmv, &[v, cur.unwrap_or(Value::Nil)], 0) {
+            let r = if tmv.is_nil() {
+                // The metamethod went away after the variable was declared.
+                Err(self.type_error(tmv, "call", Some("metamethod 'close'".into())))
+            } else {
+                self.tm_calls.push((self.frames.len(), tm::CLOSE));
+                let r = self.call_n(tmv, &[v, cur.unwrap_or(Value::Nil)], 0);
+                self.tm_calls.pop();
+                r
+            };
+            match r {
                 Ok(_) => {}
                 Err(LErr::Rt(e)) => {
                     cur = Some(e);
@@ -930,6 +1209,20 @@ impl<'h> Vm<'h> {
     /// and its resumer gets the error. `Ok(true)`: the run ends.
     fn handle_error(&mut self, e: Value) -> LResult<bool> {
         let mut e = e;
+        // As C Lua, the message handler of the nearest `xpcall` runs where
+        // the error is raised, before any frame is unwound (host
+        // boundaries included), so a traceback sees them all.
+        if let Some(i) = self.frames.iter().rposition(|f| f.protect != Protect::None)
+            && matches!(
+                self.frames[i].protect,
+                Protect::Xpcall | Protect::Closing(true)
+            )
+            && !self.handled_at.is_some_and(|(j, v)| j == i && v.raw_eq(e))
+        {
+            let handler = self.stack[self.frames[i].ret + 1];
+            e = self.call_handler(handler, e);
+            self.handled_at = Some((i, e));
+        }
         loop {
             let mut i = self.frames.len();
             let mut found = None;
@@ -946,21 +1239,44 @@ impl<'h> Vm<'h> {
             }
             if let Some(i) = found {
                 let f = self.frames[i];
-                if f.protect == Protect::Xpcall {
+                let handled = self
+                    .handled_at
+                    .take()
+                    .is_some_and(|(j, v)| j == i && v.raw_eq(e));
+                if matches!(f.protect, Protect::Xpcall | Protect::Closing(true)) && !handled {
                     let handler = self.stack[f.ret + 1];
                     e = self.call_handler(handler, e);
                 }
-                self.close_upvals(f.func - f.nvarargs);
+                if let Protect::Closing(_) = f.protect {
+                    // An error in a `__close` metamethod run after an error:
+                    // it replaces the error, and closing goes on.
+                    self.close_upvals(f.base + 1);
+                    self.frames.truncate(i + 1);
+                    self.stack[f.base] = e;
+                    return Ok(false);
+                }
+                let level = f.func - f.nvarargs;
+                self.close_upvals(level);
                 self.frames.truncate(i);
-                let name = if f.protect == Protect::Xpcall {
-                    "xpcall"
-                } else {
-                    "pcall"
-                };
-                let saved = self.virtual_native.replace((i, self.stack[f.ret], name));
-                let closed = self.close_tbc(f.func - f.nvarargs, Some(e));
-                self.virtual_native = saved;
-                e = closed?.unwrap_or(e);
+                if self.tbc.last().is_some_and(|&t| t >= level) {
+                    let at = self.tbc.last().map_or(level, |&t| t + 1).max(level);
+                    self.ensure_stack(at + 8)?;
+                    self.stack[at] = Value::Nil;
+                    self.stack[at + 1] = e;
+                    self.frames.push(Frame {
+                        func: at,
+                        base: at + 1,
+                        pc: level,
+                        nresults: f.nresults,
+                        ret: f.ret,
+                        nvarargs: 0,
+                        protect: Protect::Closing(f.protect == Protect::Xpcall),
+                        host_entry: f.host_entry,
+                        tm_close: false,
+                        redo: false,
+                    });
+                    return Ok(false);
+                }
                 self.stack[f.ret] = Value::Bool(false);
                 self.stack[f.ret + 1] = e;
                 self.adjust(f.ret, 2, f.nresults);
@@ -1531,10 +1847,55 @@ impl Vm<'_> {
     #[inline]
     pub fn gc_point(&mut self) -> LResult<()> {
         if self.heap.bytes > self.heap.threshold {
-            self.collect();
-            if self.heap.bytes > self.mem_limit || (self.heap_exceeded)() {
-                return Err(LErr::Limit(LimitKind::Memory));
+            self.gc_limit = Some(self.safe_top());
+            return self.gc_step();
+        }
+        Ok(())
+    }
+
+    /// A collection point where live are the active local variables and
+    /// the registers below `min_top` (absolute); temporaries above are dead
+    /// (a stale call argument must not keep an object alive: C Lua collects
+    /// below the instruction's own register at `NEWTABLE` and `CLOSURE`).
+    #[inline]
+    fn gc_point_locals(&mut self, min_top: usize) -> LResult<()> {
+        if self.heap.bytes > self.heap.threshold {
+            let mut top = min_top;
+            if let Some(fr) = self.frames.last()
+                && let Value::Func(h) = self.stack[fr.func]
+                && let Func::Lua { proto, .. } = self.heap.funcs.get(h)
+            {
+                // Active at the instruction just run or the next one.
+                let pc = fr.pc as u32;
+                for l in &proto.locals {
+                    if l.2 <= pc && pc < l.3 + 1 {
+                        top = top.max(fr.base + l.1 as usize + 1);
+                    }
+                }
             }
+            self.gc_limit = Some(top);
+            return self.gc_step();
+        }
+        Ok(())
+    }
+
+    #[inline(never)]
+    fn gc_step(&mut self) -> LResult<()> {
+        if self.gc_stopped && self.heap.bytes <= self.mem_limit && !(self.heap_exceeded)() {
+            // Stopped: only the limit collects.
+            self.gc_limit = None;
+            self.heap.threshold = self.mem_limit;
+            return Ok(());
+        }
+        self.collect();
+        if self.heap.bytes > self.mem_limit || (self.heap_exceeded)() {
+            return Err(LErr::Limit(LimitKind::Memory));
+        }
+        if self.gc_stopped {
+            self.heap.threshold = self.mem_limit;
+        }
+        if !self.heap.tobefnz.is_empty() {
+            self.run_finalizers()?;
         }
         Ok(())
     }
@@ -1546,7 +1907,7 @@ impl Vm<'_> {
     fn gc_point_below(&mut self, top: usize) -> LResult<()> {
         if self.heap.bytes > self.heap.threshold {
             self.gc_limit = Some(top);
-            return self.gc_point();
+            return self.gc_step();
         }
         Ok(())
     }
@@ -1565,6 +1926,12 @@ impl Vm<'_> {
     /// `Ok(true)` when the host entry frame returned (leave the loop).
     #[inline(never)]
     fn do_return(&mut self, src: usize, n: usize) -> LResult<bool> {
+        if self.hook_mask & HOOK_RET != 0 {
+            let top = self.top;
+            self.top = self.top.max(src + n);
+            self.call_hook("return")?;
+            self.top = top;
+        }
         let Some(f) = self.frames.pop() else {
             return Ok(true);
         };
@@ -1614,6 +1981,12 @@ impl Vm<'_> {
                 return Ok(());
             };
             let fi = self.frames.len() - 1;
+            if let Protect::Closing(_) = frame.protect {
+                if self.closing_step(fi)? {
+                    return Ok(());
+                }
+                continue 'frames;
+            }
             let cl = match self.stack[frame.func] {
                 Value::Func(h) => h,
                 _ => rt!(self, "internal: frame without function"),
@@ -1633,6 +2006,10 @@ impl Vm<'_> {
             let k = &proto.consts[..];
             let base = frame.base;
             let mut pc = frame.pc;
+            if frame.redo {
+                pc -= 1;
+                self.frames[fi].redo = false;
+            }
             macro_rules! save {
                 () => {
                     self.frames[fi].pc = pc
@@ -1660,7 +2037,18 @@ impl Vm<'_> {
                     }
                 };
             }
+            // Line and count hooks, seen at frame entry and after native
+            // calls (where `debug.sethook` changes them).
+            let hooked = self.line_hooks();
             loop {
+                if hooked {
+                    // The script's line or count hook, before the instruction.
+                    self.frames[fi].pc = pc + 1;
+                    self.trace_exec(fi, pc, proto)?;
+                    if self.frames.len() != fi + 1 {
+                        continue 'frames;
+                    }
+                }
                 let i = code[pc];
                 pc += 1;
                 let a = ga(i);
@@ -1812,7 +2200,7 @@ impl Vm<'_> {
                     }
                     NEWTABLE => {
                         save!();
-                        self.gc_point()?;
+                        self.gc_point_locals(base + a + 1)?;
                         let t = self.heap.new_table(Table::with_capacity(gb(i), gc(i)));
                         r!(a) = Value::Table(t);
                     }
@@ -2116,7 +2504,7 @@ impl Vm<'_> {
                         if off < 0 {
                             save!();
                             self.charge((-off) as usize)?;
-                            self.gc_point()?;
+                            self.gc_point_locals(base)?;
                         }
                     }
                     EQ => {
@@ -2237,7 +2625,10 @@ impl Vm<'_> {
                         {
                             let (np, ms) = (callee.nparams as usize, callee.maxstack as usize);
                             let nb = func + 1;
-                            if nb + ms < self.stack.len() && self.frames.len() < 195_000 {
+                            if nb + ms < self.stack.len()
+                                && self.frames.len() < MAX_FRAMES
+                                && self.hook_mask == 0
+                            {
                                 for j in nargs.min(np)..np {
                                     self.stack[nb + j] = Value::Nil;
                                 }
@@ -2249,12 +2640,18 @@ impl Vm<'_> {
                                     nvarargs: 0,
                                     protect: Protect::None,
                                     host_entry: false,
+                                    tm_close: false,
+                                    redo: false,
                                     ret: func,
                                 });
                                 continue 'frames;
                             }
                         }
                         if self.precall_inner(func, nargs, nres, Protect::None, func, false)? {
+                            continue 'frames;
+                        }
+                        // `debug.sethook` turned line or count hooks on or off.
+                        if self.line_hooks() != hooked {
                             continue 'frames;
                         }
                     }
@@ -2302,6 +2699,10 @@ impl Vm<'_> {
                         let b = gb(i);
                         let n = if b == 0 { self.top - (base + a) } else { b - 1 };
                         save!();
+                        if self.tbc.last().is_some_and(|&t| t >= base) {
+                            self.return_close(fi, base + a, n)?;
+                            continue 'frames;
+                        }
                         self.charge(pc)?;
                         if self.do_return(base + a, n)? {
                             return Ok(());
@@ -2310,6 +2711,10 @@ impl Vm<'_> {
                     }
                     RETURN0 => {
                         save!();
+                        if self.tbc.last().is_some_and(|&t| t >= base) {
+                            self.return_close(fi, base, 0)?;
+                            continue 'frames;
+                        }
                         self.charge(pc)?;
                         if self.do_return(base, 0)? {
                             return Ok(());
@@ -2323,6 +2728,7 @@ impl Vm<'_> {
                             .last()
                             .is_none_or(|&(o, _)| (o as usize) < f.func - f.nvarargs)
                             && f.protect == Protect::None
+                            && self.hook_mask == 0
                             && !f.host_entry
                             && (fi > 0 || self.cur == 0)
                             && self.tbc.last().is_none_or(|&t| t < f.base)
@@ -2342,6 +2748,10 @@ impl Vm<'_> {
                             continue 'frames;
                         }
                         save!();
+                        if self.tbc.last().is_some_and(|&t| t >= base) {
+                            self.return_close(fi, base + a, 1)?;
+                            continue 'frames;
+                        }
                         self.charge(pc)?;
                         if self.do_return(base + a, 1)? {
                             return Ok(());
@@ -2370,7 +2780,7 @@ impl Vm<'_> {
                                 if self.budget < 0 || self.heap.bytes > self.heap.threshold {
                                     save!();
                                     self.charge(0)?;
-                                    self.gc_point()?;
+                                    self.gc_point_locals(ra + 4)?;
                                 }
                             }
                         } else if let (Value::Num(idx), Value::Num(lim), Value::Num(step)) =
@@ -2383,7 +2793,7 @@ impl Vm<'_> {
                                 pc -= gbx(i);
                                 save!();
                                 self.charge(gbx(i))?;
-                                self.gc_point()?;
+                                self.gc_point_locals(ra + 4)?;
                             }
                         }
                     }
@@ -2406,7 +2816,7 @@ impl Vm<'_> {
                             pc -= gbx(i);
                             save!();
                             self.charge(gbx(i))?;
-                            self.gc_point()?;
+                            self.gc_point_locals(ra + 4)?;
                         }
                     }
                     SETLIST => {
@@ -2430,7 +2840,7 @@ impl Vm<'_> {
                     }
                     CLOSURE => {
                         save!();
-                        self.gc_point()?;
+                        self.gc_point_locals(base + a + 1)?;
                         let p = proto.protos[gbx(i)].clone();
                         let mut ups = Vec::with_capacity(p.upvals.len());
                         for &(instack, idx, _) in &p.upvals {
@@ -2467,8 +2877,9 @@ impl Vm<'_> {
                         save!();
                         self.close_upvals(base + a);
                         if self.tbc.last().is_some_and(|&t| t >= base + a) {
-                            self.top = base + proto.maxstack as usize;
-                            self.close_tbc(base + a, None)?;
+                            let slot = base + proto.maxstack as usize;
+                            self.close_next(fi, slot)?;
+                            continue 'frames;
                         }
                     }
                     TBC => {

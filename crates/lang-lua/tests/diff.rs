@@ -79,6 +79,22 @@ const CASES: &[&str] = &[
     "local function foo() local x <close> = setmetatable({}, {__close = function() local i = debug.getinfo(2) print(i.name, i.what, i.func == pcall, debug.getinfo(3).what) end}) error(1) end print(pcall(foo))",
     "local a = string.rep('x', 50) local b = string.rep('x', 50) print(a == b, string.format('%p', a) == string.format('%p', b), string.format('%p', a) == string.format('%p', a), ({[a] = 1})[b])",
     "local f = load(string.dump(function(x) return x * 2 end), 'd', 'b') print(f(21), pcall(string.dump, print))",
+    "local order = {} for i = 1, 5 do setmetatable({}, {__gc = function() order[#order + 1] = i end}) end collectgarbage() print(table.concat(order, ' '))",
+    "local mt = {__gc = function(o) print('gc', o[1]) end} local a = setmetatable({1}, mt) local b = setmetatable({2}, mt) a = nil collectgarbage() print('mid') b = nil collectgarbage() print('end')",
+    "setmetatable({}, {__gc = function() print('at close') end}) print('before close')",
+    "local t = setmetatable({}, {__mode = 'k'}) local k1, k2 = {}, {} t[k1] = {k1} t[k2] = 1 k1 = nil collectgarbage() local n = 0 for _ in pairs(t) do n = n + 1 end print(n)",
+    "print(collectgarbage('isrunning'), collectgarbage('stop'), collectgarbage('isrunning'), collectgarbage('restart'), collectgarbage('isrunning'))",
+    "local function f(a, b, ...) local c = 3 for i = 1, 5 do print(debug.getlocal(1, i)) end print(debug.getlocal(1, -1), debug.getlocal(1, -3)) end f(1, 2, 'x', 'y')",
+    "local function g() local x = 1 debug.setlocal(1, 1, 42) return x end print(g(), debug.getlocal(g, 1), debug.getlocal(print, 1))",
+    "local lines = {} debug.sethook(function(e, l) lines[#lines + 1] = l end, 'l') local x = 1 x = x + 1 debug.sethook() print(table.concat(lines, ' '))",
+    "local ev = {} local function h() end debug.sethook(function(e) ev[#ev + 1] = e .. ':' .. tostring(debug.getinfo(2, 'n').name) end, 'cr') h() debug.sethook() print(table.concat(ev, ' '))",
+    "local co = coroutine.wrap(function() local x <close> = setmetatable({}, {__close = function() coroutine.yield('closing') end}) return 'done' end) print(co(), co())",
+    "print(pcall(function() local x <close> = setmetatable({}, {__close = function(_, e) print('close', e) error('replaced', 0) end}) error('first', 0) end))",
+    "print(select(2, xpcall(function() error('boom') end, function(m) return (debug.traceback(m, 1):gsub('\\n.*', '')) end)))",
+    "print(pcall(('x').rep, {}), pcall(string.rep), select(2, pcall(table.sort, {3, 2, 1}, table.sort)))",
+    "local f = io.tmpfile() f:write('12 0x1p4 -3.5e1 junk') f:seek('set') print(f:read('n', 'n', 'n', 'n'))",
+    "print(os.getenv('SHIELD_SURELY_UNSET_VARIABLE'), type(os.getenv('PATH')))",
+    "local t = {year = 2024, month = 13, day = 32, hour = 25} os.time(t) print(t.year, t.month, t.day, t.hour, t.yday, t.wday)",
 ];
 
 #[test]

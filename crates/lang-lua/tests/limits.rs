@@ -36,6 +36,10 @@ fn instruction_budget_stops_loops_and_recursion() {
         "local function f() return f() end f()",
         "local t = setmetatable({}, {__index = function(t, k) return t[k] end}) local x pcall(function() x = t.a end) while true do end",
         "debug.sethook() while true do end",
+        // A script's hook runs beside the budget, never instead of it.
+        "debug.sethook(function() end, 'cr') local function f() end while true do f() end",
+        "debug.sethook(function() debug.sethook() end, 'r') while true do print() end",
+        "debug.sethook(function() while true do end end, 'c') print()",
         "local co = coroutine.wrap(function() while true do coroutine.yield() end end) while true do co() end",
         "while true do pcall(error, 'x') end",
         // Results grow by one a level: quadratic copying the budget pays for.
@@ -150,5 +154,50 @@ fn deep_recursion_is_a_lua_error() {
             out.starts_with("false") || out.starts_with("nil"),
             "{src}: {out}"
         );
+    }
+}
+
+/// Finalizers, hooks, `__close` handlers and the new io/os paths driven by
+/// a hostile script: every run ends as an outcome, under the limits.
+#[test]
+fn hostile_finalizers_hooks_and_closes_end_cleanly() {
+    for src in [
+        r#"setmetatable({}, {__gc = function() while true do end end}) collectgarbage()"#,
+        r#"setmetatable({}, {__gc = function() while true do end end})"#,
+        r#"setmetatable({}, {__gc = function() os.exit(7) end})"#,
+        r#"for i = 1, 1e5 do setmetatable({}, {__gc = function(o) _G.keep = o; setmetatable({}, getmetatable(o)) end}) end"#,
+        r#"local mt = {} mt.__gc = function(o) setmetatable({}, mt) end for i = 1, 100 do setmetatable({}, mt) end"#,
+        r#"setmetatable({}, {__gc = function() error(setmetatable({}, {__tostring = function() error('x') end})) end}) warn('@on') collectgarbage()"#,
+        r#"setmetatable({}, {__gc = function() coroutine.yield() end}) collectgarbage()"#,
+        r#"setmetatable({}, {__gc = function() collectgarbage() collectgarbage('step') end}) collectgarbage()"#,
+        r#"local t = setmetatable({}, {__mode = 'k'}) for i = 1, 1e4 do local k = {} t[k] = {k} end collectgarbage()"#,
+        r#"debug.sethook(function() error('hook') end, 'l') local x = 1"#,
+        r#"debug.sethook(function() debug.sethook(function() end, 'crl', 1) end, 'c') print()"#,
+        r#"debug.sethook(function(e) coroutine.yield() end, 'l') local co = coroutine.wrap(function() local a = 1 end) print(pcall(co))"#,
+        r#"debug.sethook(function() local t = {} for i = 1, 10 do t[i] = i end end, '', 1) for i = 1, 1000 do end"#,
+        r#"local co = coroutine.wrap(function() local x <close> = setmetatable({}, {__close = coroutine.yield}) error('e') end) print(pcall(co)) print(pcall(co))"#,
+        r#"local function f() local x <close> = setmetatable({}, {__close = function() error('c') end}) return f() end print(pcall(f))"#,
+        r#"local function f(n) local x <close> = setmetatable({}, {__close = function() end}) if n > 0 then return f(n - 1) end end f(1e6)"#,
+        r#"print(xpcall(function() local x <close> = setmetatable({}, {__close = function() error('a') end}) error('b') end, function(m) error('h') end))"#,
+        r#"local t = setmetatable({}, {__close = function() end}) for i = 1, 1e6 do local x <close> = t end"#,
+        r#"print(pcall(function() local x <close> = setmetatable({}, {__close = function(_, e) local y <close> = setmetatable({}, {__close = function() error(e) end}) error(1) end}) error(0) end))"#,
+        r#"debug.sethook(print, 'r') debug.sethook()"#,
+        r#"for i = 1, 200 do debug.getlocal(1, i) debug.getlocal(1, -i) end print(debug.getlocal(100, 1))"#,
+        r#"print(pcall(debug.setlocal, 1, 300, 1)) print(debug.setlocal(1, -1, 1))"#,
+        r#"local co = coroutine.create(function(...) coroutine.yield() end) coroutine.resume(co, 1, 2) print(debug.getlocal(co, 1, 1), debug.getlocal(co, 1, -1))"#,
+        r#"print(debug.traceback('x', 1e9), debug.traceback(coroutine.create(print)), debug.traceback(nil, -5))"#,
+        r#"io.tmpfile():write(('x'):rep(1e8))"#,
+        r#"local f = io.tmpfile() for i = 1, 1e6 do f:write('abcdefgh') end"#,
+        r#"local f = io.open('x.txt', 'w') f:setvbuf('full', 1e12) f:write('a') os.remove('x.txt') f:write('b') f:close()"#,
+        r#"print(os.rename('nope', 'x'), os.remove('main.lua'), os.time({year = 2^40, month = 1, day = 1}))"#,
+        r#"print(pcall(os.time, {year = 1e300, month = 1, day = 1}), pcall(os.time, {year = math.mininteger, month = 1, day = 1}))"#,
+        r#"print(pcall(os.time, {year = 2147483647, month = 2147483647, day = 2147483647, hour = 2147483647, min = 2147483647, sec = 2147483647}))"#,
+        r#"local f = io.tmpfile() f:write(('9'):rep(1000)) f:seek('set') print(f:read('n'))"#,
+        r#"print(load(('a,'):rep(300) .. 'a = 1'), load('local ' .. ('a,'):rep(300) .. 'a'))"#,
+        r#"print(pcall(string.rep)) print(pcall(('x').rep, {})) print(pcall(table.sort, 1)) getmetatable(io.stdout).__gc(io.stdout) print(io.stdout:write('ok\n'))"#,
+    ] {
+        let r = common::run_mem(src.as_bytes(), limited(5_000_000, 64 << 20));
+        let (o, _, _) = r.unwrap_or_else(|| panic!("panic: {src}"));
+        assert_ne!(o, Outcome::Error("panic".into()), "{src}");
     }
 }

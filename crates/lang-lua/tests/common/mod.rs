@@ -14,10 +14,12 @@ use shield_engine::{Engine, Job, Limits, Outcome, SystemClock};
 pub(crate) const ENCLAVE_STACK: usize = 8 << 20;
 
 /// Runs `entry` from directory `dir` on this crate's VM in a thread with the
-/// enclave's stack (so a host recursion bug shows as a failure, not a hang).
+/// enclave's stack (so a host recursion bug shows as a failure, not a hang),
+/// with the host's environment as development mode passes it.
 pub(crate) fn run_dir(dir: &Path, entry: &str, limits: Limits) -> (Outcome, Vec<u8>, Vec<u8>) {
     let dir = dir.to_path_buf();
     let entry = entry.to_owned();
+    let env: Vec<(String, String)> = std::env::vars().collect();
     std::thread::Builder::new()
         .stack_size(ENCLAVE_STACK)
         .spawn(move || {
@@ -26,7 +28,7 @@ pub(crate) fn run_dir(dir: &Path, entry: &str, limits: Limits) -> (Outcome, Vec<
             let o = shield_lang_lua::LuaVm::new().run(Job {
                 entry: &entry,
                 args: &[],
-                env: &[],
+                env: &env,
                 stdin: &mut std::io::empty(),
                 stdout: &mut out,
                 stderr: &mut err,
