@@ -345,6 +345,35 @@ fn deeply_nested_source_is_an_error() {
     }
 }
 
+/// The checked `compile`/`eval`/`exec` are native: no `__globals__` that
+/// would lead to the unchecked originals, and they behave as the builtins.
+#[test]
+fn checked_builtins_keep_their_originals_out_of_reach() {
+    let ran = run(
+        r#"
+import _shield
+print(hasattr(compile, "__globals__"), hasattr(exec, "__globals__"))
+_shield.keep_builtins(print, print, print)
+try:
+    exec("x = " + "[" * 100000)
+except SyntaxError as e:
+    print(e.msg)
+print(eval(" 1 + 2"), eval(compile("3*3", "f", "eval")))
+exec("y = 5")
+def f():
+    a = 7
+    return eval("a + 1")
+print(y, f())
+"#,
+        Limits::default(),
+    );
+    assert_eq!(ran.outcome, Outcome::Exited(0), "{}", text(&ran.stderr));
+    assert_eq!(
+        text(&ran.stdout),
+        "False False\ntoo many nested parentheses or operators\n3 9\n5 8\n"
+    );
+}
+
 #[test]
 fn runs_are_independent() {
     let first = run(
