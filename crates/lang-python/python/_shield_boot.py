@@ -317,22 +317,8 @@ def _flush():
             pass
 
 
-_max_recursion = 1000
-_setrecursionlimit = sys.setrecursionlimit
-
-
-def setrecursionlimit(limit):
-    """sys.setrecursionlimit, capped where the engine's stack holds."""
-    if not isinstance(limit, int):
-        raise TypeError("'%s' object cannot be interpreted as an integer"
-                        % type(limit).__name__)
-    if limit < 1:
-        raise ValueError("recursion limit must be greater or equal than 1")
-    _setrecursionlimit(min(limit, _max_recursion))
-
-
 def _setup(argv, script_dir, max_recursion, tick):
-    global _ModuleSpec, _max_recursion
+    global _ModuleSpec
     import _frozen_importlib
     _ModuleSpec = _frozen_importlib.ModuleSpec
     # No host files: the real-file primitives of _io refuse.
@@ -371,9 +357,9 @@ def _setup(argv, script_dir, max_recursion, tick):
     sys.excepthook = sys.__excepthook__ = _excepthook
     sys.unraisablehook = sys.__unraisablehook__ = _unraisablehook
     sys.dont_write_bytecode = True
-    _max_recursion = max_recursion
-    _setrecursionlimit(max_recursion)
-    sys.setrecursionlimit = setrecursionlimit
+    # Native, capped where the engine's stack holds (see src/host.rs).
+    _shield.setrecursionlimit(max_recursion)
+    sys.setrecursionlimit = _shield.setrecursionlimit
     # The limit hook (when there is a limit to check): every backward jump
     # and every function start calls back into the engine, and so does
     # every handler about to catch an exception: once a limit is reached,

@@ -19,6 +19,8 @@ thread_local! {
     /// script reaches only through this module's checked wrappers (a
     /// Python wrapper would expose them in its `__globals__`).
     static BUILTINS: RefCell<Option<[rustpython_vm::PyObjectRef; 3]>> = const { RefCell::new(None) };
+    /// The most `sys.setrecursionlimit` may set this run.
+    static RECURSION_CAP: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) };
     /// The run's open VFS files, by handle.
     static FILES: RefCell<Vec<Option<Box<dyn VfsFile>>>> = const { RefCell::new(Vec::new()) };
 }
@@ -28,6 +30,7 @@ pub(crate) fn reset_files() {
     FILES.with_borrow_mut(Vec::clear);
     SET_LOCAL_EVENTS.set(None);
     BUILTINS.set(None);
+    RECURSION_CAP.set(None);
 }
 
 /// The original builtin `compile` (0), `eval` (1) or `exec` (2).
@@ -205,6 +208,27 @@ mod _shield {
         if super::SET_LOCAL_EVENTS.with_borrow(Option::is_none) {
             super::SET_LOCAL_EVENTS.set(Some(set_local_events));
         }
+    }
+
+    /// `sys.setrecursionlimit`, capped at the engine's recursion limit
+    /// (the first call, from start-up, sets the cap).
+    #[pyfunction]
+    fn setrecursionlimit(limit: PyObjectRef, vm: &VirtualMachine) -> PyResult<()> {
+        let Some(limit) = limit.downcast_ref::<rustpython_vm::builtins::PyInt>() else {
+            return Err(vm.new_type_error(format!(
+                "'{}' object cannot be interpreted as an integer",
+                limit.class().name()
+            )));
+        };
+        let limit = limit.try_to_primitive::<i64>(vm).unwrap_or(i64::MAX);
+        if limit < 1 {
+            return Err(vm.new_value_error("recursion limit must be greater or equal than 1"));
+        }
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        let cap = super::RECURSION_CAP.get().unwrap_or(limit);
+        super::RECURSION_CAP.set(Some(cap));
+        vm.recursion_limit.set(limit.min(cap));
+        Ok(())
     }
 
     /// Keeps the original `compile`, `eval` and `exec`: once a run.
