@@ -81,6 +81,44 @@ fn check_nesting(
     ))
 }
 
+/// Whether `units` hold a `JUMP_BACKWARD_NO_INTERRUPT` that may close a
+/// loop without passing an instrumented backward jump: one whose target
+/// `t` does not lie in a loop whose JUMP_BACKWARD comes between `t` and the
+/// jump (then the straight path from `t` meets that back edge first). A
+/// handler's exit jumping back into its loop's body is such a safe one
+/// (and a handler fires EXCEPTION_HANDLED anyway); the exit of a `try`
+/// or `with` body ending a loop is not.
+fn has_silent_loop(units: &[rustpython_vm::bytecode::CodeUnit]) -> bool {
+    use rustpython_vm::bytecode::Instruction;
+    let mut instrumented = Vec::new();
+    let mut silent = Vec::new();
+    let mut extended: u32 = 0;
+    for (i, unit) in units.iter().enumerate() {
+        let arg = (extended << 8) | u32::from(u8::from(unit.arg));
+        extended = 0;
+        let arg = arg as usize;
+        match unit.op {
+            Instruction::ExtendedArg => extended = arg as u32,
+            // After the jump and its cache unit.
+            Instruction::JumpBackward { .. }
+            | Instruction::JumpBackwardJit
+            | Instruction::JumpBackwardNoJit
+            | Instruction::InstrumentedJumpBackward => {
+                instrumented.push((i, (i + 2).saturating_sub(arg)));
+            }
+            Instruction::JumpBackwardNoInterrupt { .. } => {
+                silent.push((i, (i + 1).saturating_sub(arg)));
+            }
+            _ => {}
+        }
+    }
+    silent.iter().any(|&(jump, target)| {
+        !instrumented
+            .iter()
+            .any(|&(back, to)| target <= back && back < jump && to <= target)
+    })
+}
+
 /// `sys.monitoring.events.LINE`.
 const LINE_EVENT: i32 = 1 << 5;
 /// The engine's `sys.monitoring` tool.
@@ -97,7 +135,11 @@ pub(crate) fn watch_loops(
     vm: &rustpython_vm::VirtualMachine,
 ) -> rustpython_vm::PyResult<()> {
     use rustpython_vm::builtins::PyCode;
-    use rustpython_vm::bytecode::Instruction;
+    // After the script (the engine's own reporting) nothing is counted;
+    // re-instrumenting code then can break RustPython frames in flight.
+    if crate::DISARMED.get() {
+        return Ok(());
+    }
     let Some(set_local_events) = SET_LOCAL_EVENTS.with_borrow(Clone::clone) else {
         return Ok(());
     };
@@ -106,12 +148,7 @@ pub(crate) fn watch_loops(
         let Some(code) = obj.downcast_ref::<PyCode>() else {
             continue;
         };
-        if code
-            .code
-            .instructions
-            .iter()
-            .any(|unit| matches!(unit.op, Instruction::JumpBackwardNoInterrupt { .. }))
-        {
+        if has_silent_loop(&code.code.instructions) {
             set_local_events.call((TOOL, obj.clone(), LINE_EVENT), vm)?;
         }
         for constant in code.code.constants.iter() {

@@ -224,6 +224,10 @@ while True:
         "while True:\n    try:\n        x = 1\n    finally:\n        pass\n",
         "def f():\n    while 1:\n        with open('main.py') as g:\n            pass\nf()\n",
         "exec('while True:\\n    try:\\n        pass\\n    except Exception:\\n        pass\\n')\n",
+        "for i in range(10**12):\n    try:\n        pass\n    except Exception:\n        pass\n",
+        "while True:\n    try:\n        for x in ():\n            pass\n    except Exception:\n        pass\n",
+        "for i in range(10**12):\n    try:\n        x = 1\n    except Exception:\n        pass\n    y = 2\n",
+        "while True:\n    try:\n        raise ValueError\n    except ValueError:\n        pass\n    x = 1\n",
     ] {
         assert_limit(&run(script, budget(50_000)), LimitKind::Instructions);
     }
