@@ -305,7 +305,7 @@ mod _shield {
             let is_text = source.downcast_ref::<PyStr>().is_some()
                 || source.downcast_ref::<PyBytes>().is_some()
                 || source.downcast_ref::<PyByteArray>().is_some();
-            let code = if is_text {
+            if is_text {
                 let mode = if which == 1 { "eval" } else { "exec" };
                 let text = if which == 1 {
                     // eval ignores leading spaces and tabs, as CPython's.
@@ -322,11 +322,13 @@ mod _shield {
                 let code = super::builtin(0, vm)?
                     .call((text, vm.ctx.new_str("<string>"), vm.ctx.new_str(mode)), vm)?;
                 args.args[0] = code.clone();
-                code
-            } else {
-                source
-            };
-            super::watch_loops(&code, vm)?;
+                super::watch_loops(&code, vm)?;
+            }
+            // A code object was watched by `compile` if the script made it;
+            // the frozen standard library's (run by the importer through
+            // here) is not watched: changing a code object's events while
+            // RustPython frames are suspended (a traceback being formatted
+            // by generators that import) can break those frames.
         }
         super::builtin(which, vm)?.call(args, vm)
     }

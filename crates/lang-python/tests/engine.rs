@@ -378,6 +378,23 @@ print(y, f())
     );
 }
 
+/// The limit hook must not disturb the standard library: formatting a
+/// traceback runs generators that import modules.
+#[test]
+fn tracebacks_under_a_budget() {
+    let ran = run(
+        "import traceback\ntry:\n    raise ValueError('x')\nexcept ValueError:\n    print(traceback.format_exc().splitlines()[-1])\ndef f(n):\n    return f(n + 1) + 1\nf(0)\n",
+        budget(100_000_000),
+    );
+    assert_eq!(text(&ran.stdout), "ValueError: x\n");
+    assert_eq!(ran.outcome.exit_status(), 1);
+    assert!(
+        text(&ran.stderr).contains("\nRecursionError: maximum recursion depth exceeded"),
+        "{}",
+        text(&ran.stderr)
+    );
+}
+
 #[test]
 fn runs_are_independent() {
     let first = run(
