@@ -201,51 +201,6 @@ def _check_source(source, filename):
                           (filename, line, 1, text))
 
 
-_compile = compile
-_eval = eval
-_exec = exec
-
-
-def compile(source, filename, mode, flags=0, dont_inherit=False, optimize=-1,
-            **kwargs):
-    _check_source(source, filename if isinstance(filename, str) else "<string>")
-    code = _compile(source, filename, mode, flags, dont_inherit, optimize, **kwargs)
-    _shield.watch_loops(code)
-    return code
-
-
-def eval(source, globals=None, locals=None):
-    _check_source(source, "<string>")
-    if isinstance(source, str):
-        source = _compile(source.lstrip(" \t"), "<string>", "eval")
-    elif isinstance(source, (bytes, bytearray)):
-        source = _compile(bytes(source).lstrip(b" \t"), "<string>", "eval")
-    _shield.watch_loops(source)
-    if globals is None:
-        frame = sys._getframe(1)
-        globals = frame.f_globals
-        if locals is None:
-            locals = frame.f_locals
-    elif locals is None:
-        locals = globals
-    return _eval(source, globals, locals)
-
-
-def exec(source, globals=None, locals=None, **kwargs):
-    _check_source(source, "<string>")
-    if isinstance(source, (str, bytes, bytearray)):
-        source = _compile(source, "<string>", "exec")
-    _shield.watch_loops(source)
-    if globals is None:
-        frame = sys._getframe(1)
-        globals = frame.f_globals
-        if locals is None:
-            locals = frame.f_locals
-    elif locals is None:
-        locals = globals
-    return _exec(source, globals, locals, **kwargs)
-
-
 class _VfsLoader:
     """Loads a module's source from the job's VFS."""
 
@@ -258,8 +213,8 @@ class _VfsLoader:
     def exec_module(self, module):
         module.__file__ = self.path
         source = _shield.read_file(self.path)
-        code = compile(source, self.path, "exec", dont_inherit=True)
-        _exec(code, module.__dict__)
+        code = _shield.compile(source, self.path, "exec", dont_inherit=True)
+        _shield.exec(code, module.__dict__)
 
     def get_source(self, name):
         return _shield.read_file(self.path).decode("utf-8")
@@ -362,22 +317,8 @@ def _flush():
             pass
 
 
-_max_recursion = 1000
-_setrecursionlimit = sys.setrecursionlimit
-
-
-def setrecursionlimit(limit):
-    """sys.setrecursionlimit, capped where the engine's stack holds."""
-    if not isinstance(limit, int):
-        raise TypeError("'%s' object cannot be interpreted as an integer"
-                        % type(limit).__name__)
-    if limit < 1:
-        raise ValueError("recursion limit must be greater or equal than 1")
-    _setrecursionlimit(min(limit, _max_recursion))
-
-
 def _setup(argv, script_dir, max_recursion, tick):
-    global _ModuleSpec, _max_recursion
+    global _ModuleSpec
     import _frozen_importlib
     _ModuleSpec = _frozen_importlib.ModuleSpec
     # No host files: the real-file primitives of _io refuse.
@@ -386,9 +327,12 @@ def _setup(argv, script_dir, max_recursion, tick):
     _io.open_code = _refuse
     import builtins
     builtins.open = open
-    builtins.compile = compile
-    builtins.eval = eval
-    builtins.exec = exec
+    # Checked wrappers, in the native module: the originals stay out of
+    # the script's reach.
+    _shield.keep_builtins(builtins.compile, builtins.eval, builtins.exec)
+    builtins.compile = _shield.compile
+    builtins.eval = _shield.eval
+    builtins.exec = _shield.exec
     # Codecs beyond UTF-8 and ASCII come from the frozen encodings package,
     # which registers its search function when imported.
     import encodings  # noqa: F401
@@ -413,9 +357,9 @@ def _setup(argv, script_dir, max_recursion, tick):
     sys.excepthook = sys.__excepthook__ = _excepthook
     sys.unraisablehook = sys.__unraisablehook__ = _unraisablehook
     sys.dont_write_bytecode = True
-    _max_recursion = max_recursion
-    _setrecursionlimit(max_recursion)
-    sys.setrecursionlimit = setrecursionlimit
+    # Native, capped where the engine's stack holds (see src/host.rs).
+    _shield.setrecursionlimit(max_recursion)
+    sys.setrecursionlimit = _shield.setrecursionlimit
     # The limit hook (when there is a limit to check): every backward jump
     # and every function start calls back into the engine, and so does
     # every handler about to catch an exception: once a limit is reached,

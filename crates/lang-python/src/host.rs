@@ -15,6 +15,12 @@ thread_local! {
     /// `sys.monitoring.set_local_events`, kept here (out of the script's
     /// reach) while a hooked run is active.
     static SET_LOCAL_EVENTS: RefCell<Option<rustpython_vm::PyObjectRef>> = const { RefCell::new(None) };
+    /// The original builtins `compile`, `eval` and `exec`, which the
+    /// script reaches only through this module's checked wrappers (a
+    /// Python wrapper would expose them in its `__globals__`).
+    static BUILTINS: RefCell<Option<[rustpython_vm::PyObjectRef; 3]>> = const { RefCell::new(None) };
+    /// The most `sys.setrecursionlimit` may set this run.
+    static RECURSION_CAP: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) };
     /// The run's open VFS files, by handle.
     static FILES: RefCell<Vec<Option<Box<dyn VfsFile>>>> = const { RefCell::new(Vec::new()) };
 }
@@ -23,6 +29,94 @@ thread_local! {
 pub(crate) fn reset_files() {
     FILES.with_borrow_mut(Vec::clear);
     SET_LOCAL_EVENTS.set(None);
+    BUILTINS.set(None);
+    RECURSION_CAP.set(None);
+}
+
+/// The original builtin `compile` (0), `eval` (1) or `exec` (2).
+fn builtin(
+    which: usize,
+    vm: &rustpython_vm::VirtualMachine,
+) -> rustpython_vm::PyResult<rustpython_vm::PyObjectRef> {
+    BUILTINS
+        .with_borrow(|b| b.as_ref().map(|b| b[which].clone()))
+        .ok_or_else(|| vm.new_system_error("shield: builtins not kept"))
+}
+
+/// Refuses a source nested too deeply to compile on the engine's stack
+/// (see src/nesting.rs) with a SyntaxError, as CPython refuses 200 nested
+/// parentheses. Not a string (an AST, a code object): nothing to check.
+fn check_nesting(
+    source: &rustpython_vm::PyObject,
+    filename: &str,
+    vm: &rustpython_vm::VirtualMachine,
+) -> rustpython_vm::PyResult<()> {
+    use rustpython_vm::builtins::{PyByteArray, PyBytes, PyStr};
+    let text = if let Some(s) = source.downcast_ref::<PyStr>() {
+        s.to_string_lossy().into_owned()
+    } else if let Some(b) = source.downcast_ref::<PyBytes>() {
+        String::from_utf8_lossy(b.as_bytes()).into_owned()
+    } else if let Some(b) = source.downcast_ref::<PyByteArray>() {
+        String::from_utf8_lossy(&b.borrow_buf()).into_owned()
+    } else {
+        return Ok(());
+    };
+    let Some(line) = crate::nesting::too_deep(&text) else {
+        return Ok(());
+    };
+    let shown = text
+        .lines()
+        .nth(line.saturating_sub(1))
+        .map_or_else(|| vm.ctx.none(), |l| vm.ctx.new_str(l).into());
+    let details = vm.ctx.new_tuple(vec![
+        vm.ctx.new_str(filename).into(),
+        vm.ctx.new_int(line).into(),
+        vm.ctx.new_int(1).into(),
+        shown,
+    ]);
+    let message = vm.ctx.new_str("too many nested parentheses or operators");
+    Err(vm.new_exception(
+        vm.ctx.exceptions.syntax_error.to_owned(),
+        vec![message.into(), details.into()],
+    ))
+}
+
+/// Whether `units` hold a `JUMP_BACKWARD_NO_INTERRUPT` that may close a
+/// loop without passing an instrumented backward jump: one whose target
+/// `t` does not lie in a loop whose JUMP_BACKWARD comes between `t` and the
+/// jump (then the straight path from `t` meets that back edge first). A
+/// handler's exit jumping back into its loop's body is such a safe one
+/// (and a handler fires EXCEPTION_HANDLED anyway); the exit of a `try`
+/// or `with` body ending a loop is not.
+fn has_silent_loop(units: &[rustpython_vm::bytecode::CodeUnit]) -> bool {
+    use rustpython_vm::bytecode::Instruction;
+    let mut instrumented = Vec::new();
+    let mut silent = Vec::new();
+    let mut extended: u32 = 0;
+    for (i, unit) in units.iter().enumerate() {
+        let arg = (extended << 8) | u32::from(u8::from(unit.arg));
+        extended = 0;
+        let arg = arg as usize;
+        match unit.op {
+            Instruction::ExtendedArg => extended = arg as u32,
+            // After the jump and its cache unit.
+            Instruction::JumpBackward { .. }
+            | Instruction::JumpBackwardJit
+            | Instruction::JumpBackwardNoJit
+            | Instruction::InstrumentedJumpBackward => {
+                instrumented.push((i, (i + 2).saturating_sub(arg)));
+            }
+            Instruction::JumpBackwardNoInterrupt { .. } => {
+                silent.push((i, (i + 1).saturating_sub(arg)));
+            }
+            _ => {}
+        }
+    }
+    silent.iter().any(|&(jump, target)| {
+        !instrumented
+            .iter()
+            .any(|&(back, to)| target <= back && back < jump && to <= target)
+    })
 }
 
 /// `sys.monitoring.events.LINE`.
@@ -41,7 +135,11 @@ pub(crate) fn watch_loops(
     vm: &rustpython_vm::VirtualMachine,
 ) -> rustpython_vm::PyResult<()> {
     use rustpython_vm::builtins::PyCode;
-    use rustpython_vm::bytecode::Instruction;
+    // After the script (the engine's own reporting) nothing is counted;
+    // re-instrumenting code then can break RustPython frames in flight.
+    if crate::DISARMED.get() {
+        return Ok(());
+    }
     let Some(set_local_events) = SET_LOCAL_EVENTS.with_borrow(Clone::clone) else {
         return Ok(());
     };
@@ -50,12 +148,7 @@ pub(crate) fn watch_loops(
         let Some(code) = obj.downcast_ref::<PyCode>() else {
             continue;
         };
-        if code
-            .code
-            .instructions
-            .iter()
-            .any(|unit| matches!(unit.op, Instruction::JumpBackwardNoInterrupt { .. }))
-        {
+        if has_silent_loop(&code.code.instructions) {
             set_local_events.call((TOOL, obj.clone(), LINE_EVENT), vm)?;
         }
         for constant in code.code.constants.iter() {
@@ -117,7 +210,9 @@ fn read_mode() -> OpenMode {
 mod _shield {
     use std::io::{SeekFrom, Write};
 
-    use rustpython_vm::builtins::{PyBytesRef, PyListRef, PyUtf8StrRef};
+    use rustpython_vm::builtins::{
+        PyByteArray, PyBytes, PyBytesRef, PyListRef, PyStr, PyUtf8StrRef,
+    };
     use rustpython_vm::function::{ArgBytesLike, FuncArgs};
     use rustpython_vm::{PyObjectRef, PyResult, VirtualMachine};
     use shield_engine::vfs::{EntryKind, OpenMode};
@@ -143,10 +238,111 @@ mod _shield {
         Ok(bytes.len())
     }
 
-    /// Keeps `sys.monitoring.set_local_events` for [`super::watch_loops`].
+    /// Keeps `sys.monitoring.set_local_events` for [`super::watch_loops`]:
+    /// once a run (start-up calls it; a script cannot replace it).
     #[pyfunction]
     fn keep_monitor(set_local_events: PyObjectRef) {
-        super::SET_LOCAL_EVENTS.set(Some(set_local_events));
+        if super::SET_LOCAL_EVENTS.with_borrow(Option::is_none) {
+            super::SET_LOCAL_EVENTS.set(Some(set_local_events));
+        }
+    }
+
+    /// `sys.setrecursionlimit`, capped at the engine's recursion limit
+    /// (the first call, from start-up, sets the cap).
+    #[pyfunction]
+    fn setrecursionlimit(limit: PyObjectRef, vm: &VirtualMachine) -> PyResult<()> {
+        let Some(limit) = limit.downcast_ref::<rustpython_vm::builtins::PyInt>() else {
+            return Err(vm.new_type_error(format!(
+                "'{}' object cannot be interpreted as an integer",
+                limit.class().name()
+            )));
+        };
+        let limit = limit.try_to_primitive::<i64>(vm).unwrap_or(i64::MAX);
+        if limit < 1 {
+            return Err(vm.new_value_error("recursion limit must be greater or equal than 1"));
+        }
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        let cap = super::RECURSION_CAP.get().unwrap_or(limit);
+        super::RECURSION_CAP.set(Some(cap));
+        vm.recursion_limit.set(limit.min(cap));
+        Ok(())
+    }
+
+    /// Keeps the original `compile`, `eval` and `exec`: once a run.
+    #[pyfunction]
+    fn keep_builtins(compile: PyObjectRef, eval: PyObjectRef, exec: PyObjectRef) {
+        if super::BUILTINS.with_borrow(Option::is_none) {
+            super::BUILTINS.set(Some([compile, eval, exec]));
+        }
+    }
+
+    /// The script's `compile`: nesting checked, loops watched.
+    #[pyfunction]
+    fn compile(args: FuncArgs, vm: &VirtualMachine) -> PyResult {
+        if let Some(source) = args.args.first().or_else(|| args.kwargs.get("source")) {
+            let filename = args
+                .args
+                .get(1)
+                .or_else(|| args.kwargs.get("filename"))
+                .and_then(|f| {
+                    f.downcast_ref::<PyStr>()
+                        .map(|s| s.to_string_lossy().into_owned())
+                })
+                .unwrap_or_else(|| "<string>".to_owned());
+            super::check_nesting(source, &filename, vm)?;
+        }
+        let code = super::builtin(0, vm)?.call(args, vm)?;
+        super::watch_loops(&code, vm)?;
+        Ok(code)
+    }
+
+    /// The script's `eval` and `exec` (`which` 1 or 2): a source string is
+    /// checked and compiled here, its loops watched, then run by the
+    /// original in the caller's namespace (no Python frame in between).
+    fn run_source(which: usize, mut args: FuncArgs, vm: &VirtualMachine) -> PyResult {
+        if let Some(source) = args.args.first().cloned() {
+            super::check_nesting(&source, "<string>", vm)?;
+            let is_text = source.downcast_ref::<PyStr>().is_some()
+                || source.downcast_ref::<PyBytes>().is_some()
+                || source.downcast_ref::<PyByteArray>().is_some();
+            if is_text {
+                let mode = if which == 1 { "eval" } else { "exec" };
+                let text = if which == 1 {
+                    // eval ignores leading spaces and tabs, as CPython's.
+                    match source.downcast_ref::<PyStr>() {
+                        Some(s) => vm
+                            .ctx
+                            .new_str(s.to_string_lossy().trim_start_matches([' ', '\t']))
+                            .into(),
+                        None => source,
+                    }
+                } else {
+                    source
+                };
+                let code = super::builtin(0, vm)?
+                    .call((text, vm.ctx.new_str("<string>"), vm.ctx.new_str(mode)), vm)?;
+                args.args[0] = code.clone();
+                super::watch_loops(&code, vm)?;
+            }
+            // A code object was watched by `compile` if the script made it;
+            // the frozen standard library's (run by the importer through
+            // here) is not watched: changing a code object's events while
+            // RustPython frames are suspended (a traceback being formatted
+            // by generators that import) can break those frames.
+        }
+        super::builtin(which, vm)?.call(args, vm)
+    }
+
+    /// See [`run_source`].
+    #[pyfunction]
+    fn eval(args: FuncArgs, vm: &VirtualMachine) -> PyResult {
+        run_source(1, args, vm)
+    }
+
+    /// See [`run_source`].
+    #[pyfunction]
+    fn exec(args: FuncArgs, vm: &VirtualMachine) -> PyResult {
+        run_source(2, args, vm)
     }
 
     /// See [`super::watch_loops`].

@@ -10,18 +10,24 @@
 //! time zone) is replaced by a UTC-only one, and `_io`'s real-file
 //! primitives refuse.
 //!
-//! Not yet enclave-safe: creating a RustPython 0.5 interpreter always runs
-//! `rustpython_vm::getpath`, which probes the host's file system
-//! (`statx`, `access`, `getcwd` on the executable's folders); under the
-//! enclave's seccomp filter those calls end the enclave (see the
-//! `syscalls` test).
+//! Under the enclave's sandbox: creating a RustPython 0.5 interpreter
+//! always runs `rustpython_vm::getpath` and formats `sys.version` in local
+//! time, which probe the host's file system (`statx`, `getcwd`,
+//! `readlink`, `openat` of /etc/localtime...). The Python enclave answers
+//! those calls ENOSYS; RustPython then falls back to defaults, and the
+//! engine replaces every value derived from them that a script could see
+//! (`sys.prefix`, `sys.executable`, `sys.version`...). See the `sandbox`
+//! test.
 //!
-//! Limits: every backward jump and every Python function start calls back
-//! into the engine (`sys.monitoring`, which the script cannot reach after
-//! start-up), which counts the instruction budget and polls
-//! [`Job::heap_exceeded`]. Once a limit is reached, every later hook call
-//! and write raises again, so the run unwinds to the top even through
-//! `except BaseException:`, and ends with the limit.
+//! Limits: every backward jump, every Python function start and every
+//! exception handler about to run calls back into the engine
+//! (`sys.monitoring`, which the script cannot reach after start-up), which
+//! counts the instruction budget and polls [`Job::heap_exceeded`]; loops
+//! whose back edge fires no JUMP event get LINE events instead. Once a
+//! limit is reached, every later hook call and write raises again, so the
+//! run unwinds to the top even through `except BaseException:`, and ends
+//! with the limit. Operations that would build one object bigger than the
+//! memory limit are refused before they allocate (see `guard`).
 //!
 //! The host's parts of the job are reached through a scoped thread-local
 //! set for the duration of [`PythonEngine::run`]: runs on different threads

@@ -224,6 +224,10 @@ while True:
         "while True:\n    try:\n        x = 1\n    finally:\n        pass\n",
         "def f():\n    while 1:\n        with open('main.py') as g:\n            pass\nf()\n",
         "exec('while True:\\n    try:\\n        pass\\n    except Exception:\\n        pass\\n')\n",
+        "for i in range(10**12):\n    try:\n        pass\n    except Exception:\n        pass\n",
+        "while True:\n    try:\n        for x in ():\n            pass\n    except Exception:\n        pass\n",
+        "for i in range(10**12):\n    try:\n        x = 1\n    except Exception:\n        pass\n    y = 2\n",
+        "while True:\n    try:\n        raise ValueError\n    except ValueError:\n        pass\n    x = 1\n",
     ] {
         assert_limit(&run(script, budget(50_000)), LimitKind::Instructions);
     }
@@ -343,6 +347,52 @@ fn deeply_nested_source_is_an_error() {
             &source[..20]
         );
     }
+}
+
+/// The checked `compile`/`eval`/`exec` are native: no `__globals__` that
+/// would lead to the unchecked originals, and they behave as the builtins.
+#[test]
+fn checked_builtins_keep_their_originals_out_of_reach() {
+    let ran = run(
+        r#"
+import _shield
+print(hasattr(compile, "__globals__"), hasattr(exec, "__globals__"))
+_shield.keep_builtins(print, print, print)
+try:
+    exec("x = " + "[" * 100000)
+except SyntaxError as e:
+    print(e.msg)
+print(eval(" 1 + 2"), eval(compile("3*3", "f", "eval")))
+exec("y = 5")
+def f():
+    a = 7
+    return eval("a + 1")
+print(y, f())
+"#,
+        Limits::default(),
+    );
+    assert_eq!(ran.outcome, Outcome::Exited(0), "{}", text(&ran.stderr));
+    assert_eq!(
+        text(&ran.stdout),
+        "False False\ntoo many nested parentheses or operators\n3 9\n5 8\n"
+    );
+}
+
+/// The limit hook must not disturb the standard library: formatting a
+/// traceback runs generators that import modules.
+#[test]
+fn tracebacks_under_a_budget() {
+    let ran = run(
+        "import traceback\ntry:\n    raise ValueError('x')\nexcept ValueError:\n    print(traceback.format_exc().splitlines()[-1])\ndef f(n):\n    return f(n + 1) + 1\nf(0)\n",
+        budget(100_000_000),
+    );
+    assert_eq!(text(&ran.stdout), "ValueError: x\n");
+    assert_eq!(ran.outcome.exit_status(), 1);
+    assert!(
+        text(&ran.stderr).contains("\nRecursionError: maximum recursion depth exceeded"),
+        "{}",
+        text(&ran.stderr)
+    );
 }
 
 #[test]

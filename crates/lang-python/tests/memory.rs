@@ -209,3 +209,45 @@ fn deep_recursion() {
     let outcome = bomb("def f(n):\n    return f(n + 1) + 1\nf(0)\n");
     assert!(outcome.contains("RecursionError"), "{outcome}");
 }
+
+#[test]
+fn sized_constructors_and_padding() {
+    let mut failed = Vec::new();
+    for source in [
+        "x = bytes(10**10)\n",
+        "x = bytearray(10**10)\n",
+        "x = 'x'.ljust(10**10)\n",
+        "x = 'x'.center(10**10)\n",
+        "x = '1'.zfill(10**10)\n",
+        "x = format(1, '10000000000')\n",
+        "x = f'{1:>{10**10}}'\n",
+        "x = f'{2.5:.{10**10}f}'\n",
+        "x = '{:^10000000000}'.format('a')\n",
+        "x = tuple(range(10**10))\n",
+        "x = '%1000000000d' % 1\n",
+        "x = '%-*s' % (10**9, 'a')\n",
+        "x = b'%.1000000000d' % 1\n",
+        "x = list(range(10**10))\n",
+        "x = ','.join(['ab'] * 10**6) * 1000\n",
+    ] {
+        let out = Command::new(std::env::current_exe().expect("test binary"))
+            .args([
+                "memory_bomb_child",
+                "--exact",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(BOMB, source)
+            .output()
+            .expect("child runs");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        if !out.status.success() || !stdout.contains("<<<OUTCOME Limit { kind: Memory") {
+            failed.push(format!(
+                "{source:?}: {} {}",
+                out.status,
+                stdout.lines().find(|l| l.contains("OUTCOME")).unwrap_or("")
+            ));
+        }
+    }
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
+}
