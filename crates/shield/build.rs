@@ -19,6 +19,12 @@ fn main() {
             "squirrel-dev",
             "SHIELD_SQUIRREL_DEV_ENCLAVE",
         ),
+        ("python-enclave", "python", "SHIELD_PYTHON_ENCLAVE"),
+        (
+            "python-dev-enclave",
+            "python-dev",
+            "SHIELD_PYTHON_DEV_ENCLAVE",
+        ),
     ] {
         shield_build::EnclaveBuild::new(package, variable)
             .signing_key("../../enclaves/signing-key.pem")

@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 
 /// The benchmarks, in the order they run.
-const BENCHES: [(&str, &str); 7] = [
+const BENCHES: [(&str, &str); 8] = [
     ("shield-channel", "channel"),
     ("runtime-tests", "transitions"),
     ("shield-services", "services"),
@@ -31,14 +31,16 @@ const BENCHES: [(&str, &str); 7] = [
     ("shield-lang-squirrel", "ratio"),
     ("shield-lang-js", "vs"),
     ("shield-lang-lua", "compare"),
+    ("shield-lang-python", "pyperformance"),
 ];
 
 /// The engine benchmarks whose tables go into BENCHMARKS.md as they print
 /// them: (bench, block name).
-const ENGINE_TABLES: [(&str, &str); 3] = [
+const ENGINE_TABLES: [(&str, &str); 4] = [
     ("ratio", "squirrel-vs-sq"),
     ("vs", "js-vs-references"),
     ("compare", "lua-vm-vs-references"),
+    ("pyperformance", "python-vs-references"),
 ];
 
 fn main() -> ExitCode {

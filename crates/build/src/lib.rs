@@ -237,6 +237,17 @@ fn tracked_inputs(dep_info: &str, workspace: &Path) -> Vec<PathBuf> {
             paths.insert(PathBuf::from(current));
         }
     }
+    // A file a build script generated (e.g. into OUT_DIR, then included)
+    // stands for what that script read: the absolute paths it named with
+    // `rerun-if-changed`, in the `output` file beside its `out/` folder.
+    let generated_from: Vec<PathBuf> = paths
+        .iter()
+        .filter_map(|source| build_script_dir(source))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .flat_map(|dir| build_script_inputs(&dir))
+        .collect();
+    paths.extend(generated_from);
     let manifests: Vec<PathBuf> = paths
         .iter()
         .filter_map(|source| {
@@ -251,6 +262,39 @@ fn tracked_inputs(dep_info: &str, workspace: &Path) -> Vec<PathBuf> {
     paths.insert(workspace.join("Cargo.toml"));
     paths.insert(workspace.join("Cargo.lock"));
     paths.into_iter().collect()
+}
+
+/// The `target/<profile>/build/<package>-<hash>` folder `path` was
+/// generated in, if it lies in one's `out/`.
+fn build_script_dir(path: &Path) -> Option<PathBuf> {
+    path.ancestors()
+        .find(|dir| {
+            dir.file_name().is_some_and(|n| n == "out")
+                && dir
+                    .parent()
+                    .and_then(Path::parent)
+                    .and_then(Path::file_name)
+                    .is_some_and(|n| n == "build")
+        })
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+}
+
+/// The absolute paths a build script named with `rerun-if-changed` (both
+/// spellings, `cargo:` and `cargo::`), from its recorded `output`. Relative
+/// ones are relative to a package folder this file does not name: left out.
+fn build_script_inputs(dir: &Path) -> Vec<PathBuf> {
+    let Ok(text) = std::fs::read_to_string(dir.join("output")) else {
+        return Vec::new();
+    };
+    text.lines()
+        .filter_map(|line| {
+            line.strip_prefix("cargo::rerun-if-changed=")
+                .or_else(|| line.strip_prefix("cargo:rerun-if-changed="))
+        })
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .collect()
 }
 
 fn env(name: &str) -> Result<String, String> {
@@ -339,6 +383,33 @@ mod tests {
         .into_iter()
         .collect();
         assert_eq!(got, want);
+    }
+
+    #[test]
+    fn a_generated_file_stands_for_what_its_build_script_read() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path();
+        let build = dir.join("target/release/build/frozen-0123abcd");
+        std::fs::create_dir_all(build.join("out")).unwrap();
+        let generated = build.join("out/blob.bin");
+        std::fs::write(&generated, "").unwrap();
+        let python = dir.join("crate/python");
+        std::fs::write(
+            build.join("output"),
+            format!(
+                "cargo::rerun-if-changed={}\ncargo:rerun-if-changed={}\n\
+                 cargo:rerun-if-changed=build.rs\ncargo:rustc-env=X=1\n",
+                python.display(),
+                python.join("boot.py").display()
+            ),
+        )
+        .unwrap();
+        let text = format!("/t/enclave: {}\n", generated.display());
+        let got = tracked_inputs(&text, dir);
+        assert!(got.contains(&generated), "{got:?}");
+        assert!(got.contains(&python), "{got:?}");
+        assert!(got.contains(&python.join("boot.py")), "{got:?}");
+        assert!(!got.iter().any(|p| p.ends_with("build.rs")), "{got:?}");
     }
 
     #[test]

@@ -17,11 +17,18 @@ pub enum Language {
     Js,
     /// Squirrel 3.2.
     Squirrel,
+    /// Python 3.
+    Python,
 }
 
 impl Language {
     /// Every supported language.
-    pub const ALL: &'static [Language] = &[Language::Lua, Language::Js, Language::Squirrel];
+    pub const ALL: &'static [Language] = &[
+        Language::Lua,
+        Language::Js,
+        Language::Squirrel,
+        Language::Python,
+    ];
 
     /// The name used in JSON and on the command line.
     pub fn as_str(&self) -> &'static str {
@@ -29,6 +36,7 @@ impl Language {
             Language::Lua => "lua",
             Language::Js => "js",
             Language::Squirrel => "squirrel",
+            Language::Python => "python",
         }
     }
 
@@ -38,6 +46,7 @@ impl Language {
             Language::Lua => "Lua",
             Language::Js => "JavaScript",
             Language::Squirrel => "Squirrel",
+            Language::Python => "Python",
         }
     }
 
@@ -47,6 +56,7 @@ impl Language {
             Language::Lua => &[],
             Language::Js => &["javascript"],
             Language::Squirrel => &[],
+            Language::Python => &["py"],
         }
     }
 
@@ -56,6 +66,7 @@ impl Language {
             Language::Lua => &["lua"],
             Language::Js => &["js", "mjs"],
             Language::Squirrel => &["nut"],
+            Language::Python => &["py"],
         }
     }
 

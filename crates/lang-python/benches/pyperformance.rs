@@ -132,10 +132,12 @@ fn main() {
         sorted[2].as_secs_f64() * 1e3
     );
 
+    println!();
     println!(
-        "{:<14} {:>9} {:>9} {:>9} {:>9} {:>8} {:>8} {:>8}",
-        "program", "engine s", "hooked s", "CPython s", "PyPy s", "/CPython", "/PyPy", "hook"
+        "| program | engine s | with limits s | CPython 3.13 s | PyPy s | engine / CPython | \
+         engine / PyPy | limits cost |"
     );
+    println!("|---|---|---|---|---|---|---|---|");
     let (mut vs_cpython, mut vs_pypy, mut hook) = (Vec::new(), Vec::new(), Vec::new());
     for name in PROGRAMS {
         let program =
@@ -171,7 +173,7 @@ fn main() {
         rp.inspect(|r| vs_pypy.push(*r));
         hook.push(hooked / ours);
         println!(
-            "{:<14} {:>9.2} {:>9.2} {:>9} {:>9} {:>8} {:>8} {:>8.2}",
+            "| {} | {:.2} | {:.2} | {} | {} | {} | {} | {:.2} |",
             name,
             ours,
             hooked,
@@ -182,8 +184,9 @@ fn main() {
             hooked / ours
         );
     }
+    println!();
     println!(
-        "geometric mean: engine/CPython {:.2}, engine/PyPy {:.2}, hooked/unhooked {:.2}",
+        "geometric mean: engine/CPython {:.2}, engine/PyPy {:.2}, with limits/without {:.2}",
         geomean(&vs_cpython),
         geomean(&vs_pypy),
         geomean(&hook)

@@ -201,6 +201,16 @@ def _check_source(source, filename):
                           (filename, line, 1, text))
 
 
+class _NamespaceLoader:
+    """A namespace package's loader (PEP 420): nothing to run."""
+
+    def create_module(self, spec):
+        return None
+
+    def exec_module(self, module):
+        pass
+
+
 class _VfsLoader:
     """Loads a module's source from the job's VFS."""
 
@@ -227,6 +237,7 @@ class _VfsFinder:
     def find_spec(cls, name, path=None, target=None):
         last = name.rpartition(".")[2]
         bases = sys.path if path is None else path
+        portions = []
         for base in bases:
             if not isinstance(base, str):
                 continue
@@ -240,6 +251,14 @@ class _VfsFinder:
             module = prefix + last + ".py"
             if _shield.stat(module) == "file":
                 return _ModuleSpec(name, _VfsLoader(module), origin=module)
+            if _shield.stat(prefix + last) == "dir":
+                portions.append(prefix + last)
+        if portions:
+            # A namespace package (PEP 420): folders without __init__.py,
+            # taken only when no module or regular package is found.
+            spec = _ModuleSpec(name, _NamespaceLoader(), is_package=True)
+            spec.submodule_search_locations = portions
+            return spec
         return None
 
     @classmethod

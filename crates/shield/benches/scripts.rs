@@ -124,7 +124,7 @@ fn main() {
 
 /// (language, directory of programs relative to this crate, an empty
 /// script's name, programs) for the languages besides Lua.
-const OTHER_LANGUAGES: [(&str, &str, &str, [&str; 2]); 2] = [
+const OTHER_LANGUAGES: [(&str, &str, &str, [&str; 2]); 3] = [
     (
         "JavaScript",
         "../lang-js/benches/programs",
@@ -136,6 +136,12 @@ const OTHER_LANGUAGES: [(&str, &str, &str, [&str; 2]); 2] = [
         "../lang-squirrel/benches/programs",
         "empty.nut",
         ["fib.nut", "sort.nut"],
+    ),
+    (
+        "Python",
+        "../lang-python/benches/programs",
+        "empty.py",
+        ["fib.py", "sort.py"],
     ),
 ];
 

@@ -354,6 +354,53 @@ fn the_demo_runs_every_step_and_refuses_the_tampered_bundle() {
     }
 }
 
+/// The demo's program of every language, run in place by `shield exec`
+/// (development mode: modules in a subfolder, found through the host's
+/// listing) and natively, prints the demo's summary.
+#[test]
+fn the_demo_programs_run_under_exec_in_every_language() {
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("demo");
+    for language in shield_bundle::Language::ALL {
+        let dir = tempfile::tempdir().unwrap();
+        copy_tree(&demo.join(language.as_str()), dir.path());
+        copy_tree(&demo.join("data"), &dir.path().join("data"));
+        let entry = format!("main.{}", language.extensions()[0]);
+        for native in [false, true] {
+            let mut args = vec!["exec"];
+            if native {
+                args.push("--native");
+            }
+            args.push(&entry);
+            let out = Command::new(env!("CARGO_BIN_EXE_shield"))
+                .args(&args)
+                .current_dir(dir.path())
+                .env("SHIELD_STATE_DIR", dir.path().join(".state"))
+                .output()
+                .unwrap();
+            assert_eq!(
+                stdout(&out),
+                "6 readings from 4 sites; mean 19.00, highest 25.50 at TOP-SECRET-SITE-south\n\
+                 wrote report.txt\n",
+                "{language} {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
 /// `shield args` in `dir`, killed if it runs past a minute (a guard
 /// against hanging, not a timing check).
 fn shield_or_hang(dir: &Path, args: &[&str]) -> Output {

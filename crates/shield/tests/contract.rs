@@ -146,8 +146,41 @@ const SQUIRREL: Scripts = Scripts {
               }",
 };
 
+const PYTHON: Scripts = Scripts {
+    lang: "python",
+    entry: "main.py",
+    round_trip: "# SCRIPT-MARKER-6d1f\n\
+        import os, sys\n\
+        data = open('data.txt').read()\n\
+        stdin = sys.stdin.read()\n\
+        print(' '.join(sys.argv[1:]))\n\
+        print(os.environ.get('GREETING', 'none'), os.getenv('HOME', 'none'))\n\
+        sys.stdout.write(data + stdin)\n\
+        os.makedirs('out', exist_ok=True)\n\
+        with open('out/copy.txt', 'w') as out:\n\
+        \x20   for i in range(1, 3001):\n\
+        \x20       out.write('WRITTEN-MARKER-' + 'c3a9 ' + str(i) + '\\n')\n\
+        print('OUTPUT-MARKER-' + '90be')\n\
+        print('STDERR-MARKER-' + '51aa', file=sys.stderr)\n\
+        sys.exit(7)\n",
+    throws: "raise ValueError('boom')",
+    forever: "n = 0\nwhile True:\n    n += 1\n",
+    allocates: "t = []\ns = 'x'\nwhile True:\n    s = s + s\n    t.append(s)\n",
+    chatters: "while True:\n    print('and on and on')\n",
+    recurses: (
+        "def f(n):\n    return 1 + f(n + 1)\nf(1)\n",
+        1,
+        "RecursionError",
+    ),
+    escapes: "for p in ['/etc/passwd', '../outside.txt']:\n\
+        \x20   try:\n\
+        \x20       open(p).read()\n\
+        \x20   except OSError:\n\
+        \x20       print('refused')\n",
+};
+
 /// Every language this `shield` carries.
-const LANGUAGES: &[&Scripts] = &[&LUA, &JS, &SQUIRREL];
+const LANGUAGES: &[&Scripts] = &[&LUA, &JS, &SQUIRREL, &PYTHON];
 
 const DATA: &str = "DATA-MARKER-44e0 the confidential input\n";
 const STDIN: &str = "STDIN-MARKER-7b2c\n";

@@ -40,6 +40,13 @@ fn program(language: Language) -> [(&'static str, &'static str); 2] {
                 include_str!("../../demo/squirrel/lib/stats.nut"),
             ),
         ],
+        Language::Python => [
+            ("main.py", include_str!("../../demo/python/main.py")),
+            (
+                "lib/stats.py",
+                include_str!("../../demo/python/lib/stats.py"),
+            ),
+        ],
     }
 }
 

@@ -233,6 +233,13 @@ impl bridge::Ocalls for ScriptHost {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return 0,
             Err(_) => return -13,
         };
+        // A directory is no file: "nothing there", so the enclave's VFS
+        // goes on to list it.
+        match file.metadata() {
+            Ok(meta) if meta.is_dir() => return 0,
+            Ok(_) => {}
+            Err(_) => return -13,
+        }
         match read_at(&mut file, offset, buf) {
             Ok(n) => {
                 *got = n as u64;

@@ -35,6 +35,7 @@ const PRODUCTION: &[EmbeddedEnclave] = &[
     embedded!(Lua, false, "SHIELD_LUA_ENCLAVE"),
     embedded!(Js, false, "SHIELD_JS_ENCLAVE"),
     embedded!(Squirrel, false, "SHIELD_SQUIRREL_ENCLAVE"),
+    embedded!(Python, false, "SHIELD_PYTHON_ENCLAVE"),
 ];
 
 /// The development enclaves: production's runtime and engine plus
@@ -43,6 +44,7 @@ const DEVELOPMENT: &[EmbeddedEnclave] = &[
     embedded!(Lua, true, "SHIELD_LUA_DEV_ENCLAVE"),
     embedded!(Js, true, "SHIELD_JS_DEV_ENCLAVE"),
     embedded!(Squirrel, true, "SHIELD_SQUIRREL_DEV_ENCLAVE"),
+    embedded!(Python, true, "SHIELD_PYTHON_DEV_ENCLAVE"),
 ];
 
 /// The one of `enclaves` for `language` (each language has one: the
@@ -110,6 +112,7 @@ mod tests {
             Language::Lua => 1,
             Language::Js => 2,
             Language::Squirrel => 3,
+            Language::Python => 4,
         }
     }
 

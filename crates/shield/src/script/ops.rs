@@ -510,6 +510,7 @@ pub(crate) fn engine(language: Language) -> Box<dyn shield_engine::Engine> {
         Language::Lua => Box::new(shield_engine::lua::LuaEngine::new()),
         Language::Js => Box::new(shield_lang_js::JsEngine::new()),
         Language::Squirrel => Box::new(shield_lang_squirrel::SquirrelEngine::new()),
+        Language::Python => Box::new(shield_lang_python::PythonEngine::new()),
     }
 }
 

@@ -1,0 +1,2 @@
+def describe():
+    return "tool from a namespace package"
