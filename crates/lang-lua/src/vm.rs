@@ -2037,6 +2037,28 @@ impl Vm<'_> {
                     }
                 };
             }
+            // A binary operator whose number cases `fast_arith` folds to
+            // its one case; the right operand a register (`r`) or a
+            // constant (`k`).
+            macro_rules! arith_op {
+                ($op:ident, $a:ident, $i:ident, r) => {
+                    arith_op!(@ $op, $a, $i, self.stack[base + gc($i)])
+                };
+                ($op:ident, $a:ident, $i:ident, k) => {
+                    arith_op!(@ $op, $a, $i, k[gc($i)])
+                };
+                (@ $op:ident, $a:ident, $i:ident, $y:expr) => {{
+                    let v = match fast_arith($op, &self.stack[base + gb($i)], &$y) {
+                        Some(v) => v,
+                        None => {
+                            let (x, y) = (r!(gb($i)), $y);
+                            save!();
+                            self.arith($op, x, y)?
+                        }
+                    };
+                    r!($a) = v;
+                }};
+            }
             // Line and count hooks, seen at frame entry and after native
             // calls (where `debug.sethook` changes them).
             let hooked = self.line_hooks();
@@ -2268,86 +2290,14 @@ impl Vm<'_> {
                     }
                     // One arm an operator, so that `fast_arith` folds to its
                     // one case (a shared arm re-dispatched on the opcode).
-                    MOD => {
-                        let (x, y) = (r!(gb(i)), r!(gc(i)));
-                        r!(a) = match fast_arith(MOD, x, y) {
-                            Some(v) => v,
-                            None => {
-                                save!();
-                                self.arith(MOD, x, y)?
-                            }
-                        };
-                    }
-                    POW => {
-                        let (x, y) = (r!(gb(i)), r!(gc(i)));
-                        r!(a) = match fast_arith(POW, x, y) {
-                            Some(v) => v,
-                            None => {
-                                save!();
-                                self.arith(POW, x, y)?
-                            }
-                        };
-                    }
-                    IDIV => {
-                        let (x, y) = (r!(gb(i)), r!(gc(i)));
-                        r!(a) = match fast_arith(IDIV, x, y) {
-                            Some(v) => v,
-                            None => {
-                                save!();
-                                self.arith(IDIV, x, y)?
-                            }
-                        };
-                    }
-                    BAND => {
-                        let (x, y) = (r!(gb(i)), r!(gc(i)));
-                        r!(a) = match fast_arith(BAND, x, y) {
-                            Some(v) => v,
-                            None => {
-                                save!();
-                                self.arith(BAND, x, y)?
-                            }
-                        };
-                    }
-                    BOR => {
-                        let (x, y) = (r!(gb(i)), r!(gc(i)));
-                        r!(a) = match fast_arith(BOR, x, y) {
-                            Some(v) => v,
-                            None => {
-                                save!();
-                                self.arith(BOR, x, y)?
-                            }
-                        };
-                    }
-                    BXOR => {
-                        let (x, y) = (r!(gb(i)), r!(gc(i)));
-                        r!(a) = match fast_arith(BXOR, x, y) {
-                            Some(v) => v,
-                            None => {
-                                save!();
-                                self.arith(BXOR, x, y)?
-                            }
-                        };
-                    }
-                    SHL => {
-                        let (x, y) = (r!(gb(i)), r!(gc(i)));
-                        r!(a) = match fast_arith(SHL, x, y) {
-                            Some(v) => v,
-                            None => {
-                                save!();
-                                self.arith(SHL, x, y)?
-                            }
-                        };
-                    }
-                    SHR => {
-                        let (x, y) = (r!(gb(i)), r!(gc(i)));
-                        r!(a) = match fast_arith(SHR, x, y) {
-                            Some(v) => v,
-                            None => {
-                                save!();
-                                self.arith(SHR, x, y)?
-                            }
-                        };
-                    }
+                    MOD => arith_op!(MOD, a, i, r),
+                    POW => arith_op!(POW, a, i, r),
+                    IDIV => arith_op!(IDIV, a, i, r),
+                    BAND => arith_op!(BAND, a, i, r),
+                    BOR => arith_op!(BOR, a, i, r),
+                    BXOR => arith_op!(BXOR, a, i, r),
+                    SHL => arith_op!(SHL, a, i, r),
+                    SHR => arith_op!(SHR, a, i, r),
                     // The common constant operations inline their number cases,
                     // as ADD does (float math spends its time here).
                     ADDK => {
@@ -2397,66 +2347,12 @@ impl Vm<'_> {
                         };
                         r!(a) = v;
                     }
-                    MODK => {
-                        let (x, y) = (r!(gb(i)), k[gc(i)]);
-                        r!(a) = match fast_arith(MOD, x, y) {
-                            Some(v) => v,
-                            None => {
-                                save!();
-                                self.arith(MOD, x, y)?
-                            }
-                        };
-                    }
-                    POWK => {
-                        let (x, y) = (r!(gb(i)), k[gc(i)]);
-                        r!(a) = match fast_arith(POW, x, y) {
-                            Some(v) => v,
-                            None => {
-                                save!();
-                                self.arith(POW, x, y)?
-                            }
-                        };
-                    }
-                    IDIVK => {
-                        let (x, y) = (r!(gb(i)), k[gc(i)]);
-                        r!(a) = match fast_arith(IDIV, x, y) {
-                            Some(v) => v,
-                            None => {
-                                save!();
-                                self.arith(IDIV, x, y)?
-                            }
-                        };
-                    }
-                    BANDK => {
-                        let (x, y) = (r!(gb(i)), k[gc(i)]);
-                        r!(a) = match fast_arith(BAND, x, y) {
-                            Some(v) => v,
-                            None => {
-                                save!();
-                                self.arith(BAND, x, y)?
-                            }
-                        };
-                    }
-                    BORK => {
-                        let (x, y) = (r!(gb(i)), k[gc(i)]);
-                        r!(a) = match fast_arith(BOR, x, y) {
-                            Some(v) => v,
-                            None => {
-                                save!();
-                                self.arith(BOR, x, y)?
-                            }
-                        };
-                    }
-                    BXORK => {
-                        let (x, y) = (r!(gb(i)), k[gc(i)]);
-                        r!(a) = match fast_arith(BXOR, x, y) {
-                            Some(v) => v,
-                            None => {
-                                save!();
-                                self.arith(BXOR, x, y)?
-                            }
-                        };
-                    }
+                    MODK => arith_op!(MOD, a, i, k),
+                    POWK => arith_op!(POW, a, i, k),
+                    IDIVK => arith_op!(IDIV, a, i, k),
+                    BANDK => arith_op!(BAND, a, i, k),
+                    BORK => arith_op!(BOR, a, i, k),
+                    BXORK => arith_op!(BXOR, a, i, k),
                     ADDI => {
                         let x = r!(gb(i));
                         let imm = simm(gc(i));
@@ -3052,12 +2948,13 @@ impl Vm<'_> {
     }
 }
 
-/// Arithmetic on two numbers of the same kind without errors or
-/// metamethods; `None` sends the operation to the general path.
+/// The number cases of a binary operator; `None` for anything else (and
+/// for integer division by zero). Operands by reference, so tags are read in
+/// place rather than 16-byte values copied through the loop's stack frame.
 #[inline(always)]
-fn fast_arith(op: u8, x: Value, y: Value) -> Option<Value> {
+fn fast_arith(op: u8, x: &Value, y: &Value) -> Option<Value> {
     match (x, y) {
-        (Value::Int(p), Value::Int(q)) => Some(Value::Int(match op {
+        (&Value::Int(p), &Value::Int(q)) => Some(Value::Int(match op {
             ADD => p.wrapping_add(q),
             SUB => p.wrapping_sub(q),
             MUL => p.wrapping_mul(q),
@@ -3072,7 +2969,7 @@ fn fast_arith(op: u8, x: Value, y: Value) -> Option<Value> {
             POW => return Some(Value::Num((p as f64).powf(q as f64))),
             _ => return None,
         })),
-        (Value::Num(p), Value::Num(q)) => Some(Value::Num(match op {
+        (&Value::Num(p), &Value::Num(q)) => Some(Value::Num(match op {
             ADD => p + q,
             SUB => p - q,
             MUL => p * q,
