@@ -114,6 +114,20 @@ impl Table {
         }
     }
 
+    /// Stores non-nil `v` under string key `s` if the key is present with a
+    /// non-nil value (no growth, no new key); false otherwise.
+    #[inline]
+    pub fn replace_str(&mut self, s: u32, v: Value) -> bool {
+        match self.slot(Value::Str(s, s)) {
+            Some(i) if !self.nodes[i].val.is_nil() => {
+                self.nodes[i].val = v;
+                self.absent = 0;
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Raw get.
     #[inline]
     pub fn get(&self, k: Value) -> Value {

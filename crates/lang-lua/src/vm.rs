@@ -2131,36 +2131,30 @@ impl Vm<'_> {
                         save!();
                         self.set_fast(t, key, v)?;
                     }
+                    // The table arms match on the registers in place: a
+                    // register copied whole to a local went through the
+                    // frame as one 16-byte store read back as two 8-byte
+                    // loads, a store-forwarding stall (perf on fannkuch).
                     GETTABLE => {
-                        let t = r!(gb(i));
-                        let key = r!(gc(i));
-                        if let (Value::Table(th), Value::Int(ik)) = (t, key) {
+                        if let Value::Table(th) = self.stack[base + gb(i)] {
                             let tb = self.heap.tables.get(th);
-                            let u = (ik as u64).wrapping_sub(1);
-                            if u < tb.arr.len() as u64 {
-                                let v = tb.arr[u as usize];
-                                if !v.is_nil() || tb.meta.is_none() {
-                                    r!(a) = v;
-                                    continue;
-                                }
-                            }
-                        }
-                        if let Value::Table(th) = t {
-                            let tb = self.heap.tables.get(th);
-                            let v = tb.get(key);
+                            let v = match &self.stack[base + gc(i)] {
+                                &Value::Int(ik) => tb.get_int(ik),
+                                key => tb.get(*key),
+                            };
                             if !v.is_nil() || tb.meta.is_none() {
                                 r!(a) = v;
                                 continue;
                             }
                         }
+                        let (t, key) = (r!(gb(i)), r!(gc(i)));
                         save!();
                         let v = self.index_described(t, key, fi, gb(i))?;
                         r!(a) = v;
                     }
                     GETI => {
-                        let t = r!(gb(i));
                         let key = gc(i) as i64;
-                        if let Value::Table(th) = t {
+                        if let Value::Table(th) = self.stack[base + gb(i)] {
                             let tb = self.heap.tables.get(th);
                             let v = tb.get_int(key);
                             if !v.is_nil() || tb.meta.is_none() {
@@ -2168,14 +2162,15 @@ impl Vm<'_> {
                                 continue;
                             }
                         }
+                        let t = r!(gb(i));
                         save!();
                         let v = self.index_described(t, Value::Int(key), fi, gb(i))?;
                         r!(a) = v;
                     }
                     GETFIELD => {
-                        let t = r!(gb(i));
-                        let key = k[gc(i)];
-                        if let (Value::Table(th), Value::Str(s, _)) = (t, key) {
+                        if let Value::Table(th) = self.stack[base + gb(i)]
+                            && let Value::Str(s, _) = k[gc(i)]
+                        {
                             let tb = self.heap.tables.get(th);
                             let v = tb.get_str(s);
                             if !v.is_nil() || tb.meta.is_none() {
@@ -2183,30 +2178,42 @@ impl Vm<'_> {
                                 continue;
                             }
                         }
+                        let (t, key) = (r!(gb(i)), k[gc(i)]);
                         save!();
                         let v = self.index_described(t, key, fi, gb(i))?;
                         r!(a) = v;
                     }
                     SETTABLE => {
-                        let (t, key, v) = (r!(a), r!(gb(i)), r!(gc(i)));
                         // Fast path: a non-nil store into the array part of a
                         // table without metatable.
-                        if let (Value::Table(th), Value::Int(ik)) = (t, key)
-                            && !v.is_nil()
+                        if let Value::Table(th) = self.stack[base + a]
+                            && let Value::Int(ik) = self.stack[base + gb(i)]
+                            && !self.stack[base + gc(i)].is_nil()
                         {
                             let tb = self.heap.tables.get_mut(th);
                             let u = (ik as u64).wrapping_sub(1);
                             if tb.meta.is_none() && u < tb.arr.len() as u64 {
-                                tb.arr[u as usize] = v;
+                                tb.arr[u as usize] = self.stack[base + gc(i)];
                                 continue;
                             }
                         }
+                        let (t, key, v) = (r!(a), r!(gb(i)), r!(gc(i)));
                         save!();
                         if let Err(e) = self.set_fast(t, key, v) {
                             return Err(self.describe_index_err(e, t, fi, a));
                         }
                     }
                     SETI => {
+                        if let Value::Table(th) = self.stack[base + a]
+                            && !self.stack[base + gc(i)].is_nil()
+                        {
+                            let tb = self.heap.tables.get_mut(th);
+                            let u = (gb(i) as u64).wrapping_sub(1);
+                            if tb.meta.is_none() && u < tb.arr.len() as u64 {
+                                tb.arr[u as usize] = self.stack[base + gc(i)];
+                                continue;
+                            }
+                        }
                         let (t, v) = (r!(a), r!(gc(i)));
                         save!();
                         if let Err(e) = self.set_fast(t, Value::Int(gb(i) as i64), v) {
@@ -2214,6 +2221,17 @@ impl Vm<'_> {
                         }
                     }
                     SETFIELD => {
+                        // Fast path: overwriting a present field of a table
+                        // without metatable.
+                        if let Value::Table(th) = self.stack[base + a]
+                            && let Value::Str(s, _) = k[gb(i)]
+                            && !self.stack[base + gc(i)].is_nil()
+                        {
+                            let tb = self.heap.tables.get_mut(th);
+                            if tb.meta.is_none() && tb.replace_str(s, self.stack[base + gc(i)]) {
+                                continue;
+                            }
+                        }
                         let (t, key, v) = (r!(a), k[gb(i)], r!(gc(i)));
                         save!();
                         if let Err(e) = self.set_fast(t, key, v) {
