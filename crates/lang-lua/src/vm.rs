@@ -2075,7 +2075,7 @@ impl Vm<'_> {
                 pc += 1;
                 let a = ga(i);
                 match op(i) {
-                    MOVE => r!(a) = r!(gb(i)),
+                    MOVE => r!(a) = self.stack[base + gb(i)].split_copy(),
                     LOADK => {
                         let bx = gbx(i);
                         if bx == 0xFFFF && op(code[pc]) == EXTRAARG {
