@@ -1932,13 +1932,22 @@ impl Vm<'_> {
             self.call_hook("return")?;
             self.top = top;
         }
-        let Some(f) = self.frames.pop() else {
+        // Fields are read in place: the frame was written field by field
+        // moments ago, and a whole-frame copy reads it back in 16-byte
+        // pieces that cannot be forwarded from those stores (a stall on
+        // every return; perf on sort's comparator).
+        let Some(fr) = self.frames.last() else {
             return Ok(true);
         };
+        let (func, nvar, base, ret) = (fr.func, fr.nvarargs, fr.base, fr.ret);
+        let (nresults, protect, host_entry) = (fr.nresults, fr.protect, fr.host_entry);
+        let closing = self.tbc.last().is_some_and(|&i| i >= base);
+        let saved = if closing { Some(*fr) } else { None };
+        self.frames.pop();
         if !self.open.is_empty() {
-            self.close_upvals(f.func - f.nvarargs);
+            self.close_upvals(func - nvar);
         }
-        if self.tbc.last().is_some_and(|&i| i >= f.base) {
+        if let Some(f) = saved {
             // Results are copied away first: __close may use the stack.
             let vals: Vec<Value> = self.stack[src..src + n].to_vec();
             let root = self.roots.len();
@@ -1952,15 +1961,15 @@ impl Vm<'_> {
             self.frames.pop();
             self.stack[src..src + n].copy_from_slice(&vals);
         }
-        self.finish_results(src, n, f.ret, f.nresults, f.protect);
-        if f.host_entry {
+        self.finish_results(src, n, ret, nresults, protect);
+        if host_entry {
             return Ok(true);
         }
         if self.frames.is_empty() && self.cur != 0 {
             // The coroutine's main function returned.
             let top = self.top;
-            let nres = top - f.ret;
-            self.co_return(f.ret, nres)?;
+            let nres = top - ret;
+            self.co_return(ret, nres)?;
         }
         Ok(false)
     }
@@ -1977,7 +1986,9 @@ impl Vm<'_> {
                 self.exit_run = false;
                 return Ok(());
             }
-            let Some(&frame) = self.frames.last() else {
+            // The frame's fields are read in place, not copied whole (see
+            // `do_return`).
+            let Some(frame) = self.frames.last() else {
                 return Ok(());
             };
             let fi = self.frames.len() - 1;
@@ -1987,7 +1998,8 @@ impl Vm<'_> {
                 }
                 continue 'frames;
             }
-            let cl = match self.stack[frame.func] {
+            let (ffunc, base, mut pc, redo) = (frame.func, frame.base, frame.pc, frame.redo);
+            let cl = match self.stack[ffunc] {
                 Value::Func(h) => h,
                 _ => rt!(self, "internal: frame without function"),
             };
@@ -2004,9 +2016,7 @@ impl Vm<'_> {
             };
             let code = &proto.code[..];
             let k = &proto.consts[..];
-            let base = frame.base;
-            let mut pc = frame.pc;
-            if frame.redo {
+            if redo {
                 pc -= 1;
                 self.frames[fi].redo = false;
             }
@@ -2583,17 +2593,18 @@ impl Vm<'_> {
                         let is_lua = matches!(f, Value::Func(h) if matches!(self.heap.funcs.get(h), Func::Lua { .. }));
                         if is_lua
                             && self.tbc.last().is_none_or(|&t| t < base)
-                            && frame.protect == Protect::None
+                            && self.frames[fi].protect == Protect::None
                         {
                             // Reuse the frame: move function and arguments down.
+                            let dst = ffunc - self.frames[fi].nvarargs;
                             if !self.open.is_empty() {
-                                self.close_upvals(frame.func - frame.nvarargs);
+                                self.close_upvals(dst);
                             }
-                            let dst = frame.func - frame.nvarargs;
                             for j in 0..=nargs {
                                 self.stack[dst + j] = self.stack[func + j];
                             }
-                            let old = self.frames.pop().unwrap_or(frame);
+                            let old = self.frames[fi];
+                            self.frames.pop();
                             self.precall(
                                 dst,
                                 nargs,
@@ -2636,7 +2647,7 @@ impl Vm<'_> {
                         continue 'frames;
                     }
                     RETURN1 => {
-                        let f = self.frames[fi];
+                        let f = &self.frames[fi];
                         if self
                             .open
                             .last()
@@ -2649,10 +2660,11 @@ impl Vm<'_> {
                             && f.nresults >= 0
                         {
                             // Common case: one value to a fixed-results call.
+                            let (ret, nres) = (f.ret, f.nresults as usize);
                             let v = r!(a);
-                            self.stack[f.ret] = v;
-                            for j in 1..f.nresults as usize {
-                                self.stack[f.ret + j] = Value::Nil;
+                            self.stack[ret] = v;
+                            for j in 1..nres {
+                                self.stack[ret + j] = Value::Nil;
                             }
                             self.frames.pop();
                             self.budget -= pc as i64;
@@ -2771,14 +2783,14 @@ impl Vm<'_> {
                         r!(a) = Value::Func(h);
                     }
                     VARARG => {
-                        let nvar = frame.nvarargs;
+                        let nvar = self.frames[fi].nvarargs;
                         let want = gc(i) as i32 - 1;
                         let n = if want < 0 { nvar } else { want as usize };
                         if want < 0 {
                             self.ensure_stack(base + a + n + 1)?;
                             self.top = base + a + n;
                         }
-                        let src = frame.func - nvar;
+                        let src = ffunc - nvar;
                         for j in 0..n {
                             self.stack[base + a + j] = if j < nvar {
                                 self.stack[src + j]
