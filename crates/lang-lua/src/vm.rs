@@ -135,6 +135,11 @@ pub trait Host {
 pub struct Vm<'h> {
     /// All objects.
     pub heap: Heap,
+    /// The dispatch loop's prototype cache (closure, collection epoch,
+    /// prototype) kept between runs of the loop, so a host call of the same
+    /// function again (a sort comparator, a gsub callback, a metamethod)
+    /// skips the lookup and the reference count.
+    proto_cache: Option<(u32, u64, Rc<Proto>)>,
     /// Running thread's values.
     pub stack: Vec<Value>,
     /// Running thread's frames.
@@ -250,6 +255,7 @@ impl<'h> Vm<'h> {
         let tm_names = TM_NAMES.iter().map(|n| heap.intern(n.as_bytes())).collect();
         Vm {
             heap,
+            proto_cache: None,
             stack: Vec::with_capacity(1024),
             frames: Vec::new(),
             open: Vec::new(),
@@ -1974,13 +1980,21 @@ impl Vm<'_> {
         Ok(false)
     }
 
-    /// The dispatch loop.
+    /// The dispatch loop, with the prototype cache taken out of the VM
+    /// while it runs (a nested run starts with none) and put back after.
     fn execute(&mut self) -> LResult<()> {
+        let mut cache = self.proto_cache.take();
+        let r = self.execute_with(&mut cache);
+        self.proto_cache = cache;
+        r
+    }
+
+    /// The dispatch loop proper.
+    fn execute_with(&mut self, cache: &mut Option<(u32, u64, Rc<Proto>)>) -> LResult<()> {
         // The prototype of the last frame's closure: a call to the same
         // function (recursion) or a return to it skips the lookup and the
         // reference count. Keyed by collection epoch, as a freed closure's
         // handle can be reused.
-        let mut cache: Option<(u32, u64, Rc<Proto>)> = None;
         'frames: loop {
             if self.exit_run {
                 self.exit_run = false;
@@ -2004,13 +2018,13 @@ impl Vm<'_> {
                 _ => rt!(self, "internal: frame without function"),
             };
             let epoch = self.heap.epoch;
-            if !matches!(&cache, Some((c, e, _)) if *c == cl && *e == epoch) {
-                cache = match self.heap.funcs.get(cl) {
+            if !matches!(cache, Some((c, e, _)) if *c == cl && *e == epoch) {
+                *cache = match self.heap.funcs.get(cl) {
                     Func::Lua { proto, .. } => Some((cl, epoch, proto.clone())),
                     Func::Native { .. } => rt!(self, "internal: native frame"),
                 };
             }
-            let proto: &Rc<Proto> = match &cache {
+            let proto: &Rc<Proto> = match cache {
                 Some((_, _, p)) => p,
                 None => rt!(self, "internal: no prototype"),
             };
