@@ -2272,6 +2272,35 @@ impl Vm<'_> {
                         let obj = r!(gb(i));
                         let key = k[gc(i)];
                         r!(a + 1) = obj;
+                        // Fast path: the method in the table itself, or in
+                        // a table its metatable's `__index` names (a class).
+                        if let Value::Table(th) = obj
+                            && let Value::Str(s, _) = key
+                        {
+                            let tb = self.heap.tables.get(th);
+                            let v = tb.get_str(s);
+                            let meta = tb.meta;
+                            match meta {
+                                None => {
+                                    r!(a) = v;
+                                    continue;
+                                }
+                                Some(_) if !v.is_nil() => {
+                                    r!(a) = v;
+                                    continue;
+                                }
+                                Some(m) => {
+                                    if let Value::Table(ih) = self.tm_of(m, tm::INDEX) {
+                                        let it = self.heap.tables.get(ih);
+                                        let w = it.get_str(s);
+                                        if !w.is_nil() || it.meta.is_none() {
+                                            r!(a) = w;
+                                            continue;
+                                        }
+                                    }
+                                }
+                            }
+                        }
                         save!();
                         let v = self.index_described(obj, key, fi, gb(i))?;
                         r!(a) = v;
