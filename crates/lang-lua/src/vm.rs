@@ -29,6 +29,9 @@ pub enum LErr {
     Exit(i32),
 }
 
+/// The largest transfer buffer kept for reuse (values).
+const XFER_KEEP: usize = 64;
+
 /// Result of VM operations.
 pub type LResult<T> = Result<T, LErr>;
 
@@ -140,6 +143,10 @@ pub struct Vm<'h> {
     /// function again (a sort comparator, a gsub callback, a metamethod)
     /// skips the lookup and the reference count.
     proto_cache: Option<(u32, u64, Rc<Proto>)>,
+    /// A spare buffer for the values a resume, yield or coroutine return
+    /// hands over, so a transfer does not allocate (kept only while small,
+    /// as it is outside the memory accounting).
+    xfer: Vec<Value>,
     /// Running thread's values.
     pub stack: Vec<Value>,
     /// Running thread's frames.
@@ -256,6 +263,7 @@ impl<'h> Vm<'h> {
         Vm {
             heap,
             proto_cache: None,
+            xfer: Vec::new(),
             stack: Vec::with_capacity(1024),
             frames: Vec::new(),
             open: Vec::new(),
@@ -1352,6 +1360,9 @@ impl<'h> Vm<'h> {
         self.ensure_stack(ret + n.max(nresults.max(0) as usize) + 8)?;
         self.stack[ret..ret + n].copy_from_slice(&vals);
         self.adjust(ret, n, nresults);
+        if vals.capacity() <= XFER_KEEP {
+            self.xfer = vals;
+        }
         Ok(())
     }
 
@@ -1385,9 +1396,8 @@ impl<'h> Vm<'h> {
             }
             self.place(at.ret, vals, at.nresults, at.protect)?;
         } else {
-            let mut all = Vec::with_capacity(vals.len() + 1);
-            all.push(Value::Bool(ok));
-            all.extend(vals);
+            let mut all = vals;
+            all.insert(0, Value::Bool(ok));
             self.place(at.ret, all, at.nresults, at.protect)?;
         }
         if at.host_entry {
@@ -1396,9 +1406,17 @@ impl<'h> Vm<'h> {
         Ok(())
     }
 
+    /// The `n` values at `src` in the spare transfer buffer.
+    fn take_xfer(&mut self, src: usize, n: usize) -> Vec<Value> {
+        let mut vals = std::mem::take(&mut self.xfer);
+        vals.clear();
+        vals.extend_from_slice(&self.stack[src..src + n]);
+        vals
+    }
+
     /// The coroutine's main function returned `n` values at `src`.
     fn co_return(&mut self, src: usize, n: usize) -> LResult<()> {
-        let vals = self.stack[src..src + n].to_vec();
+        let vals = self.take_xfer(src, n);
         self.heap.threads.get_mut(self.cur).status = Some(CoStatus::Dead);
         self.co_deliver(true, vals)
     }
@@ -1424,7 +1442,7 @@ impl<'h> Vm<'h> {
             if self.heap.threads.get(co).nny > 0 {
                 rt!(self, "attempt to yield across a C-call boundary");
             }
-            let vals = self.stack[func + 1..func + 1 + nargs].to_vec();
+            let vals = self.take_xfer(func + 1, nargs);
             let th = self.heap.threads.get_mut(co);
             th.yield_at = Some((ret, nresults, protect));
             th.status = Some(CoStatus::Suspended);
@@ -1445,7 +1463,7 @@ impl<'h> Vm<'h> {
                 _ => rt!(self, "bad argument #1 to 'resume' (coroutine expected)"),
             }
         };
-        let vals = self.stack[args..func + 1 + nargs].to_vec();
+        let vals = self.take_xfer(args, func + 1 + nargs - args);
         let status = self.heap.threads.get(co).status;
         if status != Some(CoStatus::Suspended) {
             let msg = if status == Some(CoStatus::Dead) {
