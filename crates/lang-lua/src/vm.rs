@@ -2715,13 +2715,16 @@ impl Vm<'_> {
                             .is_none_or(|&(o, _)| (o as usize) < f.func - f.nvarargs)
                             && f.protect == Protect::None
                             && self.hook_mask == 0
-                            && !f.host_entry
                             && (fi > 0 || self.cur == 0)
                             && self.tbc.last().is_none_or(|&t| t < f.base)
                             && f.nresults >= 0
+                            && f.ret + (f.nresults as usize) < self.stack.len()
                         {
-                            // Common case: one value to a fixed-results call.
+                            // Common case: one value to a fixed-results call
+                            // (from Lua, or from the host: a sort comparator,
+                            // a callback, a metamethod).
                             let (ret, nres) = (f.ret, f.nresults as usize);
+                            let host_entry = f.host_entry;
                             let v = r!(a);
                             self.stack[ret] = v;
                             for j in 1..nres {
@@ -2731,6 +2734,10 @@ impl Vm<'_> {
                             self.budget -= pc as i64;
                             if self.budget < 0 {
                                 return Err(LErr::Limit(LimitKind::Instructions));
+                            }
+                            if host_entry {
+                                self.top = ret + nres;
+                                return Ok(());
                             }
                             continue 'frames;
                         }
