@@ -2,7 +2,8 @@
 //! (`shield_engine::lua::LuaEngine`, in-process) and by the reference
 //! `lua5.4` (a process, so its figure includes process start, about 1 ms),
 //! in one run; prints times, ratios against lua5.4 and geometric means.
-//! `cargo bench -p shield-lang-lua` (release). Outputs are compared too.
+//! `cargo bench -p shield-lang-lua` (release; `SHIELD_BENCH_REPS=N` runs
+//! each engine N times a program, 3 by default). Outputs are compared too.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -208,7 +209,13 @@ fn median(mut v: Vec<Duration>) -> Duration {
 }
 
 fn main() {
-    let reps = 3;
+    // Repetitions of each engine on each program (median taken); more
+    // steady on a loaded machine with `SHIELD_BENCH_REPS=7`.
+    let reps = std::env::var("SHIELD_BENCH_REPS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(3);
     let dir = std::env::temp_dir().join(format!("shield-lang-lua-bench-{}", std::process::id()));
     let _ = std::fs::create_dir_all(&dir);
     let have_lua = run_lua(&dir, "print(1)").is_some();

@@ -92,6 +92,24 @@ impl Table {
         }
     }
 
+    /// `slot` for an interned string key: the probe compares handles only
+    /// (field access, globals and method lookup all come here).
+    #[inline]
+    fn slot_str(&self, s: u32) -> Option<usize> {
+        if self.nodes.is_empty() {
+            return None;
+        }
+        let mask = self.nodes.len() - 1;
+        let mut i = (hash(Value::Str(s, s)) >> 32) as usize & mask;
+        loop {
+            match self.nodes[i].key {
+                Value::Str(h, _) if h == s => return Some(i),
+                Value::Nil => return None,
+                _ => i = (i + 1) & mask,
+            }
+        }
+    }
+
     /// Raw get with an integer key.
     #[inline]
     pub fn get_int(&self, i: i64) -> Value {
@@ -108,9 +126,23 @@ impl Table {
     /// Raw get with a string key handle.
     #[inline]
     pub fn get_str(&self, s: u32) -> Value {
-        match self.slot(Value::Str(s, s)) {
+        match self.slot_str(s) {
             Some(i) => self.nodes[i].val,
             None => Value::Nil,
+        }
+    }
+
+    /// Stores non-nil `v` under string key `s` if the key is present with a
+    /// non-nil value (no growth, no new key); false otherwise.
+    #[inline]
+    pub fn replace_str(&mut self, s: u32, v: Value) -> bool {
+        match self.slot_str(s) {
+            Some(i) if !self.nodes[i].val.is_nil() => {
+                self.nodes[i].val = v;
+                self.absent = 0;
+                true
+            }
+            _ => false,
         }
     }
 

@@ -39,6 +39,26 @@ pub enum Value {
 }
 
 impl Value {
+    /// A copy made as two 8-byte loads (tag, payload) rather than one
+    /// 16-byte load: values are usually written as two 8-byte stores, and a
+    /// 16-byte load spanning both cannot take them from the store buffer
+    /// (a stall on every register move right after an arithmetic result).
+    #[inline(always)]
+    pub fn split_copy(&self) -> Value {
+        match *self {
+            Value::Nil => Value::Nil,
+            Value::Bool(b) => Value::Bool(b),
+            Value::Int(i) => Value::Int(i),
+            Value::Num(f) => Value::Num(f),
+            Value::Str(h, id) => Value::Str(h, id),
+            Value::Table(h) => Value::Table(h),
+            Value::Func(h) => Value::Func(h),
+            Value::Thread(h) => Value::Thread(h),
+            Value::UData(h) => Value::UData(h),
+            Value::Light(p) => Value::Light(p),
+        }
+    }
+
     /// Lua truthiness: everything but `nil` and `false`.
     #[inline]
     pub fn truthy(self) -> bool {

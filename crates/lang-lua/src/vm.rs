@@ -29,6 +29,9 @@ pub enum LErr {
     Exit(i32),
 }
 
+/// The largest transfer buffer kept for reuse (values).
+const XFER_KEEP: usize = 64;
+
 /// Result of VM operations.
 pub type LResult<T> = Result<T, LErr>;
 
@@ -135,6 +138,15 @@ pub trait Host {
 pub struct Vm<'h> {
     /// All objects.
     pub heap: Heap,
+    /// The dispatch loop's prototype cache (closure, collection epoch,
+    /// prototype) kept between runs of the loop, so a host call of the same
+    /// function again (a sort comparator, a gsub callback, a metamethod)
+    /// skips the lookup and the reference count.
+    proto_cache: Option<(u32, u64, Rc<Proto>)>,
+    /// A spare buffer for the values a resume, yield or coroutine return
+    /// hands over, so a transfer does not allocate (kept only while small,
+    /// as it is outside the memory accounting).
+    xfer: Vec<Value>,
     /// Running thread's values.
     pub stack: Vec<Value>,
     /// Running thread's frames.
@@ -250,6 +262,8 @@ impl<'h> Vm<'h> {
         let tm_names = TM_NAMES.iter().map(|n| heap.intern(n.as_bytes())).collect();
         Vm {
             heap,
+            proto_cache: None,
+            xfer: Vec::new(),
             stack: Vec::with_capacity(1024),
             frames: Vec::new(),
             open: Vec::new(),
@@ -1346,6 +1360,9 @@ impl<'h> Vm<'h> {
         self.ensure_stack(ret + n.max(nresults.max(0) as usize) + 8)?;
         self.stack[ret..ret + n].copy_from_slice(&vals);
         self.adjust(ret, n, nresults);
+        if vals.capacity() <= XFER_KEEP {
+            self.xfer = vals;
+        }
         Ok(())
     }
 
@@ -1379,9 +1396,8 @@ impl<'h> Vm<'h> {
             }
             self.place(at.ret, vals, at.nresults, at.protect)?;
         } else {
-            let mut all = Vec::with_capacity(vals.len() + 1);
-            all.push(Value::Bool(ok));
-            all.extend(vals);
+            let mut all = vals;
+            all.insert(0, Value::Bool(ok));
             self.place(at.ret, all, at.nresults, at.protect)?;
         }
         if at.host_entry {
@@ -1390,9 +1406,17 @@ impl<'h> Vm<'h> {
         Ok(())
     }
 
+    /// The `n` values at `src` in the spare transfer buffer.
+    fn take_xfer(&mut self, src: usize, n: usize) -> Vec<Value> {
+        let mut vals = std::mem::take(&mut self.xfer);
+        vals.clear();
+        vals.extend_from_slice(&self.stack[src..src + n]);
+        vals
+    }
+
     /// The coroutine's main function returned `n` values at `src`.
     fn co_return(&mut self, src: usize, n: usize) -> LResult<()> {
-        let vals = self.stack[src..src + n].to_vec();
+        let vals = self.take_xfer(src, n);
         self.heap.threads.get_mut(self.cur).status = Some(CoStatus::Dead);
         self.co_deliver(true, vals)
     }
@@ -1418,7 +1442,7 @@ impl<'h> Vm<'h> {
             if self.heap.threads.get(co).nny > 0 {
                 rt!(self, "attempt to yield across a C-call boundary");
             }
-            let vals = self.stack[func + 1..func + 1 + nargs].to_vec();
+            let vals = self.take_xfer(func + 1, nargs);
             let th = self.heap.threads.get_mut(co);
             th.yield_at = Some((ret, nresults, protect));
             th.status = Some(CoStatus::Suspended);
@@ -1439,7 +1463,7 @@ impl<'h> Vm<'h> {
                 _ => rt!(self, "bad argument #1 to 'resume' (coroutine expected)"),
             }
         };
-        let vals = self.stack[args..func + 1 + nargs].to_vec();
+        let vals = self.take_xfer(args, func + 1 + nargs - args);
         let status = self.heap.threads.get(co).status;
         if status != Some(CoStatus::Suspended) {
             let msg = if status == Some(CoStatus::Dead) {
@@ -1932,13 +1956,22 @@ impl Vm<'_> {
             self.call_hook("return")?;
             self.top = top;
         }
-        let Some(f) = self.frames.pop() else {
+        // Fields are read in place: the frame was written field by field
+        // moments ago, and a whole-frame copy reads it back in 16-byte
+        // pieces that cannot be forwarded from those stores (a stall on
+        // every return; perf on sort's comparator).
+        let Some(fr) = self.frames.last() else {
             return Ok(true);
         };
+        let (func, nvar, base, ret) = (fr.func, fr.nvarargs, fr.base, fr.ret);
+        let (nresults, protect, host_entry) = (fr.nresults, fr.protect, fr.host_entry);
+        let closing = self.tbc.last().is_some_and(|&i| i >= base);
+        let saved = if closing { Some(*fr) } else { None };
+        self.frames.pop();
         if !self.open.is_empty() {
-            self.close_upvals(f.func - f.nvarargs);
+            self.close_upvals(func - nvar);
         }
-        if self.tbc.last().is_some_and(|&i| i >= f.base) {
+        if let Some(f) = saved {
             // Results are copied away first: __close may use the stack.
             let vals: Vec<Value> = self.stack[src..src + n].to_vec();
             let root = self.roots.len();
@@ -1952,32 +1985,42 @@ impl Vm<'_> {
             self.frames.pop();
             self.stack[src..src + n].copy_from_slice(&vals);
         }
-        self.finish_results(src, n, f.ret, f.nresults, f.protect);
-        if f.host_entry {
+        self.finish_results(src, n, ret, nresults, protect);
+        if host_entry {
             return Ok(true);
         }
         if self.frames.is_empty() && self.cur != 0 {
             // The coroutine's main function returned.
             let top = self.top;
-            let nres = top - f.ret;
-            self.co_return(f.ret, nres)?;
+            let nres = top - ret;
+            self.co_return(ret, nres)?;
         }
         Ok(false)
     }
 
-    /// The dispatch loop.
+    /// The dispatch loop, with the prototype cache taken out of the VM
+    /// while it runs (a nested run starts with none) and put back after.
     fn execute(&mut self) -> LResult<()> {
+        let mut cache = self.proto_cache.take();
+        let r = self.execute_with(&mut cache);
+        self.proto_cache = cache;
+        r
+    }
+
+    /// The dispatch loop proper.
+    fn execute_with(&mut self, cache: &mut Option<(u32, u64, Rc<Proto>)>) -> LResult<()> {
         // The prototype of the last frame's closure: a call to the same
         // function (recursion) or a return to it skips the lookup and the
         // reference count. Keyed by collection epoch, as a freed closure's
         // handle can be reused.
-        let mut cache: Option<(u32, u64, Rc<Proto>)> = None;
         'frames: loop {
             if self.exit_run {
                 self.exit_run = false;
                 return Ok(());
             }
-            let Some(&frame) = self.frames.last() else {
+            // The frame's fields are read in place, not copied whole (see
+            // `do_return`).
+            let Some(frame) = self.frames.last() else {
                 return Ok(());
             };
             let fi = self.frames.len() - 1;
@@ -1987,26 +2030,25 @@ impl Vm<'_> {
                 }
                 continue 'frames;
             }
-            let cl = match self.stack[frame.func] {
+            let (ffunc, base, mut pc, redo) = (frame.func, frame.base, frame.pc, frame.redo);
+            let cl = match self.stack[ffunc] {
                 Value::Func(h) => h,
                 _ => rt!(self, "internal: frame without function"),
             };
             let epoch = self.heap.epoch;
-            if !matches!(&cache, Some((c, e, _)) if *c == cl && *e == epoch) {
-                cache = match self.heap.funcs.get(cl) {
+            if !matches!(cache, Some((c, e, _)) if *c == cl && *e == epoch) {
+                *cache = match self.heap.funcs.get(cl) {
                     Func::Lua { proto, .. } => Some((cl, epoch, proto.clone())),
                     Func::Native { .. } => rt!(self, "internal: native frame"),
                 };
             }
-            let proto: &Rc<Proto> = match &cache {
+            let proto: &Rc<Proto> = match cache {
                 Some((_, _, p)) => p,
                 None => rt!(self, "internal: no prototype"),
             };
             let code = &proto.code[..];
             let k = &proto.consts[..];
-            let base = frame.base;
-            let mut pc = frame.pc;
-            if frame.redo {
+            if redo {
                 pc -= 1;
                 self.frames[fi].redo = false;
             }
@@ -2037,6 +2079,28 @@ impl Vm<'_> {
                     }
                 };
             }
+            // A binary operator whose number cases `fast_arith` folds to
+            // its one case; the right operand a register (`r`) or a
+            // constant (`k`).
+            macro_rules! arith_op {
+                ($op:ident, $a:ident, $i:ident, r) => {
+                    arith_op!(@ $op, $a, $i, self.stack[base + gc($i)])
+                };
+                ($op:ident, $a:ident, $i:ident, k) => {
+                    arith_op!(@ $op, $a, $i, k[gc($i)])
+                };
+                (@ $op:ident, $a:ident, $i:ident, $y:expr) => {{
+                    let v = match fast_arith($op, &self.stack[base + gb($i)], &$y) {
+                        Some(v) => v,
+                        None => {
+                            let (x, y) = (r!(gb($i)), $y);
+                            save!();
+                            self.arith($op, x, y)?
+                        }
+                    };
+                    r!($a) = v;
+                }};
+            }
             // Line and count hooks, seen at frame entry and after native
             // calls (where `debug.sethook` changes them).
             let hooked = self.line_hooks();
@@ -2053,7 +2117,7 @@ impl Vm<'_> {
                 pc += 1;
                 let a = ga(i);
                 match op(i) {
-                    MOVE => r!(a) = r!(gb(i)),
+                    MOVE => r!(a) = self.stack[base + gb(i)].split_copy(),
                     LOADK => {
                         let bx = gbx(i);
                         if bx == 0xFFFF && op(code[pc]) == EXTRAARG {
@@ -2109,36 +2173,30 @@ impl Vm<'_> {
                         save!();
                         self.set_fast(t, key, v)?;
                     }
+                    // The table arms match on the registers in place: a
+                    // register copied whole to a local went through the
+                    // frame as one 16-byte store read back as two 8-byte
+                    // loads, a store-forwarding stall (perf on fannkuch).
                     GETTABLE => {
-                        let t = r!(gb(i));
-                        let key = r!(gc(i));
-                        if let (Value::Table(th), Value::Int(ik)) = (t, key) {
+                        if let Value::Table(th) = self.stack[base + gb(i)] {
                             let tb = self.heap.tables.get(th);
-                            let u = (ik as u64).wrapping_sub(1);
-                            if u < tb.arr.len() as u64 {
-                                let v = tb.arr[u as usize];
-                                if !v.is_nil() || tb.meta.is_none() {
-                                    r!(a) = v;
-                                    continue;
-                                }
-                            }
-                        }
-                        if let Value::Table(th) = t {
-                            let tb = self.heap.tables.get(th);
-                            let v = tb.get(key);
+                            let v = match &self.stack[base + gc(i)] {
+                                &Value::Int(ik) => tb.get_int(ik),
+                                key => tb.get(*key),
+                            };
                             if !v.is_nil() || tb.meta.is_none() {
                                 r!(a) = v;
                                 continue;
                             }
                         }
+                        let (t, key) = (r!(gb(i)), r!(gc(i)));
                         save!();
                         let v = self.index_described(t, key, fi, gb(i))?;
                         r!(a) = v;
                     }
                     GETI => {
-                        let t = r!(gb(i));
                         let key = gc(i) as i64;
-                        if let Value::Table(th) = t {
+                        if let Value::Table(th) = self.stack[base + gb(i)] {
                             let tb = self.heap.tables.get(th);
                             let v = tb.get_int(key);
                             if !v.is_nil() || tb.meta.is_none() {
@@ -2146,14 +2204,15 @@ impl Vm<'_> {
                                 continue;
                             }
                         }
+                        let t = r!(gb(i));
                         save!();
                         let v = self.index_described(t, Value::Int(key), fi, gb(i))?;
                         r!(a) = v;
                     }
                     GETFIELD => {
-                        let t = r!(gb(i));
-                        let key = k[gc(i)];
-                        if let (Value::Table(th), Value::Str(s, _)) = (t, key) {
+                        if let Value::Table(th) = self.stack[base + gb(i)]
+                            && let Value::Str(s, _) = k[gc(i)]
+                        {
                             let tb = self.heap.tables.get(th);
                             let v = tb.get_str(s);
                             if !v.is_nil() || tb.meta.is_none() {
@@ -2161,30 +2220,42 @@ impl Vm<'_> {
                                 continue;
                             }
                         }
+                        let (t, key) = (r!(gb(i)), k[gc(i)]);
                         save!();
                         let v = self.index_described(t, key, fi, gb(i))?;
                         r!(a) = v;
                     }
                     SETTABLE => {
-                        let (t, key, v) = (r!(a), r!(gb(i)), r!(gc(i)));
                         // Fast path: a non-nil store into the array part of a
                         // table without metatable.
-                        if let (Value::Table(th), Value::Int(ik)) = (t, key)
-                            && !v.is_nil()
+                        if let Value::Table(th) = self.stack[base + a]
+                            && let Value::Int(ik) = self.stack[base + gb(i)]
+                            && !self.stack[base + gc(i)].is_nil()
                         {
                             let tb = self.heap.tables.get_mut(th);
                             let u = (ik as u64).wrapping_sub(1);
                             if tb.meta.is_none() && u < tb.arr.len() as u64 {
-                                tb.arr[u as usize] = v;
+                                tb.arr[u as usize] = self.stack[base + gc(i)];
                                 continue;
                             }
                         }
+                        let (t, key, v) = (r!(a), r!(gb(i)), r!(gc(i)));
                         save!();
                         if let Err(e) = self.set_fast(t, key, v) {
                             return Err(self.describe_index_err(e, t, fi, a));
                         }
                     }
                     SETI => {
+                        if let Value::Table(th) = self.stack[base + a]
+                            && !self.stack[base + gc(i)].is_nil()
+                        {
+                            let tb = self.heap.tables.get_mut(th);
+                            let u = (gb(i) as u64).wrapping_sub(1);
+                            if tb.meta.is_none() && u < tb.arr.len() as u64 {
+                                tb.arr[u as usize] = self.stack[base + gc(i)];
+                                continue;
+                            }
+                        }
                         let (t, v) = (r!(a), r!(gc(i)));
                         save!();
                         if let Err(e) = self.set_fast(t, Value::Int(gb(i) as i64), v) {
@@ -2192,6 +2263,17 @@ impl Vm<'_> {
                         }
                     }
                     SETFIELD => {
+                        // Fast path: overwriting a present field of a table
+                        // without metatable.
+                        if let Value::Table(th) = self.stack[base + a]
+                            && let Value::Str(s, _) = k[gb(i)]
+                            && !self.stack[base + gc(i)].is_nil()
+                        {
+                            let tb = self.heap.tables.get_mut(th);
+                            if tb.meta.is_none() && tb.replace_str(s, self.stack[base + gc(i)]) {
+                                continue;
+                            }
+                        }
                         let (t, key, v) = (r!(a), k[gb(i)], r!(gc(i)));
                         save!();
                         if let Err(e) = self.set_fast(t, key, v) {
@@ -2208,6 +2290,35 @@ impl Vm<'_> {
                         let obj = r!(gb(i));
                         let key = k[gc(i)];
                         r!(a + 1) = obj;
+                        // Fast path: the method in the table itself, or in
+                        // a table its metatable's `__index` names (a class).
+                        if let Value::Table(th) = obj
+                            && let Value::Str(s, _) = key
+                        {
+                            let tb = self.heap.tables.get(th);
+                            let v = tb.get_str(s);
+                            let meta = tb.meta;
+                            match meta {
+                                None => {
+                                    r!(a) = v;
+                                    continue;
+                                }
+                                Some(_) if !v.is_nil() => {
+                                    r!(a) = v;
+                                    continue;
+                                }
+                                Some(m) => {
+                                    if let Value::Table(ih) = self.tm_of(m, tm::INDEX) {
+                                        let it = self.heap.tables.get(ih);
+                                        let w = it.get_str(s);
+                                        if !w.is_nil() || it.meta.is_none() {
+                                            r!(a) = w;
+                                            continue;
+                                        }
+                                    }
+                                }
+                            }
+                        }
                         save!();
                         let v = self.index_described(obj, key, fi, gb(i))?;
                         r!(a) = v;
@@ -2268,86 +2379,14 @@ impl Vm<'_> {
                     }
                     // One arm an operator, so that `fast_arith` folds to its
                     // one case (a shared arm re-dispatched on the opcode).
-                    MOD => {
-                        let (x, y) = (r!(gb(i)), r!(gc(i)));
-                        r!(a) = match fast_arith(MOD, x, y) {
-                            Some(v) => v,
-                            None => {
-                                save!();
-                                self.arith(MOD, x, y)?
-                            }
-                        };
-                    }
-                    POW => {
-                        let (x, y) = (r!(gb(i)), r!(gc(i)));
-                        r!(a) = match fast_arith(POW, x, y) {
-                            Some(v) => v,
-                            None => {
-                                save!();
-                                self.arith(POW, x, y)?
-                            }
-                        };
-                    }
-                    IDIV => {
-                        let (x, y) = (r!(gb(i)), r!(gc(i)));
-                        r!(a) = match fast_arith(IDIV, x, y) {
-                            Some(v) => v,
-                            None => {
-                                save!();
-                                self.arith(IDIV, x, y)?
-                            }
-                        };
-                    }
-                    BAND => {
-                        let (x, y) = (r!(gb(i)), r!(gc(i)));
-                        r!(a) = match fast_arith(BAND, x, y) {
-                            Some(v) => v,
-                            None => {
-                                save!();
-                                self.arith(BAND, x, y)?
-                            }
-                        };
-                    }
-                    BOR => {
-                        let (x, y) = (r!(gb(i)), r!(gc(i)));
-                        r!(a) = match fast_arith(BOR, x, y) {
-                            Some(v) => v,
-                            None => {
-                                save!();
-                                self.arith(BOR, x, y)?
-                            }
-                        };
-                    }
-                    BXOR => {
-                        let (x, y) = (r!(gb(i)), r!(gc(i)));
-                        r!(a) = match fast_arith(BXOR, x, y) {
-                            Some(v) => v,
-                            None => {
-                                save!();
-                                self.arith(BXOR, x, y)?
-                            }
-                        };
-                    }
-                    SHL => {
-                        let (x, y) = (r!(gb(i)), r!(gc(i)));
-                        r!(a) = match fast_arith(SHL, x, y) {
-                            Some(v) => v,
-                            None => {
-                                save!();
-                                self.arith(SHL, x, y)?
-                            }
-                        };
-                    }
-                    SHR => {
-                        let (x, y) = (r!(gb(i)), r!(gc(i)));
-                        r!(a) = match fast_arith(SHR, x, y) {
-                            Some(v) => v,
-                            None => {
-                                save!();
-                                self.arith(SHR, x, y)?
-                            }
-                        };
-                    }
+                    MOD => arith_op!(MOD, a, i, r),
+                    POW => arith_op!(POW, a, i, r),
+                    IDIV => arith_op!(IDIV, a, i, r),
+                    BAND => arith_op!(BAND, a, i, r),
+                    BOR => arith_op!(BOR, a, i, r),
+                    BXOR => arith_op!(BXOR, a, i, r),
+                    SHL => arith_op!(SHL, a, i, r),
+                    SHR => arith_op!(SHR, a, i, r),
                     // The common constant operations inline their number cases,
                     // as ADD does (float math spends its time here).
                     ADDK => {
@@ -2397,66 +2436,12 @@ impl Vm<'_> {
                         };
                         r!(a) = v;
                     }
-                    MODK => {
-                        let (x, y) = (r!(gb(i)), k[gc(i)]);
-                        r!(a) = match fast_arith(MOD, x, y) {
-                            Some(v) => v,
-                            None => {
-                                save!();
-                                self.arith(MOD, x, y)?
-                            }
-                        };
-                    }
-                    POWK => {
-                        let (x, y) = (r!(gb(i)), k[gc(i)]);
-                        r!(a) = match fast_arith(POW, x, y) {
-                            Some(v) => v,
-                            None => {
-                                save!();
-                                self.arith(POW, x, y)?
-                            }
-                        };
-                    }
-                    IDIVK => {
-                        let (x, y) = (r!(gb(i)), k[gc(i)]);
-                        r!(a) = match fast_arith(IDIV, x, y) {
-                            Some(v) => v,
-                            None => {
-                                save!();
-                                self.arith(IDIV, x, y)?
-                            }
-                        };
-                    }
-                    BANDK => {
-                        let (x, y) = (r!(gb(i)), k[gc(i)]);
-                        r!(a) = match fast_arith(BAND, x, y) {
-                            Some(v) => v,
-                            None => {
-                                save!();
-                                self.arith(BAND, x, y)?
-                            }
-                        };
-                    }
-                    BORK => {
-                        let (x, y) = (r!(gb(i)), k[gc(i)]);
-                        r!(a) = match fast_arith(BOR, x, y) {
-                            Some(v) => v,
-                            None => {
-                                save!();
-                                self.arith(BOR, x, y)?
-                            }
-                        };
-                    }
-                    BXORK => {
-                        let (x, y) = (r!(gb(i)), k[gc(i)]);
-                        r!(a) = match fast_arith(BXOR, x, y) {
-                            Some(v) => v,
-                            None => {
-                                save!();
-                                self.arith(BXOR, x, y)?
-                            }
-                        };
-                    }
+                    MODK => arith_op!(MOD, a, i, k),
+                    POWK => arith_op!(POW, a, i, k),
+                    IDIVK => arith_op!(IDIV, a, i, k),
+                    BANDK => arith_op!(BAND, a, i, k),
+                    BORK => arith_op!(BOR, a, i, k),
+                    BXORK => arith_op!(BXOR, a, i, k),
                     ADDI => {
                         let x = r!(gb(i));
                         let imm = simm(gc(i));
@@ -2669,17 +2654,18 @@ impl Vm<'_> {
                         let is_lua = matches!(f, Value::Func(h) if matches!(self.heap.funcs.get(h), Func::Lua { .. }));
                         if is_lua
                             && self.tbc.last().is_none_or(|&t| t < base)
-                            && frame.protect == Protect::None
+                            && self.frames[fi].protect == Protect::None
                         {
                             // Reuse the frame: move function and arguments down.
+                            let dst = ffunc - self.frames[fi].nvarargs;
                             if !self.open.is_empty() {
-                                self.close_upvals(frame.func - frame.nvarargs);
+                                self.close_upvals(dst);
                             }
-                            let dst = frame.func - frame.nvarargs;
                             for j in 0..=nargs {
                                 self.stack[dst + j] = self.stack[func + j];
                             }
-                            let old = self.frames.pop().unwrap_or(frame);
+                            let old = self.frames[fi];
+                            self.frames.pop();
                             self.precall(
                                 dst,
                                 nargs,
@@ -2722,28 +2708,36 @@ impl Vm<'_> {
                         continue 'frames;
                     }
                     RETURN1 => {
-                        let f = self.frames[fi];
+                        let f = &self.frames[fi];
                         if self
                             .open
                             .last()
                             .is_none_or(|&(o, _)| (o as usize) < f.func - f.nvarargs)
                             && f.protect == Protect::None
                             && self.hook_mask == 0
-                            && !f.host_entry
                             && (fi > 0 || self.cur == 0)
                             && self.tbc.last().is_none_or(|&t| t < f.base)
                             && f.nresults >= 0
+                            && f.ret + (f.nresults as usize) < self.stack.len()
                         {
-                            // Common case: one value to a fixed-results call.
+                            // Common case: one value to a fixed-results call
+                            // (from Lua, or from the host: a sort comparator,
+                            // a callback, a metamethod).
+                            let (ret, nres) = (f.ret, f.nresults as usize);
+                            let host_entry = f.host_entry;
                             let v = r!(a);
-                            self.stack[f.ret] = v;
-                            for j in 1..f.nresults as usize {
-                                self.stack[f.ret + j] = Value::Nil;
+                            self.stack[ret] = v;
+                            for j in 1..nres {
+                                self.stack[ret + j] = Value::Nil;
                             }
                             self.frames.pop();
                             self.budget -= pc as i64;
                             if self.budget < 0 {
                                 return Err(LErr::Limit(LimitKind::Instructions));
+                            }
+                            if host_entry {
+                                self.top = ret + nres;
+                                return Ok(());
                             }
                             continue 'frames;
                         }
@@ -2857,14 +2851,14 @@ impl Vm<'_> {
                         r!(a) = Value::Func(h);
                     }
                     VARARG => {
-                        let nvar = frame.nvarargs;
+                        let nvar = self.frames[fi].nvarargs;
                         let want = gc(i) as i32 - 1;
                         let n = if want < 0 { nvar } else { want as usize };
                         if want < 0 {
                             self.ensure_stack(base + a + n + 1)?;
                             self.top = base + a + n;
                         }
-                        let src = frame.func - nvar;
+                        let src = ffunc - nvar;
                         for j in 0..n {
                             self.stack[base + a + j] = if j < nvar {
                                 self.stack[src + j]
@@ -3052,12 +3046,13 @@ impl Vm<'_> {
     }
 }
 
-/// Arithmetic on two numbers of the same kind without errors or
-/// metamethods; `None` sends the operation to the general path.
+/// The number cases of a binary operator; `None` for anything else (and
+/// for integer division by zero). Operands by reference, so tags are read in
+/// place rather than 16-byte values copied through the loop's stack frame.
 #[inline(always)]
-fn fast_arith(op: u8, x: Value, y: Value) -> Option<Value> {
+fn fast_arith(op: u8, x: &Value, y: &Value) -> Option<Value> {
     match (x, y) {
-        (Value::Int(p), Value::Int(q)) => Some(Value::Int(match op {
+        (&Value::Int(p), &Value::Int(q)) => Some(Value::Int(match op {
             ADD => p.wrapping_add(q),
             SUB => p.wrapping_sub(q),
             MUL => p.wrapping_mul(q),
@@ -3072,7 +3067,7 @@ fn fast_arith(op: u8, x: Value, y: Value) -> Option<Value> {
             POW => return Some(Value::Num((p as f64).powf(q as f64))),
             _ => return None,
         })),
-        (Value::Num(p), Value::Num(q)) => Some(Value::Num(match op {
+        (&Value::Num(p), &Value::Num(q)) => Some(Value::Num(match op {
             ADD => p + q,
             SUB => p - q,
             MUL => p * q,
