@@ -25,8 +25,8 @@ use shield_engine::{Job, LimitKind, Limits, Outcome};
 
 use crate::depth::{MAX_NESTING, nesting};
 use crate::host::{
-    self, ARGV, CLOCK_START, ENV, HEAP_EXCEEDED, IO, Io, MEMORY_LIMIT, OUTPUT_LEFT, STATE, STOP,
-    State, Stop, check_heap, with_io,
+    self, ARGV, CLOCK_START, ENV, HEAP_EXCEEDED, IO, Io, MEMORY_LIMIT, OUTPUT_LEFT, STACK_BASE,
+    STATE, STOP, State, Stop, check_heap, check_stack, with_io,
 };
 
 const PRELUDE: &str = include_str!("prelude.js");
@@ -59,7 +59,8 @@ const PENDING: &str = "__shieldPendingCall";
 /// calls run in that evaluation. What built-ins call back synchronously
 /// (`forEach` callbacks, getters, promise reactions) and ES module bodies
 /// run outside it: there the backstop is polled only at the next call into
-/// the script's world.
+/// the script's world. Promise reactions are called through here too (see
+/// `Hooks::call_job_callback`).
 fn call_polled(f: &JsObject, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
     let pending = JsObject::with_null_proto();
     pending.set(js_string!("f"), f.clone(), false, context)?;
@@ -68,12 +69,21 @@ fn call_polled(f: &JsObject, args: &[JsValue], context: &mut Context) -> JsResul
     context
         .global_object()
         .set(JsString::from(PENDING), pending, false, context)?;
-    let trampoline = Script::parse(
-        Source::from_bytes(format!("{PENDING}.f(...{PENDING}.args)").as_bytes())
-            .with_path(Path::new("shield:call")),
-        None,
-        context,
-    )?;
+    let cached = STATE.with_borrow(|s| s.trampoline.clone());
+    let trampoline = match cached {
+        Some(script) => script,
+        None => {
+            // A plain call (`this` undefined), parsed once per run.
+            let script = Script::parse(
+                Source::from_bytes(format!("(0, {PENDING}.f)(...{PENDING}.args)").as_bytes())
+                    .with_path(Path::new("shield:call")),
+                None,
+                context,
+            )?;
+            STATE.with_borrow_mut(|s| s.trampoline = Some(script.clone()));
+            script
+        }
+    };
     let mut future = std::pin::pin!(trampoline.evaluate_async_with_budget(context, POLL_EVERY));
     let mut task = std::task::Context::from_waker(Waker::noop());
     loop {
@@ -154,6 +164,7 @@ impl RunGuard {
         );
         ENV.set(env.to_vec());
         STATE.set(State::default());
+        STACK_BASE.set(host::stack_position());
         host::seed_random();
         RunGuard
     }
@@ -167,6 +178,7 @@ impl Drop for RunGuard {
         STOP.set(None);
         ARGV.set(Vec::new());
         ENV.set(Vec::new());
+        STACK_BASE.set(0);
         // Drop the run's objects before the next run's collector sees them.
         let _ = STATE.try_with(|s| s.replace(State::default()));
     }
@@ -364,6 +376,7 @@ fn describe(value: &JsValue, context: &mut Context) -> String {
 /// Installs the prelude and starts the entry: a CommonJS script runs to
 /// its end, an ES module is loaded and its evaluation promise returned.
 fn start(entry: &str, loader: &Loader, context: &mut Context) -> JsResult<Option<JsPromise>> {
+    host::guard_builtins(context)?;
     let natives = host::natives(context)?;
     let prelude = Script::parse(
         Source::from_bytes(PRELUDE).with_path(Path::new("shield:prelude")),
@@ -560,6 +573,24 @@ struct Hooks {
 }
 
 impl HostHooks for Hooks {
+    // A promise reaction (a `.then` handler) runs under the budgeted
+    // evaluation, where the heap backstop is polled.
+    fn call_job_callback(
+        &self,
+        job: &boa_engine::job::JobCallback,
+        this: &JsValue,
+        args: &[JsValue],
+        context: &mut Context,
+    ) -> JsResult<JsValue> {
+        check_heap()?;
+        check_stack()?;
+        let callback = job.callback();
+        if this.is_undefined() {
+            return call_polled(callback, args, context);
+        }
+        callback.call(this, args, context)
+    }
+
     fn promise_rejection_tracker(
         &self,
         promise: &JsObject<boa_engine::builtins::promise::Promise>,
