@@ -73,7 +73,6 @@
         const copies = new MapCtor();
         // An ordinary object lists index keys first: a copy that must keep
         // them in the list's order reports its keys itself.
-        const ProxyCtor = Proxy;
         const ordered = keys.some((k) => /^(0|[1-9][0-9]*)$/.test(k) && +k < 4294967295)
           ? { ownKeys: () => keys.slice() } : null;
         step = function (key, v) {
@@ -83,7 +82,7 @@
           if (copy === undefined) {
             copy = { __proto__: null };
             for (const k of keys) copy[k] = v[k];
-            if (ordered) copy = new ProxyCtor(copy, ordered);
+            if (ordered) copy = new NativeProxy(copy, ordered);
             apply(mapSet, copies, [v, copy]);
           }
           return copy;
@@ -110,6 +109,41 @@
       return out;
     },
   }.flat);
+
+  // ── Proxy chains ─────────────────────────────────────────────────────────
+  // A proxy without traps forwards each operation to its target on the
+  // native stack: a chain of 20,000 overflowed it. Every proxy is made
+  // here, so its chain's length is known; past MAX_PROXY_CHAIN, a
+  // RangeError. The constructor is a bound function, as a built-in
+  // constructor has no `prototype`.
+  const NativeProxy = Proxy;
+  const proxyChains = new WeakMap();
+  const weakGet = WeakMap.prototype.get;
+  const weakSet = WeakMap.prototype.set;
+  const MAX_PROXY_CHAIN = 1000;
+  const chainOf = (target) => {
+    const n = (typeof target === 'object' || typeof target === 'function') && target !== null
+      ? (apply(weakGet, proxyChains, [target]) || 0) + 1 : 1;
+    if (n > MAX_PROXY_CHAIN) throw new RangeError('Maximum call stack size exceeded');
+    return n;
+  };
+  const ProxyCtor = function Proxy(target, handler) {
+    if (new.target === undefined) throw new TypeError("Constructor Proxy requires 'new'");
+    const n = chainOf(target);
+    const p = new NativeProxy(target, handler);
+    apply(weakSet, proxyChains, [p, n]);
+    return p;
+  }.bind();
+  Object.defineProperty(ProxyCtor, 'name', { value: 'Proxy', configurable: true });
+  define(ProxyCtor, 'revocable', {
+    revocable(target, handler) {
+      const n = chainOf(target);
+      const r = NativeProxy.revocable(target, handler);
+      apply(weakSet, proxyChains, [r.proxy, n]);
+      return r;
+    },
+  }.revocable);
+  define(G, 'Proxy', ProxyCtor);
 
   // ── util.inspect, the subset console.log needs ──────────────────────────
   const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;

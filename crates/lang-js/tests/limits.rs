@@ -164,6 +164,16 @@ fn deep_data_in_recursive_builtins_is_a_range_error() {
             "{expr}"
         );
     }
+    // Proxy chains: refused when made, past 1,000.
+    let src = "let p = {}; try { for (let i = 0; i < 100000; i++) p = new Proxy(p, {}); } catch (e) { console.log(e.name); }\n\
+               p.x = 1; console.log(Object.keys(p).length, Proxy.name, Proxy.length, 'prototype' in Proxy);\n\
+               const r = Proxy.revocable({}, {}); r.revoke(); try { Proxy({}, {}); } catch (e) { console.log(e.name); }";
+    let ran = common::run_source(src, limited(500_000_000));
+    assert_eq!(ran.outcome, Outcome::Exited(0), "{}", stderr(&ran));
+    assert_eq!(
+        String::from_utf8_lossy(&ran.stdout),
+        "RangeError\n1 Proxy 2 false\nTypeError\n"
+    );
     // Flattening any depth works, in bounded chunks.
     let src = format!("{deep_array} console.log(a.flat(Infinity).length)");
     let ran = common::run_source(&src, limited(500_000_000));
