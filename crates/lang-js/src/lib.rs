@@ -38,7 +38,11 @@
 //! re-entries included); the built-ins that recurse natively into nested
 //! data (`join`, `toString`, `toLocaleString`, `JSON.stringify`, `flat`)
 //! check the stack's depth at every level and throw a `RangeError` past
-//! 6 MiB; proxy chains are refused past 1,000 proxies.
+//! 6 MiB; proxy chains are refused past 1,000 proxies, and a run loads at
+//! most 4,000 ES modules (Boa links a module graph recursively). Deep
+//! prototype chains (over about 30,000 objects in a debug build, 100,000
+//! in a release build) still overflow the stack on a missing property's
+//! lookup: Boa walks them recursively and offers no hook to bound them.
 //!
 //! Time: `Date.now()` is the job clock's whole seconds at the start of the
 //! run plus the run's elapsed time (from `Clock::cpu_seconds`), the local

@@ -263,6 +263,24 @@ fn nesting_just_under_the_guard_runs() {
 }
 
 #[test]
+fn an_import_chain_past_the_module_limit_is_an_error() {
+    // 20,000 modules importing each other in a chain overflowed the stack.
+    let n = 20_000;
+    let mut files = std::collections::BTreeMap::new();
+    for i in 0..n {
+        let text = if i + 1 < n {
+            format!("import './m{}.mjs';\n", i + 1)
+        } else {
+            "console.log('leaf');\n".to_owned()
+        };
+        files.insert(format!("m{i}.mjs"), text.into_bytes());
+    }
+    let ran = common::run(files, "m0.mjs", &[], Vec::new(), limited(500_000_000));
+    assert_eq!(ran.outcome.exit_status(), 1, "{:?}", ran.outcome);
+    assert!(stderr(&ran).contains("RangeError"), "{}", stderr(&ran));
+}
+
+#[test]
 fn syntax_errors_name_file_line_and_column() {
     let ran = common::run_source("let a = 1;\nlet b = ;\n", limited(1_000_000));
     assert_eq!(ran.outcome.exit_status(), 1);
