@@ -7,8 +7,11 @@
 //! bracket counts, and so does every operator or keyword token since the
 //! last `,`, `;` or bracket at the same level (prefix operators, `=`
 //! chains, `?:`, `=>`, `if` without braces and left-deep binary chains all
-//! recurse somewhere in the parser, compiler or drop). Sources scoring over
-//! [`MAX_NESTING`] are refused with a `SyntaxError`.
+//! recurse somewhere in the parser, compiler or drop). A chain of comma
+//! operators (`a, a, a`, not the commas of a literal, a call or a
+//! declaration) is left-deep too, and counts one level per
+//! [`COMMAS_PER_LEVEL`]. Sources scoring over [`MAX_NESTING`] are refused
+//! with a `SyntaxError`.
 
 /// The highest [`nesting`] score a source may have. Measured on an 8 MiB
 /// stack: in a release build Boa's parser takes 200 nested parentheses and
@@ -17,23 +20,177 @@
 /// it overflows near 50, so debug builds of this crate guard at 40.
 pub const MAX_NESTING: usize = if cfg!(debug_assertions) { 40 } else { 180 };
 
+/// A comma operator costs the parser and compiler far less stack than a
+/// bracket (a left-deep chain, measured to overflow a debug build's 8 MiB
+/// near 3,500 commas), so this many of them count as one level.
+const COMMAS_PER_LEVEL: usize = 16;
+
+/// What the last token was, to tell what a bracket or comma that follows it
+/// means.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Last {
+    /// Nothing, `;`, a block's `}` or a statement header's `)`: a statement
+    /// starts here.
+    Statement,
+    /// An identifier, literal or closing bracket: an operand ended.
+    Operand,
+    /// An operator or `(`, `[`, `,`: an operand is expected.
+    Operator,
+    /// A keyword.
+    Keyword(&'static [u8]),
+    /// A `:`, after a label (a block may follow) or in a literal or `?:`.
+    Colon,
+}
+
+/// One open bracket.
+struct Level {
+    /// The enclosing level's operator count and comma count when it opened.
+    saved_ops: usize,
+    saved_commas: usize,
+    saved_decl: bool,
+    /// A template substitution (`${`).
+    template: bool,
+    /// The enclosing level's [`Scan::operator_commas`].
+    saved_operator_commas: bool,
+    /// A statement header's parentheses (`if (...)`) or a block: a
+    /// statement follows it.
+    before_statement: bool,
+}
+
+/// The scanner's state at the current level.
+struct Scan {
+    stack: Vec<Level>,
+    /// The score saved on the stack.
+    held: usize,
+    /// Operators since the last separator at this level.
+    ops: usize,
+    /// Comma operators in the current chain.
+    commas: usize,
+    /// Whether commas here separate declarations (`var a, b`).
+    decl: bool,
+    /// Whether commas here are comma operators (a parenthesized expression,
+    /// a block, a computed member) rather than separators (an array or
+    /// object literal, arguments, parameters).
+    operator_commas: bool,
+    last: Last,
+}
+
+impl Scan {
+    fn score(&self) -> usize {
+        self.held + self.stack.len() + self.ops + self.commas / COMMAS_PER_LEVEL
+    }
+
+    /// Opens a level; `kind` is the bracket (`` ` `` for a substitution).
+    fn open(&mut self, kind: u8) {
+        let last = self.last;
+        let header = kind == b'('
+            && matches!(
+                last,
+                Last::Keyword(b"if" | b"while" | b"for" | b"with" | b"switch" | b"catch")
+            );
+        let inner_operator = match kind {
+            b'`' => true,
+            // A call's arguments or a function's parameters, or grouping.
+            b'(' => !matches!(
+                last,
+                Last::Operand | Last::Keyword(b"function" | b"async" | b"super" | b"import")
+            ),
+            // A computed member, or an array literal.
+            b'[' => matches!(last, Last::Operand | Last::Keyword(b"this" | b"super")),
+            // An object literal where an operand is expected, a block (or
+            // something ambiguous, counted as one) elsewhere.
+            _ => !matches!(
+                last,
+                Last::Operator
+                    | Last::Keyword(
+                        b"return"
+                            | b"var"
+                            | b"let"
+                            | b"const"
+                            | b"import"
+                            | b"export"
+                            | b"typeof"
+                            | b"void"
+                            | b"await"
+                            | b"yield"
+                            | b"throw"
+                            | b"in"
+                            | b"of"
+                            | b"case"
+                    )
+            ),
+        };
+        self.stack.push(Level {
+            saved_ops: self.ops,
+            saved_commas: self.commas,
+            saved_decl: self.decl,
+            template: kind == b'`',
+            saved_operator_commas: self.operator_commas,
+            before_statement: header || (kind == b'{' && inner_operator),
+        });
+        self.held += self.ops + self.commas / COMMAS_PER_LEVEL;
+        self.ops = 0;
+        self.commas = 0;
+        self.decl = false;
+        self.operator_commas = inner_operator;
+        self.last = if kind == b'{' {
+            Last::Statement
+        } else {
+            Last::Operator
+        };
+    }
+
+    /// Closes a level; returns whether it was a template substitution.
+    fn close(&mut self) -> bool {
+        let Some(level) = self.stack.pop() else {
+            self.last = Last::Operand;
+            return false;
+        };
+        self.held -= level.saved_ops + level.saved_commas / COMMAS_PER_LEVEL;
+        self.ops = level.saved_ops + 1;
+        self.commas = level.saved_commas;
+        self.decl = level.saved_decl;
+        self.operator_commas = level.saved_operator_commas;
+        self.last = if level.before_statement {
+            Last::Statement
+        } else {
+            Last::Operand
+        };
+        level.template
+    }
+}
+
 /// The nesting score of `source` (see the module documentation). Strings,
 /// comments, template text and regular expression literals do not count.
 pub fn nesting(source: &str) -> usize {
     let b = source.as_bytes();
     let mut i = 0;
-    // Per open bracket: the operator count of its level when it opened, and
-    // whether it is a template substitution (`${`).
-    let mut stack: Vec<(usize, bool)> = Vec::new();
-    let mut held = 0usize; // sum of the counts saved on the stack
-    let mut ops = 0usize;
+    let mut s = Scan {
+        stack: Vec::new(),
+        held: 0,
+        ops: 0,
+        commas: 0,
+        decl: false,
+        operator_commas: true,
+        last: Last::Statement,
+    };
     let mut max = 0usize;
     // Whether a `/` here starts a regular expression (no operand before it).
     let mut regex_ok = true;
     while i < b.len() {
         let c = b[i];
         match c {
-            b' ' | b'\t' | b'\r' | b'\n' => i += 1,
+            b'\n' => {
+                // A declaration list goes on over a line break only after a
+                // comma or an operator.
+                if s.last == Last::Operand
+                    && !matches!(next_significant(b, i + 1), Some(b',' | b'=' | b'.'))
+                {
+                    s.decl = false;
+                }
+                i += 1;
+            }
+            b' ' | b'\t' | b'\r' => i += 1,
             b'/' if b.get(i + 1) == Some(&b'/') => {
                 while i < b.len() && b[i] != b'\n' {
                     i += 1;
@@ -49,62 +206,61 @@ pub fn nesting(source: &str) -> usize {
             b'\'' | b'"' => {
                 i = skip_string(b, i + 1, c);
                 regex_ok = false;
+                s.last = Last::Operand;
             }
             b'`' => {
-                match skip_template(b, i + 1) {
-                    (end, true) => {
-                        stack.push((ops, true));
-                        held += ops;
-                        ops = 0;
-                        regex_ok = true;
-                        i = end;
-                    }
-                    (end, false) => {
-                        regex_ok = false;
-                        i = end;
-                    }
+                let (end, substitution) = skip_template(b, i + 1);
+                if substitution {
+                    s.open(b'`');
+                    regex_ok = true;
+                } else {
+                    regex_ok = false;
+                    s.last = Last::Operand;
                 }
-                ops += 1;
+                i = end;
+                s.ops += 1;
             }
             b'/' if regex_ok => {
                 i = skip_regex(b, i + 1);
                 regex_ok = false;
+                s.last = Last::Operand;
             }
             b'(' | b'[' | b'{' => {
-                stack.push((ops, false));
-                held += ops;
-                ops = 0;
+                s.open(c);
                 regex_ok = true;
                 i += 1;
             }
             b')' | b']' | b'}' => {
-                let template = match stack.pop() {
-                    Some((saved, template)) => {
-                        held -= saved;
-                        ops = saved + 1;
-                        template
-                    }
-                    None => false,
-                };
+                let template = s.close();
                 i += 1;
-                if template && c == b'}' {
-                    match skip_template(b, i) {
-                        (end, true) => {
-                            stack.push((ops, true));
-                            held += ops;
-                            ops = 0;
-                            regex_ok = true;
-                            i = end;
-                            continue;
-                        }
-                        (end, false) => i = end,
-                    }
-                }
                 regex_ok = c == b'}';
+                if template && c == b'}' {
+                    let (end, substitution) = skip_template(b, i);
+                    if substitution {
+                        s.last = Last::Operator;
+                        s.open(b'`');
+                        regex_ok = true;
+                    } else {
+                        regex_ok = false;
+                    }
+                    i = end;
+                }
             }
-            b',' | b';' => {
-                ops = 0;
+            b',' => {
+                if s.operator_commas && !s.decl {
+                    s.commas += 1;
+                }
+                s.ops = 0;
                 regex_ok = true;
+                s.last = Last::Operator;
+                i += 1;
+            }
+            b';' => {
+                s.ops = 0;
+                s.commas = 0;
+                s.decl = false;
+                regex_ok = true;
+                s.last = Last::Statement;
                 i += 1;
             }
             b'0'..=b'9' | b'.' if !is_punct_dot(b, i) => {
@@ -113,6 +269,7 @@ pub fn nesting(source: &str) -> usize {
                     i += 1;
                 }
                 regex_ok = false;
+                s.last = Last::Operand;
             }
             _ if c == b'_' || c == b'$' || c == b'\\' || c.is_ascii_alphabetic() || c >= 0x80 => {
                 let start = i;
@@ -126,14 +283,21 @@ pub fn nesting(source: &str) -> usize {
                     i += 1;
                 }
                 let word = &b[start..i];
-                let keyword = KEYWORDS.contains(&word);
-                if keyword {
-                    ops += 1;
+                let keyword = KEYWORDS.iter().find(|k| **k == word).copied();
+                if keyword.is_some() {
+                    s.ops += 1;
                 }
+                if matches!(word, b"var" | b"let" | b"const") {
+                    s.decl = true;
+                }
+                let literal = matches!(word, b"this" | b"super" | b"true" | b"false" | b"null");
                 // After a keyword like `return` or `typeof` an expression
                 // (and so a regular expression) may follow.
-                regex_ok =
-                    keyword && !matches!(word, b"this" | b"super" | b"true" | b"false" | b"null");
+                regex_ok = keyword.is_some() && !literal;
+                s.last = match keyword {
+                    Some(k) if !matches!(word, b"true" | b"false" | b"null") => Last::Keyword(k),
+                    _ => Last::Operand,
+                };
             }
             _ => {
                 // Punctuators: every operator character counts (a run of
@@ -145,13 +309,28 @@ pub fn nesting(source: &str) -> usize {
                 if i < b.len() && !b"+-*%=<>!~&|^?:.@#".contains(&c) {
                     i += 1;
                 }
-                ops += (i - start).max(1);
+                s.ops += (i - start).max(1);
                 regex_ok = true;
+                // `a++` and `a--` leave an operand.
+                let run = &b[start..i];
+                if run == b":" {
+                    s.last = Last::Colon;
+                } else if run != b"++" && run != b"--" {
+                    s.last = Last::Operator;
+                }
             }
         }
-        max = max.max(held + stack.len() + ops);
+        max = max.max(s.score());
     }
     max
+}
+
+/// The next byte after `i` that is not white space.
+fn next_significant(b: &[u8], mut i: usize) -> Option<u8> {
+    while i < b.len() && b[i].is_ascii_whitespace() {
+        i += 1;
+    }
+    b.get(i).copied()
 }
 
 /// Whether the `.` at `i` is punctuation (member access or spread) rather
@@ -274,5 +453,26 @@ mod tests {
         // Commas and semicolons end a chain.
         assert!(nesting(&"1+1;".repeat(5000)) < 10);
         assert!(nesting(&format!("[{}]", "1,".repeat(5000))) < 10);
+        // Comma operators chain; the commas of literals, calls and
+        // declarations do not.
+        let chain = "a,".repeat(5000);
+        assert!(nesting(&chain) >= 5000 / COMMAS_PER_LEVEL);
+        assert!(nesting(&format!("({chain}a)")) >= 5000 / COMMAS_PER_LEVEL);
+        assert!(nesting(&format!("{{{chain}a}}")) >= 5000 / COMMAS_PER_LEVEL);
+        assert!(nesting(&format!("if (1) ({chain}a)")) >= 5000 / COMMAS_PER_LEVEL);
+        assert!(nesting(&format!("l: {{{chain}a}}")) >= 5000 / COMMAS_PER_LEVEL);
+        assert!(nesting(&format!("x[{chain}a]")) >= 5000 / COMMAS_PER_LEVEL);
+        assert!(nesting(&format!("var x = 1\n{chain}a")) >= 5000 / COMMAS_PER_LEVEL);
+        for flat in [
+            format!("f({chain}a)"),
+            format!("x = {{{}}}", "a: 1,".repeat(5000)),
+            format!("x = [{chain}a]"),
+            format!("var {chain}a"),
+            format!("let x = 1,\n{}", "y = 2,\n".repeat(5000)),
+            format!("function f({chain}a) {{}}"),
+            format!("const {{{chain}a}} = o"),
+        ] {
+            assert!(nesting(&flat) < 10, "{}: {}", &flat[..12], nesting(&flat));
+        }
     }
 }

@@ -9,9 +9,9 @@ use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
 
 use boa_engine::error::{EngineError, PanicError};
-use boa_engine::object::ObjectInitializer;
 use boa_engine::object::builtins::{JsArray, JsArrayBuffer, JsUint8Array};
-use boa_engine::property::Attribute;
+use boa_engine::object::{FunctionObjectBuilder, ObjectInitializer};
+use boa_engine::property::{Attribute, PropertyDescriptor};
 use boa_engine::{
     Context, JsError, JsNativeError, JsObject, JsResult, JsString, JsValue, NativeFunction, Source,
     js_string,
@@ -95,6 +95,8 @@ pub(crate) struct State {
     pub(crate) timer_now: u64,
     /// Promises rejected with no handler yet.
     pub(crate) rejected: Vec<JsObject>,
+    /// The script `call_polled` evaluates, parsed once per run.
+    pub(crate) trampoline: Option<boa_engine::Script>,
 }
 
 thread_local! {
@@ -115,6 +117,35 @@ thread_local! {
     pub(crate) static CLOCK_START: Cell<(i64, f64)> = const { Cell::new((0, 0.0)) };
     /// The state of `Math.random`'s generator (xorshift64*).
     pub(crate) static RANDOM: Cell<u64> = const { Cell::new(1) };
+    /// Where the native stack was when the run started (0: no run).
+    pub(crate) static STACK_BASE: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Native stack a run may use below where it started. The enclave's thread
+/// has 8 MiB; the rest is headroom for what Boa does between two checks
+/// (one level of a built-in's recursion, measured under 100 KiB in a debug
+/// build) and for the frames above the run.
+const STACK_ALLOWANCE: usize = 6 << 20;
+
+/// How deep the native stack is here: the address of a local (the stack
+/// grows down on every target the enclave runs on).
+#[inline(never)]
+pub(crate) fn stack_position() -> usize {
+    let probe = 0u8;
+    std::ptr::from_ref(std::hint::black_box(&probe)) as usize
+}
+
+/// A `RangeError` once the run has used [`STACK_ALLOWANCE`] of the native
+/// stack: what recursion inside Boa's built-ins (nested arrays joined,
+/// deep objects serialized) meets before it overflows the stack.
+pub(crate) fn check_stack() -> JsResult<()> {
+    let base = STACK_BASE.get();
+    if base != 0 && base.saturating_sub(stack_position()) > STACK_ALLOWANCE {
+        return Err(JsNativeError::range()
+            .with_message("Maximum call stack size exceeded")
+            .into());
+    }
+    Ok(())
 }
 
 /// An error the script cannot catch: the VM unwinds every frame, `finally`
@@ -491,6 +522,232 @@ fn sh_run_script(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResu
     script.evaluate(context)
 }
 
+/// `sh.stackCheck()`: [`check_stack`] for the prelude's guarded built-ins.
+fn sh_stack_check(_: &JsValue, _: &[JsValue], _: &mut Context) -> JsResult<JsValue> {
+    check_stack()?;
+    Ok(JsValue::undefined())
+}
+
+/// `sh.jsonStep(key, value)`: the identity replacer `JSON.stringify` runs
+/// with, so that its recursion into nested objects meets [`check_stack`].
+fn sh_json_step(_: &JsValue, args: &[JsValue], _: &mut Context) -> JsResult<JsValue> {
+    check_stack()?;
+    Ok(arg(args, 1))
+}
+
+/// What a guarded built-in checks before it runs, given its `this` and
+/// arguments; it may return replacements for them (converted to
+/// primitives, so the built-in's own conversions observe nothing twice).
+type Precheck = fn(&JsValue, &[JsValue], &mut Context) -> JsResult<Option<(JsValue, Vec<JsValue>)>>;
+
+/// Replaces `object[name]`, a built-in method, by a native that runs
+/// `check` and then the original.
+fn guard_method(
+    object: &JsObject,
+    name: &str,
+    check: Precheck,
+    context: &mut Context,
+) -> JsResult<JsObject> {
+    let key = JsString::from(name);
+    let original = object
+        .get(key.clone(), context)?
+        .as_object()
+        .ok_or_else(|| type_error(name))?;
+    let length = original
+        .get(js_string!("length"), context)?
+        .to_length(context)?;
+    let guarded = FunctionObjectBuilder::new(
+        context.realm(),
+        NativeFunction::from_copy_closure_with_captures(
+            move |this, args, original: &JsObject, context| match check(this, args, context)? {
+                Some((this, args)) => original.call(&this, &args, context),
+                None => original.call(this, args, context),
+            },
+            original,
+        ),
+    )
+    .name(key.clone())
+    .length(usize::try_from(length).unwrap_or(0))
+    .constructor(false)
+    .build();
+    object.define_property_or_throw(
+        key,
+        PropertyDescriptor::builder()
+            .value(guarded.clone())
+            .writable(true)
+            .enumerable(false)
+            .configurable(true),
+        context,
+    )?;
+    Ok(guarded.into())
+}
+
+/// The built-ins that recurse into nested arrays natively (`join` calls
+/// each element's `toString`, which calls `join`) meet [`check_stack`] at
+/// every level.
+fn recursing(
+    _: &JsValue,
+    _: &[JsValue],
+    _: &mut Context,
+) -> JsResult<Option<(JsValue, Vec<JsValue>)>> {
+    check_heap()?;
+    check_stack()?;
+    Ok(None)
+}
+
+/// Stops the run with the memory limit when one built-in call would build
+/// a result of `bytes` past it: a single allocation that large would not
+/// wait for the next poll of the heap backstop.
+fn refuse_over_limit(bytes: f64) -> JsResult<()> {
+    check_heap()?;
+    if MEMORY_LIMIT.get().is_some_and(|limit| bytes > limit as f64) {
+        return Err(stop(Stop::Limit(LimitKind::Memory)));
+    }
+    Ok(())
+}
+
+/// `this` as a string, as `String.prototype` methods take it.
+fn this_string(this: &JsValue, context: &mut Context) -> JsResult<JsString> {
+    if this.is_null_or_undefined() {
+        return Err(type_error(
+            "String.prototype method called on null or undefined",
+        ));
+    }
+    this.to_string(context)
+}
+
+/// `String.prototype.repeat`: the result is `this` times `count`.
+fn repeat_size(
+    this: &JsValue,
+    args: &[JsValue],
+    context: &mut Context,
+) -> JsResult<Option<(JsValue, Vec<JsValue>)>> {
+    let s = this_string(this, context)?;
+    let count = arg(args, 0).to_number(context)?;
+    // A negative or infinite count is the built-in's RangeError. UTF-16
+    // code units, two bytes each at worst.
+    if count.is_finite() && count > 0.0 {
+        refuse_over_limit(s.len() as f64 * count.trunc() * 2.0)?;
+    }
+    Ok(Some((s.into(), vec![JsValue::from(count)])))
+}
+
+/// `padStart`/`padEnd`: the result is `maxLength` long.
+fn pad_size(
+    this: &JsValue,
+    args: &[JsValue],
+    context: &mut Context,
+) -> JsResult<Option<(JsValue, Vec<JsValue>)>> {
+    let s = this_string(this, context)?;
+    let max = arg(args, 0).to_length(context)?;
+    let mut rest = vec![JsValue::from(max as f64)];
+    if max as usize > s.len() {
+        let fill = arg(args, 1);
+        let fill = if fill.is_undefined() {
+            fill
+        } else {
+            fill.to_string(context)?.into()
+        };
+        if fill.as_string().is_none_or(|f| !f.is_empty()) {
+            refuse_over_limit(max as f64 * 2.0)?;
+        }
+        rest.push(fill);
+    }
+    Ok(Some((s.into(), rest)))
+}
+
+/// The length of `this` when it is an ordinary array (reading it observes
+/// nothing).
+fn plain_array_length(this: &JsValue, context: &mut Context) -> JsResult<Option<u64>> {
+    let Some(obj) = this.as_object() else {
+        return Ok(None);
+    };
+    let Ok(array) = JsArray::from_object(obj) else {
+        return Ok(None);
+    };
+    Ok(Some(array.length(context)?))
+}
+
+/// `Array.prototype.join`: at least `length - 1` separators; and the join
+/// recurses into nested arrays.
+fn join_size(
+    this: &JsValue,
+    args: &[JsValue],
+    context: &mut Context,
+) -> JsResult<Option<(JsValue, Vec<JsValue>)>> {
+    recursing(this, args, context)?;
+    let Some(len) = plain_array_length(this, context)? else {
+        return Ok(None);
+    };
+    let sep = arg(args, 0);
+    let sep = if sep.is_undefined() {
+        js_string!(",")
+    } else {
+        sep.to_string(context)?
+    };
+    refuse_over_limit(len.saturating_sub(1) as f64 * sep.len() as f64 * 2.0)?;
+    Ok(Some((this.clone(), vec![sep.into()])))
+}
+
+/// `Array.prototype.fill`: a sparse array filled becomes dense (16 bytes a
+/// value). Only checked when the range is given as numbers (or not at all).
+fn fill_size(
+    this: &JsValue,
+    args: &[JsValue],
+    context: &mut Context,
+) -> JsResult<Option<(JsValue, Vec<JsValue>)>> {
+    check_heap()?;
+    let Some(len) = plain_array_length(this, context)? else {
+        return Ok(None);
+    };
+    let bound = |i: usize, default: f64| match args.get(i) {
+        None => Some(default),
+        Some(v) if v.is_undefined() => Some(default),
+        Some(v) => v.as_number().map(|n| {
+            let n = if n.is_nan() { 0.0 } else { n.trunc() };
+            if n < 0.0 {
+                (len as f64 + n).max(0.0)
+            } else {
+                n.min(len as f64)
+            }
+        }),
+    };
+    if let (Some(start), Some(end)) = (bound(1, 0.0), bound(2, len as f64)) {
+        refuse_over_limit((end - start).max(0.0) * 16.0)?;
+    }
+    Ok(None)
+}
+
+/// Guards the built-ins that recurse natively into nested arrays, and the
+/// ones that can build a result past the memory limit in one call.
+pub(crate) fn guard_builtins(context: &mut Context) -> JsResult<()> {
+    let array = context.intrinsics().constructors().array().prototype();
+    let typed = context
+        .intrinsics()
+        .constructors()
+        .typed_array()
+        .prototype();
+    let string = context.intrinsics().constructors().string().prototype();
+    guard_method(&array, "join", join_size, context)?;
+    guard_method(&array, "toLocaleString", recursing, context)?;
+    guard_method(&array, "fill", fill_size, context)?;
+    let to_string = guard_method(&array, "toString", recursing, context)?;
+    // %TypedArray%.prototype.toString is the same function object.
+    typed.define_property_or_throw(
+        js_string!("toString"),
+        PropertyDescriptor::builder()
+            .value(to_string)
+            .writable(true)
+            .enumerable(false)
+            .configurable(true),
+        context,
+    )?;
+    guard_method(&string, "repeat", repeat_size, context)?;
+    guard_method(&string, "padStart", pad_size, context)?;
+    guard_method(&string, "padEnd", pad_size, context)?;
+    Ok(())
+}
+
 fn setter(slot: fn(&mut State) -> &mut Option<JsObject>) -> NativeFunction {
     NativeFunction::from_copy_closure(move |_, args, _| {
         let obj = arg(args, 0).as_object();
@@ -549,8 +806,15 @@ pub(crate) fn natives(context: &mut Context) -> JsResult<JsObject> {
     let mut init = ObjectInitializer::new(context);
     init.property(js_string!("argv"), argv, Attribute::all())
         .property(js_string!("env"), env, Attribute::all())
-        .property(js_string!("timeOrigin"), origin, Attribute::all());
-    let fns: [(&str, NativeFunction, usize); 20] = [
+        .property(js_string!("timeOrigin"), origin, Attribute::all())
+        .property(
+            js_string!("wrapperPrefix"),
+            crate::run::WRAPPER_PREFIX as f64,
+            Attribute::all(),
+        );
+    let fns: [(&str, NativeFunction, usize); 22] = [
+        ("stackCheck", NativeFunction::from_fn_ptr(sh_stack_check), 0),
+        ("jsonStep", NativeFunction::from_fn_ptr(sh_json_step), 2),
         ("write", NativeFunction::from_fn_ptr(sh_write), 2),
         ("exit", NativeFunction::from_fn_ptr(sh_exit), 1),
         ("perfNow", NativeFunction::from_fn_ptr(sh_perf_now), 0),

@@ -20,13 +20,29 @@
 //! `fuzz` feature), an error no `catch` or `finally` sees, and it covers
 //! promise jobs, timers and module code. Output is counted across stdout,
 //! stderr and written files. Memory has no counter in Boa: the heap
-//! backstop ([`Job::heap_exceeded`](shield_engine::Job)) is polled at every
-//! call into the engine's world (console, fs, timers, each promise job,
-//! module loads, every `ArrayBuffer` allocation), so a loop that only
-//! allocates in the VM is not stopped by it until it calls out. Source
-//! nested deeper than the parser can take on an 8 MiB stack is refused
-//! before parsing (see [`nesting`]); JavaScript recursion ends with a
-//! `RangeError` at 3,000 frames.
+//! backstop ([`Job::heap_exceeded`](shield_engine::Job)) is polled every
+//! few instructions of the main script, the CommonJS modules it requires,
+//! timer callbacks and promise reactions (all run under Boa's budgeted
+//! evaluation), and at every call into the engine's world (console, fs,
+//! timers, each promise job, module loads, every `ArrayBuffer`, and the
+//! allocating built-ins `repeat`, `padStart`, `padEnd`, `join`, `fill`,
+//! which also stop the run before building a result past the memory
+//! limit). Code that built-ins call back (a `forEach` callback, a getter),
+//! code after an `await` and ES module bodies run outside the budgeted
+//! evaluation: a loop there that allocates without calling any of those is
+//! not stopped by the backstop.
+//!
+//! The native stack (the enclave's thread has 8 MiB): source nested deeper
+//! than the parser can take is refused before parsing (see [`nesting`]);
+//! JavaScript recursion ends with a `RangeError` at 3,000 frames (native
+//! re-entries included); the built-ins that recurse natively into nested
+//! data (`join`, `toString`, `toLocaleString`, `JSON.stringify`, `flat`)
+//! check the stack's depth at every level and throw a `RangeError` past
+//! 6 MiB; proxy chains are refused past 1,000 proxies, and a run loads at
+//! most 4,000 ES modules (Boa links a module graph recursively). Deep
+//! prototype chains (over about 30,000 objects in a debug build, 100,000
+//! in a release build) still overflow the stack on a missing property's
+//! lookup: Boa walks them recursively and offers no hook to bound them.
 //!
 //! Time: `Date.now()` is the job clock's whole seconds at the start of the
 //! run plus the run's elapsed time (from `Clock::cpu_seconds`), the local

@@ -11,6 +11,8 @@
   const getProto = Object.getPrototypeOf;
   const fnToString = Function.prototype.toString;
 
+  // Files compiled as CommonJS modules (their paths as stacks show them).
+  const cjsFiles = new Set();
   // Node's `stack` starts with the error's "Name: message" line; Boa's
   // lists the frames only. The prelude's own frames are left out.
   const stackDesc = Object.getOwnPropertyDescriptor(Error.prototype, 'stack');
@@ -22,7 +24,13 @@
       get() {
         const frames = getStack.call(this);
         if (typeof frames !== 'string') return frames;
-        const kept = frames.split('\n').filter((l) => l && !l.includes('shield:prelude') && !l.includes('(native)'));
+        const kept = frames.split('\n').filter((l) => l && !l.includes('shield:prelude') && !l.includes('shield:call') && !l.includes('(native)'));
+        // A CommonJS file's first line is compiled behind the module
+        // wrapper's text: its columns there are shifted by its length.
+        for (let i = 0; i < kept.length; i++) {
+          const m = /^(.*\()(.*):1:(\d+)\)$/.exec(kept[i]);
+          if (m && cjsFiles.has(m[2])) kept[i] = m[1] + m[2] + ':1:' + Math.max(1, m[3] - sh.wrapperPrefix) + ')';
+        }
         let head;
         try { head = String(this); } catch (_) { head = 'Error'; }
         return kept.length ? head + '\n' + kept.join('\n') : head;
@@ -30,6 +38,112 @@
       set: stackDesc.set,
     });
   }
+
+  // ── Built-ins that recurse natively into nested data ─────────────────────
+  // Boa's JSON.stringify and Array.prototype.flat recurse on the native
+  // stack with no limit; here every level meets the engine's stack check
+  // (a RangeError, as in Node), through a replacer and in chunks of levels.
+  const apply = Reflect.apply;
+  const stackCheck = sh.stackCheck;
+  const jsonStep = sh.jsonStep;
+  const nativeStringify = JSON.stringify;
+  const MapCtor = Map;
+  const mapGet = Map.prototype.get;
+  const mapSet = Map.prototype.set;
+  const isBoxed = (v) => v instanceof Number || v instanceof String || v instanceof Boolean || (typeof BigInt === 'function' && v instanceof BigInt);
+  define(JSON, 'stringify', {
+    stringify(value, replacer, space) {
+      stackCheck();
+      let step = jsonStep;
+      if (typeof replacer === 'function') {
+        step = function (key, v) { stackCheck(); return apply(replacer, this, [key, v]); };
+      } else if (ArrayIsArray(replacer)) {
+        // A list of keys: each object is serialized through a copy with
+        // those keys in that order (the same copy for the same object, so
+        // cycles are still found).
+        const keys = [];
+        const n = replacer.length;
+        for (let i = 0; i < n; i++) {
+          const v = replacer[i];
+          let item;
+          if (typeof v === 'string') item = v;
+          else if (typeof v === 'number' || v instanceof Number || v instanceof String) item = String(v);
+          if (item !== undefined && !keys.includes(item)) keys.push(item);
+        }
+        const copies = new MapCtor();
+        // An ordinary object lists index keys first: a copy that must keep
+        // them in the list's order reports its keys itself.
+        const ordered = keys.some((k) => /^(0|[1-9][0-9]*)$/.test(k) && +k < 4294967295)
+          ? { ownKeys: () => keys.slice() } : null;
+        step = function (key, v) {
+          stackCheck();
+          if (v === null || typeof v !== 'object' || ArrayIsArray(v) || isBoxed(v)) return v;
+          let copy = apply(mapGet, copies, [v]);
+          if (copy === undefined) {
+            copy = { __proto__: null };
+            for (const k of keys) copy[k] = v[k];
+            if (ordered) copy = new NativeProxy(copy, ordered);
+            apply(mapSet, copies, [v, copy]);
+          }
+          return copy;
+        };
+      }
+      return apply(nativeStringify, JSON, [value, step, space]);
+    },
+  }.stringify);
+  const nativeFlat = Array.prototype.flat;
+  const FLAT_CHUNK = 32;
+  const arraySome = Array.prototype.some;
+  define(Array.prototype, 'flat', {
+    flat() {
+      const depth = arguments[0];
+      stackCheck();
+      let d = depth === undefined ? 1 : Math.trunc(Number(depth)) || 0;
+      if (!(d > FLAT_CHUNK)) return apply(nativeFlat, this, [d]);
+      let out = apply(nativeFlat, this, [FLAT_CHUNK]);
+      d -= FLAT_CHUNK;
+      while (d > 0 && apply(arraySome, out, [ArrayIsArray])) {
+        out = apply(nativeFlat, out, [Math.min(d, FLAT_CHUNK)]);
+        d -= FLAT_CHUNK;
+      }
+      return out;
+    },
+  }.flat);
+
+  // ── Proxy chains ─────────────────────────────────────────────────────────
+  // A proxy without traps forwards each operation to its target on the
+  // native stack: a chain of 20,000 overflowed it. Every proxy is made
+  // here, so its chain's length is known; past MAX_PROXY_CHAIN, a
+  // RangeError. The constructor is a bound function, as a built-in
+  // constructor has no `prototype`.
+  const NativeProxy = Proxy;
+  const proxyChains = new WeakMap();
+  const weakGet = WeakMap.prototype.get;
+  const weakSet = WeakMap.prototype.set;
+  const MAX_PROXY_CHAIN = 1000;
+  const chainOf = (target) => {
+    const n = (typeof target === 'object' || typeof target === 'function') && target !== null
+      ? (apply(weakGet, proxyChains, [target]) || 0) + 1 : 1;
+    if (n > MAX_PROXY_CHAIN) throw new RangeError('Maximum call stack size exceeded');
+    return n;
+  };
+  const ProxyCtor = function Proxy(target, handler) {
+    if (new.target === undefined) throw new TypeError("Constructor Proxy requires 'new'");
+    const n = chainOf(target);
+    const p = new NativeProxy(target, handler);
+    apply(weakSet, proxyChains, [p, n]);
+    return p;
+  }.bind();
+  Object.defineProperty(ProxyCtor, 'name', { value: 'Proxy', configurable: true });
+  define(ProxyCtor, 'revocable', {
+    revocable(target, handler) {
+      const n = chainOf(target);
+      const r = NativeProxy.revocable(target, handler);
+      apply(weakSet, proxyChains, [r.proxy, n]);
+      return r;
+    },
+  }.revocable);
+  define(G, 'Proxy', ProxyCtor);
 
   // ── util.inspect, the subset console.log needs ──────────────────────────
   const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -477,6 +591,7 @@
           module.exports = JSON.parse(sh.decode(sh.readFile(found)));
         } else {
           const fn = sh.compileCommonJs(found);
+          cjsFiles.add(found);
           callAsMethod(module.exports, fn, makeRequire(found), module, found, dirOf(found) || '.');
         }
       } catch (e) {
@@ -496,6 +611,7 @@
   };
   sh.setRequireFactory(makeRequire);
   sh.setCommonJsRunner((file, fn) => {
+    cjsFiles.add(file);
     const module = { id: '.', filename: file, loaded: false, exports: {}, children: [], paths: [] };
     cache.set(file, module);
     const require = makeRequire(file);

@@ -25,8 +25,8 @@ use shield_engine::{Job, LimitKind, Limits, Outcome};
 
 use crate::depth::{MAX_NESTING, nesting};
 use crate::host::{
-    self, ARGV, CLOCK_START, ENV, HEAP_EXCEEDED, IO, Io, MEMORY_LIMIT, OUTPUT_LEFT, STATE, STOP,
-    State, Stop, check_heap, with_io,
+    self, ARGV, CLOCK_START, ENV, HEAP_EXCEEDED, IO, Io, MEMORY_LIMIT, OUTPUT_LEFT, STACK_BASE,
+    STATE, STOP, State, Stop, check_heap, check_stack, with_io,
 };
 
 const PRELUDE: &str = include_str!("prelude.js");
@@ -41,11 +41,14 @@ const RECURSION_LIMIT: usize = 3_000;
 const VALUE_STACK_LIMIT: usize = 1 << 20;
 
 /// Boa's cost units between two polls of the heap backstop while script
-/// code runs under [`call_polled`]: an opcode costs 1 to 8, so a loop
-/// that doubles a string in each turn meets a poll within about two
-/// doublings, before the enclave's heap (several times the largest memory
-/// limit) runs out.
-const POLL_EVERY: u32 = 32;
+/// code runs under [`call_polled`]: an opcode costs 1 to 8, and a loop
+/// whose turn doubles a string (`s = s + s`) costs about 4, so a poll comes
+/// at most two doublings after the budget is crossed. Measured with a 64 MiB
+/// limit and a resident-memory backstop (release `jsrun`): at 32 units that
+/// loop peaked at 1.5 GiB resident (past the enclave's 1 GiB heap), at 8 at
+/// 210 MiB; richards ran 4.5 s unpolled, 4.7 to 4.9 s at 8 and 5.0 s at 32
+/// (one machine shared with other work: within its noise).
+const POLL_EVERY: u32 = 8;
 
 /// The global through which [`call_polled`] hands its call to the
 /// trampoline script (the script can see it, and only hurt its own run).
@@ -59,7 +62,8 @@ const PENDING: &str = "__shieldPendingCall";
 /// calls run in that evaluation. What built-ins call back synchronously
 /// (`forEach` callbacks, getters, promise reactions) and ES module bodies
 /// run outside it: there the backstop is polled only at the next call into
-/// the script's world.
+/// the script's world. Promise reactions are called through here too (see
+/// `Hooks::call_job_callback`).
 fn call_polled(f: &JsObject, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
     let pending = JsObject::with_null_proto();
     pending.set(js_string!("f"), f.clone(), false, context)?;
@@ -68,12 +72,21 @@ fn call_polled(f: &JsObject, args: &[JsValue], context: &mut Context) -> JsResul
     context
         .global_object()
         .set(JsString::from(PENDING), pending, false, context)?;
-    let trampoline = Script::parse(
-        Source::from_bytes(format!("{PENDING}.f(...{PENDING}.args)").as_bytes())
-            .with_path(Path::new("shield:call")),
-        None,
-        context,
-    )?;
+    let cached = STATE.with_borrow(|s| s.trampoline.clone());
+    let trampoline = match cached {
+        Some(script) => script,
+        None => {
+            // A plain call (`this` undefined), parsed once per run.
+            let script = Script::parse(
+                Source::from_bytes(format!("(0, {PENDING}.f)(...{PENDING}.args)").as_bytes())
+                    .with_path(Path::new("shield:call")),
+                None,
+                context,
+            )?;
+            STATE.with_borrow_mut(|s| s.trampoline = Some(script.clone()));
+            script
+        }
+    };
     let mut future = std::pin::pin!(trampoline.evaluate_async_with_budget(context, POLL_EVERY));
     let mut task = std::task::Context::from_waker(Waker::noop());
     loop {
@@ -84,6 +97,11 @@ fn call_polled(f: &JsObject, args: &[JsValue], context: &mut Context) -> JsResul
         }
     }
 }
+
+/// ES modules one run may load. Boa links and evaluates a module graph
+/// recursively on the native stack: a chain of 20,000 imports overflowed
+/// 8 MiB, 6,000 did not (debug and release builds).
+const MAX_MODULES: usize = 4_000;
 
 /// How long the engine polls a module-loading job that does not finish
 /// (the loader is synchronous, so one poll is the norm).
@@ -154,6 +172,7 @@ impl RunGuard {
         );
         ENV.set(env.to_vec());
         STATE.set(State::default());
+        STACK_BASE.set(host::stack_position());
         host::seed_random();
         RunGuard
     }
@@ -167,6 +186,7 @@ impl Drop for RunGuard {
         STOP.set(None);
         ARGV.set(Vec::new());
         ENV.set(Vec::new());
+        STACK_BASE.set(0);
         // Drop the run's objects before the next run's collector sees them.
         let _ = STATE.try_with(|s| s.replace(State::default()));
     }
@@ -364,6 +384,7 @@ fn describe(value: &JsValue, context: &mut Context) -> String {
 /// Installs the prelude and starts the entry: a CommonJS script runs to
 /// its end, an ES module is loaded and its evaluation promise returned.
 fn start(entry: &str, loader: &Loader, context: &mut Context) -> JsResult<Option<JsPromise>> {
+    host::guard_builtins(context)?;
     let natives = host::natives(context)?;
     let prelude = Script::parse(
         Source::from_bytes(PRELUDE).with_path(Path::new("shield:prelude")),
@@ -560,6 +581,24 @@ struct Hooks {
 }
 
 impl HostHooks for Hooks {
+    // A promise reaction (a `.then` handler) runs under the budgeted
+    // evaluation, where the heap backstop is polled.
+    fn call_job_callback(
+        &self,
+        job: &boa_engine::job::JobCallback,
+        this: &JsValue,
+        args: &[JsValue],
+        context: &mut Context,
+    ) -> JsResult<JsValue> {
+        check_heap()?;
+        check_stack()?;
+        let callback = job.callback();
+        if this.is_undefined() {
+            return call_polled(callback, args, context);
+        }
+        callback.call(this, args, context)
+    }
+
     fn promise_rejection_tracker(
         &self,
         promise: &JsObject<boa_engine::builtins::promise::Promise>,
@@ -678,6 +717,13 @@ impl Loader {
         };
         if let Some(m) = self.modules.borrow().get(&path) {
             return Ok(m.clone());
+        }
+        if self.modules.borrow().len() >= MAX_MODULES {
+            return Err(JsNativeError::range()
+                .with_message(format!(
+                    "Cannot load module '{spec}': more than {MAX_MODULES} modules"
+                ))
+                .into());
         }
         let module = if path.ends_with(".json") {
             let bytes = host::read_vfs(&path).map_err(|e| {
