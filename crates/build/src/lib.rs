@@ -143,8 +143,17 @@ impl EnclaveBuild {
         // each launch: an enclave is built without it, in either profile (a
         // debug JavaScript or Python enclave carried 200-340 MB of it, and
         // a host embedding them all passed a gigabyte).
+        // It is not generated either: for optimized interpreters it was the
+        // larger part of a clean build's time.
         command.env("CARGO_PROFILE_RELEASE_STRIP", "debuginfo");
         command.env("CARGO_PROFILE_DEV_STRIP", "debuginfo");
+        for profile in ["dev", "release"] {
+            for table in ["", ".package.\"*\""] {
+                command
+                    .arg("--config")
+                    .arg(format!("profile.{profile}{table}.debug=false"));
+            }
+        }
         let status = command
             .current_dir(&manifest_dir)
             .status()
@@ -316,7 +325,8 @@ fn suffixed(path: &Path, suffix: &str) -> PathBuf {
 }
 
 /// A `cargo` command free of the variables the outer cargo (or clippy) set
-/// for this build script: they must not steer a nested command.
+/// for this build script: they must not steer a nested command. The user's
+/// own `CARGO_HOME` and `CARGO_INCREMENTAL` pass through.
 fn cargo() -> Command {
     const OUTER: [&str; 4] = [
         "RUSTC_WRAPPER",
@@ -327,7 +337,8 @@ fn cargo() -> Command {
     let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     for (name, _) in std::env::vars_os() {
         let name = name.to_string_lossy();
-        if name.starts_with("CARGO_") && name != "CARGO_HOME" || OUTER.contains(&name.as_ref()) {
+        let users_choice = ["CARGO_HOME", "CARGO_INCREMENTAL"].contains(&name.as_ref());
+        if name.starts_with("CARGO_") && !users_choice || OUTER.contains(&name.as_ref()) {
             command.env_remove(name.as_ref());
         }
     }

@@ -882,8 +882,9 @@ fn policy_checks() {
 fn language_and_limits() {
     assert_eq!("lua".parse::<Language>().unwrap(), Language::Lua);
     assert_eq!(Language::Lua.as_str(), "lua");
-    let err = "python".parse::<Language>().unwrap_err().to_string();
-    assert!(err.contains("python") && err.contains("lua"), "{err}");
+    assert_eq!("py".parse::<Language>().unwrap(), Language::Python);
+    let err = "cobol".parse::<Language>().unwrap_err().to_string();
+    assert!(err.contains("cobol") && err.contains("lua"), "{err}");
     assert_eq!(serde_json::to_string(&Language::Lua).unwrap(), "\"lua\"");
     let d = Limits::default();
     assert_eq!(d.instructions, Some(20_000_000_000));
