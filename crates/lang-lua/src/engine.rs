@@ -30,10 +30,13 @@ struct JobHost<'a> {
 
 impl Host for JobHost<'_> {
     fn write(&mut self, fd: u8, data: &[u8]) -> LResult<()> {
-        self.charge_output(data.len())?;
+        // The standard streams get output up to the byte the budget ends at.
+        let fits = self
+            .output_left
+            .map_or(data.len(), |left| data.len().min(left as usize));
         let w: &mut dyn std::io::Write = if fd == 2 { self.stderr } else { self.stdout };
-        let _ = w.write_all(data);
-        Ok(())
+        let _ = w.write_all(&data[..fits]);
+        self.charge_output(data.len())
     }
 
     fn read_stdin(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
@@ -72,6 +75,10 @@ impl Host for JobHost<'_> {
             .map(|(_, v)| v.as_str())
     }
 
+    fn report(&mut self, text: &[u8]) {
+        let _ = self.stderr.write_all(text);
+    }
+
     fn charge_output(&mut self, n: usize) -> LResult<()> {
         if let Some(left) = self.output_left.as_mut() {
             if (n as u64) > *left {
@@ -84,21 +91,19 @@ impl Host for JobHost<'_> {
     }
 }
 
-fn limit(kind: LimitKind, limits: &Limits) -> Outcome {
+/// The outcome of a limit, and its report on stderr, worded as the other
+/// engines word it.
+fn limit(vm: &mut Vm, kind: LimitKind, limits: &Limits) -> Outcome {
+    let fmt = |n: Option<u64>| n.map_or_else(|| "?".to_owned(), |n| n.to_string());
     let message = match kind {
-        LimitKind::Instructions => format!(
-            "instruction limit reached ({})",
-            limits.instructions.unwrap_or(0)
-        ),
-        LimitKind::Memory => format!(
-            "memory limit reached ({} bytes)",
-            limits.memory_bytes.unwrap_or(0)
-        ),
-        LimitKind::Output => format!(
-            "output limit reached ({} bytes)",
-            limits.output_bytes.unwrap_or(0)
-        ),
+        LimitKind::Instructions => {
+            format!("instruction limit of {} reached", fmt(limits.instructions))
+        }
+        LimitKind::Memory => format!("memory limit of {} bytes reached", fmt(limits.memory_bytes)),
+        LimitKind::Output => format!("output limit of {} bytes reached", fmt(limits.output_bytes)),
     };
+    vm.host
+        .report(format!("shield: script stopped: {message}\n").as_bytes());
     Outcome::Limit { kind, message }
 }
 
@@ -128,19 +133,13 @@ impl Engine for LuaVm {
         vm.heap_exceeded = job.heap_exceeded;
         crate::open_libs(&mut vm);
         let r = run_main(&mut vm, job.entry, job.args);
-        let closes = matches!(r, Ok(()) | Err(LErr::Rt(_)));
+        let closes = matches!(r, Ok(None) | Ok(Some(_)) | Err(LErr::Rt(_)));
         let outcome = report(&mut vm, r, &limits);
         // As `lua5.4` closing its state after the script, even a failed one
         // (after its report): pending finalizers run. A limit or `os.exit`
         // there ends the run.
         let outcome = match closes.then(|| vm.close_state()) {
-            Some(Err(LErr::Limit(k))) => {
-                let o = limit(k, &limits);
-                if let Outcome::Limit { message, .. } = &o {
-                    let _ = vm.host.write(2, format!("lua: {message}\n").as_bytes());
-                }
-                o
-            }
+            Some(Err(LErr::Limit(k))) => limit(&mut vm, k, &limits),
             Some(Err(LErr::Exit(c))) => Outcome::Exited(c),
             _ => outcome,
         };
@@ -149,42 +148,73 @@ impl Engine for LuaVm {
     }
 }
 
-/// The outcome of the main chunk's end, reported on stderr as `lua5.4` does.
-fn report(vm: &mut Vm, r: LResult<()>, limits: &Limits) -> Outcome {
+/// The outcome of the main chunk's end, reported on stderr as `lua5.4`
+/// does: `Ok(Some(report))` is an entry that did not load (no traceback,
+/// as lua.c), an `LErr::Rt` an uncaught runtime error (with one).
+fn report(vm: &mut Vm, r: LResult<Option<String>>, limits: &Limits) -> Outcome {
     match r {
-        Ok(()) => Outcome::Exited(0),
+        Ok(None) => Outcome::Exited(0),
+        Ok(Some(report)) => script_error(vm, report),
         Err(LErr::Exit(c)) => Outcome::Exited(c),
-        Err(LErr::Limit(k)) => {
-            let o = limit(k, limits);
-            if let Outcome::Limit { message, .. } = &o {
-                let _ = vm.host.write(2, format!("lua: {message}\n").as_bytes());
-            }
-            o
-        }
+        Err(LErr::Limit(k)) => limit(vm, k, limits),
         Err(LErr::Rt(v)) => {
-            let msg = match v {
-                Value::Str(_, _) | Value::Int(_) | Value::Num(_) => {
-                    String::from_utf8_lossy(&vm.tostr_basic(v)).into_owned()
-                }
-                Value::Nil => "nil".into(),
-                _ => {
-                    let has_ts = !vm.get_tm(v, crate::vm::tm::TOSTRING).is_nil();
-                    match has_ts.then(|| vm.tostring(v)) {
-                        Some(Ok(Value::Str(h, _))) => {
-                            String::from_utf8_lossy(vm.heap.str(h)).into_owned()
-                        }
-                        _ => format!("(error object is a {} value)", v.type_name()),
-                    }
-                }
-            };
-            let report = format!("lua: {msg}\nstack traceback:\n\t[C]: in ?\n");
-            let _ = vm.host.write(2, report.as_bytes());
-            Outcome::Error(msg)
+            let report = uncaught(vm, v);
+            script_error(vm, report)
         }
     }
 }
 
-fn run_main(vm: &mut Vm, entry: &str, args: &[String]) -> LResult<()> {
+/// Reports an uncaught error as lua.c does (`lua5.4: ` and the message);
+/// the outcome keeps the message without the closing `[C]: in ?` of the
+/// runner below the main chunk.
+fn script_error(vm: &mut Vm, report: String) -> Outcome {
+    vm.host.report(format!("lua5.4: {report}\n").as_bytes());
+    let message = report
+        .strip_suffix("\n\t[C]: in ?")
+        .unwrap_or(&report)
+        .to_owned();
+    Outcome::Error(message)
+}
+
+/// An error value as lua.c's message handler words it: `Ok` with a string
+/// or number (a traceback follows), `Err` with the `__tostring` text of
+/// another value (none follows), or `Ok("(error object is a T value)")`.
+fn error_text(vm: &mut Vm, v: Value) -> Result<String, String> {
+    match v {
+        Value::Str(_, _) | Value::Int(_) | Value::Num(_) => {
+            Ok(String::from_utf8_lossy(&vm.tostr_basic(v)).into_owned())
+        }
+        _ => {
+            let has_ts = !vm.get_tm(v, crate::vm::tm::TOSTRING).is_nil();
+            match has_ts.then(|| vm.tostring(v)) {
+                Some(Ok(Value::Str(h, _))) => {
+                    Err(String::from_utf8_lossy(vm.heap.str(h)).into_owned())
+                }
+                _ => Ok(format!("(error object is a {} value)", v.type_name())),
+            }
+        }
+    }
+}
+
+/// The report of an error that ended the main chunk, as lua.c's message
+/// handler makes it: the error's text and the traceback taken where it was
+/// raised.
+fn uncaught(vm: &mut Vm, v: Value) -> String {
+    match error_text(vm, v) {
+        Ok(text) => {
+            let traceback = match vm.escaping.take() {
+                Some((e, tb)) if e.raw_eq(v) => String::from_utf8_lossy(&tb).into_owned(),
+                _ => "stack traceback:\n\t[C]: in ?".to_owned(),
+            };
+            format!("{text}\n{traceback}")
+        }
+        Err(text) => text,
+    }
+}
+
+/// Loads and runs the entry script: `Ok(Some(report))` for a script that
+/// does not load, `Err` for a runtime error, an exit or a limit.
+fn run_main(vm: &mut Vm, entry: &str, args: &[String]) -> LResult<Option<String>> {
     let argt = vm.heap.new_table(crate::table::Table::default());
     let e = vm.str(entry.as_bytes());
     vm.raw_set(argt, Value::Int(0), e)?;
@@ -197,10 +227,7 @@ fn run_main(vm: &mut Vm, entry: &str, args: &[String]) -> LResult<()> {
     vm.set_field(vm.globals, "arg", Value::Table(argt));
     let src = match crate::lib_pkg::read_file(vm, entry) {
         Ok(s) => s,
-        Err(_) => {
-            let m = vm.str(format!("cannot open {entry}").as_bytes());
-            return Err(LErr::Rt(m));
-        }
+        Err(_) => return Ok(Some(format!("cannot open {entry}"))),
     };
     let src = if src.first() == Some(&b'#') {
         let end = src.iter().position(|&c| c == b'\n').unwrap_or(src.len());
@@ -214,11 +241,9 @@ fn run_main(vm: &mut Vm, entry: &str, args: &[String]) -> LResult<()> {
     name.extend_from_slice(entry.as_bytes());
     let f = match vm.load_chunk(&src, &name, None) {
         Ok(f) => f,
-        Err(msg) => {
-            let m = vm.str(msg.as_bytes());
-            return Err(LErr::Rt(m));
-        }
+        // As lua.c: a chunk that does not load is reported without a traceback.
+        Err(msg) => return Ok(Some(msg)),
     };
     vm.call_n(f, &argv, 0)?;
-    Ok(())
+    Ok(None)
 }

@@ -113,6 +113,7 @@ fn noop(_: &mut Vm, _: usize, _: usize) -> LResult<usize> {
 }
 
 fn print(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+    vm.check_heap()?;
     let mut out = Vec::new();
     for i in 0..n {
         if i > 0 {
@@ -412,9 +413,12 @@ fn load(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
                 match piece {
                     Value::Nil => break,
                     Value::Str(h, _) => {
-                        if vm.heap.str(h).is_empty() {
+                        let len = vm.heap.str(h).len();
+                        if len == 0 {
                             break;
                         }
+                        // The text gathered so far is the script's memory.
+                        vm.check_mem(buf.len().saturating_add(len))?;
                         buf.extend_from_slice(vm.heap.str(h));
                     }
                     _ => {

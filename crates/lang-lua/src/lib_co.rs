@@ -32,6 +32,7 @@ fn new_thread(vm: &mut Vm, base: usize, n: usize, name: &str) -> LResult<u32> {
     if !matches!(f, Value::Func(_)) {
         return Err(vm.type_arg_error(0, name, "function", f, n > 0));
     }
+    vm.check_heap()?;
     vm.check_mem(1024)?;
     vm.heap.bytes += 1024;
     Ok(vm.heap.threads.alloc(Thread {

@@ -52,6 +52,16 @@ fn traceback(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
         vm.append_str(msg, &mut s);
         s.push(b'\n');
     }
+    append_traceback(vm, th, level, &mut s);
+    let v = vm.str(&s);
+    vm.push(v);
+    Ok(1)
+}
+
+/// Appends "stack traceback:" and the frames of the running thread (or of
+/// `th`) from `level` on (0: `debug.traceback` itself, 1: the innermost
+/// function), worded and abridged as C Lua's `luaL_traceback`.
+pub fn append_traceback(vm: &mut Vm, th: Option<u32>, level: usize, s: &mut Vec<u8>) {
     s.extend_from_slice(b"stack traceback:");
     let lines = frame_lines(vm, th);
     // Level 0 is traceback itself, a native.
@@ -74,9 +84,6 @@ fn traceback(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
         s.extend_from_slice(b"\n\t");
         s.extend_from_slice(l.as_bytes());
     }
-    let v = vm.str(&s);
-    vm.push(v);
-    Ok(1)
 }
 
 /// One traceback line per Lua frame of the running thread (or of `th`),
@@ -87,8 +94,25 @@ fn frame_lines(vm: &mut Vm, th: Option<u32>) -> Vec<String> {
         Some(t) => vm.heap.threads.get(t).frames.clone(),
         None => vm.frames.clone(),
     };
-    let mut out = Vec::with_capacity(frames.len());
+    let mut out = Vec::with_capacity(frames.len() + 1);
+    // Under a message handler, the native that raised the error sits
+    // between the handler's frames and the ones below, as in C Lua.
+    let raiser = match vm.handling {
+        Some((t, at, native)) if th.is_none() && t == vm.cur && !native.is_nil() => {
+            let line = match vm.global_func_name(native) {
+                Some(name) => format!("[C]: in function '{name}'"),
+                None => "[C]: in ?".to_owned(),
+            };
+            Some((at.min(frames.len()), line))
+        }
+        _ => None,
+    };
     for idx in (0..frames.len()).rev() {
+        if let Some((at, line)) = &raiser
+            && idx + 1 == *at
+        {
+            out.push(line.clone());
+        }
         let fr = frames[idx];
         let f = match th {
             Some(t) => vm.heap.threads.get(t).stack[fr.func],
@@ -120,6 +144,9 @@ fn frame_lines(vm: &mut Vm, th: Option<u32>) -> Vec<String> {
             format!("function <{}:{}>", proto.source, proto.line)
         };
         out.push(format!("{}:{line}: in {what}", proto.source));
+    }
+    if let Some((0, line)) = raiser {
+        out.push(line);
     }
     out
 }

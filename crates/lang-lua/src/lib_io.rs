@@ -37,6 +37,10 @@ pub struct LFile {
     /// here, so nothing waits on an exit), else the buffer size and whether
     /// a newline flushes.
     pub vbuf: Option<(usize, bool)>,
+    /// How far the last seek went past the end of the file: the zeros the
+    /// next write fills it with are output (and memory, for a file held in
+    /// memory), so they are charged before it.
+    pub gap: u64,
 }
 
 impl LFile {
@@ -146,6 +150,7 @@ fn new_file(vm: &mut Vm, s: Stream, write_only: bool) -> Value {
             write_only,
             wbuf: Vec::new(),
             vbuf: None,
+            gap: 0,
         }),
     }))
 }
@@ -404,12 +409,23 @@ fn os_difftime(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     Ok(1)
 }
 
-fn fail(vm: &mut Vm, msg: &str) -> LResult<usize> {
+/// The failure results of an io function: nil, the message, the errno.
+fn fail(vm: &mut Vm, msg: &str, errno: i64) -> LResult<usize> {
     vm.push(Value::Nil);
     let m = vm.str(msg.as_bytes());
     vm.push(m);
-    vm.push(Value::Int(2));
+    vm.push(Value::Int(errno));
     Ok(3)
+}
+
+/// [`fail`] for an I/O error, prefixed with the file's name where C Lua
+/// names it.
+fn fail_io(vm: &mut Vm, name: Option<&str>, e: &std::io::Error) -> LResult<usize> {
+    let (text, errno) = errno_of(e);
+    match name {
+        Some(name) => fail(vm, &format!("{name}: {text}"), errno),
+        None => fail(vm, &text, errno),
+    }
 }
 
 fn os_remove(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
@@ -420,7 +436,7 @@ fn os_remove(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
             vm.push(Value::Bool(true));
             Ok(1)
         }
-        Err(e) => fail(vm, &format!("{name}: {}", errno_text(&e))),
+        Err(e) => fail_io(vm, Some(&name), &e),
     }
 }
 
@@ -434,7 +450,7 @@ fn os_rename(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
             vm.push(Value::Bool(true));
             Ok(1)
         }
-        Err(e) => fail(vm, &format!("{from}: {}", errno_text(&e))),
+        Err(e) => fail_io(vm, Some(&from), &e),
     }
 }
 
@@ -509,32 +525,48 @@ fn write_to(
             return Err(vm.type_arg_error(i - first, fname, "string", v, true));
         }
     }
+    vm.check_heap()?;
     let Some(lf) = vm.heap.udata.get_mut(h).file.as_mut() else {
-        return fail(vm, "Bad file descriptor");
+        return fail(vm, "Bad file descriptor", EBADF);
+    };
+    let gap = std::mem::take(&mut lf.gap);
+    if gap > 0 {
+        // A gap the heap could not hold is refused as C refuses a file
+        // past its size limit; a smaller one is output like any other.
+        if gap > vm.mem_limit.saturating_sub(vm.heap.bytes) as u64 {
+            return fail(vm, "File too large", EFBIG);
+        }
+        vm.host
+            .charge_output(usize::try_from(gap).unwrap_or(usize::MAX))?;
+    }
+    let Some(lf) = vm.heap.udata.get_mut(h).file.as_mut() else {
+        return fail(vm, "Bad file descriptor", EBADF);
     };
     match (&mut lf.stream, lf.vbuf) {
         (Some(Stream::Stdout), _) => vm.host.write(1, &buf)?,
         (Some(Stream::Stderr), _) => vm.host.write(2, &buf)?,
+        // Charged before it is written: a write past the output budget
+        // leaves the file as it was.
         (Some(Stream::File(f)), None) => {
-            let r = f.write_all(&buf);
             vm.host.charge_output(buf.len())?;
+            let r = f.write_all(&buf);
             if let Err(e) = r {
-                return fail(vm, &e.to_string());
+                return fail_io(vm, None, &e);
             }
         }
         (Some(Stream::File(_)), Some((size, line))) => {
+            vm.host.charge_output(buf.len())?;
             lf.wbuf.extend_from_slice(&buf);
             let r = if lf.wbuf.len() >= size || (line && buf.contains(&b'\n')) {
                 lf.flush_out()
             } else {
                 Ok(())
             };
-            vm.host.charge_output(buf.len())?;
             if let Err(e) = r {
-                return fail(vm, &e.to_string());
+                return fail_io(vm, None, &e);
             }
         }
-        _ => return fail(vm, "Bad file descriptor"),
+        _ => return fail(vm, "Bad file descriptor", EBADF),
     }
     vm.push(Value::UData(h));
     Ok(1)
@@ -599,6 +631,7 @@ fn ahead<'v>(vm: &'v mut Vm, h: u32) -> &'v mut Vec<u8> {
             write_only: false,
             wbuf: Vec::new(),
             vbuf: None,
+            gap: 0,
         });
     }
     match u.file.as_mut() {
@@ -873,23 +906,63 @@ fn f_lines(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     Ok(1)
 }
 
-fn open_file(vm: &mut Vm, name: &[u8], mode: &str) -> Result<Value, String> {
+fn open_file(vm: &mut Vm, name: &[u8], mode: &str) -> std::io::Result<Value> {
     let path = String::from_utf8_lossy(name).into_owned();
     match vm.host.open(&path, mode) {
         Ok(f) => {
             let write_only = !mode.starts_with('r') && !mode.contains('+');
             Ok(new_file(vm, Stream::File(f), write_only))
         }
-        Err(e) => Err(format!("{path}: {}", errno_text(&e))),
+        Err(e) => Err(e),
     }
 }
 
-fn errno_text(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "No such file or directory".into(),
-        std::io::ErrorKind::PermissionDenied => "Permission denied".into(),
-        _ => e.to_string(),
-    }
+/// `EBADF`: an operation on a closed file or a stream not open for it.
+const EBADF: i64 = 9;
+/// `EFBIG`: a write that would make a file too large.
+const EFBIG: i64 = 27;
+
+/// C's `strerror` text and errno for an I/O error: the VFS reports some by
+/// kind, some by errno, and the text must not depend on the platform's
+/// wording (inside an enclave there is none).
+fn errno_of(e: &std::io::Error) -> (String, i64) {
+    use std::io::ErrorKind as K;
+    let errno = match e.raw_os_error() {
+        Some(n) => i64::from(n),
+        None => match e.kind() {
+            K::NotFound => 2,
+            K::PermissionDenied => 13,
+            K::IsADirectory => 21,
+            K::NotADirectory => 20,
+            K::InvalidInput => 22,
+            _ => return (e.to_string(), 5),
+        },
+    };
+    let text = match errno {
+        1 => "Operation not permitted",
+        2 => "No such file or directory",
+        5 => "Input/output error",
+        9 => "Bad file descriptor",
+        13 => "Permission denied",
+        20 => "Not a directory",
+        21 => "Is a directory",
+        22 => "Invalid argument",
+        27 => "File too large",
+        28 => "No space left on device",
+        _ => return (e.to_string(), errno),
+    };
+    (text.to_owned(), errno)
+}
+
+/// C Lua's error for a file `io.lines`, `io.input` or `io.output` cannot
+/// open.
+fn cannot_open(vm: &mut Vm, name: &[u8], e: &std::io::Error) -> LErr {
+    let (text, _) = errno_of(e);
+    let msg = format!(
+        "cannot open file '{}' ({text})",
+        String::from_utf8_lossy(name)
+    );
+    vm.rt_error(&msg)
 }
 
 fn io_lines(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
@@ -910,7 +983,7 @@ fn io_lines(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
             vm.push(f);
             Ok(4)
         }
-        Err(e) => rt!(vm, "{e}"),
+        Err(e) => Err(cannot_open(vm, &name, &e)),
     }
 }
 
@@ -934,7 +1007,7 @@ fn io_open(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
             vm.push(f);
             Ok(1)
         }
-        Err(e) => fail(vm, &e),
+        Err(e) => fail_io(vm, Some(&String::from_utf8_lossy(&name)), &e),
     }
 }
 
@@ -1004,7 +1077,7 @@ fn f_seek(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     if let Some(f) = vm.heap.udata.get_mut(h).file.as_mut()
         && let Err(e) = f.flush_out()
     {
-        return fail(vm, &e.to_string());
+        return fail_io(vm, None, &e);
     }
     let pending = ahead(vm, h).len() as i64;
     let pos = match &whence[..] {
@@ -1022,15 +1095,22 @@ fn f_seek(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
         .as_mut()
         .and_then(|f| f.stream.as_mut())
     {
-        Some(Stream::File(f)) => f.seek(pos),
+        Some(Stream::File(f)) => f.seek(pos).and_then(|p| {
+            let end = f.seek(SeekFrom::End(0))?;
+            f.seek(SeekFrom::Start(p))?;
+            Ok((p, p.saturating_sub(end)))
+        }),
         _ => Err(std::io::Error::other("Illegal seek")),
     };
     match r {
-        Ok(p) => {
+        Ok((p, gap)) => {
+            if let Some(lf) = vm.heap.udata.get_mut(h).file.as_mut() {
+                lf.gap = gap;
+            }
             vm.push(Value::Int(p as i64));
             Ok(1)
         }
-        Err(e) => fail(vm, &e.to_string()),
+        Err(e) => fail_io(vm, None, &e),
     }
 }
 
@@ -1060,7 +1140,7 @@ fn flush_file(vm: &mut Vm, h: u32) -> LResult<usize> {
     if let Some(f) = vm.heap.udata.get_mut(h).file.as_mut()
         && let Err(e) = f.flush_out()
     {
-        return fail(vm, &e.to_string());
+        return fail_io(vm, None, &e);
     }
     if let Some(Stream::File(f)) = vm
         .heap
@@ -1161,7 +1241,7 @@ fn set_default(vm: &mut Vm, base: usize, n: usize, key: &str, mode: &str) -> LRe
             let name = vm.heap.str(s).to_vec();
             match open_file(vm, &name, mode) {
                 Ok(f) => vm.set_field(vm.registry, key, f),
-                Err(e) => rt!(vm, "{e}"),
+                Err(e) => return Err(cannot_open(vm, &name, &e)),
             }
         }
         v => {

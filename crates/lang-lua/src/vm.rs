@@ -124,6 +124,10 @@ pub trait Host {
     fn time(&self) -> i64;
     /// CPU seconds.
     fn clock(&self) -> f64;
+    /// Writes the run's closing report (an uncaught error, a limit) to
+    /// stderr outside the output budget: it is the runner's word, not the
+    /// script's, and a run stopped by that budget still says why.
+    fn report(&mut self, text: &[u8]);
     /// Charges bytes written to files against the output budget.
     fn charge_output(&mut self, n: usize) -> LResult<()>;
     /// Removes a file (`os.remove`).
@@ -213,6 +217,23 @@ pub struct Vm<'h> {
     /// The `xpcall` frame whose handler already ran on the error being
     /// propagated.
     pub handled_at: Option<(usize, Value)>,
+    /// The native function that raised the latest error, and that error:
+    /// natives have no frame, so this is how a message handler's traceback
+    /// names it (C Lua's stack still holds it there). Only compared, never
+    /// dereferenced: it may be stale.
+    pub raised_by: Option<(Value, Value)>,
+    /// While a message handler runs: the thread and frame count where it
+    /// was called and the native that raised the error it handles (nil for
+    /// none), for tracebacks.
+    pub handling: Option<(u32, usize, Value)>,
+    /// Natives running under pcall or xpcall (which push no frame): the
+    /// thread and its frame count when each started, innermost last, so an
+    /// error inside one is known to be caught there, not by an outer xpcall.
+    pub protected_natives: Vec<(u32, usize)>,
+    /// An error leaving the main thread's frames with no protected call
+    /// left below to catch it, and the traceback taken before they unwound:
+    /// what lua.c's message handler prints if it ends the script.
+    pub escaping: Option<(Value, Vec<u8>)>,
     /// Events of the script's `debug.sethook` (`HOOK_CALL`, `HOOK_RET`);
     /// the hook function is in the registry. Never the instruction budget.
     pub hook_mask: u8,
@@ -294,6 +315,10 @@ impl<'h> Vm<'h> {
             native_func: 0,
             tm_calls: Vec::new(),
             handled_at: None,
+            raised_by: None,
+            handling: None,
+            protected_natives: Vec::new(),
+            escaping: None,
             hook_mask: 0,
             in_hook: false,
             hook_count: (0, 0),
@@ -329,10 +354,26 @@ impl<'h> Vm<'h> {
     /// The position prefix (`chunk:line:`) of the Lua function `level`
     /// frames down (1 = the running one).
     pub fn where_(&self, level: usize) -> String {
-        if level == 0 || level > self.frames.len() {
-            return String::new();
+        let mut left = level;
+        let mut at = None;
+        for f in self.frames.iter().rev() {
+            left = left.saturating_sub(1);
+            if left == 0 {
+                at = Some(f);
+                break;
+            }
+            // As C Lua counts levels, the pcall or xpcall that called a
+            // frame is a level of its own: a C function, with no position.
+            if matches!(f.protect, Protect::Pcall | Protect::Xpcall) {
+                left -= 1;
+                if left == 0 {
+                    break;
+                }
+            }
         }
-        let f = &self.frames[self.frames.len() - level];
+        let Some(f) = at.filter(|_| level > 0) else {
+            return String::new();
+        };
         if let Value::Func(h) = self.stack[f.func]
             && let Func::Lua { proto, .. } = self.heap.funcs.get(h)
         {
@@ -834,10 +875,30 @@ impl<'h> Vm<'h> {
                 if self.hook_mask & HOOK_CALL != 0 {
                     self.native_hook(func, "call")?;
                 }
+                let guarded = protect != Protect::None;
+                if guarded {
+                    self.protected_natives.push((self.cur, self.frames.len()));
+                }
                 let res = nf(self, func + 1, nargs);
+                if guarded {
+                    self.protected_natives.pop();
+                }
                 self.native_func = saved_fn;
                 self.native_parent = saved;
-                let n = res?;
+                let n = match res {
+                    Ok(n) => n,
+                    Err(e) => {
+                        // The innermost native an error leaves is where it
+                        // was raised; the same error passing out through
+                        // further natives keeps it.
+                        if let LErr::Rt(v) = e
+                            && !self.raised_by.is_some_and(|(_, r)| r.raw_eq(v))
+                        {
+                            self.raised_by = Some((f, v));
+                        }
+                        return Err(e);
+                    }
+                };
                 if self.hook_mask & HOOK_RET != 0 {
                     let top = self.top;
                     self.native_hook(func, "return")?;
@@ -854,7 +915,13 @@ impl<'h> Vm<'h> {
         // As C Lua, a message handler gets room past the stack limits (it
         // often runs because of a stack overflow).
         let saved = std::mem::replace(&mut self.err_slack, true);
+        let native = self
+            .raised_by
+            .filter(|(_, r)| r.raw_eq(e))
+            .map_or(Value::Nil, |(f, _)| f);
+        let outer = self.handling.replace((self.cur, self.frames.len(), native));
         let r = self.call1(handler, &[e]);
+        self.handling = outer;
         self.err_slack = saved;
         match r {
             Ok(v) => v,
@@ -1226,11 +1293,19 @@ impl<'h> Vm<'h> {
         // As C Lua, the message handler of the nearest `xpcall` runs where
         // the error is raised, before any frame is unwound (host
         // boundaries included), so a traceback sees them all.
+        // A pcall'd native above that frame catches the error first.
+        let native_catch = self
+            .protected_natives
+            .iter()
+            .rev()
+            .find(|(t, _)| *t == self.cur)
+            .map(|&(_, at)| at);
         if let Some(i) = self.frames.iter().rposition(|f| f.protect != Protect::None)
             && matches!(
                 self.frames[i].protect,
                 Protect::Xpcall | Protect::Closing(true)
             )
+            && native_catch.is_none_or(|at| at <= i)
             && !self.handled_at.is_some_and(|(j, v)| j == i && v.raw_eq(e))
         {
             let handler = self.stack[self.frames[i].ret + 1];
@@ -1297,6 +1372,7 @@ impl<'h> Vm<'h> {
                 return Ok(f.host_entry);
             }
             if let Some(k) = self.frames.iter().rposition(|f| f.host_entry) {
+                self.note_escape(e);
                 let f = self.frames[k];
                 self.close_upvals(f.func - f.nvarargs);
                 self.frames.truncate(k);
@@ -1315,10 +1391,36 @@ impl<'h> Vm<'h> {
             th.error = Some(e);
             match self.co_deliver(false, vec![e]) {
                 Ok(()) => return Ok(false),
+                // A wrap function a native called: the error is that
+                // native's, not the frames below it.
+                Err(LErr::Rt(err)) if std::mem::take(&mut self.exit_run) => {
+                    return Err(LErr::Rt(err));
+                }
                 Err(LErr::Rt(err)) => e = err,
                 Err(other) => return Err(other),
             }
         }
+    }
+
+    /// Takes the traceback of an error that may end the script (see
+    /// [`Vm::escaping`]); the same error crossing further host boundaries
+    /// keeps the first, fuller one.
+    fn note_escape(&mut self, e: Value) {
+        let caught_below = self.frames.iter().any(|f| f.protect != Protect::None)
+            || self.protected_natives.iter().any(|&(t, _)| t == self.cur);
+        if self.cur != 0 || caught_below || self.escaping.as_ref().is_some_and(|(v, _)| v.raw_eq(e))
+        {
+            return;
+        }
+        let native = self
+            .raised_by
+            .filter(|(_, r)| r.raw_eq(e))
+            .map_or(Value::Nil, |(f, _)| f);
+        let outer = self.handling.replace((self.cur, self.frames.len(), native));
+        let mut text = Vec::new();
+        crate::lib_debug::append_traceback(self, None, 1, &mut text);
+        self.handling = outer;
+        self.escaping = Some((e, text));
     }
 
     /// Makes thread `t` the running one, saving the current one's state.
@@ -1391,6 +1493,19 @@ impl<'h> Vm<'h> {
                     )?;
                     self.exit_run = at.host_entry;
                     return Ok(());
+                }
+                if at.host_entry {
+                    self.exit_run = true;
+                    return Err(LErr::Rt(e));
+                }
+                // As C Lua's wrap, a string error gets the position of the
+                // call.
+                if let Value::Str(h, _) = e {
+                    let mut s = self.where_(1).into_bytes();
+                    if !s.is_empty() {
+                        s.extend_from_slice(self.heap.str(h));
+                        return Err(LErr::Rt(self.str(&s)));
+                    }
                 }
                 return Err(LErr::Rt(e));
             }
@@ -1851,6 +1966,17 @@ impl Vm<'_> {
                 self.stack[top - 2] = r;
                 n -= 1;
             }
+        }
+        Ok(())
+    }
+
+    /// Fails with the memory limit when the process's heap is past the
+    /// run's budget ([`Vm::heap_exceeded`]): the backstop under this VM's
+    /// own count, polled at collections and where a script can act on the
+    /// world (output, new coroutines) besides.
+    pub fn check_heap(&self) -> LResult<()> {
+        if (self.heap_exceeded)() {
+            return Err(LErr::Limit(LimitKind::Memory));
         }
         Ok(())
     }

@@ -95,6 +95,15 @@ const CASES: &[&str] = &[
     "local f = io.tmpfile() f:write('12 0x1p4 -3.5e1 junk') f:seek('set') print(f:read('n', 'n', 'n', 'n'))",
     "print(os.getenv('SHIELD_SURELY_UNSET_VARIABLE'), type(os.getenv('PATH')))",
     "local t = {year = 2024, month = 13, day = 32, hour = 25} os.time(t) print(t.year, t.month, t.day, t.hour, t.yday, t.wday)",
+    // Error levels count pcall as a level; wrap adds the caller's position;
+    // a wrap function's error goes back to the native that called it.
+    "print(pcall(function() error('deep', 2) end))",
+    "print(pcall(function() local f = coroutine.wrap(function() error('x') end) local y = f() end))",
+    "print(select(2, pcall(string.gsub, 'a', 'a', coroutine.wrap(function() error('q') end))))",
+    "print(pcall(table.sort, {3, 2, 1}, coroutine.wrap(function() error('q') end)))",
+    "print(xpcall(function() return pcall(string.gsub, 'x', 'x', function() error('mine', 0) end) end, function(m) return 'H' .. m end))",
+    // io failures with C's strerror text and errno.
+    "local f = io.open('main.lua') print(f:write('x')) print(pcall(io.lines, 'missing.txt')) print(pcall(io.input, 'missing.txt'))",
 ];
 
 #[test]

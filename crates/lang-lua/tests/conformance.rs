@@ -1,5 +1,5 @@
 //! Runs the programs under `tests/programs/` with the real `lua5.4` and with
-//! `LuaEngine` (over host directories and in memory) and requires identical
+//! `LuaVm` (over host directories and in memory) and requires identical
 //! stdout, exit status and written files.
 
 use std::collections::BTreeMap;
@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use shield_engine::lua::LuaEngine;
 use shield_engine::vfs::{DirReader, DirWriter, MemoryFiles, MemoryWrites, Overlay, Vfs};
 use shield_engine::{Engine, Job, Limits, SystemClock};
+use shield_lang_lua::LuaVm;
 
 struct Program {
     name: &'static str,
@@ -140,7 +140,7 @@ fn run_lua54(p: &Program) -> Observed {
 fn run_engine(p: &Program, vfs: &mut dyn Vfs) -> (Observed, Vec<u8>) {
     let args: Vec<String> = p.args.iter().map(|s| (*s).to_owned()).collect();
     let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
-    let outcome = LuaEngine::new().run(Job {
+    let outcome = LuaVm::new().run(Job {
         entry: "main.lua",
         args: &args,
         env: &[],
