@@ -260,7 +260,7 @@ pub(crate) fn scripts(output: &str, date: &str) -> Result<Section, String> {
             },
         ],
         chart: Chart {
-            title: "Lua scripts: omnilua native and in the enclave, against C Lua".into(),
+            title: "Lua scripts: our VM native and in the enclave, against C Lua".into(),
             y_label: "wall time / lua5.4's".into(),
             categories: names.clone(),
             series: vec![

@@ -3,32 +3,63 @@
 //! (standard streams, a [`vfs::Vfs`], a [`Clock`]) under [`Limits`], and
 //! reports an [`Outcome`]; nothing else of the host (real files, processes,
 //! environment) is reachable, so the same engine runs inside an enclave under
-//! seccomp and natively on the host. [`lua::LuaEngine`] implements Lua 5.4.
+//! seccomp and natively on the host. The languages live in their own crates
+//! (`shield-lang-lua`, `shield-lang-js`, `shield-lang-squirrel`,
+//! `shield-lang-python`); this one holds what they share.
+//!
+//! A toy engine whose "script" is a file it copies to stdout, run over files
+//! in memory:
 //!
 //! ```
 //! use std::collections::BTreeMap;
-//! use shield_engine::lua::LuaEngine;
-//! use shield_engine::vfs::{MemoryFiles, MemoryWrites, Overlay};
-//! use shield_engine::{Engine, Job, Limits, Outcome, SystemClock};
+//! use std::io::{Read, Write};
+//! use shield_engine::vfs::{MemoryFiles, MemoryWrites, OpenMode, Overlay};
+//! use shield_engine::{Engine, Job, LimitKind, Limits, Outcome, SystemClock};
+//!
+//! struct Cat;
+//!
+//! impl Engine for Cat {
+//!     fn language(&self) -> &'static str {
+//!         "cat"
+//!     }
+//!     fn run(&self, job: Job<'_>) -> Outcome {
+//!         let mut text = Vec::new();
+//!         let read = OpenMode::parse("r")
+//!             .ok_or_else(|| std::io::Error::other("mode"))
+//!             .and_then(|mode| job.vfs.open(job.entry, mode))
+//!             .and_then(|mut f| f.read_to_end(&mut text));
+//!         if let Err(e) = read {
+//!             return Outcome::Error(format!("cannot open {}: {e}", job.entry));
+//!         }
+//!         if job.limits.output_bytes.is_some_and(|n| text.len() as u64 > n) {
+//!             let message = "output limit reached".to_owned();
+//!             return Outcome::Limit { kind: LimitKind::Output, message };
+//!         }
+//!         match job.stdout.write_all(&text) {
+//!             Ok(()) => Outcome::Exited(0),
+//!             Err(e) => Outcome::Error(e.to_string()),
+//!         }
+//!     }
+//! }
 //!
 //! let mut files = BTreeMap::new();
-//! files.insert("main.lua".to_owned(), b"print('hello ' .. arg[1])".to_vec());
+//! files.insert("main.txt".to_owned(), b"hello\n".to_vec());
 //! let mut vfs = Overlay::new(MemoryFiles::new(files), MemoryWrites::new());
 //! let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
-//! let outcome = LuaEngine::new().run(Job {
-//!     entry: "main.lua",
-//!     args: &["world".to_owned()],
+//! let outcome = Cat.run(Job {
+//!     entry: "main.txt",
+//!     args: &[],
 //!     env: &[],
 //!     stdin: &mut std::io::empty(),
 //!     stdout: &mut stdout,
 //!     stderr: &mut stderr,
 //!     vfs: &mut vfs,
 //!     clock: &SystemClock,
-//!     limits: Limits { instructions: Some(1_000_000), ..Limits::default() },
+//!     limits: Limits { output_bytes: Some(1000), ..Limits::default() },
 //!     heap_exceeded: shield_engine::no_heap_budget,
 //! });
 //! assert_eq!(outcome, Outcome::Exited(0));
-//! assert_eq!(stdout, b"hello world\n");
+//! assert_eq!(stdout, b"hello\n");
 //! ```
 #![forbid(unsafe_code)]
 
@@ -36,7 +67,6 @@ use std::fmt;
 use std::sync::OnceLock;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-pub mod lua;
 pub mod vfs;
 
 /// A script language implementation.

@@ -1,7 +1,8 @@
-//! Benchmarks: each program is run by this VM (in-process), by omnilua
-//! (`shield_engine::lua::LuaEngine`, in-process) and by the reference
-//! `lua5.4` (a process, so its figure includes process start, about 1 ms),
-//! in one run; prints times, ratios against lua5.4 and geometric means.
+//! Benchmarks: each program is run by this VM (in-process) and by the
+//! reference `lua5.4` (a process, so its figure includes process start,
+//! about 1 ms), in one run; prints times, ratios against lua5.4 and their
+//! geometric mean. (omnilua, the engine this VM replaced, had a column
+//! until it left the tree; BENCHMARKS.md keeps its last figures.)
 //! `cargo bench -p shield-lang-lua` (release; `SHIELD_BENCH_REPS=N` runs
 //! each engine N times a program, 3 by default). Outputs are compared too.
 
@@ -223,69 +224,59 @@ fn main() {
         println!("SKIPPED: lua5.4 not installed; ratios against it not measured");
     }
     let ours = shield_lang_lua::LuaVm::new();
-    let omni = shield_engine::lua::LuaEngine::new();
     println!(
-        "{:<36} {:>9} {:>9} {:>9} {:>8} {:>8}",
-        "program", "ours ms", "omni ms", "lua ms", "ours/lua", "omni/lua"
+        "{:<36} {:>9} {:>9} {:>8}",
+        "program", "ours ms", "lua ms", "ours/lua"
     );
-    let (mut lg_ours, mut lg_omni, mut n) = (0.0f64, 0.0f64, 0);
+    let (mut lg_ours, mut n) = (0.0f64, 0);
     for (name, src) in PROGRAMS {
         let mut t_ours = Vec::new();
-        let mut t_omni = Vec::new();
         let mut t_lua = Vec::new();
-        let mut outs = (Vec::new(), Vec::new(), Vec::new());
+        let mut outs = (Vec::new(), Vec::new());
         for _ in 0..reps {
             let (t, o) = run_engine(&ours, src);
             t_ours.push(t);
             outs.0 = o;
-            let (t, o) = run_engine(&omni, src);
-            t_omni.push(t);
-            outs.1 = o;
             if let Some((t, o)) = run_lua(&dir, src) {
                 t_lua.push(t);
-                outs.2 = o;
+                outs.1 = o;
             }
         }
-        let (a, b) = (median(t_ours), median(t_omni));
+        let a = median(t_ours);
         let ms = |d: Duration| d.as_secs_f64() * 1e3;
         if t_lua.is_empty() {
-            println!("{:<36} {:>9.1} {:>9.1}", name, ms(a), ms(b));
+            println!("{:<36} {:>9.1}", name, ms(a));
             continue;
         }
         let c = median(t_lua);
-        let (ra, rb) = (ms(a) / ms(c), ms(b) / ms(c));
+        let ra = ms(a) / ms(c);
         lg_ours += ra.ln();
-        lg_omni += rb.ln();
         n += 1;
-        let same = if outs.0 == outs.2 && outs.1 == outs.2 {
+        let same = if outs.0 == outs.1 {
             ""
         } else {
             "  OUTPUT DIFFERS"
         };
         println!(
-            "{:<36} {:>9.1} {:>9.1} {:>9.1} {:>8.2} {:>8.2}{}",
+            "{:<36} {:>9.1} {:>9.1} {:>8.2}{}",
             name,
             ms(a),
-            ms(b),
             ms(c),
             ra,
-            rb,
             same
         );
         if !same.is_empty() {
             println!(
-                "    ours: {:?}\n    omni: {:?}\n    lua:  {:?}",
+                "    ours: {:?}\n    lua:  {:?}",
                 String::from_utf8_lossy(&outs.0),
-                String::from_utf8_lossy(&outs.1),
-                String::from_utf8_lossy(&outs.2)
+                String::from_utf8_lossy(&outs.1)
             );
         }
     }
     if n > 0 {
         println!(
-            "geometric mean over {n} programs: ours/lua5.4 {:.2}, omnilua/lua5.4 {:.2}",
-            (lg_ours / n as f64).exp(),
-            (lg_omni / n as f64).exp()
+            "geometric mean over {n} programs: ours/lua5.4 {:.2}",
+            (lg_ours / n as f64).exp()
         );
     }
     let _ = std::fs::remove_dir_all(&dir);

@@ -5,5 +5,5 @@
 #![forbid(unsafe_code)]
 
 fn main() {
-    shield_script_enclave::serve(shield_engine::lua::LuaEngine::new());
+    shield_script_enclave::serve(shield_lang_lua::LuaVm::new());
 }

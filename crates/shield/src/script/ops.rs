@@ -507,7 +507,7 @@ fn script_root(file: &Path) -> Result<(PathBuf, String)> {
 /// The engine of `language`, as its enclave runs it.
 pub(crate) fn engine(language: Language) -> Box<dyn shield_engine::Engine> {
     match language {
-        Language::Lua => Box::new(shield_engine::lua::LuaEngine::new()),
+        Language::Lua => Box::new(shield_lang_lua::LuaVm::new()),
         Language::Js => Box::new(shield_lang_js::JsEngine::new()),
         Language::Squirrel => Box::new(shield_lang_squirrel::SquirrelEngine::new()),
         Language::Python => Box::new(shield_lang_python::PythonEngine::new()),
