@@ -49,7 +49,12 @@ fn put_len(out: &mut Vec<u8>, n: usize) {
 /// Reads a binary chunk: the function it holds, or C Lua's wording of what
 /// is wrong with it (`name: bad binary format (truncated chunk)`...).
 pub fn undump(vm: &mut Vm, b: &[u8], name: &[u8]) -> Result<Rc<Proto>, String> {
-    let id = chunk_id(name);
+    // As C Lua's undump names a chunk: not `chunk_id`'s `[string "..."]`.
+    let id = match name.first() {
+        Some(b'@' | b'=') => String::from_utf8_lossy(&name[1..]).into_owned(),
+        Some(0x1b) => "binary string".to_owned(),
+        _ => String::from_utf8_lossy(name).into_owned(),
+    };
     let bad = |why: &str| format!("{id}: bad binary format ({why})");
     let mut r = Reader { b, at: 0 };
     // Each header byte is checked on its own, as the reference does, so a

@@ -102,6 +102,8 @@ const CASES: &[&str] = &[
     "print(select(2, pcall(string.gsub, 'a', 'a', coroutine.wrap(function() error('q') end))))",
     "print(pcall(table.sort, {3, 2, 1}, coroutine.wrap(function() error('q') end)))",
     "print(xpcall(function() return pcall(string.gsub, 'x', 'x', function() error('mine', 0) end) end, function(m) return 'H' .. m end))",
+    // A corrupt binary chunk is named as C Lua's undump names it.
+    "print(load('\\27Lua\\84\\0garbage')) print(load('\\27Lua\\84\\0garbage', 'named')) print(load('\\27Lua', '=eq'))",
     // io failures with C's strerror text and errno.
     "local f = io.open('main.lua') print(f:write('x')) print(pcall(io.lines, 'missing.txt')) print(pcall(io.input, 'missing.txt'))",
 ];

@@ -483,6 +483,7 @@ fn writes_format_floats_like_lua_c() {
     assert_eq!(r.stdout, "3 1e+100 -0 9.2233720368548e+18 7\n0.5 12\n3.0\n");
 }
 
+/// (Deep nesting and backtracking patterns: `limits.rs`.)
 #[test]
 fn hostile_inputs_do_not_crash() {
     let limits = Limits {
@@ -492,9 +493,7 @@ fn hostile_inputs_do_not_crash() {
     };
     for script in [
         "local function f(n) return 1 + f(n - 1) end f(1)",
-        "print(load('return ' .. ('{'):rep(100000)))",
         "print(load('return ' .. ('('):rep(100000) .. '1' .. (')'):rep(100000)))",
-        "local s = ('a'):rep(100000) print(pcall(string.find, s, ('a?'):rep(100000) .. s))",
         "local t = setmetatable({}, {__index = function(t, k) return t[k] end}) print(pcall(function() return t.x end))",
         "print(load(string.dump(function() return 1 end):sub(1, 20)))",
         "print(load('\\27Lua\\84\\0garbage'))",

@@ -42,9 +42,10 @@ fn opened(keys: &Keys, result: &[u8]) -> (i32, String, Vec<u8>) {
 #[test]
 fn runs_made_at_once_take_turns_each_under_its_own_budget() {
     let keys = Keys::new();
-    // Coroutines, which the VM undercounts tenfold: only the allocator's
-    // budget for this run stops them before the heap runs out. A run that
-    // ended beside it must not take that budget away.
+    // Coroutines, which omnilua (the Lua engine before the VM) undercounted
+    // tenfold, so that only the allocator's budget for this run stopped
+    // them before the heap ran out. A run that ended beside it must not
+    // take that budget away.
     let coroutines = keys.bundle(
         "coroutines",
         &[(
