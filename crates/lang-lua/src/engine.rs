@@ -157,10 +157,14 @@ fn report(vm: &mut Vm, r: LResult<Option<String>>, limits: &Limits) -> Outcome {
         Ok(Some(report)) => script_error(vm, report),
         Err(LErr::Exit(c)) => Outcome::Exited(c),
         Err(LErr::Limit(k)) => limit(vm, k, limits),
-        Err(LErr::Rt(v)) => {
-            let report = uncaught(vm, v);
-            script_error(vm, report)
-        }
+        // The error object's `__tostring` is script code: a limit or an
+        // exit it reaches ends the run as that.
+        Err(LErr::Rt(v)) => match uncaught(vm, v) {
+            Ok(report) => script_error(vm, report),
+            Err(LErr::Limit(k)) => limit(vm, k, limits),
+            Err(LErr::Exit(c)) => Outcome::Exited(c),
+            Err(LErr::Rt(_)) => script_error(vm, "error in error handling".to_owned()),
+        },
     }
 }
 
@@ -176,40 +180,35 @@ fn script_error(vm: &mut Vm, report: String) -> Outcome {
     Outcome::Error(message)
 }
 
-/// An error value as lua.c's message handler words it: `Ok` with a string
-/// or number (a traceback follows), `Err` with the `__tostring` text of
-/// another value (none follows), or `Ok("(error object is a T value)")`.
-fn error_text(vm: &mut Vm, v: Value) -> Result<String, String> {
-    match v {
+/// The report of an error that ended the main chunk, as lua.c's message
+/// handler makes it: a string or number, or "(error object is a T value)",
+/// with the traceback taken where it was raised; the `__tostring` text of
+/// another value alone.
+fn uncaught(vm: &mut Vm, v: Value) -> LResult<String> {
+    let text = match v {
         Value::Str(_, _) | Value::Int(_) | Value::Num(_) => {
-            Ok(String::from_utf8_lossy(&vm.tostr_basic(v)).into_owned())
+            String::from_utf8_lossy(&vm.tostr_basic(v)).into_owned()
         }
         _ => {
-            let has_ts = !vm.get_tm(v, crate::vm::tm::TOSTRING).is_nil();
-            match has_ts.then(|| vm.tostring(v)) {
-                Some(Ok(Value::Str(h, _))) => {
-                    Err(String::from_utf8_lossy(vm.heap.str(h)).into_owned())
+            let tostring = vm.get_tm(v, crate::vm::tm::TOSTRING);
+            let named = if tostring.is_nil() {
+                Value::Nil
+            } else {
+                vm.call1(tostring, &[v])?
+            };
+            match named {
+                Value::Str(h, _) => {
+                    return Ok(String::from_utf8_lossy(vm.heap.str(h)).into_owned());
                 }
-                _ => Ok(format!("(error object is a {} value)", v.type_name())),
+                _ => format!("(error object is a {} value)", v.type_name()),
             }
         }
-    }
-}
-
-/// The report of an error that ended the main chunk, as lua.c's message
-/// handler makes it: the error's text and the traceback taken where it was
-/// raised.
-fn uncaught(vm: &mut Vm, v: Value) -> String {
-    match error_text(vm, v) {
-        Ok(text) => {
-            let traceback = match vm.escaping.take() {
-                Some((e, tb)) if e.raw_eq(v) => String::from_utf8_lossy(&tb).into_owned(),
-                _ => "stack traceback:\n\t[C]: in ?".to_owned(),
-            };
-            format!("{text}\n{traceback}")
-        }
-        Err(text) => text,
-    }
+    };
+    let traceback = match vm.escaping.take() {
+        Some((e, tb)) if e.raw_eq(v) => String::from_utf8_lossy(&tb).into_owned(),
+        _ => "stack traceback:\n\t[C]: in ?".to_owned(),
+    };
+    Ok(format!("{text}\n{traceback}"))
 }
 
 /// Loads and runs the entry script: `Ok(Some(report))` for a script that

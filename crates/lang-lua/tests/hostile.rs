@@ -102,6 +102,14 @@ fn endless_finalizers_meet_the_instruction_limit() {
 }
 
 #[test]
+fn the_report_of_an_uncaught_error_object_runs_under_the_limits() {
+    let r = run("error(setmetatable({}, {__tostring = function() while true do end end}))");
+    assert_limit(&r, LimitKind::Instructions);
+    let r = run("error(setmetatable({}, {__tostring = function() os.exit(5) end}))");
+    assert_eq!(r.outcome, Outcome::Exited(5));
+}
+
+#[test]
 fn a_memory_limit_inside_a_finalizer_ends_the_run() {
     let r = run("setmetatable({}, {__gc = function() local t = {} \
                  for i = 1, 1e9 do t[i] = ('x'):rep(1 << 20) .. i end end}) collectgarbage() \
