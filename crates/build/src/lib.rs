@@ -35,16 +35,20 @@ use shield_sgx::config::EnclaveConfig;
 use shield_sgx::shield_layout;
 use shield_sgx::sigstruct::{SigningKey, SigstructFields, bcd_date};
 
-/// Where nested enclave builds go: `shield-enclaves/` in the target
-/// directory that holds `out_dir` (found by Cargo's `CACHEDIR.TAG`), or
-/// under `out_dir` when there is none.
+/// Where nested enclave builds go: `shield-enclaves/` beside the profile
+/// directory that holds `out_dir` (`<target>/<profile>/build/<pkg>/out`;
+/// the profile directory is the one holding Cargo's `.cargo-lock`), or
+/// under `out_dir` when there is none. (Cargo's `CACHEDIR.TAG` is no guide:
+/// it is not written into a target directory that existed before the
+/// first build, and then every build script run built its enclaves anew.)
 fn nested_target_dir(out_dir: &Path) -> PathBuf {
     out_dir
         .ancestors()
-        .find(|dir| dir.join("CACHEDIR.TAG").is_file())
+        .find(|dir| dir.join(".cargo-lock").is_file())
+        .and_then(Path::parent)
         .map_or_else(
             || out_dir.join("enclave-target"),
-            |t| t.join("shield-enclaves"),
+            |target| target.join("shield-enclaves"),
         )
 }
 
@@ -374,6 +378,29 @@ fn workspace_of(manifest: &Path) -> Result<PathBuf, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nested_builds_share_one_directory_beside_the_profile() {
+        let root = tempfile::tempdir().unwrap();
+        let target = root.path().join("target");
+        // Two runs of a build script (clippy's, then the test build's) and
+        // another host's: all in one nested target directory, whether or
+        // not Cargo wrote CACHEDIR.TAG.
+        let outs = [
+            target.join("debug/build/shield-0c84/out"),
+            target.join("debug/build/shield-519c/out"),
+            target.join("debug/build/ratls-tests-cefc/out"),
+        ];
+        for out in &outs {
+            std::fs::create_dir_all(out).unwrap();
+        }
+        std::fs::write(target.join("debug/.cargo-lock"), "").unwrap();
+        for out in &outs {
+            assert_eq!(nested_target_dir(out), target.join("shield-enclaves"));
+        }
+        let lone = root.path().join("elsewhere/out");
+        assert_eq!(nested_target_dir(&lone), lone.join("enclave-target"));
+    }
 
     #[test]
     fn dep_info_gives_sources_their_manifests_and_the_lock_file() {
