@@ -41,6 +41,9 @@ pub struct LFile {
     /// next write fills it with are output (and memory, for a file held in
     /// memory), so they are charged before it.
     pub gap: u64,
+    /// Why the last read stopped early, if it failed (C's `ferror`): text
+    /// and errno. Cleared as each read call starts, as C Lua's `clearerr`.
+    pub error: Option<(String, i64)>,
 }
 
 impl LFile {
@@ -151,6 +154,7 @@ fn new_file(vm: &mut Vm, s: Stream, write_only: bool) -> Value {
             wbuf: Vec::new(),
             vbuf: None,
             gap: 0,
+            error: None,
         }),
     }))
 }
@@ -584,8 +588,10 @@ fn f_write(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
 
 /// Reads one more byte of a file into its read-ahead; false at the end.
 fn fill(vm: &mut Vm, h: u32) -> bool {
-    if let Some(f) = vm.heap.udata.get_mut(h).file.as_mut() {
-        let _ = f.flush_out();
+    if let Some(f) = vm.heap.udata.get_mut(h).file.as_mut()
+        && let Err(e) = f.flush_out()
+    {
+        f.error = Some(errno_of(&e));
     }
     let mut chunk = [0u8; 4096];
     let is_stdin = matches!(
@@ -598,7 +604,7 @@ fn fill(vm: &mut Vm, h: u32) -> bool {
         Some(Stream::Stdin)
     );
     let got = if is_stdin {
-        vm.host.read_stdin(&mut chunk).unwrap_or(0)
+        vm.host.read_stdin(&mut chunk)
     } else {
         match vm
             .heap
@@ -608,8 +614,19 @@ fn fill(vm: &mut Vm, h: u32) -> bool {
             .as_mut()
             .and_then(|f| f.stream.as_mut())
         {
-            Some(Stream::File(f)) => f.read(&mut chunk).unwrap_or(0),
-            _ => 0,
+            Some(Stream::File(f)) => f.read(&mut chunk),
+            _ => Ok(0),
+        }
+    };
+    // A failed read is not an end of file: the read call reports it (a
+    // protected file whose node the host corrupted must not read short).
+    let got = match got {
+        Ok(n) => n,
+        Err(e) => {
+            if let Some(f) = vm.heap.udata.get_mut(h).file.as_mut() {
+                f.error = Some(errno_of(&e));
+            }
+            0
         }
     };
     if got == 0 {
@@ -632,6 +649,7 @@ fn ahead<'v>(vm: &'v mut Vm, h: u32) -> &'v mut Vec<u8> {
             wbuf: Vec::new(),
             vbuf: None,
             gap: 0,
+            error: None,
         });
     }
     match u.file.as_mut() {
@@ -813,13 +831,34 @@ fn read_default(vm: &mut Vm, h: u32, base: usize, n: usize, first: usize) -> LRe
         vm.push(Value::Int(9));
         return Ok(3);
     }
-    if n <= first {
+    take_error(vm, h);
+    let start = vm.top;
+    let k = if n <= first {
         let l = vm.str(b"l");
         let v = read_fmt(vm, h, l, first)?;
         vm.push(v);
-        return Ok(1);
+        1
+    } else {
+        read_from(vm, h, base, n, first)?
+    };
+    // As C Lua's `g_read`: a read error replaces whatever was read.
+    match take_error(vm, h) {
+        Some((msg, errno)) => {
+            vm.top = start;
+            fail(vm, &msg, errno)
+        }
+        None => Ok(k),
     }
-    read_from(vm, h, base, n, first)
+}
+
+/// Takes the failure the reads since the last call recorded.
+fn take_error(vm: &mut Vm, h: u32) -> Option<(String, i64)> {
+    vm.heap
+        .udata
+        .get_mut(h)
+        .file
+        .as_mut()
+        .and_then(|f| f.error.take())
 }
 
 fn f_read(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
@@ -861,12 +900,16 @@ fn lines_iter(vm: &mut Vm, base: usize, _n: usize) -> LResult<usize> {
         vec![vm.str(b"l")]
     };
     let start = vm.top;
+    take_error(vm, h);
     for (i, &fmt) in fmts.iter().enumerate() {
         let v = read_fmt(vm, h, fmt, i + 1)?;
         vm.push(v);
         if v.is_nil() {
             break;
         }
+    }
+    if let Some((msg, _)) = take_error(vm, h) {
+        rt!(vm, "{msg}");
     }
     if vm.stack[start].is_nil() {
         vm.top = start;
@@ -1014,11 +1057,17 @@ fn io_open(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
 fn close_file(vm: &mut Vm, h: u32) -> LResult<usize> {
     let f = vm.heap.udata.get_mut(h).file.as_mut();
     if let Some(f) = f {
-        let _ = f.flush_out();
         match f.stream {
             Some(Stream::File(_)) => {
+                // Closed either way; a failure to write out is the result,
+                // as C's `fclose`.
+                let flushed = f.flush_out();
                 if let Some(Stream::File(mut file)) = f.stream.take() {
-                    let _ = file.flush();
+                    let r = flushed.and_then(|()| file.flush());
+                    drop(file);
+                    if let Err(e) = r {
+                        return fail_io(vm, None, &e);
+                    }
                 }
             }
             _ => {
@@ -1149,8 +1198,9 @@ fn flush_file(vm: &mut Vm, h: u32) -> LResult<usize> {
         .file
         .as_mut()
         .and_then(|f| f.stream.as_mut())
+        && let Err(e) = f.flush()
     {
-        let _ = f.flush();
+        return fail_io(vm, None, &e);
     }
     vm.push(Value::UData(h));
     Ok(1)

@@ -303,3 +303,93 @@ fn exit_statuses_are_mapped_into_0_to_255() {
         assert_eq!(run(script).outcome.exit_status(), status, "{script}");
     }
 }
+
+// ── 9. Files whose storage fails ───────────────────────────────────────────
+
+/// A file system whose `main.lua` is the script and whose every other file
+/// reads ten 7s and then fails, and fails to flush: what a protected file
+/// gives when the host corrupts or withholds its nodes.
+struct Failing(Vec<u8>);
+
+struct FailingFile {
+    served: usize,
+}
+
+impl std::io::Read for FailingFile {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.served >= 10 {
+            return Err(std::io::Error::from_raw_os_error(5));
+        }
+        let n = buf.len().min(10 - self.served);
+        buf[..n].fill(b'7');
+        self.served += n;
+        Ok(n)
+    }
+}
+
+impl std::io::Write for FailingFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Err(std::io::Error::from_raw_os_error(5))
+    }
+}
+
+impl std::io::Seek for FailingFile {
+    fn seek(&mut self, _: std::io::SeekFrom) -> std::io::Result<u64> {
+        Ok(self.served as u64)
+    }
+}
+
+impl shield_engine::vfs::Vfs for Failing {
+    fn open(
+        &mut self,
+        path: &str,
+        _: shield_engine::vfs::OpenMode,
+    ) -> std::io::Result<Box<dyn shield_engine::vfs::VfsFile>> {
+        if path == "main.lua" {
+            return Ok(Box::new(std::io::Cursor::new(self.0.clone())));
+        }
+        Ok(Box::new(FailingFile { served: 0 }))
+    }
+    fn metadata(&mut self, _: &str) -> std::io::Result<shield_engine::vfs::Metadata> {
+        Err(std::io::ErrorKind::NotFound.into())
+    }
+    fn list(&mut self, _: &str) -> std::io::Result<Vec<shield_engine::vfs::DirEntry>> {
+        Err(std::io::ErrorKind::NotFound.into())
+    }
+}
+
+#[test]
+fn a_failing_file_is_an_error_the_script_sees_never_a_short_read() {
+    let script = "print(io.open('f'):read('a')) print(io.open('f'):read('n')) \
+                  print(io.open('f'):read(5, 'a')) \
+                  print(pcall(function() for l in io.open('f'):lines() do end end)) \
+                  print(io.open('g', 'w'):close()) \
+                  local f = io.open('g', 'w') print(f:write('x') == f, f:flush())";
+    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+    let outcome = LuaVm::new().run(Job {
+        entry: "main.lua",
+        args: &[],
+        env: &[],
+        stdin: &mut std::io::empty(),
+        stdout: &mut stdout,
+        stderr: &mut stderr,
+        vfs: &mut Failing(script.as_bytes().to_vec()),
+        clock: &SystemClock,
+        limits: LIMITS,
+        heap_exceeded: shield_engine::no_heap_budget,
+    });
+    let stderr = String::from_utf8_lossy(&stderr);
+    assert_eq!(outcome, Outcome::Exited(0), "{stderr}");
+    assert_eq!(
+        String::from_utf8_lossy(&stdout),
+        "nil\tInput/output error\t5\n\
+         nil\tInput/output error\t5\n\
+         nil\tInput/output error\t5\n\
+         false\tmain.lua:1: Input/output error\n\
+         nil\tInput/output error\t5\n\
+         true\tnil\tInput/output error\t5\n"
+    );
+}
