@@ -52,22 +52,22 @@ const ALLOWED: &[i64] = &[
     libc::SYS_exit_group,
 ];
 
-/// File-system queries and opens: what [`Sandbox::file_system_unsupported`]
-/// answers with `ENOSYS`.
-const FILE_SYSTEM: &[i64] = &[
-    libc::SYS_open,
-    libc::SYS_openat,
-    libc::SYS_openat2,
-    libc::SYS_stat,
-    libc::SYS_lstat,
-    libc::SYS_newfstatat,
-    libc::SYS_statx,
-    libc::SYS_access,
-    libc::SYS_faccessat,
-    libc::SYS_faccessat2,
-    libc::SYS_readlink,
-    libc::SYS_readlinkat,
-    libc::SYS_getcwd,
+/// File-system queries and opens, with their names: what
+/// [`Sandbox::file_system_unsupported`] answers with `ENOSYS`.
+const FILE_SYSTEM: &[(i64, &str)] = &[
+    (libc::SYS_open, "open"),
+    (libc::SYS_openat, "openat"),
+    (libc::SYS_openat2, "openat2"),
+    (libc::SYS_stat, "stat"),
+    (libc::SYS_lstat, "lstat"),
+    (libc::SYS_newfstatat, "newfstatat"),
+    (libc::SYS_statx, "statx"),
+    (libc::SYS_access, "access"),
+    (libc::SYS_faccessat, "faccessat"),
+    (libc::SYS_faccessat2, "faccessat2"),
+    (libc::SYS_readlink, "readlink"),
+    (libc::SYS_readlinkat, "readlinkat"),
+    (libc::SYS_getcwd, "getcwd"),
 ];
 
 /// How the sandbox treats system calls outside the allow-list. Compiled
@@ -94,6 +94,29 @@ impl Sandbox {
             file_system_unsupported: true,
         }
     }
+
+    /// The names of the calls this sandbox answers with `ENOSYS` (none
+    /// when strict), as `strace` prints them.
+    pub fn unsupported_call_names(self) -> Vec<&'static str> {
+        if !self.file_system_unsupported {
+            return Vec::new();
+        }
+        FILE_SYSTEM.iter().map(|&(_, name)| name).collect()
+    }
+
+    /// Loads this sandbox's filters on the calling thread only, for good:
+    /// a calling thread outside the allow-list ends the process with
+    /// SIGSYS, as it would end an enclave whose SIGSYS handler is not
+    /// installed. For tests that run an engine under exactly the filters
+    /// an enclave loads (an enclave itself loads them on every thread at
+    /// start-up).
+    pub fn apply_to_this_thread(self) -> Result<(), String> {
+        for program in filters(self)? {
+            seccompiler::apply_filter(&program)
+                .map_err(|e| format!("loading the seccomp filter: {e}"))?;
+        }
+        Ok(())
+    }
 }
 
 /// Installs the filters on every thread of the process (TSYNC): the TCS
@@ -116,9 +139,16 @@ fn filters(sandbox: Sandbox) -> Result<Vec<BpfProgram>, String> {
     if !sandbox.file_system_unsupported {
         return Ok(vec![allow_list(ALLOWED)?]);
     }
-    let allowed: Vec<i64> = ALLOWED.iter().chain(FILE_SYSTEM).copied().collect();
+    let allowed: Vec<i64> = ALLOWED
+        .iter()
+        .copied()
+        .chain(FILE_SYSTEM.iter().map(|&(nr, _)| nr))
+        .collect();
     let unsupported = SeccompFilter::new(
-        FILE_SYSTEM.iter().map(|&nr| (nr, Vec::new())).collect(),
+        FILE_SYSTEM
+            .iter()
+            .map(|&(nr, _)| (nr, Vec::new()))
+            .collect(),
         SeccompAction::Allow,
         SeccompAction::Errno(libc::ENOSYS as u32),
         TargetArch::x86_64,
@@ -168,6 +198,11 @@ mod tests {
         let two = super::filters(Sandbox::strict().file_system_unsupported()).unwrap();
         assert_eq!(two.len(), 2);
         assert!(two.iter().all(|p| !p.is_empty()));
+        assert!(Sandbox::strict().unsupported_call_names().is_empty());
+        let names = Sandbox::strict()
+            .file_system_unsupported()
+            .unsupported_call_names();
+        assert!(names.contains(&"openat") && names.contains(&"getcwd"));
     }
 
     /// Runs [`probe_in_a_sandbox`] in a child process with `mode`.
@@ -198,10 +233,7 @@ mod tests {
             "strict" => Sandbox::strict(),
             _ => Sandbox::strict().file_system_unsupported(),
         };
-        let programs = super::filters(sandbox).unwrap();
-        for program in &programs {
-            seccompiler::apply_filter(program).unwrap();
-        }
+        sandbox.apply_to_this_thread().unwrap();
         let enosys = |e: std::io::Error| e.raw_os_error() == Some(libc::ENOSYS);
         let open = std::fs::File::open("/etc/hostname")
             .map(drop)

@@ -1,9 +1,8 @@
 //! The engine under the enclave's sandbox: the test binary re-executes
-//! itself as a child process whose engine thread installs a seccomp filter
-//! like the Python enclave's (crates/enclave/src/sandbox.rs): the
-//! allow-list, the file-system calls RustPython's start-up probes answered
-//! with ENOSYS from the call number alone, and every other call killing the
-//! process. That thread then serves several runs of an in-memory job, the
+//! itself as a child process whose engine thread loads the Python enclave's
+//! own seccomp filters (`shield_enclave::Sandbox`): the allow-list, the
+//! file-system calls RustPython's start-up probes answered with ENOSYS from
+//! the call number alone, and every other call ending the process. That thread then serves several runs of an in-memory job, the
 //! way an enclave worker does, and the parent checks what they produced.
 //! Under `strace`, the audit test also names the calls answered ENOSYS (and
 //! the call that killed the child, if one did).
@@ -12,10 +11,7 @@ use std::collections::BTreeMap;
 use std::process::{Command, Output};
 use std::sync::mpsc;
 
-use seccompiler::{
-    BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter,
-    SeccompRule, TargetArch,
-};
+use shield_enclave::Sandbox;
 use shield_engine::vfs::{MemoryFiles, MemoryWrites, Overlay};
 use shield_engine::{Engine, Job, Limits, SystemClock};
 use shield_lang_python::PythonEngine;
@@ -23,84 +19,8 @@ use shield_lang_python::PythonEngine;
 /// Set in the child's environment: the test then plays the sandboxed side.
 const CHILD: &str = "SHIELD_PY_SANDBOX_CHILD";
 
-/// The enclave's allow-list (crates/enclave/src/sandbox.rs; `tgkill` only
-/// towards its own process, below).
-const ALLOWED: &[i64] = &[
-    libc::SYS_mmap,
-    libc::SYS_munmap,
-    libc::SYS_mremap,
-    libc::SYS_mprotect,
-    libc::SYS_madvise,
-    libc::SYS_brk,
-    libc::SYS_futex,
-    libc::SYS_sched_yield,
-    libc::SYS_sched_getaffinity,
-    libc::SYS_clock_gettime,
-    libc::SYS_gettimeofday,
-    libc::SYS_getrandom,
-    libc::SYS_rt_sigreturn,
-    libc::SYS_rt_sigprocmask,
-    libc::SYS_rt_sigaction,
-    libc::SYS_getpid,
-    libc::SYS_getppid,
-    libc::SYS_gettid,
-    libc::SYS_exit,
-    libc::SYS_exit_group,
-];
-
-/// Answered ENOSYS in the Python enclave: the file-system calls of
-/// RustPython's start-up (getpath's probes, chrono's local time zone), as
-/// `std::fs` fails on an SGX target.
-const ENOSYS: &[(i64, &str)] = &[
-    (libc::SYS_open, "open"),
-    (libc::SYS_openat, "openat"),
-    (libc::SYS_openat2, "openat2"),
-    (libc::SYS_stat, "stat"),
-    (libc::SYS_lstat, "lstat"),
-    (libc::SYS_newfstatat, "newfstatat"),
-    (libc::SYS_statx, "statx"),
-    (libc::SYS_access, "access"),
-    (libc::SYS_faccessat, "faccessat"),
-    (libc::SYS_faccessat2, "faccessat2"),
-    (libc::SYS_readlink, "readlink"),
-    (libc::SYS_readlinkat, "readlinkat"),
-    (libc::SYS_getcwd, "getcwd"),
-];
-
-/// The filters, installed in this order on the calling thread: the second
-/// one kills the process on anything outside both lists; the kernel takes
-/// the strictest answer of all filters, so the ENOSYS list (allowed by the
-/// second) gets the first one's ENOSYS.
-fn filters() -> [BpfProgram; 2] {
-    let compile = |rules, mismatch, matched| -> BpfProgram {
-        SeccompFilter::new(rules, mismatch, matched, TargetArch::x86_64)
-            .and_then(BpfProgram::try_from)
-            .expect("filter compiles")
-    };
-    let enosys: BTreeMap<i64, Vec<SeccompRule>> =
-        ENOSYS.iter().map(|&(nr, _)| (nr, Vec::new())).collect();
-    let errno = compile(
-        enosys,
-        SeccompAction::Allow,
-        SeccompAction::Errno(libc::ENOSYS as u32),
-    );
-    let mut rules: BTreeMap<i64, Vec<SeccompRule>> = ALLOWED
-        .iter()
-        .chain(ENOSYS.iter().map(|(nr, _)| nr))
-        .map(|&nr| (nr, Vec::new()))
-        .collect();
-    let to_self = SeccompCondition::new(
-        0,
-        SeccompCmpArgLen::Dword,
-        SeccompCmpOp::Eq,
-        u64::from(std::process::id()),
-    )
-    .and_then(|c| SeccompRule::new(vec![c]))
-    .expect("tgkill rule");
-    rules.insert(libc::SYS_tgkill, vec![to_self]);
-    let allow = compile(rules, SeccompAction::KillProcess, SeccompAction::Allow);
-    [errno, allow]
-}
+/// The Python enclave's sandbox (enclaves/python/src/main.rs).
+const SANDBOX: Sandbox = Sandbox::strict().file_system_unsupported();
 
 const MAIN: &str = r#"
 import sys, os, json, re, random, time, datetime, decimal, hashlib, collections, traceback
@@ -173,9 +93,9 @@ fn child() -> ! {
     std::thread::Builder::new()
         .stack_size(8 << 20)
         .spawn(move || {
-            for program in filters() {
-                seccompiler::apply_filter(&program).expect("seccomp filter installs");
-            }
+            SANDBOX
+                .apply_to_this_thread()
+                .expect("seccomp filter installs");
             let mut report = run("main.py", Limits::default());
             report.push_str(&run("fails.py", Limits::default()));
             let budget = Limits {
@@ -312,6 +232,7 @@ fn strace_audit_of_the_sandboxed_engine() {
     }
     check(&out);
     // Only the sandboxed thread gets ENOSYS for these calls.
+    let unsupported = SANDBOX.unsupported_call_names();
     let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
     for line in trace.lines().filter(|l| l.contains("= -1 ENOSYS")) {
         let call = line
@@ -320,7 +241,7 @@ fn strace_audit_of_the_sandboxed_engine() {
             .and_then(|rest| rest.split('(').next())
             .unwrap_or("");
         assert!(
-            ENOSYS.iter().any(|(_, name)| *name == call),
+            unsupported.contains(&call),
             "ENOSYS from a call outside the list: {line}"
         );
         *seen.entry(call).or_default() += 1;
