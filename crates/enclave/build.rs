@@ -1,5 +1,5 @@
 fn main() {
-    // The system OCALLs' proxies; imports come from shield-edl's system folder.
+    // The system OCALLs' proxies; the imports are the system EDL files compiled into shield-edl.
     shield_edl::Builder::new("system.edl")
         .side(shield_edl::Side::Trusted)
         .generate()

@@ -61,21 +61,19 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
-/// The directory of Shield's system EDL files (`shield_log.edl`,
-/// `shield_quote.edl`), searched after the caller's search paths by
-/// [`check`], [`generate`] and the [`Builder`], so that an EDL file can
-/// `from "shield_log.edl" import *;` with no `-I`.
-pub fn system_edl_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("system")
+/// Shield's system EDL files (`shield_log.edl`, `shield_quote.edl`) as
+/// `(name, text)`: compiled into this crate and found by [`check`],
+/// [`generate`] and the [`Builder`] after the caller's search paths, so
+/// that an EDL file can `from "shield_log.edl" import *;` with no `-I`.
+pub fn system_edl_files() -> &'static [(&'static str, &'static str)] {
+    crate::loader::SYSTEM_FILES
 }
 
 /// Parses `path` and its imports and makes the semantic checks. Imports are
-/// looked for next to the importing file, then in `search_paths`, then in
-/// [`system_edl_dir`].
+/// looked for next to the importing file, then in `search_paths`, then
+/// among the [`system_edl_files`].
 pub fn check(path: impl AsRef<Path>, search_paths: &[PathBuf]) -> Result<Enclave, Error> {
     let path = path.as_ref();
-    let mut search_paths = search_paths.to_vec();
-    search_paths.push(system_edl_dir());
     // A root file that is not there is an I/O error, not a diagnostic (not
     // opened here: a FIFO would block; the loader refuses what is not a
     // regular file).
@@ -83,7 +81,7 @@ pub fn check(path: impl AsRef<Path>, search_paths: &[PathBuf]) -> Result<Enclave
         path: path.to_path_buf(),
         source,
     })?;
-    let loaded = loader::load(path, &search_paths).map_err(Error::Parse)?;
+    let loaded = loader::load(path, search_paths).map_err(Error::Parse)?;
     sema::check(path.to_path_buf(), loaded).map_err(Error::Semantic)
 }
 
@@ -162,7 +160,7 @@ impl Builder {
     }
 
     /// Adds a directory to search for imported EDL files (like `-I`);
-    /// [`system_edl_dir`] is always searched last.
+    /// The [`system_edl_files`] are always searched last.
     #[must_use]
     pub fn search_path(mut self, dir: impl Into<PathBuf>) -> Self {
         self.search_paths.push(dir.into());

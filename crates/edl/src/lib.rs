@@ -27,7 +27,7 @@
 //! and in the crate: `mod edl { include!(concat!(env!("OUT_DIR"), "/hello_t.rs")); }`.
 //!
 //! Shield's system EDL files (`shield_log.edl`, `shield_quote.edl`) are
-//! found in [`system_edl_dir`] after the search paths, so an EDL file can
+//! compiled in ([`system_edl_files`]) and found after the search paths, so an EDL file can
 //! `from "shield_log.edl" import *;` as it would Intel's `sgx_tstdc.edl`.
 //! [`lint::warnings`] lists valid declarations that are likely mistakes
 //! (the [`Builder`] prints them as Cargo warnings).
@@ -58,7 +58,7 @@ pub mod sema;
 mod api;
 
 #[cfg(feature = "codegen")]
-pub use api::{Builder, Error, check, check_str, generate, system_edl_dir};
+pub use api::{Builder, Error, check, check_str, generate, system_edl_files};
 #[cfg(feature = "codegen")]
 pub use codegen::Side;
 #[cfg(feature = "codegen")]

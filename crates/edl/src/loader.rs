@@ -109,6 +109,30 @@ pub fn load(path: &Path, search: &[PathBuf]) -> Result<Loaded, Vec<Diagnostic>> 
     })
 }
 
+/// Shield's system EDL files, compiled in: an enclave's EDL imports them
+/// by name (`from "shield_log.edl" import *;`) after its own search paths,
+/// wherever this crate's sources were when it was built.
+pub const SYSTEM_FILES: &[(&str, &str)] = &[
+    ("shield_log.edl", include_str!("../system/shield_log.edl")),
+    (
+        "shield_quote.edl",
+        include_str!("../system/shield_quote.edl"),
+    ),
+];
+
+/// The directory named in diagnostics for the system files (no such
+/// directory exists).
+pub const SYSTEM_PLACE: &str = "<shield system EDL>";
+
+/// The text of `path` when it names a system file.
+fn system_text(path: &Path) -> Option<&'static str> {
+    let name = path.strip_prefix(SYSTEM_PLACE).ok()?.to_str()?;
+    SYSTEM_FILES
+        .iter()
+        .find(|(file, _)| *file == name)
+        .map(|(_, text)| *text)
+}
+
 fn push_unique<T: Clone>(list: &mut Vec<(Key, T)>, key: &Key, item: &T) {
     if !list.iter().any(|(k, _)| k == key) {
         list.push((key.clone(), item.clone()));
@@ -153,7 +177,8 @@ impl Loader<'_> {
             );
             return None;
         }
-        let text = match read_bounded(path) {
+        let text = match system_text(path).map_or_else(|| read_bounded(path), |t| Ok(t.to_owned()))
+        {
             Ok(text) => text,
             Err(why) => {
                 self.errors.push(
@@ -168,7 +193,10 @@ impl Loader<'_> {
                 return None;
             }
         };
-        self.files_read.push(path.to_path_buf());
+        // A system file is part of this crate, not an input to track.
+        if system_text(path).is_none() {
+            self.files_read.push(path.to_path_buf());
+        }
         let file = match parse(&name, &text) {
             Ok(f) => f,
             Err(mut errs) => {
@@ -189,6 +217,10 @@ impl Loader<'_> {
         std::iter::once(dir.join(target))
             .chain(self.search.iter().map(|s| s.join(target)))
             .find(|p| p.is_file())
+            .or_else(|| {
+                let system = Path::new(SYSTEM_PLACE).join(target);
+                system_text(&system).map(|_| system)
+            })
     }
 
     fn exports(&mut self, path: &Path, canon: &Path, file: &ast::File) -> Exports {
@@ -231,6 +263,7 @@ impl Loader<'_> {
                     .unwrap_or_else(|| ".".to_string()),
             ];
             places.extend(self.search.iter().map(|p| p.display().to_string()));
+            places.push(SYSTEM_PLACE.to_owned());
             self.errors.push(
                 Diagnostic::new(
                     ImportError::NotFound,

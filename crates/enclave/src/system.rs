@@ -1,5 +1,5 @@
 //! The system OCALLs: logging and quoting over Shield's system EDL files
-//! (`shield_log.edl`, `shield_quote.edl` in `shield_edl::system_edl_dir()`),
+//! (`shield_log.edl`, `shield_quote.edl`, compiled into `shield_edl`),
 //! which an enclave imports in its own EDL as it would Intel's
 //! `sgx_tstdc.edl`. An enclave has no `write(2)`: [`println!`](crate::println)
 //! and friends send their text to the host through `shield_ocall_log`.
