@@ -66,7 +66,7 @@ impl std::error::Error for Error {}
 /// [`generate`] and the [`Builder`] after the caller's search paths, so
 /// that an EDL file can `from "shield_log.edl" import *;` with no `-I`.
 pub fn system_edl_files() -> &'static [(&'static str, &'static str)] {
-    crate::loader::SYSTEM_FILES
+    loader::SYSTEM_FILES
 }
 
 /// Parses `path` and its imports and makes the semantic checks. Imports are
