@@ -98,7 +98,11 @@ const STDLIB: &[&str] = &[
 
 fn main() {
     let lib = Path::new(rustpython_pylib::LIB_PATH);
-    let own = Path::new(env!("CARGO_MANIFEST_DIR")).join("python");
+    // Read when the script runs, not baked in when it compiles: a reused
+    // build script must not look where the sources used to be.
+    let manifest_dir =
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let own = Path::new(&manifest_dir).join("python");
     let mut modules: Vec<(String, PathBuf, bool)> = Vec::new();
     for name in STDLIB {
         let file = lib.join(format!("{name}.py"));
