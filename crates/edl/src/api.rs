@@ -160,7 +160,7 @@ impl Builder {
     }
 
     /// Adds a directory to search for imported EDL files (like `-I`);
-    /// The [`system_edl_files`] are always searched last.
+    /// the [`system_edl_files`] are always searched last.
     #[must_use]
     pub fn search_path(mut self, dir: impl Into<PathBuf>) -> Self {
         self.search_paths.push(dir.into());
