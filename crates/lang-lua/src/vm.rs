@@ -2149,14 +2149,15 @@ impl Vm<'_> {
             let Some(frame) = self.frames.last() else {
                 return Ok(());
             };
-            let fi = self.frames.len() - 1;
+            let mut fi = self.frames.len() - 1;
             if let Protect::Closing(_) = frame.protect {
                 if self.closing_step(fi)? {
                     return Ok(());
                 }
                 continue 'frames;
             }
-            let (ffunc, base, mut pc, redo) = (frame.func, frame.base, frame.pc, frame.redo);
+            let (mut ffunc, mut base, mut pc, redo) =
+                (frame.func, frame.base, frame.pc, frame.redo);
             let cl = match self.stack[ffunc] {
                 Value::Func(h) => h,
                 _ => rt!(self, "internal: frame without function"),
@@ -2755,6 +2756,12 @@ impl Vm<'_> {
                                     redo: false,
                                     ret: func,
                                 });
+                                // A recursive call keeps this loop's prototype,
+                                // code and constants: only the window moves.
+                                if h == cl {
+                                    (fi, ffunc, base, pc) = (fi + 1, func, nb, 0);
+                                    continue;
+                                }
                                 continue 'frames;
                             }
                         }
@@ -2864,6 +2871,18 @@ impl Vm<'_> {
                             if host_entry {
                                 self.top = ret + nres;
                                 return Ok(());
+                            }
+                            // Back in a frame of the same closure (a recursive
+                            // call returned): keep this loop's prototype.
+                            if fi > 0 {
+                                let f = &self.frames[fi - 1];
+                                if !f.redo
+                                    && !matches!(f.protect, Protect::Closing(_))
+                                    && matches!(self.stack[f.func], Value::Func(c) if c == cl)
+                                {
+                                    (fi, ffunc, base, pc) = (fi - 1, f.func, f.base, f.pc);
+                                    continue;
+                                }
                             }
                             continue 'frames;
                         }
