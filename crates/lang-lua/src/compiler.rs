@@ -1136,9 +1136,19 @@ impl Compiler<'_> {
                 }
                 let ar = self.expr_any(a)?;
                 // Immediate and constant forms.
-                let imm = match b.k {
-                    E::Int(i) if (-128..128).contains(&i) => Some((i + 128) as u8),
-                    _ => None,
+                // An integral float compares as its integer (the flag keeps
+                // its type for metamethods), except for `==`, which EQK does.
+                let (imm, float) = match b.k {
+                    E::Int(i) if (-128..128).contains(&i) => (Some((i + 128) as u8), 0),
+                    E::Num(f)
+                        if op != BinOp::Eq
+                            && f.fract() == 0.0
+                            && (-128.0..128.0).contains(&f)
+                            && f.is_sign_positive() | (f != 0.0) =>
+                    {
+                        (Some((f as i64 + 128) as u8), 2)
+                    }
+                    _ => (None, 0),
                 };
                 self.line = e.line;
                 if let Some(im) = imm {
@@ -1149,7 +1159,7 @@ impl Compiler<'_> {
                         BinOp::Gt => GTI,
                         _ => GEI,
                     };
-                    self.emit(abc(opc, ar, im, when as u8));
+                    self.emit(abc(opc, ar, im, when as u8 | float));
                 } else if op == BinOp::Eq
                     && matches!(b.k, E::Str(_) | E::Num(_) | E::Int(_))
                     && let Some(k) = self.literal(b)?

@@ -2189,13 +2189,14 @@ impl Vm<'_> {
                     self.stack[base + $x]
                 };
             }
-            // A test skips the next instruction when it fails; when it
+            // C's bit 0 is the outcome a test expects. A test skips the
+            // next instruction when it fails; when it
             // holds, the next one is the jump, taken here without a second
             // dispatch (as C Lua does). Only forward jumps: a backward one
             // charges the budget in JMP.
             macro_rules! cond_jump {
                 ($i:ident, $res:expr) => {
-                    if $res != (gc($i) != 0) {
+                    if $res != (gc($i) & 1 != 0) {
                         pc += 1;
                     } else {
                         let j = code[pc];
@@ -2570,12 +2571,11 @@ impl Vm<'_> {
                     BORK => arith_op!(BOR, a, i, k),
                     BXORK => arith_op!(BXOR, a, i, k),
                     ADDI => {
-                        let x = r!(gb(i));
                         let imm = simm(gc(i));
-                        r!(a) = match x {
-                            Value::Int(p) => Value::Int(p.wrapping_add(imm)),
-                            Value::Num(p) => Value::Num(p + imm as f64),
-                            _ => {
+                        r!(a) = match &self.stack[base + gb(i)] {
+                            &Value::Int(p) => Value::Int(p.wrapping_add(imm)),
+                            &Value::Num(p) => Value::Num(p + imm as f64),
+                            &x => {
                                 save!();
                                 self.arith(ADD, x, Value::Int(imm))?
                             }
@@ -2674,16 +2674,18 @@ impl Vm<'_> {
                     }
                     LTI | LEI | GTI | GEI => {
                         let imm = simm(gb(i));
-                        let x = r!(a);
                         let o = op(i);
-                        let res = match x {
-                            Value::Int(p) => match o {
+                        // Matched in place: the register was often just
+                        // written in two 8-byte stores (an argument), which a
+                        // 16-byte copy cannot forward from (perf on fib).
+                        let res = match &self.stack[base + a] {
+                            &Value::Int(p) => match o {
                                 LTI => p < imm,
                                 LEI => p <= imm,
                                 GTI => p > imm,
                                 _ => p >= imm,
                             },
-                            Value::Num(p) => {
+                            &Value::Num(p) => {
                                 let q = imm as f64;
                                 match o {
                                     LTI => p < q,
@@ -2692,9 +2694,14 @@ impl Vm<'_> {
                                     _ => p >= q,
                                 }
                             }
-                            _ => {
+                            &x => {
                                 save!();
-                                let y = Value::Int(imm);
+                                // C's bit 1: the constant was a float.
+                                let y = if gc(i) & 2 != 0 {
+                                    Value::Num(imm as f64)
+                                } else {
+                                    Value::Int(imm)
+                                };
                                 match o {
                                     LTI => self.less(x, y, false)?,
                                     LEI => self.less(x, y, true)?,

@@ -37,6 +37,7 @@ const CASES: &[&str] = &[
     "print(pcall(function() return undefinedglobal.field end))",
     "print(pcall(function() local s = 'x'; return s + 1 end))",
     "print(pcall(function() return {} < {} end))",
+    "local t = setmetatable({}, {__lt = function(a, b) return math.type(b) == 'float' end, __le = function(a, b) return math.type(a) end}) local x = 2.5 print(t < 4.0, t < 4, 3.0 >= t, t <= -0.0, x < 3.0, x >= 2.0, x > -2.0, 7 <= 7.0, pcall(function() return 'a' < 1.0 end))",
     "print(pcall(function() return 1 < 'x' end))",
     "print(pcall(function() return #nil end))",
     "print(pcall(function() local a = {} ; return a.b.c end))",
