@@ -606,7 +606,7 @@ impl<'h> Vm<'h> {
 
     /// The first free slot above the running Lua frame's registers and any
     /// values a native pushed.
-    fn safe_top(&self) -> usize {
+    pub(crate) fn safe_top(&self) -> usize {
         let mut t = self.top;
         if let Some(f) = self.frames.last()
             && let Value::Func(h) = self.stack[f.func]
@@ -682,7 +682,7 @@ impl<'h> Vm<'h> {
         Ok(n)
     }
 
-    fn ensure_stack(&mut self, n: usize) -> LResult<()> {
+    pub(crate) fn ensure_stack(&mut self, n: usize) -> LResult<()> {
         if n > self.stack.len() {
             let max = MAX_STACK + if self.err_slack { 200 } else { 0 };
             if n > max {
@@ -739,10 +739,11 @@ impl<'h> Vm<'h> {
         ret: usize,
         host_entry: bool,
     ) -> LResult<bool> {
-        let f = self.stack[func];
-        let h = match f {
-            Value::Func(h) => h,
-            _ => {
+        // Matched in place: a host call writes the function just before
+        // (in halves), and a whole-value load of it would stall.
+        let h = match &self.stack[func] {
+            &Value::Func(h) => h,
+            &f => {
                 let tmv = self.get_tm(f, tm::CALL);
                 if tmv.is_nil() {
                     let desc = self.describe_call(func);
@@ -773,7 +774,7 @@ impl<'h> Vm<'h> {
                         // extra arguments, which stay where they are.
                         let newf = func + 1 + nargs;
                         self.ensure_stack(newf + 1 + maxstack + 1)?;
-                        self.stack[newf] = f;
+                        self.stack[newf] = self.stack[func];
                         for i in 0..np {
                             self.stack[newf + 1 + i] = self.stack[func + 1 + i];
                         }
@@ -894,7 +895,7 @@ impl<'h> Vm<'h> {
                         if let LErr::Rt(v) = e
                             && !self.raised_by.is_some_and(|(_, r)| r.raw_eq(v))
                         {
-                            self.raised_by = Some((f, v));
+                            self.raised_by = Some((Value::Func(h), v));
                         }
                         return Err(e);
                     }
@@ -2865,7 +2866,9 @@ impl Vm<'_> {
                             // a callback, a metamethod).
                             let (ret, nres) = (f.ret, f.nresults as usize);
                             let host_entry = f.host_entry;
-                            let v = r!(a);
+                            // Split: the result was often just written in
+                            // halves (a comparison's boolean; perf on sort).
+                            let v = self.stack[base + a].split_copy();
                             self.stack[ret] = v;
                             for j in 1..nres {
                                 self.stack[ret + j] = Value::Nil;
