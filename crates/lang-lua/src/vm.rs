@@ -105,6 +105,9 @@ const TM_NAMES: &[&str] = &[
 pub const MAX_STACK: usize = 1_000_000;
 /// Most frames of Lua calls in one thread.
 pub const MAX_FRAMES: usize = 195_000;
+/// Registers of a frame's window (`Vm::frame_window`): every 8-bit operand,
+/// and the three registers a numeric `for` keeps after its base.
+const WINDOW: usize = 260;
 /// Most nested host re-entries (metamethods, callbacks).
 pub const MAX_HOST_DEPTH: u32 = 190;
 
@@ -2159,6 +2162,9 @@ impl Vm<'_> {
             }
             let (mut ffunc, mut base, mut pc, redo) =
                 (frame.func, frame.base, frame.pc, frame.redo);
+            if base + WINDOW > self.stack.len() {
+                self.frame_window(base);
+            }
             let cl = match self.stack[ffunc] {
                 Value::Func(h) => h,
                 _ => rt!(self, "internal: frame without function"),
@@ -2230,6 +2236,27 @@ impl Vm<'_> {
                     r!($a) = v;
                 }};
             }
+            // Number fast paths through the frame's register window
+            // (`frame_window`): one bounds check for the slice, none for
+            // the 8-bit operands. Continue with the next instruction when
+            // they apply; fall through to the general arm when not.
+            macro_rules! win_arith {
+                ($w:ident, $a:ident, $x:expr, $y:expr, |$p:ident, $q:ident| $int:expr, $num:expr) => {
+                    if let Some($w) = self.stack.get_mut(base..base + WINDOW) {
+                        match (&$w[$x], $y) {
+                            (&Value::Int($p), &Value::Int($q)) => {
+                                $w[$a] = Value::Int($int);
+                                continue;
+                            }
+                            (&Value::Num($p), &Value::Num($q)) => {
+                                $w[$a] = Value::Num($num);
+                                continue;
+                            }
+                            _ => {}
+                        }
+                    }
+                };
+            }
             // Line and count hooks, seen at frame entry and after native
             // calls (where `debug.sethook` changes them).
             let hooked = self.line_hooks();
@@ -2246,7 +2273,10 @@ impl Vm<'_> {
                 pc += 1;
                 let a = ga(i);
                 match op(i) {
-                    MOVE => r!(a) = self.stack[base + gb(i)].split_copy(),
+                    MOVE => match self.stack.get_mut(base..base + WINDOW) {
+                        Some(w) => w[a] = w[gb(i)].split_copy(),
+                        None => r!(a) = self.stack[base + gb(i)].split_copy(),
+                    },
                     LOADK => {
                         let bx = gbx(i);
                         if bx == 0xFFFF && op(code[pc]) == EXTRAARG {
@@ -2307,6 +2337,17 @@ impl Vm<'_> {
                     // frame as one 16-byte store read back as two 8-byte
                     // loads, a store-forwarding stall (perf on fannkuch).
                     GETTABLE => {
+                        if let Some(w) = self.stack.get_mut(base..base + WINDOW)
+                            && let Value::Table(th) = w[gb(i)]
+                            && let Value::Int(ik) = w[gc(i)]
+                        {
+                            let tb = self.heap.tables.get(th);
+                            let v = tb.get_int(ik);
+                            if !v.is_nil() || tb.meta.is_none() {
+                                w[a] = v;
+                                continue;
+                            }
+                        }
                         if let Value::Table(th) = self.stack[base + gb(i)] {
                             let tb = self.heap.tables.get(th);
                             let v = match &self.stack[base + gc(i)] {
@@ -2357,6 +2398,18 @@ impl Vm<'_> {
                     SETTABLE => {
                         // Fast path: a non-nil store into the array part of a
                         // table without metatable.
+                        if let Some(w) = self.stack.get_mut(base..base + WINDOW)
+                            && let Value::Table(th) = w[a]
+                            && let Value::Int(ik) = w[gb(i)]
+                            && !w[gc(i)].is_nil()
+                        {
+                            let tb = self.heap.tables.get_mut(th);
+                            let u = (ik as u64).wrapping_sub(1);
+                            if tb.meta.is_none() && u < tb.arr.len() as u64 {
+                                tb.arr[u as usize] = w[gc(i)];
+                                continue;
+                            }
+                        }
                         if let Value::Table(th) = self.stack[base + a]
                             && let Value::Int(ik) = self.stack[base + gb(i)]
                             && !self.stack[base + gc(i)].is_nil()
@@ -2453,6 +2506,7 @@ impl Vm<'_> {
                         r!(a) = v;
                     }
                     ADD => {
+                        win_arith!(w, a, gb(i), &w[gc(i)], |p, q| p.wrapping_add(q), p + q);
                         // Match on references: tags are read in place, no
                         // 16-byte copies through the stack frame.
                         let v = match (&self.stack[base + gb(i)], &self.stack[base + gc(i)]) {
@@ -2467,6 +2521,7 @@ impl Vm<'_> {
                         r!(a) = v;
                     }
                     SUB => {
+                        win_arith!(w, a, gb(i), &w[gc(i)], |p, q| p.wrapping_sub(q), p - q);
                         // Match on references: tags are read in place, no
                         // 16-byte copies through the stack frame.
                         let v = match (&self.stack[base + gb(i)], &self.stack[base + gc(i)]) {
@@ -2481,6 +2536,7 @@ impl Vm<'_> {
                         r!(a) = v;
                     }
                     MUL => {
+                        win_arith!(w, a, gb(i), &w[gc(i)], |p, q| p.wrapping_mul(q), p * q);
                         // Match on references: tags are read in place, no
                         // 16-byte copies through the stack frame.
                         let v = match (&self.stack[base + gb(i)], &self.stack[base + gc(i)]) {
@@ -2495,6 +2551,12 @@ impl Vm<'_> {
                         r!(a) = v;
                     }
                     DIV => {
+                        if let Some(w) = self.stack.get_mut(base..base + WINDOW)
+                            && let (&Value::Num(p), &Value::Num(q)) = (&w[gb(i)], &w[gc(i)])
+                        {
+                            w[a] = Value::Num(p / q);
+                            continue;
+                        }
                         let v = match (&self.stack[base + gb(i)], &self.stack[base + gc(i)]) {
                             (Value::Num(p), Value::Num(q)) => Value::Num(p / q),
                             (Value::Int(p), Value::Int(q)) => Value::Num(*p as f64 / *q as f64),
@@ -2519,6 +2581,7 @@ impl Vm<'_> {
                     // The common constant operations inline their number cases,
                     // as ADD does (float math spends its time here).
                     ADDK => {
+                        win_arith!(w, a, gb(i), &k[gc(i)], |p, q| p.wrapping_add(q), p + q);
                         let v = match (&self.stack[base + gb(i)], &k[gc(i)]) {
                             (Value::Int(p), Value::Int(q)) => Value::Int(p.wrapping_add(*q)),
                             (Value::Num(p), Value::Num(q)) => Value::Num(p + q),
@@ -2531,6 +2594,7 @@ impl Vm<'_> {
                         r!(a) = v;
                     }
                     SUBK => {
+                        win_arith!(w, a, gb(i), &k[gc(i)], |p, q| p.wrapping_sub(q), p - q);
                         let v = match (&self.stack[base + gb(i)], &k[gc(i)]) {
                             (Value::Int(p), Value::Int(q)) => Value::Int(p.wrapping_sub(*q)),
                             (Value::Num(p), Value::Num(q)) => Value::Num(p - q),
@@ -2543,6 +2607,7 @@ impl Vm<'_> {
                         r!(a) = v;
                     }
                     MULK => {
+                        win_arith!(w, a, gb(i), &k[gc(i)], |p, q| p.wrapping_mul(q), p * q);
                         let v = match (&self.stack[base + gb(i)], &k[gc(i)]) {
                             (Value::Int(p), Value::Int(q)) => Value::Int(p.wrapping_mul(*q)),
                             (Value::Num(p), Value::Num(q)) => Value::Num(p * q),
@@ -2555,6 +2620,12 @@ impl Vm<'_> {
                         r!(a) = v;
                     }
                     DIVK => {
+                        if let Some(w) = self.stack.get_mut(base..base + WINDOW)
+                            && let (&Value::Num(p), &Value::Num(q)) = (&w[gb(i)], &k[gc(i)])
+                        {
+                            w[a] = Value::Num(p / q);
+                            continue;
+                        }
                         let v = match (&self.stack[base + gb(i)], &k[gc(i)]) {
                             (Value::Num(p), Value::Num(q)) => Value::Num(p / q),
                             (x, y) => {
@@ -2572,6 +2643,12 @@ impl Vm<'_> {
                     BORK => arith_op!(BOR, a, i, k),
                     BXORK => arith_op!(BXOR, a, i, k),
                     ADDI => {
+                        if let Some(w) = self.stack.get_mut(base..base + WINDOW)
+                            && let &Value::Int(p) = &w[gb(i)]
+                        {
+                            w[a] = Value::Int(p.wrapping_add(simm(gc(i))));
+                            continue;
+                        }
                         let imm = simm(gc(i));
                         r!(a) = match &self.stack[base + gb(i)] {
                             &Value::Int(p) => Value::Int(p.wrapping_add(imm)),
@@ -2637,7 +2714,11 @@ impl Vm<'_> {
                     }
                     LT | LE => {
                         let le = op(i) == LE;
-                        let res = match (&self.stack[base + a], &self.stack[base + gb(i)]) {
+                        let (x, y) = match self.stack.get(base..base + WINDOW) {
+                            Some(w) => (&w[a], &w[gb(i)]),
+                            None => (&self.stack[base + a], &self.stack[base + gb(i)]),
+                        };
+                        let res = match (x, y) {
                             (Value::Int(p), Value::Int(q)) => {
                                 if le {
                                     p <= q
@@ -2768,6 +2849,9 @@ impl Vm<'_> {
                                 // code and constants: only the window moves.
                                 if h == cl {
                                     (fi, ffunc, base, pc) = (fi + 1, func, nb, 0);
+                                    if base + WINDOW > self.stack.len() {
+                                        self.frame_window(base);
+                                    }
                                     continue;
                                 }
                                 continue 'frames;
@@ -2914,6 +2998,25 @@ impl Vm<'_> {
                         }
                     }
                     FORLOOP => {
+                        if let Some(w) = self.stack.get_mut(base..base + WINDOW)
+                            && let Value::Int(step) = w[a + 2]
+                            && let Value::Int(count) = w[a + 1]
+                            && count > 0
+                            && let Value::Int(idx) = w[a]
+                        {
+                            let idx = idx.wrapping_add(step);
+                            w[a + 1] = Value::Int(count - 1);
+                            w[a] = Value::Int(idx);
+                            w[a + 3] = Value::Int(idx);
+                            pc -= gbx(i);
+                            self.budget -= gbx(i) as i64;
+                            if self.budget < 0 || self.heap.bytes > self.heap.threshold {
+                                save!();
+                                self.charge(0)?;
+                                self.gc_point_locals(base + a + 4)?;
+                            }
+                            continue;
+                        }
                         let ra = base + a;
                         if let Value::Int(step) = self.stack[ra + 2] {
                             if let Value::Int(count) = self.stack[ra + 1]
@@ -3058,6 +3161,23 @@ impl Vm<'_> {
                 }
             }
         }
+    }
+
+    /// Grows the main thread's stack so that the frame at `base` has a
+    /// whole register window, which the dispatch loop's fast paths
+    /// slice once per instruction (8-bit operands then need no bounds
+    /// check). Within the stack's usual cap; coroutines keep their small
+    /// stacks, and their instructions take the general paths.
+    #[cold]
+    fn frame_window(&mut self, base: usize) {
+        let cap = MAX_STACK + 64;
+        if self.cur != 0 || base + WINDOW > cap {
+            return;
+        }
+        let old = self.stack.len();
+        let new = (base + WINDOW).max(old * 2).min(cap);
+        self.stack.resize(new, Value::Nil);
+        self.heap.bytes += (new - old) * 16;
     }
 
     #[inline]
