@@ -937,7 +937,7 @@ impl Compiler<'_> {
                         let k = self.str_k(s)?;
                         self.get_field(r, o, k)?;
                     }
-                    E::Int(i) if (1..=255).contains(i) => {
+                    E::Int(i) if (0..=255).contains(i) => {
                         self.emit(abc(GETI, r, o, *i as u8));
                     }
                     _ => {
