@@ -2342,6 +2342,18 @@ impl Vm<'_> {
                             && let Value::Int(ik) = w[gc(i)]
                         {
                             let tb = self.heap.tables.get(th);
+                            // Without a metatable an array element, even nil,
+                            // is the result: copied whole, memory to memory,
+                            // never looked at. A value looked at is rebuilt in
+                            // two registers and stored in halves, and the
+                            // SETTABLE that often reads it next stalls (perf
+                            // on fannkuch).
+                            if tb.meta.is_none()
+                                && let Some(v) = tb.arr.get((ik as u64).wrapping_sub(1) as usize)
+                            {
+                                w[a] = *v;
+                                continue;
+                            }
                             let v = tb.get_int(ik);
                             if !v.is_nil() || tb.meta.is_none() {
                                 w[a] = v;
