@@ -2831,9 +2831,18 @@ impl Vm<'_> {
                             self.gc_point_below(base + a + nargs + 1)?;
                         }
                         let func = base + a;
-                        // Fast path: a fixed-arity Lua function with room on the stack.
-                        if let Value::Func(h) = self.stack[func]
-                            && let Func::Lua { proto: callee, .. } = self.heap.funcs.get(h)
+                        // Fast path: a fixed-arity Lua function with room on the
+                        // stack. A recursive call reads the running prototype,
+                        // not the heap (a chain of three dependent loads).
+                        let callee = match self.stack[func] {
+                            Value::Func(h) if h == cl => Some((h, &**proto)),
+                            Value::Func(h) => match self.heap.funcs.get(h) {
+                                Func::Lua { proto: p, .. } => Some((h, &**p)),
+                                Func::Native { .. } => None,
+                            },
+                            _ => None,
+                        };
+                        if let Some((h, callee)) = callee
                             && !callee.vararg
                         {
                             let (np, ms) = (callee.nparams as usize, callee.maxstack as usize);
