@@ -744,9 +744,9 @@ impl<'h> Vm<'h> {
     ) -> LResult<bool> {
         // Matched in place: a host call writes the function just before
         // (in halves), and a whole-value load of it would stall.
-        let h = match &self.stack[func] {
-            &Value::Func(h) => h,
-            &f => {
+        let h = match self.stack[func] {
+            Value::Func(h) => h,
+            f => {
                 let tmv = self.get_tm(f, tm::CALL);
                 if tmv.is_nil() {
                     let desc = self.describe_call(func);
@@ -2662,10 +2662,10 @@ impl Vm<'_> {
                             continue;
                         }
                         let imm = simm(gc(i));
-                        r!(a) = match &self.stack[base + gb(i)] {
-                            &Value::Int(p) => Value::Int(p.wrapping_add(imm)),
-                            &Value::Num(p) => Value::Num(p + imm as f64),
-                            &x => {
+                        r!(a) = match self.stack[base + gb(i)] {
+                            Value::Int(p) => Value::Int(p.wrapping_add(imm)),
+                            Value::Num(p) => Value::Num(p + imm as f64),
+                            x => {
                                 save!();
                                 self.arith(ADD, x, Value::Int(imm))?
                             }
@@ -2772,14 +2772,14 @@ impl Vm<'_> {
                         // Matched in place: the register was often just
                         // written in two 8-byte stores (an argument), which a
                         // 16-byte copy cannot forward from (perf on fib).
-                        let res = match &self.stack[base + a] {
-                            &Value::Int(p) => match o {
+                        let res = match self.stack[base + a] {
+                            Value::Int(p) => match o {
                                 LTI => p < imm,
                                 LEI => p <= imm,
                                 GTI => p > imm,
                                 _ => p >= imm,
                             },
-                            &Value::Num(p) => {
+                            Value::Num(p) => {
                                 let q = imm as f64;
                                 match o {
                                     LTI => p < q,
@@ -2788,7 +2788,7 @@ impl Vm<'_> {
                                     _ => p >= q,
                                 }
                             }
-                            &x => {
+                            x => {
                                 save!();
                                 // C's bit 1: the constant was a float.
                                 let y = if gc(i) & 2 != 0 {
