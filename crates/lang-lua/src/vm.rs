@@ -1732,7 +1732,15 @@ impl Vm<'_> {
             op(i),
             ADDK | SUBK | MULK | DIVK | MODK | POWK | IDIVK | BANDK | BORK | BXORK | ADDI
         );
-        let reg = if culprit.raw_eq(a)
+        // ADDK/MULK with bit 7 of C: the register was the right operand.
+        let swapped = matches!(op(i), ADDK | MULK) && rc & 0x80 != 0;
+        let reg = if swapped {
+            if culprit.raw_eq(b) && std::mem::discriminant(&culprit) == std::mem::discriminant(&b) {
+                rb
+            } else {
+                return None;
+            }
+        } else if culprit.raw_eq(a)
             && std::mem::discriminant(&culprit) == std::mem::discriminant(&a)
         {
             rb
@@ -2593,14 +2601,20 @@ impl Vm<'_> {
                     // The common constant operations inline their number cases,
                     // as ADD does (float math spends its time here).
                     ADDK => {
-                        win_arith!(w, a, gb(i), &k[gc(i)], |p, q| p.wrapping_add(q), p + q);
-                        let v = match (&self.stack[base + gb(i)], &k[gc(i)]) {
+                        // C's bit 7: the constant was the left operand.
+                        let kc = &k[gc(i) & 0x7f];
+                        win_arith!(w, a, gb(i), kc, |p, q| p.wrapping_add(q), p + q);
+                        let v = match (&self.stack[base + gb(i)], kc) {
                             (Value::Int(p), Value::Int(q)) => Value::Int(p.wrapping_add(*q)),
                             (Value::Num(p), Value::Num(q)) => Value::Num(p + q),
                             (x, y) => {
                                 let (x, y) = (*x, *y);
                                 save!();
-                                self.arith(ADD, x, y)?
+                                if gc(i) & 0x80 != 0 {
+                                    self.arith(ADD, y, x)?
+                                } else {
+                                    self.arith(ADD, x, y)?
+                                }
                             }
                         };
                         r!(a) = v;
@@ -2619,14 +2633,20 @@ impl Vm<'_> {
                         r!(a) = v;
                     }
                     MULK => {
-                        win_arith!(w, a, gb(i), &k[gc(i)], |p, q| p.wrapping_mul(q), p * q);
-                        let v = match (&self.stack[base + gb(i)], &k[gc(i)]) {
+                        // C's bit 7: the constant was the left operand.
+                        let kc = &k[gc(i) & 0x7f];
+                        win_arith!(w, a, gb(i), kc, |p, q| p.wrapping_mul(q), p * q);
+                        let v = match (&self.stack[base + gb(i)], kc) {
                             (Value::Int(p), Value::Int(q)) => Value::Int(p.wrapping_mul(*q)),
                             (Value::Num(p), Value::Num(q)) => Value::Num(p * q),
                             (x, y) => {
                                 let (x, y) = (*x, *y);
                                 save!();
-                                self.arith(MUL, x, y)?
+                                if gc(i) & 0x80 != 0 {
+                                    self.arith(MUL, y, x)?
+                                } else {
+                                    self.arith(MUL, x, y)?
+                                }
                             }
                         };
                         r!(a) = v;
