@@ -2425,9 +2425,14 @@ impl Vm<'_> {
                         {
                             let tb = self.heap.tables.get_mut(th);
                             let u = (ik as u64).wrapping_sub(1);
-                            if tb.meta.is_none() && u < tb.arr.len() as u64 {
-                                tb.arr[u as usize] = w[gc(i)];
-                                continue;
+                            if tb.meta.is_none() {
+                                if u < tb.arr.len() as u64 {
+                                    tb.arr[u as usize] = w[gc(i)];
+                                    continue;
+                                }
+                                if tb.replace_int(ik, w[gc(i)]) {
+                                    continue;
+                                }
                             }
                         }
                         if let Value::Table(th) = self.stack[base + a]
