@@ -937,7 +937,7 @@ impl Compiler<'_> {
                         let k = self.str_k(s)?;
                         self.get_field(r, o, k)?;
                     }
-                    E::Int(i) if (1..=255).contains(i) => {
+                    E::Int(i) if (0..=255).contains(i) => {
                         self.emit(abc(GETI, r, o, *i as u8));
                     }
                     _ => {
@@ -1028,6 +1028,28 @@ impl Compiler<'_> {
                 Ok(())
             }
             _ => {
+                // A number constant left of `+` or `*` goes right, as C Lua
+                // does (`2.0 * x`: one MULK, not LOADF and MUL); bit 7 of C
+                // marks the swap, so metamethods and messages see the
+                // operands in source order.
+                if matches!(op, BinOp::Add | BinOp::Mul)
+                    && matches!(a.k, E::Int(_) | E::Num(_))
+                    && !matches!(b.k, E::Int(_) | E::Num(_))
+                    && let Some(k) = self.literal(a)?
+                    && k < 128
+                {
+                    let is_local = matches!(&b.k, E::Name(n) if self.resolve_local(self.fs.len() - 1, n).is_some());
+                    let br = if !is_local && (r as usize) >= self.f().actives.len() {
+                        self.expr_to(b, r)?;
+                        r
+                    } else {
+                        self.expr_any(b)?
+                    };
+                    self.line = line;
+                    let kop = if op == BinOp::Add { ADDK } else { MULK };
+                    self.emit(abc(kop, r, br, k as u8 | 0x80));
+                    return Ok(());
+                }
                 // A left operand that is not a local is computed into the target when
                 // the target is a temporary: left-leaning chains reuse one register.
                 let is_local = matches!(&a.k, E::Name(n) if self.resolve_local(self.fs.len() - 1, n).is_some());
@@ -1063,7 +1085,7 @@ impl Compiler<'_> {
                 if kop != 0
                     && matches!(b.k, E::Int(_) | E::Num(_))
                     && let Some(k) = self.literal(b)?
-                    && k <= 255
+                    && k <= if matches!(kop, ADDK | MULK) { 127 } else { 255 }
                 {
                     self.line = line;
                     self.emit(abc(kop, r, ar, k as u8));
@@ -1136,9 +1158,19 @@ impl Compiler<'_> {
                 }
                 let ar = self.expr_any(a)?;
                 // Immediate and constant forms.
-                let imm = match b.k {
-                    E::Int(i) if (-128..128).contains(&i) => Some((i + 128) as u8),
-                    _ => None,
+                // An integral float compares as its integer (the flag keeps
+                // its type for metamethods), except for `==`, which EQK does.
+                let (imm, float) = match b.k {
+                    E::Int(i) if (-128..128).contains(&i) => (Some((i + 128) as u8), 0),
+                    E::Num(f)
+                        if op != BinOp::Eq
+                            && f.fract() == 0.0
+                            && (-128.0..128.0).contains(&f)
+                            && f.is_sign_positive() | (f != 0.0) =>
+                    {
+                        (Some((f as i64 + 128) as u8), 2)
+                    }
+                    _ => (None, 0),
                 };
                 self.line = e.line;
                 if let Some(im) = imm {
@@ -1149,7 +1181,7 @@ impl Compiler<'_> {
                         BinOp::Gt => GTI,
                         _ => GEI,
                     };
-                    self.emit(abc(opc, ar, im, when as u8));
+                    self.emit(abc(opc, ar, im, when as u8 | float));
                 } else if op == BinOp::Eq
                     && matches!(b.k, E::Str(_) | E::Num(_) | E::Int(_))
                     && let Some(k) = self.literal(b)?

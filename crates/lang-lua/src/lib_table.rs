@@ -229,6 +229,53 @@ fn less(vm: &mut Vm, cmp: Value, a: Value, b: Value) -> LResult<bool> {
     Ok(vm.call1(cmp, &[a, b])?.truthy())
 }
 
+/// An operand of a comparison in the partition loops: an element of the
+/// table, or the pivot.
+#[derive(Clone, Copy)]
+enum Elem {
+    At(i64),
+    Val(Value),
+}
+
+/// `less` of two operands, an element read straight into the comparator's
+/// argument slot: an element returned as a `Value` through `LResult` was
+/// stored in 8-byte halves and read back whole, a store-forwarding stall
+/// on every comparison (perf on sort). `slot` is where the comparator and
+/// its arguments go: the first free slot above the running frame, the same
+/// for the whole sort (a comparator's calls leave the stack as they found
+/// it).
+fn less_elems(vm: &mut Vm, t: Value, cmp: Value, slot: usize, a: Elem, b: Elem) -> LResult<bool> {
+    let (Value::Func(_), Value::Table(h)) = (cmp, t) else {
+        let (a, b) = (elem(vm, t, a)?, elem(vm, t, b)?);
+        return less(vm, cmp, a, b);
+    };
+    if vm.heap.tables.get(h).meta.is_some() {
+        let (a, b) = (elem(vm, t, a)?, elem(vm, t, b)?);
+        return less(vm, cmp, a, b);
+    }
+    vm.ensure_stack(slot + 3)?;
+    vm.stack[slot] = cmp;
+    for (j, e) in [(1, a), (2, b)] {
+        vm.stack[slot + j] = match e {
+            Elem::Val(v) => v,
+            Elem::At(i) => vm.heap.tables.get(h).get_int(i),
+        };
+    }
+    let old_top = vm.top;
+    vm.top = slot + 3;
+    vm.call_at(slot, 2, 1)?;
+    let r = vm.stack[slot].truthy();
+    vm.top = old_top;
+    Ok(r)
+}
+
+fn elem(vm: &mut Vm, t: Value, e: Elem) -> LResult<Value> {
+    match e {
+        Elem::At(i) => geti(vm, t, i),
+        Elem::Val(v) => Ok(v),
+    }
+}
+
 fn sort(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     let t = check_tab(vm, base, n, 0, "sort")?;
     let len = len_of(vm, t)?;
@@ -240,7 +287,8 @@ fn sort(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
         if !cmp.is_nil() && !matches!(cmp, Value::Func(_)) {
             return Err(vm.type_arg_error(1, "sort", "function", cmp, true));
         }
-        quicksort(vm, t, cmp, 1, len, 0)?;
+        let slot = vm.safe_top();
+        quicksort(vm, t, cmp, slot, 1, len, 0)?;
     }
     Ok(0)
 }
@@ -250,6 +298,7 @@ fn quicksort(
     vm: &mut Vm,
     t: Value,
     cmp: Value,
+    slot: usize,
     mut lo: i64,
     mut hi: i64,
     depth: u32,
@@ -290,8 +339,7 @@ fn quicksort(
         loop {
             i += 1;
             loop {
-                let v = geti(vm, t, i)?;
-                if !less(vm, cmp, v, pivot)? {
+                if !less_elems(vm, t, cmp, slot, Elem::At(i), Elem::Val(pivot))? {
                     break;
                 }
                 if i >= hi {
@@ -301,8 +349,7 @@ fn quicksort(
             }
             j -= 1;
             loop {
-                let v = geti(vm, t, j)?;
-                if !less(vm, cmp, pivot, v)? {
+                if !less_elems(vm, t, cmp, slot, Elem::Val(pivot), Elem::At(j))? {
                     break;
                 }
                 if j <= lo {
@@ -321,10 +368,10 @@ fn quicksort(
         seti(vm, t, hi - 1, vi)?;
         seti(vm, t, i, vh)?;
         if i - lo < hi - i {
-            quicksort(vm, t, cmp, lo, i - 1, depth + 1)?;
+            quicksort(vm, t, cmp, slot, lo, i - 1, depth + 1)?;
             lo = i + 1;
         } else {
-            quicksort(vm, t, cmp, i + 1, hi, depth + 1)?;
+            quicksort(vm, t, cmp, slot, i + 1, hi, depth + 1)?;
             hi = i - 1;
         }
     }

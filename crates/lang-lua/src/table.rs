@@ -117,9 +117,41 @@ impl Table {
         if u < self.arr.len() as u64 {
             return self.arr[u as usize];
         }
-        match self.slot(Value::Int(i)) {
+        match self.slot_int(i) {
             Some(s) => self.nodes[s].val,
             None => Value::Nil,
+        }
+    }
+
+    /// `slot` for an integer key: the probe compares integers only (keys
+    /// outside the array part, such as the 0 of 0-based arrays).
+    #[inline]
+    fn slot_int(&self, k: i64) -> Option<usize> {
+        if self.nodes.is_empty() {
+            return None;
+        }
+        let mask = self.nodes.len() - 1;
+        let mut i = (hash(Value::Int(k)) >> 32) as usize & mask;
+        loop {
+            match self.nodes[i].key {
+                Value::Int(h) if h == k => return Some(i),
+                Value::Nil => return None,
+                _ => i = (i + 1) & mask,
+            }
+        }
+    }
+
+    /// Stores non-nil `v` under integer key `k` if the key is in the hash
+    /// part with a non-nil value (no growth, no new key); false otherwise.
+    /// An integer key is never an event name: the absent bits stay.
+    #[inline]
+    pub fn replace_int(&mut self, k: i64, v: Value) -> bool {
+        match self.slot_int(k) {
+            Some(i) if !self.nodes[i].val.is_nil() => {
+                self.nodes[i].val = v;
+                true
+            }
+            _ => false,
         }
     }
 

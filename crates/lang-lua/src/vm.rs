@@ -105,6 +105,9 @@ const TM_NAMES: &[&str] = &[
 pub const MAX_STACK: usize = 1_000_000;
 /// Most frames of Lua calls in one thread.
 pub const MAX_FRAMES: usize = 195_000;
+/// Registers of a frame's window (`Vm::frame_window`): every 8-bit operand,
+/// and the three registers a numeric `for` keeps after its base.
+const WINDOW: usize = 260;
 /// Most nested host re-entries (metamethods, callbacks).
 pub const MAX_HOST_DEPTH: u32 = 190;
 
@@ -606,7 +609,7 @@ impl<'h> Vm<'h> {
 
     /// The first free slot above the running Lua frame's registers and any
     /// values a native pushed.
-    fn safe_top(&self) -> usize {
+    pub(crate) fn safe_top(&self) -> usize {
         let mut t = self.top;
         if let Some(f) = self.frames.last()
             && let Value::Func(h) = self.stack[f.func]
@@ -682,7 +685,7 @@ impl<'h> Vm<'h> {
         Ok(n)
     }
 
-    fn ensure_stack(&mut self, n: usize) -> LResult<()> {
+    pub(crate) fn ensure_stack(&mut self, n: usize) -> LResult<()> {
         if n > self.stack.len() {
             let max = MAX_STACK + if self.err_slack { 200 } else { 0 };
             if n > max {
@@ -739,10 +742,11 @@ impl<'h> Vm<'h> {
         ret: usize,
         host_entry: bool,
     ) -> LResult<bool> {
-        let f = self.stack[func];
-        let h = match f {
+        // Matched in place: a host call writes the function just before
+        // (in halves), and a whole-value load of it would stall.
+        let h = match self.stack[func] {
             Value::Func(h) => h,
-            _ => {
+            f => {
                 let tmv = self.get_tm(f, tm::CALL);
                 if tmv.is_nil() {
                     let desc = self.describe_call(func);
@@ -773,7 +777,7 @@ impl<'h> Vm<'h> {
                         // extra arguments, which stay where they are.
                         let newf = func + 1 + nargs;
                         self.ensure_stack(newf + 1 + maxstack + 1)?;
-                        self.stack[newf] = f;
+                        self.stack[newf] = self.stack[func];
                         for i in 0..np {
                             self.stack[newf + 1 + i] = self.stack[func + 1 + i];
                         }
@@ -894,7 +898,7 @@ impl<'h> Vm<'h> {
                         if let LErr::Rt(v) = e
                             && !self.raised_by.is_some_and(|(_, r)| r.raw_eq(v))
                         {
-                            self.raised_by = Some((f, v));
+                            self.raised_by = Some((Value::Func(h), v));
                         }
                         return Err(e);
                     }
@@ -1728,7 +1732,15 @@ impl Vm<'_> {
             op(i),
             ADDK | SUBK | MULK | DIVK | MODK | POWK | IDIVK | BANDK | BORK | BXORK | ADDI
         );
-        let reg = if culprit.raw_eq(a)
+        // ADDK/MULK with bit 7 of C: the register was the right operand.
+        let swapped = matches!(op(i), ADDK | MULK) && rc & 0x80 != 0;
+        let reg = if swapped {
+            if culprit.raw_eq(b) && std::mem::discriminant(&culprit) == std::mem::discriminant(&b) {
+                rb
+            } else {
+                return None;
+            }
+        } else if culprit.raw_eq(a)
             && std::mem::discriminant(&culprit) == std::mem::discriminant(&a)
         {
             rb
@@ -2149,14 +2161,18 @@ impl Vm<'_> {
             let Some(frame) = self.frames.last() else {
                 return Ok(());
             };
-            let fi = self.frames.len() - 1;
+            let mut fi = self.frames.len() - 1;
             if let Protect::Closing(_) = frame.protect {
                 if self.closing_step(fi)? {
                     return Ok(());
                 }
                 continue 'frames;
             }
-            let (ffunc, base, mut pc, redo) = (frame.func, frame.base, frame.pc, frame.redo);
+            let (mut ffunc, mut base, mut pc, redo) =
+                (frame.func, frame.base, frame.pc, frame.redo);
+            if base + WINDOW > self.stack.len() {
+                self.frame_window(base);
+            }
             let cl = match self.stack[ffunc] {
                 Value::Func(h) => h,
                 _ => rt!(self, "internal: frame without function"),
@@ -2188,13 +2204,14 @@ impl Vm<'_> {
                     self.stack[base + $x]
                 };
             }
-            // A test skips the next instruction when it fails; when it
+            // C's bit 0 is the outcome a test expects. A test skips the
+            // next instruction when it fails; when it
             // holds, the next one is the jump, taken here without a second
             // dispatch (as C Lua does). Only forward jumps: a backward one
             // charges the budget in JMP.
             macro_rules! cond_jump {
                 ($i:ident, $res:expr) => {
-                    if $res != (gc($i) != 0) {
+                    if $res != (gc($i) & 1 != 0) {
                         pc += 1;
                     } else {
                         let j = code[pc];
@@ -2227,6 +2244,27 @@ impl Vm<'_> {
                     r!($a) = v;
                 }};
             }
+            // Number fast paths through the frame's register window
+            // (`frame_window`): one bounds check for the slice, none for
+            // the 8-bit operands. Continue with the next instruction when
+            // they apply; fall through to the general arm when not.
+            macro_rules! win_arith {
+                ($w:ident, $a:ident, $x:expr, $y:expr, |$p:ident, $q:ident| $int:expr, $num:expr) => {
+                    if let Some($w) = self.stack.get_mut(base..base + WINDOW) {
+                        match (&$w[$x], $y) {
+                            (&Value::Int($p), &Value::Int($q)) => {
+                                $w[$a] = Value::Int($int);
+                                continue;
+                            }
+                            (&Value::Num($p), &Value::Num($q)) => {
+                                $w[$a] = Value::Num($num);
+                                continue;
+                            }
+                            _ => {}
+                        }
+                    }
+                };
+            }
             // Line and count hooks, seen at frame entry and after native
             // calls (where `debug.sethook` changes them).
             let hooked = self.line_hooks();
@@ -2243,7 +2281,10 @@ impl Vm<'_> {
                 pc += 1;
                 let a = ga(i);
                 match op(i) {
-                    MOVE => r!(a) = self.stack[base + gb(i)].split_copy(),
+                    MOVE => match self.stack.get_mut(base..base + WINDOW) {
+                        Some(w) => w[a] = w[gb(i)].split_copy(),
+                        None => r!(a) = self.stack[base + gb(i)].split_copy(),
+                    },
                     LOADK => {
                         let bx = gbx(i);
                         if bx == 0xFFFF && op(code[pc]) == EXTRAARG {
@@ -2304,6 +2345,29 @@ impl Vm<'_> {
                     // frame as one 16-byte store read back as two 8-byte
                     // loads, a store-forwarding stall (perf on fannkuch).
                     GETTABLE => {
+                        if let Some(w) = self.stack.get_mut(base..base + WINDOW)
+                            && let Value::Table(th) = w[gb(i)]
+                            && let Value::Int(ik) = w[gc(i)]
+                        {
+                            let tb = self.heap.tables.get(th);
+                            // Without a metatable an array element, even nil,
+                            // is the result: copied whole, memory to memory,
+                            // never looked at. A value looked at is rebuilt in
+                            // two registers and stored in halves, and the
+                            // SETTABLE that often reads it next stalls (perf
+                            // on fannkuch).
+                            if tb.meta.is_none()
+                                && let Some(v) = tb.arr.get((ik as u64).wrapping_sub(1) as usize)
+                            {
+                                w[a] = *v;
+                                continue;
+                            }
+                            let v = tb.get_int(ik);
+                            if !v.is_nil() || tb.meta.is_none() {
+                                w[a] = v;
+                                continue;
+                            }
+                        }
                         if let Value::Table(th) = self.stack[base + gb(i)] {
                             let tb = self.heap.tables.get(th);
                             let v = match &self.stack[base + gc(i)] {
@@ -2354,6 +2418,23 @@ impl Vm<'_> {
                     SETTABLE => {
                         // Fast path: a non-nil store into the array part of a
                         // table without metatable.
+                        if let Some(w) = self.stack.get_mut(base..base + WINDOW)
+                            && let Value::Table(th) = w[a]
+                            && let Value::Int(ik) = w[gb(i)]
+                            && !w[gc(i)].is_nil()
+                        {
+                            let tb = self.heap.tables.get_mut(th);
+                            let u = (ik as u64).wrapping_sub(1);
+                            if tb.meta.is_none() {
+                                if u < tb.arr.len() as u64 {
+                                    tb.arr[u as usize] = w[gc(i)];
+                                    continue;
+                                }
+                                if tb.replace_int(ik, w[gc(i)]) {
+                                    continue;
+                                }
+                            }
+                        }
                         if let Value::Table(th) = self.stack[base + a]
                             && let Value::Int(ik) = self.stack[base + gb(i)]
                             && !self.stack[base + gc(i)].is_nil()
@@ -2450,6 +2531,7 @@ impl Vm<'_> {
                         r!(a) = v;
                     }
                     ADD => {
+                        win_arith!(w, a, gb(i), &w[gc(i)], |p, q| p.wrapping_add(q), p + q);
                         // Match on references: tags are read in place, no
                         // 16-byte copies through the stack frame.
                         let v = match (&self.stack[base + gb(i)], &self.stack[base + gc(i)]) {
@@ -2464,6 +2546,7 @@ impl Vm<'_> {
                         r!(a) = v;
                     }
                     SUB => {
+                        win_arith!(w, a, gb(i), &w[gc(i)], |p, q| p.wrapping_sub(q), p - q);
                         // Match on references: tags are read in place, no
                         // 16-byte copies through the stack frame.
                         let v = match (&self.stack[base + gb(i)], &self.stack[base + gc(i)]) {
@@ -2478,6 +2561,7 @@ impl Vm<'_> {
                         r!(a) = v;
                     }
                     MUL => {
+                        win_arith!(w, a, gb(i), &w[gc(i)], |p, q| p.wrapping_mul(q), p * q);
                         // Match on references: tags are read in place, no
                         // 16-byte copies through the stack frame.
                         let v = match (&self.stack[base + gb(i)], &self.stack[base + gc(i)]) {
@@ -2492,6 +2576,12 @@ impl Vm<'_> {
                         r!(a) = v;
                     }
                     DIV => {
+                        if let Some(w) = self.stack.get_mut(base..base + WINDOW)
+                            && let (&Value::Num(p), &Value::Num(q)) = (&w[gb(i)], &w[gc(i)])
+                        {
+                            w[a] = Value::Num(p / q);
+                            continue;
+                        }
                         let v = match (&self.stack[base + gb(i)], &self.stack[base + gc(i)]) {
                             (Value::Num(p), Value::Num(q)) => Value::Num(p / q),
                             (Value::Int(p), Value::Int(q)) => Value::Num(*p as f64 / *q as f64),
@@ -2516,18 +2606,26 @@ impl Vm<'_> {
                     // The common constant operations inline their number cases,
                     // as ADD does (float math spends its time here).
                     ADDK => {
-                        let v = match (&self.stack[base + gb(i)], &k[gc(i)]) {
+                        // C's bit 7: the constant was the left operand.
+                        let kc = &k[gc(i) & 0x7f];
+                        win_arith!(w, a, gb(i), kc, |p, q| p.wrapping_add(q), p + q);
+                        let v = match (&self.stack[base + gb(i)], kc) {
                             (Value::Int(p), Value::Int(q)) => Value::Int(p.wrapping_add(*q)),
                             (Value::Num(p), Value::Num(q)) => Value::Num(p + q),
                             (x, y) => {
                                 let (x, y) = (*x, *y);
                                 save!();
-                                self.arith(ADD, x, y)?
+                                if gc(i) & 0x80 != 0 {
+                                    self.arith(ADD, y, x)?
+                                } else {
+                                    self.arith(ADD, x, y)?
+                                }
                             }
                         };
                         r!(a) = v;
                     }
                     SUBK => {
+                        win_arith!(w, a, gb(i), &k[gc(i)], |p, q| p.wrapping_sub(q), p - q);
                         let v = match (&self.stack[base + gb(i)], &k[gc(i)]) {
                             (Value::Int(p), Value::Int(q)) => Value::Int(p.wrapping_sub(*q)),
                             (Value::Num(p), Value::Num(q)) => Value::Num(p - q),
@@ -2540,18 +2638,31 @@ impl Vm<'_> {
                         r!(a) = v;
                     }
                     MULK => {
-                        let v = match (&self.stack[base + gb(i)], &k[gc(i)]) {
+                        // C's bit 7: the constant was the left operand.
+                        let kc = &k[gc(i) & 0x7f];
+                        win_arith!(w, a, gb(i), kc, |p, q| p.wrapping_mul(q), p * q);
+                        let v = match (&self.stack[base + gb(i)], kc) {
                             (Value::Int(p), Value::Int(q)) => Value::Int(p.wrapping_mul(*q)),
                             (Value::Num(p), Value::Num(q)) => Value::Num(p * q),
                             (x, y) => {
                                 let (x, y) = (*x, *y);
                                 save!();
-                                self.arith(MUL, x, y)?
+                                if gc(i) & 0x80 != 0 {
+                                    self.arith(MUL, y, x)?
+                                } else {
+                                    self.arith(MUL, x, y)?
+                                }
                             }
                         };
                         r!(a) = v;
                     }
                     DIVK => {
+                        if let Some(w) = self.stack.get_mut(base..base + WINDOW)
+                            && let (&Value::Num(p), &Value::Num(q)) = (&w[gb(i)], &k[gc(i)])
+                        {
+                            w[a] = Value::Num(p / q);
+                            continue;
+                        }
                         let v = match (&self.stack[base + gb(i)], &k[gc(i)]) {
                             (Value::Num(p), Value::Num(q)) => Value::Num(p / q),
                             (x, y) => {
@@ -2569,12 +2680,17 @@ impl Vm<'_> {
                     BORK => arith_op!(BOR, a, i, k),
                     BXORK => arith_op!(BXOR, a, i, k),
                     ADDI => {
-                        let x = r!(gb(i));
+                        if let Some(w) = self.stack.get_mut(base..base + WINDOW)
+                            && let &Value::Int(p) = &w[gb(i)]
+                        {
+                            w[a] = Value::Int(p.wrapping_add(simm(gc(i))));
+                            continue;
+                        }
                         let imm = simm(gc(i));
-                        r!(a) = match x {
+                        r!(a) = match self.stack[base + gb(i)] {
                             Value::Int(p) => Value::Int(p.wrapping_add(imm)),
                             Value::Num(p) => Value::Num(p + imm as f64),
-                            _ => {
+                            x => {
                                 save!();
                                 self.arith(ADD, x, Value::Int(imm))?
                             }
@@ -2635,7 +2751,11 @@ impl Vm<'_> {
                     }
                     LT | LE => {
                         let le = op(i) == LE;
-                        let res = match (&self.stack[base + a], &self.stack[base + gb(i)]) {
+                        let (x, y) = match self.stack.get(base..base + WINDOW) {
+                            Some(w) => (&w[a], &w[gb(i)]),
+                            None => (&self.stack[base + a], &self.stack[base + gb(i)]),
+                        };
+                        let res = match (x, y) {
                             (Value::Int(p), Value::Int(q)) => {
                                 if le {
                                     p <= q
@@ -2673,9 +2793,11 @@ impl Vm<'_> {
                     }
                     LTI | LEI | GTI | GEI => {
                         let imm = simm(gb(i));
-                        let x = r!(a);
                         let o = op(i);
-                        let res = match x {
+                        // Matched in place: the register was often just
+                        // written in two 8-byte stores (an argument), which a
+                        // 16-byte copy cannot forward from (perf on fib).
+                        let res = match self.stack[base + a] {
                             Value::Int(p) => match o {
                                 LTI => p < imm,
                                 LEI => p <= imm,
@@ -2691,9 +2813,14 @@ impl Vm<'_> {
                                     _ => p >= q,
                                 }
                             }
-                            _ => {
+                            x => {
                                 save!();
-                                let y = Value::Int(imm);
+                                // C's bit 1: the constant was a float.
+                                let y = if gc(i) & 2 != 0 {
+                                    Value::Num(imm as f64)
+                                } else {
+                                    Value::Int(imm)
+                                };
                                 match o {
                                     LTI => self.less(x, y, false)?,
                                     LEI => self.less(x, y, true)?,
@@ -2729,9 +2856,18 @@ impl Vm<'_> {
                             self.gc_point_below(base + a + nargs + 1)?;
                         }
                         let func = base + a;
-                        // Fast path: a fixed-arity Lua function with room on the stack.
-                        if let Value::Func(h) = self.stack[func]
-                            && let Func::Lua { proto: callee, .. } = self.heap.funcs.get(h)
+                        // Fast path: a fixed-arity Lua function with room on the
+                        // stack. A recursive call reads the running prototype,
+                        // not the heap (a chain of three dependent loads).
+                        let callee = match self.stack[func] {
+                            Value::Func(h) if h == cl => Some((h, &**proto)),
+                            Value::Func(h) => match self.heap.funcs.get(h) {
+                                Func::Lua { proto: p, .. } => Some((h, &**p)),
+                                Func::Native { .. } => None,
+                            },
+                            _ => None,
+                        };
+                        if let Some((h, callee)) = callee
                             && !callee.vararg
                         {
                             let (np, ms) = (callee.nparams as usize, callee.maxstack as usize);
@@ -2755,6 +2891,15 @@ impl Vm<'_> {
                                     redo: false,
                                     ret: func,
                                 });
+                                // A recursive call keeps this loop's prototype,
+                                // code and constants: only the window moves.
+                                if h == cl {
+                                    (fi, ffunc, base, pc) = (fi + 1, func, nb, 0);
+                                    if base + WINDOW > self.stack.len() {
+                                        self.frame_window(base);
+                                    }
+                                    continue;
+                                }
                                 continue 'frames;
                             }
                         }
@@ -2851,7 +2996,9 @@ impl Vm<'_> {
                             // a callback, a metamethod).
                             let (ret, nres) = (f.ret, f.nresults as usize);
                             let host_entry = f.host_entry;
-                            let v = r!(a);
+                            // Split: the result was often just written in
+                            // halves (a comparison's boolean; perf on sort).
+                            let v = self.stack[base + a].split_copy();
                             self.stack[ret] = v;
                             for j in 1..nres {
                                 self.stack[ret + j] = Value::Nil;
@@ -2864,6 +3011,18 @@ impl Vm<'_> {
                             if host_entry {
                                 self.top = ret + nres;
                                 return Ok(());
+                            }
+                            // Back in a frame of the same closure (a recursive
+                            // call returned): keep this loop's prototype.
+                            if fi > 0 {
+                                let f = &self.frames[fi - 1];
+                                if !f.redo
+                                    && !matches!(f.protect, Protect::Closing(_))
+                                    && matches!(self.stack[f.func], Value::Func(c) if c == cl)
+                                {
+                                    (fi, ffunc, base, pc) = (fi - 1, f.func, f.base, f.pc);
+                                    continue;
+                                }
                             }
                             continue 'frames;
                         }
@@ -2885,6 +3044,25 @@ impl Vm<'_> {
                         }
                     }
                     FORLOOP => {
+                        if let Some(w) = self.stack.get_mut(base..base + WINDOW)
+                            && let Value::Int(step) = w[a + 2]
+                            && let Value::Int(count) = w[a + 1]
+                            && count > 0
+                            && let Value::Int(idx) = w[a]
+                        {
+                            let idx = idx.wrapping_add(step);
+                            w[a + 1] = Value::Int(count - 1);
+                            w[a] = Value::Int(idx);
+                            w[a + 3] = Value::Int(idx);
+                            pc -= gbx(i);
+                            self.budget -= gbx(i) as i64;
+                            if self.budget < 0 || self.heap.bytes > self.heap.threshold {
+                                save!();
+                                self.charge(0)?;
+                                self.gc_point_locals(base + a + 4)?;
+                            }
+                            continue;
+                        }
                         let ra = base + a;
                         if let Value::Int(step) = self.stack[ra + 2] {
                             if let Value::Int(count) = self.stack[ra + 1]
@@ -3029,6 +3207,23 @@ impl Vm<'_> {
                 }
             }
         }
+    }
+
+    /// Grows the main thread's stack so that the frame at `base` has a
+    /// whole register window, which the dispatch loop's fast paths
+    /// slice once per instruction (8-bit operands then need no bounds
+    /// check). Within the stack's usual cap; coroutines keep their small
+    /// stacks, and their instructions take the general paths.
+    #[cold]
+    fn frame_window(&mut self, base: usize) {
+        let cap = MAX_STACK + 64;
+        if self.cur != 0 || base + WINDOW > cap {
+            return;
+        }
+        let old = self.stack.len();
+        let new = (base + WINDOW).max(old * 2).min(cap);
+        self.stack.resize(new, Value::Nil);
+        self.heap.bytes += (new - old) * 16;
     }
 
     #[inline]

@@ -37,6 +37,8 @@ const CASES: &[&str] = &[
     "print(pcall(function() return undefinedglobal.field end))",
     "print(pcall(function() local s = 'x'; return s + 1 end))",
     "print(pcall(function() return {} < {} end))",
+    "local mt = {__add = function(a, b) return 'add(' .. type(a) .. ',' .. type(b) .. ')' end, __mul = function(a, b) return 'mul(' .. type(a) .. ',' .. type(b) .. ')' end} local t = setmetatable({}, mt) local x, z, u = 7, nil, {} print(2 * t, 2.5 + t, t * 3, 3 + '4', 2 * '0x10', 2 * x, 3.0 * x, 1 + math.maxinteger, 127 * x, 128 * x, -1 * x) print(pcall(function() return 2.0 * z end)) print(pcall(function() return 2 + {} end)) print(pcall(function() return 3 * undefinedglobal end)) print(pcall(function() return 2 * u.g end))",
+    "local t = setmetatable({}, {__lt = function(a, b) return math.type(b) == 'float' end, __le = function(a, b) return math.type(a) end}) local x = 2.5 print(t < 4.0, t < 4, 3.0 >= t, t <= -0.0, x < 3.0, x >= 2.0, x > -2.0, 7 <= 7.0, pcall(function() return 'a' < 1.0 end))",
     "print(pcall(function() return 1 < 'x' end))",
     "print(pcall(function() return #nil end))",
     "print(pcall(function() local a = {} ; return a.b.c end))",
