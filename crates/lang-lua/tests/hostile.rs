@@ -6,7 +6,7 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use shield_engine::vfs::{MemoryFiles, MemoryWrites, Overlay};
+use shield_engine::vfs::{MemoryFiles, MemoryWrites, Overlay, Vfs};
 use shield_engine::{Engine, Job, LimitKind, Limits, Outcome, SystemClock};
 use shield_lang_lua::LuaVm;
 
@@ -24,18 +24,16 @@ fn run_files(files: &[(&str, &[u8])], limits: Limits, heap_exceeded: fn() -> boo
         .collect();
     std::thread::Builder::new()
         .stack_size(common::ENCLAVE_STACK)
-        .spawn(move || run_on_this_thread(base, limits, heap_exceeded))
+        .spawn(move || {
+            let mut vfs = Overlay::new(MemoryFiles::new(base), MemoryWrites::new());
+            run_on_this_thread(&mut vfs, limits, heap_exceeded)
+        })
         .expect("spawn")
         .join()
         .expect("the VM does not panic")
 }
 
-fn run_on_this_thread(
-    base: BTreeMap<String, Vec<u8>>,
-    limits: Limits,
-    heap_exceeded: fn() -> bool,
-) -> Run {
-    let mut vfs = Overlay::new(MemoryFiles::new(base), MemoryWrites::new());
+fn run_on_this_thread(vfs: &mut dyn Vfs, limits: Limits, heap_exceeded: fn() -> bool) -> Run {
     let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
     let outcome = LuaVm::new().run(Job {
         entry: "main.lua",
@@ -44,7 +42,7 @@ fn run_on_this_thread(
         stdin: &mut std::io::empty(),
         stdout: &mut stdout,
         stderr: &mut stderr,
-        vfs: &mut vfs,
+        vfs,
         clock: &SystemClock,
         limits,
         heap_exceeded,
@@ -342,7 +340,7 @@ impl std::io::Seek for FailingFile {
     }
 }
 
-impl shield_engine::vfs::Vfs for Failing {
+impl Vfs for Failing {
     fn open(
         &mut self,
         path: &str,
@@ -368,23 +366,14 @@ fn a_failing_file_is_an_error_the_script_sees_never_a_short_read() {
                   print(pcall(function() for l in io.open('f'):lines() do end end)) \
                   print(io.open('g', 'w'):close()) \
                   local f = io.open('g', 'w') print(f:write('x') == f, f:flush())";
-    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
-    let outcome = LuaVm::new().run(Job {
-        entry: "main.lua",
-        args: &[],
-        env: &[],
-        stdin: &mut std::io::empty(),
-        stdout: &mut stdout,
-        stderr: &mut stderr,
-        vfs: &mut Failing(script.as_bytes().to_vec()),
-        clock: &SystemClock,
-        limits: LIMITS,
-        heap_exceeded: shield_engine::no_heap_budget,
-    });
-    let stderr = String::from_utf8_lossy(&stderr);
-    assert_eq!(outcome, Outcome::Exited(0), "{stderr}");
+    let run = run_on_this_thread(
+        &mut Failing(script.as_bytes().to_vec()),
+        LIMITS,
+        shield_engine::no_heap_budget,
+    );
+    assert_eq!(run.outcome, Outcome::Exited(0), "{}", run.stderr);
     assert_eq!(
-        String::from_utf8_lossy(&stdout),
+        run.stdout,
         "nil\tInput/output error\t5\n\
          nil\tInput/output error\t5\n\
          nil\tInput/output error\t5\n\
