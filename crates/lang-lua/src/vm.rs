@@ -107,7 +107,7 @@ pub const MAX_STACK: usize = 1_000_000;
 pub const MAX_FRAMES: usize = 195_000;
 /// Registers of a frame's window (`Vm::frame_window`): every 8-bit operand,
 /// and the three registers a numeric `for` keeps after its base.
-const WINDOW: usize = 260;
+pub(crate) const WINDOW: usize = 260;
 /// Most nested host re-entries (metamethods, callbacks).
 pub const MAX_HOST_DEPTH: u32 = 190;
 
@@ -2268,6 +2268,28 @@ impl Vm<'_> {
             // Line and count hooks, seen at frame entry and after native
             // calls (where `debug.sethook` changes them).
             let hooked = self.line_hooks();
+            // Where a loop turns: the loop runner takes the body from `pc`
+            // while its instructions are plain (see `fast.rs`); it stops at
+            // the first it leaves to this loop, untouched.
+            macro_rules! run_fast {
+                () => {
+                    if !hooked
+                        && let Some(w) = self.stack.get_mut(base..base + WINDOW)
+                        && let Ok(w) = <&mut [Value; WINDOW]>::try_from(w)
+                    {
+                        let gc_due = self.heap.bytes > self.heap.threshold;
+                        pc = crate::fast::run(
+                            w,
+                            &mut self.heap.tables,
+                            &mut self.budget,
+                            gc_due,
+                            code,
+                            k,
+                            pc,
+                        );
+                    }
+                };
+            }
             loop {
                 if hooked {
                     // The script's line or count hook, before the instruction.
@@ -2732,6 +2754,7 @@ impl Vm<'_> {
                             save!();
                             self.charge((-off) as usize)?;
                             self.gc_point_locals(base)?;
+                            run_fast!();
                         }
                     }
                     EQ => {
@@ -3061,6 +3084,7 @@ impl Vm<'_> {
                                 self.charge(0)?;
                                 self.gc_point_locals(base + a + 4)?;
                             }
+                            run_fast!();
                             continue;
                         }
                         let ra = base + a;
