@@ -3031,8 +3031,11 @@ impl Vm<'_> {
                             if self.budget < 0 {
                                 return Err(LErr::Limit(LimitKind::Instructions));
                             }
+                            // As `adjust`: a return that a `__close` handler
+                            // interrupted runs again and counts its values up
+                            // to the top.
+                            self.top = ret + nres;
                             if host_entry {
-                                self.top = ret + nres;
                                 return Ok(());
                             }
                             // Back in a frame of the same closure (a recursive
