@@ -668,11 +668,43 @@ impl<'h> Vm<'h> {
     }
 
     fn call_at_inner(&mut self, func: usize, nargs: usize, nres: i32) -> LResult<usize> {
-        let depth = self.frames.len();
-        if self.precall(func, nargs, nres, Protect::None, func, true)? {
+        // A fixed-arity Lua function without hooks (a sort comparator, a
+        // callback, a metamethod) gets its frame here, without `precall`'s
+        // general path.
+        let lua = match self.stack[func] {
+            Value::Func(h) => match self.heap.funcs.get(h) {
+                Func::Lua { proto, .. } if !proto.vararg => {
+                    Some((proto.nparams as usize, proto.maxstack as usize))
+                }
+                _ => None,
+            },
+            _ => None,
+        };
+        if let Some((np, ms)) = lua
+            && self.hook_mask == 0
+            && self.frames.len() < MAX_FRAMES
+        {
+            let base = func + 1;
+            self.ensure_stack(base + ms + 1)?;
+            for i in nargs.min(np)..np {
+                self.stack[base + i] = Value::Nil;
+            }
+            self.frames.push(Frame {
+                func,
+                base,
+                pc: 0,
+                nresults: nres,
+                nvarargs: 0,
+                protect: Protect::None,
+                host_entry: true,
+                tm_close: false,
+                redo: false,
+                ret: func,
+            });
+            self.run()?;
+        } else if self.precall(func, nargs, nres, Protect::None, func, true)? {
             self.run()?;
         }
-        let _ = depth;
         let n = self.top - func;
         if nres >= 0 {
             let want = nres as usize;
