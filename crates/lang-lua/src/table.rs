@@ -178,6 +178,43 @@ impl Table {
         }
     }
 
+    /// Raw set with an interned string key `k` (a `Value::Str`): one probe
+    /// finds the key or the free slot a new key takes. Returns the growth
+    /// in bytes, as `set`.
+    #[inline]
+    pub fn set_str(&mut self, k: Value, v: Value) -> usize {
+        let Value::Str(s, _) = k else {
+            return self.set(k, v);
+        };
+        self.absent = 0;
+        if self.nodes.is_empty() {
+            return if v.is_nil() { 0 } else { self.set_hashed(k, v) };
+        }
+        let mask = self.nodes.len() - 1;
+        let mut i = (hash(Value::Str(s, s)) >> 32) as usize & mask;
+        loop {
+            match self.nodes[i].key {
+                Value::Str(h, _) if h == s => {
+                    self.nodes[i].val = v;
+                    return 0;
+                }
+                Value::Nil => break,
+                _ => i = (i + 1) & mask,
+            }
+        }
+        if v.is_nil() {
+            return 0;
+        }
+        if (self.used + 1) * 4 > self.nodes.len() * 3 {
+            let grown = self.rehash();
+            self.insert_new(k, v);
+            return grown;
+        }
+        self.nodes[i] = Node { key: k, val: v };
+        self.used += 1;
+        0
+    }
+
     /// Raw get.
     #[inline]
     pub fn get(&self, k: Value) -> Value {

@@ -3299,7 +3299,7 @@ impl Vm<'_> {
             let tb = self.heap.tables.get_mut(th);
             if tb.meta.is_none() {
                 if let Value::Str(_, _) = key {
-                    let grown = tb.set(key, v);
+                    let grown = tb.set_str(key, v);
                     self.heap.bytes += grown;
                     return Ok(());
                 }
