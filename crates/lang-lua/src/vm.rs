@@ -2183,6 +2183,10 @@ impl Vm<'_> {
         // function (recursion) or a return to it skips the lookup and the
         // reference count. Keyed by collection epoch, as a freed closure's
         // handle can be reused.
+        // The first two upvalue handles of a closure (keyed by closure and
+        // epoch, as the prototype cache: `debug.upvaluejoin` moves the epoch
+        // too), so GETUPVAL and globals skip the closure's lookup.
+        let mut upc: (u32, u64, [u32; 2]) = (u32::MAX, u64::MAX, [0; 2]);
         'frames: loop {
             if self.exit_run {
                 self.exit_run = false;
@@ -2303,6 +2307,19 @@ impl Vm<'_> {
             // Where a loop turns: the loop runner takes the body from `pc`
             // while its instructions are plain (see `fast.rs`); it stops at
             // the first it leaves to this loop, untouched.
+            macro_rules! up_handle {
+                ($idx:expr) => {{
+                    let idx = $idx;
+                    if idx < 2 {
+                        if upc.0 != cl || upc.1 != self.heap.epoch {
+                            upc = (cl, self.heap.epoch, self.closure_ups2(cl));
+                        }
+                        upc.2[idx]
+                    } else {
+                        self.closure_upval(cl, idx)
+                    }
+                }};
+            }
             macro_rules! run_fast {
                 () => {
                     if !hooked
@@ -2362,16 +2379,16 @@ impl Vm<'_> {
                         }
                     }
                     GETUPVAL => {
-                        let h = self.closure_upval(cl, gb(i));
+                        let h = up_handle!(gb(i));
                         r!(a) = self.upval_get(h);
                     }
                     SETUPVAL => {
-                        let h = self.closure_upval(cl, gb(i));
+                        let h = up_handle!(gb(i));
                         let v = r!(a);
                         self.upval_set(h, v);
                     }
                     GETTABUP => {
-                        let h = self.closure_upval(cl, gb(i));
+                        let h = up_handle!(gb(i));
                         let t = self.upval_get(h);
                         let key = k[gc(i)];
                         if let (Value::Table(th), Value::Str(s, _)) = (t, key) {
@@ -2387,7 +2404,7 @@ impl Vm<'_> {
                         r!(a) = v;
                     }
                     SETTABUP => {
-                        let h = self.closure_upval(cl, a);
+                        let h = up_handle!(a);
                         let t = self.upval_get(h);
                         let key = k[gb(i)];
                         let v = r!(gc(i));
@@ -3283,6 +3300,19 @@ impl Vm<'_> {
         let new = (base + WINDOW).max(old * 2).min(cap);
         self.stack.resize(new, Value::Nil);
         self.heap.bytes += (new - old) * 16;
+    }
+
+    /// The first two upvalue handles of Lua closure `cl` (0 where it has
+    /// fewer: the compiler never names those).
+    #[inline(never)]
+    fn closure_ups2(&self, cl: u32) -> [u32; 2] {
+        match self.heap.funcs.get(cl) {
+            Func::Lua { upvals, .. } => [
+                upvals.first().copied().unwrap_or(0),
+                upvals.get(1).copied().unwrap_or(0),
+            ],
+            Func::Native { .. } => [0; 2],
+        }
     }
 
     #[inline]

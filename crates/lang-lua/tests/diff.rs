@@ -92,6 +92,7 @@ const CASES: &[&str] = &[
     "local ev = {} local function h() end debug.sethook(function(e) ev[#ev + 1] = e .. ':' .. tostring(debug.getinfo(2, 'n').name) end, 'cr') h() debug.sethook() print(table.concat(ev, ' '))",
     "local co = coroutine.wrap(function() local x <close> = setmetatable({}, {__close = function() coroutine.yield('closing') end}) return 'done' end) print(co(), co())",
     "print(pcall(function() local x <close> = setmetatable({}, {__close = function(_, e) print('close', e) error('replaced', 0) end}) error('first', 0) end))",
+    "local a, b = 1, 2 local function f() local x = a debug.upvaluejoin(f, 1, function() return b end, 1) return x, a end print(f()) print(f())",
     "local function foo() return 1, 2, 3 end local function bar() local _ <close> = setmetatable({}, {__close = function() local z = 5 return z end}) return foo() end print(bar()) print(select('#', bar()))",
     "print(select(2, xpcall(function() error('boom') end, function(m) return (debug.traceback(m, 1):gsub('\\n.*', '')) end)))",
     "print(pcall(('x').rep, {}), pcall(string.rep), select(2, pcall(table.sort, {3, 2, 1}, table.sort)))",
