@@ -102,6 +102,28 @@ pub(crate) fn run(
                 }
             };
         }
+        // One arm a comparison, so each folds to its one operator.
+        macro_rules! cmp {
+            ($o:tt) => {{
+                let res = match (&w[a], &w[gb(i)]) {
+                    (Value::Int(p), Value::Int(q)) => p $o q,
+                    (Value::Num(p), Value::Num(q)) => p $o q,
+                    _ => bail!(),
+                };
+                cond_jump!(res);
+            }};
+        }
+        macro_rules! cmp_imm {
+            ($o:tt) => {{
+                let imm = simm(gb(i));
+                let res = match w[a] {
+                    Value::Int(p) => p $o imm,
+                    Value::Num(p) => p $o imm as f64,
+                    _ => bail!(),
+                };
+                cond_jump!(res);
+            }};
+        }
         match op(i) {
             MOVE => w[a] = w[gb(i)].split_copy(),
             LOADK => {
@@ -272,27 +294,8 @@ pub(crate) fn run(
                 };
                 cond_jump!(eq);
             }
-            LT | LE => {
-                let le = op(i) == LE;
-                let res = match (&w[a], &w[gb(i)]) {
-                    (Value::Int(p), Value::Int(q)) => {
-                        if le {
-                            p <= q
-                        } else {
-                            p < q
-                        }
-                    }
-                    (Value::Num(p), Value::Num(q)) => {
-                        if le {
-                            p <= q
-                        } else {
-                            p < q
-                        }
-                    }
-                    _ => bail!(),
-                };
-                cond_jump!(res);
-            }
+            LT => cmp!(<),
+            LE => cmp!(<=),
             EQK => cond_jump!(w[a].raw_eq(k[gb(i)])),
             EQI => {
                 let imm = simm(gb(i));
@@ -303,29 +306,10 @@ pub(crate) fn run(
                 };
                 cond_jump!(eq);
             }
-            LTI | LEI | GTI | GEI => {
-                let imm = simm(gb(i));
-                let o = op(i);
-                let res = match w[a] {
-                    Value::Int(p) => match o {
-                        LTI => p < imm,
-                        LEI => p <= imm,
-                        GTI => p > imm,
-                        _ => p >= imm,
-                    },
-                    Value::Num(p) => {
-                        let q = imm as f64;
-                        match o {
-                            LTI => p < q,
-                            LEI => p <= q,
-                            GTI => p > q,
-                            _ => p >= q,
-                        }
-                    }
-                    _ => bail!(),
-                };
-                cond_jump!(res);
-            }
+            LTI => cmp_imm!(<),
+            LEI => cmp_imm!(<=),
+            GTI => cmp_imm!(>),
+            GEI => cmp_imm!(>=),
             TEST => cond_jump!(w[a].truthy()),
             TESTSET => {
                 let v = w[gb(i)];
