@@ -380,7 +380,17 @@ impl Heap {
     pub fn rebuild_intern(&mut self, cap: usize) {
         let live = self.strings.slots.iter().filter(|s| s.is_some()).count();
         let cap = cap.max((live * 2 + 2).next_power_of_two()).max(1024);
-        let mut set = vec![(EMPTY, 0u32); cap];
+        let old_len = self.intern.len();
+        // Every collection rebuilds the set: at the same size it reuses the
+        // allocation, whose pages are mapped (a fresh one of megabytes came
+        // from mmap and page-faulted back in at each collection; perf on
+        // string building).
+        let mut set = std::mem::take(&mut self.intern);
+        if set.len() == cap {
+            set.fill((EMPTY, 0));
+        } else {
+            set = vec![(EMPTY, 0u32); cap];
+        }
         let mask = cap - 1;
         for (h, s) in self.strings.slots.iter().enumerate() {
             if s.is_some() {
@@ -392,7 +402,7 @@ impl Heap {
                 set[i] = (h as u32, (hash >> 32) as u32);
             }
         }
-        self.bytes = (self.bytes + cap * 8).saturating_sub(self.intern.len() * 8);
+        self.bytes = (self.bytes + cap * 8).saturating_sub(old_len * 8);
         self.intern = set;
         self.interned = live;
     }
