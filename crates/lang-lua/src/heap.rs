@@ -305,6 +305,47 @@ impl Heap {
 /// The interner's hash of string bytes.
 pub fn str_hash(b: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ b.len() as u64;
+    let mut b = b;
+    if b.len() >= 64 {
+        // Long strings, built by repeated concatenation, are hashed whole
+        // each time: four independent lanes, each folding 16 bytes into a
+        // 64x64->128-bit multiply, so the multiplies overlap (C Lua does not
+        // hash long strings; every byte still counts here).
+        let word = |c: &[u8], i: usize| {
+            u64::from_le_bytes([
+                c[i],
+                c[i + 1],
+                c[i + 2],
+                c[i + 3],
+                c[i + 4],
+                c[i + 5],
+                c[i + 6],
+                c[i + 7],
+            ])
+        };
+        let mum = |x: u64, y: u64| {
+            let r = u128::from(x) * u128::from(y);
+            (r as u64) ^ ((r >> 64) as u64)
+        };
+        const K: [u64; 4] = [
+            0xa076_1d64_78bd_642f,
+            0xe703_7ed1_a0b4_28db,
+            0x8ebc_6af0_9c88_c6e3,
+            0x5899_65cc_7537_4cc3,
+        ];
+        let mut lanes = [h ^ K[0], h ^ K[1], h ^ K[2], h ^ K[3]];
+        let mut blocks = b.chunks_exact(64);
+        for c in &mut blocks {
+            for (j, l) in lanes.iter_mut().enumerate() {
+                *l = mum(word(c, 16 * j) ^ *l, word(c, 16 * j + 8) ^ K[j]);
+            }
+        }
+        h = mum(
+            lanes[0] ^ lanes[1].rotate_left(32),
+            lanes[2] ^ lanes[3].rotate_left(32) ^ K[0],
+        );
+        b = blocks.remainder();
+    }
     let mut chunks = b.chunks_exact(8);
     for c in &mut chunks {
         let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
