@@ -24,11 +24,12 @@ use crate::table::Table;
 use crate::value::Value;
 use crate::vm::WINDOW;
 
-/// Number cases of a binary operator (the dispatch loop's `fast_arith`).
+/// Number cases of a binary operator: integers with integers, and floats
+/// with floats or integers (converted, as Lua's arithmetic does).
 #[inline(always)]
-fn arith(op: u8, x: &Value, y: &Value) -> Option<Value> {
-    match (x, y) {
-        (&Value::Int(p), &Value::Int(q)) => Some(Value::Int(match op {
+pub(crate) fn arith(op: u8, x: &Value, y: &Value) -> Option<Value> {
+    if let (&Value::Int(p), &Value::Int(q)) = (x, y) {
+        return Some(Value::Int(match op {
             ADD => p.wrapping_add(q),
             SUB => p.wrapping_sub(q),
             MUL => p.wrapping_mul(q),
@@ -40,19 +41,32 @@ fn arith(op: u8, x: &Value, y: &Value) -> Option<Value> {
             SHL => shl(p, q),
             SHR => shl(p, q.wrapping_neg()),
             DIV => return Some(Value::Num(p as f64 / q as f64)),
+            POW => return Some(Value::Num(pow(p as f64, q as f64))),
             _ => return None,
-        })),
-        (&Value::Num(p), &Value::Num(q)) => Some(Value::Num(match op {
-            ADD => p + q,
-            SUB => p - q,
-            MUL => p * q,
-            DIV => p / q,
-            MOD => fmod(p, q),
-            IDIV => (p / q).floor(),
-            _ => return None,
-        })),
-        _ => None,
+        }));
     }
+    let num = |v: &Value| match *v {
+        Value::Num(f) => Some(f),
+        Value::Int(i) => Some(i as f64),
+        _ => None,
+    };
+    let (p, q) = (num(x)?, num(y)?);
+    Some(Value::Num(match op {
+        ADD => p + q,
+        SUB => p - q,
+        MUL => p * q,
+        DIV => p / q,
+        MOD => fmod(p, q),
+        IDIV => (p / q).floor(),
+        POW => pow(p, q),
+        _ => return None,
+    }))
+}
+
+/// `p ^ q`, squaring without `powf` (as the dispatch loop's `fast_arith`).
+#[inline(always)]
+fn pow(p: f64, q: f64) -> f64 {
+    if q == 2.0 { p * p } else { p.powf(q) }
 }
 
 /// Runs from `pc` until an instruction this runner leaves to the dispatch
@@ -246,6 +260,8 @@ pub(crate) fn run(
             BXOR => binop!(BXOR, &w[gc(i)]),
             SHL => binop!(SHL, &w[gc(i)]),
             SHR => binop!(SHR, &w[gc(i)]),
+            POW => binop!(POW, &w[gc(i)]),
+            POWK => binop!(POW, &k[gc(i)]),
             // C's bit 7 (the constant was the left operand) matters only
             // to metamethods, which are never called here; ADD and MUL
             // commute on numbers.

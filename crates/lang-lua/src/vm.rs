@@ -3461,40 +3461,7 @@ impl Vm<'_> {
 /// place rather than 16-byte values copied through the loop's stack frame.
 #[inline(always)]
 fn fast_arith(op: u8, x: &Value, y: &Value) -> Option<Value> {
-    match (x, y) {
-        (&Value::Int(p), &Value::Int(q)) => Some(Value::Int(match op {
-            ADD => p.wrapping_add(q),
-            SUB => p.wrapping_sub(q),
-            MUL => p.wrapping_mul(q),
-            MOD => imod(p, q)?,
-            IDIV => idiv(p, q)?,
-            BAND => p & q,
-            BOR => p | q,
-            BXOR => p ^ q,
-            SHL => shl(p, q),
-            SHR => shl(p, q.wrapping_neg()),
-            DIV => return Some(Value::Num(p as f64 / q as f64)),
-            POW => return Some(Value::Num((p as f64).powf(q as f64))),
-            _ => return None,
-        })),
-        (&Value::Num(p), &Value::Num(q)) => Some(Value::Num(match op {
-            ADD => p + q,
-            SUB => p - q,
-            MUL => p * q,
-            DIV => p / q,
-            MOD => fmod(p, q),
-            IDIV => (p / q).floor(),
-            POW => {
-                if q == 2.0 {
-                    p * p
-                } else {
-                    p.powf(q)
-                }
-            }
-            _ => return None,
-        })),
-        _ => None,
-    }
+    crate::fast::arith(op, x, y)
 }
 
 /// Slot of `basic_meta` for a value without its own metatable.
