@@ -373,31 +373,67 @@ impl Heap {
 
     /// Interns `b`: the same bytes always give the same handle.
     pub fn intern(&mut self, b: &[u8]) -> u32 {
+        self.intern_ready();
+        let hash = str_hash(b);
+        match self.find_interned(b, hash) {
+            Ok(h) => h,
+            Err(i) => self.add_interned(i, b.into(), hash),
+        }
+    }
+
+    /// Interns bytes `a..b` of string `h` (a capture, a match): the bytes
+    /// are copied only when they are new.
+    pub fn intern_sub(&mut self, h: u32, a: usize, b: usize) -> u32 {
+        self.intern_ready();
+        let found = {
+            let piece = &self.strings.get(h)[a..b];
+            let hash = str_hash(piece);
+            (hash, self.find_interned(piece, hash))
+        };
+        match found {
+            (_, Ok(x)) => x,
+            (hash, Err(i)) => {
+                let piece: Box<[u8]> = self.strings.get(h)[a..b].into();
+                self.add_interned(i, piece, hash)
+            }
+        }
+    }
+
+    fn intern_ready(&mut self) {
         if self.intern.is_empty() {
             self.intern = vec![(EMPTY, 0); 1024];
         }
+    }
+
+    /// The handle of bytes `b` (with hash `hash`) if interned, or the free
+    /// slot of the set where they go.
+    fn find_interned(&self, b: &[u8], hash: u64) -> Result<u32, usize> {
         let mask = self.intern.len() - 1;
-        let hash = str_hash(b);
         let tag = (hash >> 32) as u32;
         let mut i = hash as usize & mask;
         loop {
             let (h, t) = self.intern[i];
             if h == EMPTY {
-                break;
+                return Err(i);
             }
             // The stored hash tag spares a byte compare on most collisions.
             if t == tag && &**self.strings.get(h) == b {
-                return h;
+                return Ok(h);
             }
             i = (i + 1) & mask;
         }
-        let h = self.strings.alloc(b.into());
+    }
+
+    /// Stores new string `b` at free slot `i` of the set.
+    fn add_interned(&mut self, i: usize, b: Box<[u8]>, hash: u64) -> u32 {
+        let len = b.len();
+        let h = self.strings.alloc(b);
         if self.hashes.len() <= h as usize {
             self.hashes.resize(h as usize + 1, 0);
         }
         self.hashes[h as usize] = hash;
-        self.bytes += str_size(b.len());
-        self.intern[i] = (h, tag);
+        self.bytes += str_size(len);
+        self.intern[i] = (h, (hash >> 32) as u32);
         self.interned += 1;
         if self.interned * 2 > self.intern.len() {
             self.rebuild_intern(self.intern.len() * 2);
@@ -405,11 +441,22 @@ impl Heap {
         h
     }
 
+    /// `str_value` of bytes `a..b` of string `h`.
+    pub fn str_value_sub(&mut self, h: u32, a: usize, b: usize) -> Value {
+        let s = self.intern_sub(h, a, b);
+        self.value_of(s, b - a)
+    }
+
     /// A string value of `b`: interned; over 40 bytes it gets an identity of
     /// its own, as a long string of C Lua is a distinct object.
     pub fn str_value(&mut self, b: &[u8]) -> Value {
         let h = self.intern(b);
-        if b.len() <= 40 {
+        self.value_of(h, b.len())
+    }
+
+    /// The value of interned string `h` of `len` bytes, just made.
+    fn value_of(&mut self, h: u32, len: usize) -> Value {
+        if len <= 40 {
             return Value::Str(h, h);
         }
         // Identities of long strings live above every handle.
