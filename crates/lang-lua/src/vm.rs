@@ -3039,6 +3039,36 @@ impl Vm<'_> {
                         continue 'frames;
                     }
                     RETURN0 => {
+                        // As RETURN1's fast path, with no value: a procedure
+                        // returning to a Lua caller or the host.
+                        let f = &self.frames[fi];
+                        if self
+                            .open
+                            .last()
+                            .is_none_or(|&(o, _)| (o as usize) < f.func - f.nvarargs)
+                            && f.protect == Protect::None
+                            && self.hook_mask == 0
+                            && (fi > 0 || self.cur == 0)
+                            && self.tbc.last().is_none_or(|&t| t < f.base)
+                            && f.nresults >= 0
+                            && f.ret + (f.nresults as usize) < self.stack.len()
+                        {
+                            let (ret, nres) = (f.ret, f.nresults as usize);
+                            let host_entry = f.host_entry;
+                            for j in 0..nres {
+                                self.stack[ret + j] = Value::Nil;
+                            }
+                            self.frames.pop();
+                            self.budget -= pc as i64;
+                            if self.budget < 0 {
+                                return Err(LErr::Limit(LimitKind::Instructions));
+                            }
+                            self.top = ret + nres;
+                            if host_entry {
+                                return Ok(());
+                            }
+                            continue 'frames;
+                        }
                         save!();
                         if self.tbc.last().is_some_and(|&t| t >= base) {
                             self.return_close(fi, base, 0)?;
