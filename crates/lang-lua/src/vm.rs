@@ -1672,6 +1672,11 @@ impl Vm<'_> {
     /// Arithmetic with metamethods and string coercion (slow path).
     #[inline(never)]
     pub fn arith(&mut self, op: u8, a: Value, b: Value) -> LResult<Value> {
+        // Numbers the dispatch loop's arms leave here: an integer with a
+        // float, an integer division.
+        if let Some(v) = fast_arith(op, &a, &b) {
+            return Ok(v);
+        }
         let na = self.tonumber_arith(a);
         let nb = self.tonumber_arith(b);
         if let (Some(x), Some(y)) = (na, nb)
