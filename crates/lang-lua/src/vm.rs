@@ -947,6 +947,50 @@ impl<'h> Vm<'h> {
         }
     }
 
+    /// A call from Lua of native `nf` (handle `h`, not special, no hooks
+    /// set) at `func`: `precall_inner`'s native path without what applies
+    /// only to protected calls, host entries and hooks.
+    #[inline(never)]
+    fn call_native(
+        &mut self,
+        func: usize,
+        nargs: usize,
+        nres: i32,
+        h: u32,
+        nf: NativeFn,
+    ) -> LResult<()> {
+        self.top = func + 1 + nargs;
+        self.ensure_stack(self.top + 20)?;
+        let saved = std::mem::replace(&mut self.native_parent, false);
+        let saved_fn = std::mem::replace(&mut self.native_func, func);
+        let res = nf(self, func + 1, nargs);
+        self.native_func = saved_fn;
+        self.native_parent = saved;
+        let n = match res {
+            Ok(n) => n,
+            Err(e) => {
+                // As `precall_inner`: the innermost native an error leaves
+                // is where it was raised.
+                if let LErr::Rt(v) = e
+                    && !self.raised_by.is_some_and(|(_, r)| r.raw_eq(v))
+                {
+                    self.raised_by = Some((Value::Func(h), v));
+                }
+                return Err(e);
+            }
+        };
+        // The native may have set a hook (`debug.sethook`): its own return
+        // is the first event.
+        if self.hook_mask & HOOK_RET != 0 {
+            let top = self.top;
+            self.native_hook(func, "return")?;
+            self.top = top;
+        }
+        let src = self.top - n;
+        self.finish_results(src, n, func, nres, Protect::None);
+        Ok(())
+    }
+
     fn call_handler(&mut self, handler: Value, e: Value) -> Value {
         // As C Lua, a message handler gets room past the stack limits (it
         // often runs because of a stack overflow).
@@ -2980,7 +3024,27 @@ impl Vm<'_> {
                                 continue 'frames;
                             }
                         }
-                        if self.precall_inner(func, nargs, nres, Protect::None, func, false)? {
+                        let plain_native = match self.stack[func] {
+                            Value::Func(h) => match self.heap.funcs.get(h) {
+                                Func::Native {
+                                    f,
+                                    special: Special::None,
+                                    ..
+                                } if self.hook_mask == 0 => Some((h, *f)),
+                                _ => None,
+                            },
+                            _ => None,
+                        };
+                        if let Some((h, nf)) = plain_native {
+                            self.call_native(func, nargs, nres, h, nf)?;
+                        } else if self.precall_inner(
+                            func,
+                            nargs,
+                            nres,
+                            Protect::None,
+                            func,
+                            false,
+                        )? {
                             continue 'frames;
                         }
                         // `debug.sethook` turned line or count hooks on or off.
