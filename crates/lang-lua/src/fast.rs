@@ -285,6 +285,14 @@ pub(crate) fn run(
                 _ => bail!(),
             },
             NOT => w[a] = Value::Bool(!w[gb(i)].truthy()),
+            LEN => {
+                let Value::Table(th) = w[gb(i)] else { bail!() };
+                let tb = tables.get(th);
+                if tb.meta.is_some() {
+                    bail!();
+                }
+                w[a] = Value::Int(tb.len());
+            }
             JMP => {
                 let off = gsj(i);
                 if off < 0 {

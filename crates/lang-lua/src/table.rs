@@ -230,6 +230,20 @@ impl Table {
         }
     }
 
+    /// Appends non-nil `v` at key `arr.len() + 1` when the table has no
+    /// hash part (so no following key waits there to be pulled in);
+    /// returns the growth in bytes, `None` when it does not apply.
+    #[inline]
+    pub fn push_plain(&mut self, v: Value) -> Option<usize> {
+        if !self.nodes.is_empty() {
+            return None;
+        }
+        self.absent = 0;
+        let before = self.arr.capacity();
+        self.arr.push(v);
+        Some((self.arr.capacity() - before) * 16)
+    }
+
     /// Raw set; the key must not be nil or NaN (checked by the caller).
     /// Returns the growth in bytes.
     pub fn set(&mut self, k: Value, v: Value) -> usize {

@@ -2550,6 +2550,13 @@ impl Vm<'_> {
                                     tb.arr[u as usize] = w[gc(i)];
                                     continue;
                                 }
+                                // `t[#t + 1] = v` on a list.
+                                if u == tb.arr.len() as u64
+                                    && let Some(grown) = tb.push_plain(w[gc(i)])
+                                {
+                                    self.heap.bytes += grown;
+                                    continue;
+                                }
                                 if tb.replace_int(ik, w[gc(i)]) {
                                     continue;
                                 }
