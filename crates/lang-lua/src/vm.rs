@@ -471,6 +471,11 @@ impl<'h> Vm<'h> {
     /// `obj[key]` with `__index`.
     #[inline(never)]
     pub fn index(&mut self, mut obj: Value, key: Value) -> LResult<Value> {
+        if let Value::Str(..) = obj
+            && let Some(w) = self.string_method(key)
+        {
+            return Ok(w);
+        }
         for _ in 0..2000 {
             let tmv = if let Value::Table(h) = obj {
                 let t = self.heap.tables.get(h);
@@ -945,6 +950,22 @@ impl<'h> Vm<'h> {
                 Ok(false)
             }
         }
+    }
+
+    /// Method `key` of strings when the string metatable's `__index` is a
+    /// table that answers it without metamethods (the string library): one
+    /// probe, without `index`'s general walk.
+    #[inline]
+    fn string_method(&mut self, key: Value) -> Option<Value> {
+        let (Value::Str(s, _), Some(m)) = (key, self.string_meta) else {
+            return None;
+        };
+        let Value::Table(ih) = self.tm_of(m, tm::INDEX) else {
+            return None;
+        };
+        let it = self.heap.tables.get(ih);
+        let w = it.get_str(s);
+        (!w.is_nil() || it.meta.is_none()).then_some(w)
     }
 
     /// A call from Lua of native `nf` (handle `h`, not special, no hooks
