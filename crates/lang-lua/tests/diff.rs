@@ -92,6 +92,8 @@ const CASES: &[&str] = &[
     "local ev = {} local function h() end debug.sethook(function(e) ev[#ev + 1] = e .. ':' .. tostring(debug.getinfo(2, 'n').name) end, 'cr') h() debug.sethook() print(table.concat(ev, ' '))",
     "local co = coroutine.wrap(function() local x <close> = setmetatable({}, {__close = function() coroutine.yield('closing') end}) return 'done' end) print(co(), co())",
     "print(pcall(function() local x <close> = setmetatable({}, {__close = function(_, e) print('close', e) error('replaced', 0) end}) error('first', 0) end))",
+    "local seed, r = 987654321, {} for i = 1, 3000 do seed = seed * 6364136223846793005 + 1442695040888963407 local v = string.unpack('<d', string.pack('<i8', seed)) if v == v then r[#r + 1] = tostring(v) .. ' ' .. string.format('%g %.14g %.15g %.5g %.3G', v, v, v, v, v) end end print(table.concat(r, ' '))",
+    "print(5e-324, 2^-1074 * 3, 0.1, 1/3, 1e15, 1e16, 2^53, 123456789012345.6, 1e-5, string.format('%g %.15g', 0.1, 1/3))",
     "local a, b = 1, 2 local function f() local x = a debug.upvaluejoin(f, 1, function() return b end, 1) return x, a end print(f()) print(f())",
     "local function foo() return 1, 2, 3 end local function bar() local _ <close> = setmetatable({}, {__close = function() local z = 5 return z end}) return foo() end print(bar()) print(select('#', bar()))",
     "print(select(2, xpcall(function() error('boom') end, function(m) return (debug.traceback(m, 1):gsub('\\n.*', '')) end)))",
