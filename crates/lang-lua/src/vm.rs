@@ -607,7 +607,9 @@ impl<'h> Vm<'h> {
     pub fn call1(&mut self, f: Value, args: &[Value]) -> LResult<Value> {
         let old_top = self.top;
         self.call_n(f, args, 1)?;
-        let v = self.stack[self.top - 1];
+        // In halves: the callee's return just wrote it so (a whole-value
+        // load of it stalls; perf on __index functions).
+        let v = self.stack[self.top - 1].split_copy();
         self.top = old_top;
         Ok(v)
     }
