@@ -3119,7 +3119,16 @@ impl Vm<'_> {
                             continue 'frames;
                         }
                         // Otherwise an ordinary open call; the RETURN after it returns all.
-                        if self.precall(func, nargs, -1, Protect::None, func, false)? {
+                        if let Value::Func(h) = f
+                            && let Func::Native {
+                                f: nf,
+                                special: Special::None,
+                                ..
+                            } = *self.heap.funcs.get(h)
+                            && self.hook_mask == 0
+                        {
+                            self.call_native(func, nargs, -1, h, nf)?;
+                        } else if self.precall(func, nargs, -1, Protect::None, func, false)? {
                             continue 'frames;
                         }
                     }
