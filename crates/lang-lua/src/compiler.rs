@@ -891,6 +891,14 @@ impl Compiler<'_> {
                 let k = self.str_k(s)?;
                 self.load_k(r, k);
             }
+            // A target that is the newest register and no local's: the call
+            // runs in it, as C Lua's does (no MOVE after every call that
+            // is an operand: `fib(n - 1) + fib(n - 2)`).
+            E::Vararg | E::Call(..) | E::Method(..)
+                if r as usize + 1 == save && (r as usize) >= self.f().actives.len() =>
+            {
+                self.multi(e, r, 1)?;
+            }
             E::Vararg | E::Call(..) | E::Method(..) => {
                 let tmp = self.f().freereg as u8;
                 self.multi(e, tmp, 1)?;

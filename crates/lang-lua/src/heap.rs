@@ -305,6 +305,47 @@ impl Heap {
 /// The interner's hash of string bytes.
 pub fn str_hash(b: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ b.len() as u64;
+    let mut b = b;
+    if b.len() >= 64 {
+        // Long strings, built by repeated concatenation, are hashed whole
+        // each time: four independent lanes, each folding 16 bytes into a
+        // 64x64->128-bit multiply, so the multiplies overlap (C Lua does not
+        // hash long strings; every byte still counts here).
+        let word = |c: &[u8], i: usize| {
+            u64::from_le_bytes([
+                c[i],
+                c[i + 1],
+                c[i + 2],
+                c[i + 3],
+                c[i + 4],
+                c[i + 5],
+                c[i + 6],
+                c[i + 7],
+            ])
+        };
+        let mum = |x: u64, y: u64| {
+            let r = u128::from(x) * u128::from(y);
+            (r as u64) ^ ((r >> 64) as u64)
+        };
+        const K: [u64; 4] = [
+            0xa076_1d64_78bd_642f,
+            0xe703_7ed1_a0b4_28db,
+            0x8ebc_6af0_9c88_c6e3,
+            0x5899_65cc_7537_4cc3,
+        ];
+        let mut lanes = [h ^ K[0], h ^ K[1], h ^ K[2], h ^ K[3]];
+        let mut blocks = b.chunks_exact(64);
+        for c in &mut blocks {
+            for (j, l) in lanes.iter_mut().enumerate() {
+                *l = mum(word(c, 16 * j) ^ *l, word(c, 16 * j + 8) ^ K[j]);
+            }
+        }
+        h = mum(
+            lanes[0] ^ lanes[1].rotate_left(32),
+            lanes[2] ^ lanes[3].rotate_left(32) ^ K[0],
+        );
+        b = blocks.remainder();
+    }
     let mut chunks = b.chunks_exact(8);
     for c in &mut chunks {
         let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
@@ -332,31 +373,67 @@ impl Heap {
 
     /// Interns `b`: the same bytes always give the same handle.
     pub fn intern(&mut self, b: &[u8]) -> u32 {
+        self.intern_ready();
+        let hash = str_hash(b);
+        match self.find_interned(b, hash) {
+            Ok(h) => h,
+            Err(i) => self.add_interned(i, b.into(), hash),
+        }
+    }
+
+    /// Interns bytes `a..b` of string `h` (a capture, a match): the bytes
+    /// are copied only when they are new.
+    pub fn intern_sub(&mut self, h: u32, a: usize, b: usize) -> u32 {
+        self.intern_ready();
+        let found = {
+            let piece = &self.strings.get(h)[a..b];
+            let hash = str_hash(piece);
+            (hash, self.find_interned(piece, hash))
+        };
+        match found {
+            (_, Ok(x)) => x,
+            (hash, Err(i)) => {
+                let piece: Box<[u8]> = self.strings.get(h)[a..b].into();
+                self.add_interned(i, piece, hash)
+            }
+        }
+    }
+
+    fn intern_ready(&mut self) {
         if self.intern.is_empty() {
             self.intern = vec![(EMPTY, 0); 1024];
         }
+    }
+
+    /// The handle of bytes `b` (with hash `hash`) if interned, or the free
+    /// slot of the set where they go.
+    fn find_interned(&self, b: &[u8], hash: u64) -> Result<u32, usize> {
         let mask = self.intern.len() - 1;
-        let hash = str_hash(b);
         let tag = (hash >> 32) as u32;
         let mut i = hash as usize & mask;
         loop {
             let (h, t) = self.intern[i];
             if h == EMPTY {
-                break;
+                return Err(i);
             }
             // The stored hash tag spares a byte compare on most collisions.
             if t == tag && &**self.strings.get(h) == b {
-                return h;
+                return Ok(h);
             }
             i = (i + 1) & mask;
         }
-        let h = self.strings.alloc(b.into());
+    }
+
+    /// Stores new string `b` at free slot `i` of the set.
+    fn add_interned(&mut self, i: usize, b: Box<[u8]>, hash: u64) -> u32 {
+        let len = b.len();
+        let h = self.strings.alloc(b);
         if self.hashes.len() <= h as usize {
             self.hashes.resize(h as usize + 1, 0);
         }
         self.hashes[h as usize] = hash;
-        self.bytes += str_size(b.len());
-        self.intern[i] = (h, tag);
+        self.bytes += str_size(len);
+        self.intern[i] = (h, (hash >> 32) as u32);
         self.interned += 1;
         if self.interned * 2 > self.intern.len() {
             self.rebuild_intern(self.intern.len() * 2);
@@ -364,11 +441,22 @@ impl Heap {
         h
     }
 
+    /// `str_value` of bytes `a..b` of string `h`.
+    pub fn str_value_sub(&mut self, h: u32, a: usize, b: usize) -> Value {
+        let s = self.intern_sub(h, a, b);
+        self.value_of(s, b - a)
+    }
+
     /// A string value of `b`: interned; over 40 bytes it gets an identity of
     /// its own, as a long string of C Lua is a distinct object.
     pub fn str_value(&mut self, b: &[u8]) -> Value {
         let h = self.intern(b);
-        if b.len() <= 40 {
+        self.value_of(h, b.len())
+    }
+
+    /// The value of interned string `h` of `len` bytes, just made.
+    fn value_of(&mut self, h: u32, len: usize) -> Value {
+        if len <= 40 {
             return Value::Str(h, h);
         }
         // Identities of long strings live above every handle.
@@ -380,7 +468,17 @@ impl Heap {
     pub fn rebuild_intern(&mut self, cap: usize) {
         let live = self.strings.slots.iter().filter(|s| s.is_some()).count();
         let cap = cap.max((live * 2 + 2).next_power_of_two()).max(1024);
-        let mut set = vec![(EMPTY, 0u32); cap];
+        let old_len = self.intern.len();
+        // Every collection rebuilds the set: at the same size it reuses the
+        // allocation, whose pages are mapped (a fresh one of megabytes came
+        // from mmap and page-faulted back in at each collection; perf on
+        // string building).
+        let mut set = std::mem::take(&mut self.intern);
+        if set.len() == cap {
+            set.fill((EMPTY, 0));
+        } else {
+            set = vec![(EMPTY, 0u32); cap];
+        }
         let mask = cap - 1;
         for (h, s) in self.strings.slots.iter().enumerate() {
             if s.is_some() {
@@ -392,7 +490,7 @@ impl Heap {
                 set[i] = (h as u32, (hash >> 32) as u32);
             }
         }
-        self.bytes = (self.bytes + cap * 8).saturating_sub(self.intern.len() * 8);
+        self.bytes = (self.bytes + cap * 8).saturating_sub(old_len * 8);
         self.intern = set;
         self.interned = live;
     }

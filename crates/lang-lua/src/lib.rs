@@ -18,6 +18,7 @@ pub mod compiler;
 pub mod debuginfo;
 pub mod dump;
 pub mod engine;
+mod fast;
 pub mod gc;
 pub mod heap;
 pub mod lexer;

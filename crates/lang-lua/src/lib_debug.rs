@@ -699,6 +699,9 @@ fn upvaluejoin(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
         }
         _ => return Err(vm.arg_error(1, "upvaluejoin", "invalid upvalue index")),
     }
+    // The dispatch loop keeps copies of a closure's upvalue handles keyed
+    // by epoch; the closure may be running (even the caller of this).
+    vm.heap.epoch += 1;
     let _ = UpVal::Closed(Value::Nil);
     Ok(0)
 }

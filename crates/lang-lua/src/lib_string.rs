@@ -212,9 +212,7 @@ fn find_aux(vm: &mut Vm, base: usize, n: usize, find: bool) -> LResult<usize> {
     let sh = vm.check_str(base, n, 0, fname)?;
     let ph = vm.check_str(base, n, 1, fname)?;
     let init = vm.opt_int(base, n, 2, fname, 1)?;
-    let s = vm.heap.str(sh).to_vec();
-    let p = vm.heap.str(ph).to_vec();
-    let ls = s.len();
+    let ls = vm.heap.str(sh).len();
     let init = posrelat(init, ls).max(1);
     if init > ls as i64 + 1 {
         vm.push(Value::Nil);
@@ -222,19 +220,15 @@ fn find_aux(vm: &mut Vm, base: usize, n: usize, find: bool) -> LResult<usize> {
     }
     let init = init as usize - 1;
     let plain = n > 3 && vm.stack[base + 3].truthy();
+    // Matched on the interned bytes in place; captures are copied after.
+    let s = vm.heap.str(sh);
+    let p = vm.heap.str(ph);
     if find && (plain || !p.iter().any(|c| b"^$*+?.([%-".contains(c))) {
-        let pos = if p.is_empty() {
-            Some(init)
-        } else {
-            s[init..]
-                .windows(p.len())
-                .position(|w| w == &p[..])
-                .map(|x| x + init)
-        };
-        match pos {
+        let lp = p.len();
+        match find_plain(&s[init..], p) {
             Some(x) => {
-                vm.push(Value::Int(x as i64 + 1));
-                vm.push(Value::Int((x + p.len()) as i64));
+                vm.push(Value::Int((init + x) as i64 + 1));
+                vm.push(Value::Int((init + x + lp) as i64));
                 return Ok(2);
             }
             None => {
@@ -245,12 +239,26 @@ fn find_aux(vm: &mut Vm, base: usize, n: usize, find: bool) -> LResult<usize> {
     }
     let anchor = p.first() == Some(&b'^');
     let pstart = usize::from(anchor);
-    let mut m = Matcher::new(&s, &p);
+    let mut m = Matcher::new(s, p);
     let mut st = init;
-    loop {
-        let r = m.try_at(st, pstart).map_err(|e| vm.rt_error(&e))?;
-        if let Some(e) = r {
-            let caps = m.captures(st, e, !find).map_err(|e| vm.rt_error(&e))?;
+    let found = loop {
+        match m.try_at(st, pstart) {
+            Err(e) => break Err(e),
+            Ok(Some(e)) => break m.captures(st, e, !find).map(|c| Some((st, e, c))),
+            Ok(None) => {}
+        }
+        st += 1;
+        if anchor || st > ls {
+            break Ok(None);
+        }
+    };
+    match found {
+        Err(e) => Err(vm.rt_error(&e)),
+        Ok(None) => {
+            vm.push(Value::Nil);
+            Ok(1)
+        }
+        Ok(Some((st, e, caps))) => {
             let mut cnt = 0;
             if find {
                 vm.push(Value::Int(st as i64 + 1));
@@ -258,29 +266,33 @@ fn find_aux(vm: &mut Vm, base: usize, n: usize, find: bool) -> LResult<usize> {
                 cnt = 2;
             }
             for c in caps {
-                push_cap(vm, &s, c)?;
+                push_cap_h(vm, sh, c);
                 cnt += 1;
             }
-            return Ok(cnt);
-        }
-        st += 1;
-        if anchor || st > ls {
-            break;
+            Ok(cnt)
         }
     }
-    vm.push(Value::Nil);
-    Ok(1)
 }
 
-fn push_cap(vm: &mut Vm, s: &[u8], c: Cap) -> LResult<()> {
-    match c {
-        Cap::Range(a, b) => {
-            let v = vm.str(&s[a..b]);
-            vm.push(v);
-        }
-        Cap::Pos(p) => vm.push(Value::Int(p as i64)),
+/// The first position of `p` in `s`: candidates by their first byte, then
+/// the rest compared.
+fn find_plain(s: &[u8], p: &[u8]) -> Option<usize> {
+    let Some((&first, rest)) = p.split_first() else {
+        return Some(0);
+    };
+    if p.len() > s.len() {
+        return None;
     }
-    Ok(())
+    let last = s.len() - p.len();
+    let mut i = 0;
+    while i <= last {
+        let x = s[i..=last].iter().position(|&c| c == first)? + i;
+        if &s[x + 1..x + p.len()] == rest {
+            return Some(x);
+        }
+        i = x + 1;
+    }
+    None
 }
 
 fn find(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
@@ -382,8 +394,7 @@ fn gmatch_iter(vm: &mut Vm, base: usize, _n: usize) -> LResult<usize> {
 fn push_cap_h(vm: &mut Vm, sh: u32, c: Cap) {
     match c {
         Cap::Range(a, b) => {
-            let piece = vm.heap.str(sh)[a..b].to_vec();
-            let v = vm.str(&piece);
+            let v = vm.heap.str_value_sub(sh, a, b);
             vm.push(v);
         }
         Cap::Pos(p) => vm.push(Value::Int(p as i64)),

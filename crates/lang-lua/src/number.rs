@@ -163,6 +163,13 @@ pub fn fmt_g(f: f64, prec: usize, alt: bool) -> String {
         }
         return s;
     }
+    if !alt
+        && prec <= 15
+        && f.is_normal()
+        && let Some(s) = fmt_g_shortest(f, prec)
+    {
+        return s;
+    }
     let e = format!("{:.*e}", prec - 1, f);
     let (mant, exp) = e.split_once('e').unwrap_or((&e, "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
@@ -183,6 +190,51 @@ pub fn fmt_g(f: f64, prec: usize, alt: bool) -> String {
         let s = format!("{:.*}", decimals, f);
         if alt { s } else { strip_zeros(&s) }
     }
+}
+
+/// `%.{prec}g` of a normal `f` from its shortest round-trip digits,
+/// when there are at most `prec` of them: the exact value then rounds to
+/// those same digits at `prec` places (it is within half an ulp of them,
+/// below half a unit of the 15th digit; not so for subnormals, whose ulp
+/// is coarser), and formatting them is far cheaper
+/// than the exact conversion (`tostring` of floats spent its time there).
+fn fmt_g_shortest(f: f64, prec: usize) -> Option<String> {
+    let e = format!("{f:e}");
+    let (mant, exp) = e.split_once('e')?;
+    let exp: i32 = exp.parse().ok()?;
+    let digits: Vec<u8> = mant.bytes().filter(u8::is_ascii_digit).collect();
+    if digits.is_empty() || digits.len() > prec {
+        return None;
+    }
+    let mut out = Vec::with_capacity(24);
+    if mant.starts_with('-') {
+        out.push(b'-');
+    }
+    if exp < -4 || exp >= prec as i32 {
+        out.push(digits[0]);
+        if digits.len() > 1 {
+            out.push(b'.');
+            out.extend_from_slice(&digits[1..]);
+        }
+        out.extend_from_slice(
+            format!("e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs()).as_bytes(),
+        );
+    } else if exp >= 0 {
+        let int_digits = exp as usize + 1;
+        if digits.len() <= int_digits {
+            out.extend_from_slice(&digits);
+            out.resize(out.len() + int_digits - digits.len(), b'0');
+        } else {
+            out.extend_from_slice(&digits[..int_digits]);
+            out.push(b'.');
+            out.extend_from_slice(&digits[int_digits..]);
+        }
+    } else {
+        out.extend_from_slice(b"0.");
+        out.resize(out.len() + (-exp - 1) as usize, b'0');
+        out.extend_from_slice(&digits);
+    }
+    String::from_utf8(out).ok()
 }
 
 fn strip_zeros(s: &str) -> String {

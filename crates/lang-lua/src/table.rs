@@ -178,6 +178,43 @@ impl Table {
         }
     }
 
+    /// Raw set with an interned string key `k` (a `Value::Str`): one probe
+    /// finds the key or the free slot a new key takes. Returns the growth
+    /// in bytes, as `set`.
+    #[inline]
+    pub fn set_str(&mut self, k: Value, v: Value) -> usize {
+        let Value::Str(s, _) = k else {
+            return self.set(k, v);
+        };
+        self.absent = 0;
+        if self.nodes.is_empty() {
+            return if v.is_nil() { 0 } else { self.set_hashed(k, v) };
+        }
+        let mask = self.nodes.len() - 1;
+        let mut i = (hash(Value::Str(s, s)) >> 32) as usize & mask;
+        loop {
+            match self.nodes[i].key {
+                Value::Str(h, _) if h == s => {
+                    self.nodes[i].val = v;
+                    return 0;
+                }
+                Value::Nil => break,
+                _ => i = (i + 1) & mask,
+            }
+        }
+        if v.is_nil() {
+            return 0;
+        }
+        if (self.used + 1) * 4 > self.nodes.len() * 3 {
+            let grown = self.rehash();
+            self.insert_new(k, v);
+            return grown;
+        }
+        self.nodes[i] = Node { key: k, val: v };
+        self.used += 1;
+        0
+    }
+
     /// Raw get.
     #[inline]
     pub fn get(&self, k: Value) -> Value {
@@ -191,6 +228,20 @@ impl Table {
             },
             _ => self.slot(k).map_or(Value::Nil, |s| self.nodes[s].val),
         }
+    }
+
+    /// Appends non-nil `v` at key `arr.len() + 1` when the table has no
+    /// hash part (so no following key waits there to be pulled in);
+    /// returns the growth in bytes, `None` when it does not apply.
+    #[inline]
+    pub fn push_plain(&mut self, v: Value) -> Option<usize> {
+        if !self.nodes.is_empty() {
+            return None;
+        }
+        self.absent = 0;
+        let before = self.arr.capacity();
+        self.arr.push(v);
+        Some((self.arr.capacity() - before) * 16)
     }
 
     /// Raw set; the key must not be nil or NaN (checked by the caller).

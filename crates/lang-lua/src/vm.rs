@@ -107,7 +107,7 @@ pub const MAX_STACK: usize = 1_000_000;
 pub const MAX_FRAMES: usize = 195_000;
 /// Registers of a frame's window (`Vm::frame_window`): every 8-bit operand,
 /// and the three registers a numeric `for` keeps after its base.
-const WINDOW: usize = 260;
+pub(crate) const WINDOW: usize = 260;
 /// Most nested host re-entries (metamethods, callbacks).
 pub const MAX_HOST_DEPTH: u32 = 190;
 
@@ -471,6 +471,11 @@ impl<'h> Vm<'h> {
     /// `obj[key]` with `__index`.
     #[inline(never)]
     pub fn index(&mut self, mut obj: Value, key: Value) -> LResult<Value> {
+        if let Value::Str(..) = obj
+            && let Some(w) = self.string_method(key)
+        {
+            return Ok(w);
+        }
         for _ in 0..2000 {
             let tmv = if let Value::Table(h) = obj {
                 let t = self.heap.tables.get(h);
@@ -602,7 +607,9 @@ impl<'h> Vm<'h> {
     pub fn call1(&mut self, f: Value, args: &[Value]) -> LResult<Value> {
         let old_top = self.top;
         self.call_n(f, args, 1)?;
-        let v = self.stack[self.top - 1];
+        // In halves: the callee's return just wrote it so (a whole-value
+        // load of it stalls; perf on __index functions).
+        let v = self.stack[self.top - 1].split_copy();
         self.top = old_top;
         Ok(v)
     }
@@ -668,11 +675,43 @@ impl<'h> Vm<'h> {
     }
 
     fn call_at_inner(&mut self, func: usize, nargs: usize, nres: i32) -> LResult<usize> {
-        let depth = self.frames.len();
-        if self.precall(func, nargs, nres, Protect::None, func, true)? {
+        // A fixed-arity Lua function without hooks (a sort comparator, a
+        // callback, a metamethod) gets its frame here, without `precall`'s
+        // general path.
+        let lua = match self.stack[func] {
+            Value::Func(h) => match self.heap.funcs.get(h) {
+                Func::Lua { proto, .. } if !proto.vararg => {
+                    Some((proto.nparams as usize, proto.maxstack as usize))
+                }
+                _ => None,
+            },
+            _ => None,
+        };
+        if let Some((np, ms)) = lua
+            && self.hook_mask == 0
+            && self.frames.len() < MAX_FRAMES
+        {
+            let base = func + 1;
+            self.ensure_stack(base + ms + 1)?;
+            for i in nargs.min(np)..np {
+                self.stack[base + i] = Value::Nil;
+            }
+            self.frames.push(Frame {
+                func,
+                base,
+                pc: 0,
+                nresults: nres,
+                nvarargs: 0,
+                protect: Protect::None,
+                host_entry: true,
+                tm_close: false,
+                redo: false,
+                ret: func,
+            });
+            self.run()?;
+        } else if self.precall(func, nargs, nres, Protect::None, func, true)? {
             self.run()?;
         }
-        let _ = depth;
         let n = self.top - func;
         if nres >= 0 {
             let want = nres as usize;
@@ -913,6 +952,66 @@ impl<'h> Vm<'h> {
                 Ok(false)
             }
         }
+    }
+
+    /// Method `key` of strings when the string metatable's `__index` is a
+    /// table that answers it without metamethods (the string library): one
+    /// probe, without `index`'s general walk.
+    #[inline]
+    fn string_method(&mut self, key: Value) -> Option<Value> {
+        let (Value::Str(s, _), Some(m)) = (key, self.string_meta) else {
+            return None;
+        };
+        let Value::Table(ih) = self.tm_of(m, tm::INDEX) else {
+            return None;
+        };
+        let it = self.heap.tables.get(ih);
+        let w = it.get_str(s);
+        (!w.is_nil() || it.meta.is_none()).then_some(w)
+    }
+
+    /// A call from Lua of native `nf` (handle `h`, not special, no hooks
+    /// set) at `func`: `precall_inner`'s native path without what applies
+    /// only to protected calls, host entries and hooks.
+    #[inline(never)]
+    fn call_native(
+        &mut self,
+        func: usize,
+        nargs: usize,
+        nres: i32,
+        h: u32,
+        nf: NativeFn,
+    ) -> LResult<()> {
+        self.top = func + 1 + nargs;
+        self.ensure_stack(self.top + 20)?;
+        let saved = std::mem::replace(&mut self.native_parent, false);
+        let saved_fn = std::mem::replace(&mut self.native_func, func);
+        let res = nf(self, func + 1, nargs);
+        self.native_func = saved_fn;
+        self.native_parent = saved;
+        let n = match res {
+            Ok(n) => n,
+            Err(e) => {
+                // As `precall_inner`: the innermost native an error leaves
+                // is where it was raised.
+                if let LErr::Rt(v) = e
+                    && !self.raised_by.is_some_and(|(_, r)| r.raw_eq(v))
+                {
+                    self.raised_by = Some((Value::Func(h), v));
+                }
+                return Err(e);
+            }
+        };
+        // The native may have set a hook (`debug.sethook`): its own return
+        // is the first event.
+        if self.hook_mask & HOOK_RET != 0 {
+            let top = self.top;
+            self.native_hook(func, "return")?;
+            self.top = top;
+        }
+        let src = self.top - n;
+        self.finish_results(src, n, func, nres, Protect::None);
+        Ok(())
     }
 
     fn call_handler(&mut self, handler: Value, e: Value) -> Value {
@@ -1640,6 +1739,11 @@ impl Vm<'_> {
     /// Arithmetic with metamethods and string coercion (slow path).
     #[inline(never)]
     pub fn arith(&mut self, op: u8, a: Value, b: Value) -> LResult<Value> {
+        // Numbers the dispatch loop's arms leave here: an integer with a
+        // float, an integer division.
+        if let Some(v) = fast_arith(op, &a, &b) {
+            return Ok(v);
+        }
         let na = self.tonumber_arith(a);
         let nb = self.tonumber_arith(b);
         if let (Some(x), Some(y)) = (na, nb)
@@ -2151,6 +2255,10 @@ impl Vm<'_> {
         // function (recursion) or a return to it skips the lookup and the
         // reference count. Keyed by collection epoch, as a freed closure's
         // handle can be reused.
+        // The first two upvalue handles of a closure (keyed by closure and
+        // epoch, as the prototype cache: `debug.upvaluejoin` moves the epoch
+        // too), so GETUPVAL and globals skip the closure's lookup.
+        let mut upc: (u32, u64, [u32; 2]) = (u32::MAX, u64::MAX, [0; 2]);
         'frames: loop {
             if self.exit_run {
                 self.exit_run = false;
@@ -2268,6 +2376,41 @@ impl Vm<'_> {
             // Line and count hooks, seen at frame entry and after native
             // calls (where `debug.sethook` changes them).
             let hooked = self.line_hooks();
+            // Where a loop turns: the loop runner takes the body from `pc`
+            // while its instructions are plain (see `fast.rs`); it stops at
+            // the first it leaves to this loop, untouched.
+            macro_rules! up_handle {
+                ($idx:expr) => {{
+                    let idx = $idx;
+                    if idx < 2 {
+                        if upc.0 != cl || upc.1 != self.heap.epoch {
+                            upc = (cl, self.heap.epoch, self.closure_ups2(cl));
+                        }
+                        upc.2[idx]
+                    } else {
+                        self.closure_upval(cl, idx)
+                    }
+                }};
+            }
+            macro_rules! run_fast {
+                () => {
+                    if !hooked
+                        && let Some(w) = self.stack.get_mut(base..base + WINDOW)
+                        && let Ok(w) = <&mut [Value; WINDOW]>::try_from(w)
+                    {
+                        let gc_due = self.heap.bytes > self.heap.threshold;
+                        pc = crate::fast::run(
+                            w,
+                            &mut self.heap.tables,
+                            &mut self.budget,
+                            gc_due,
+                            code,
+                            k,
+                            pc,
+                        );
+                    }
+                };
+            }
             loop {
                 if hooked {
                     // The script's line or count hook, before the instruction.
@@ -2308,16 +2451,16 @@ impl Vm<'_> {
                         }
                     }
                     GETUPVAL => {
-                        let h = self.closure_upval(cl, gb(i));
+                        let h = up_handle!(gb(i));
                         r!(a) = self.upval_get(h);
                     }
                     SETUPVAL => {
-                        let h = self.closure_upval(cl, gb(i));
+                        let h = up_handle!(gb(i));
                         let v = r!(a);
                         self.upval_set(h, v);
                     }
                     GETTABUP => {
-                        let h = self.closure_upval(cl, gb(i));
+                        let h = up_handle!(gb(i));
                         let t = self.upval_get(h);
                         let key = k[gc(i)];
                         if let (Value::Table(th), Value::Str(s, _)) = (t, key) {
@@ -2333,7 +2476,7 @@ impl Vm<'_> {
                         r!(a) = v;
                     }
                     SETTABUP => {
-                        let h = self.closure_upval(cl, a);
+                        let h = up_handle!(a);
                         let t = self.upval_get(h);
                         let key = k[gb(i)];
                         let v = r!(gc(i));
@@ -2428,6 +2571,13 @@ impl Vm<'_> {
                             if tb.meta.is_none() {
                                 if u < tb.arr.len() as u64 {
                                     tb.arr[u as usize] = w[gc(i)];
+                                    continue;
+                                }
+                                // `t[#t + 1] = v` on a list.
+                                if u == tb.arr.len() as u64
+                                    && let Some(grown) = tb.push_plain(w[gc(i)])
+                                {
+                                    self.heap.bytes += grown;
                                     continue;
                                 }
                                 if tb.replace_int(ik, w[gc(i)]) {
@@ -2732,6 +2882,7 @@ impl Vm<'_> {
                             save!();
                             self.charge((-off) as usize)?;
                             self.gc_point_locals(base)?;
+                            run_fast!();
                         }
                     }
                     EQ => {
@@ -2903,7 +3054,27 @@ impl Vm<'_> {
                                 continue 'frames;
                             }
                         }
-                        if self.precall_inner(func, nargs, nres, Protect::None, func, false)? {
+                        let plain_native = match self.stack[func] {
+                            Value::Func(h) => match self.heap.funcs.get(h) {
+                                Func::Native {
+                                    f,
+                                    special: Special::None,
+                                    ..
+                                } if self.hook_mask == 0 => Some((h, *f)),
+                                _ => None,
+                            },
+                            _ => None,
+                        };
+                        if let Some((h, nf)) = plain_native {
+                            self.call_native(func, nargs, nres, h, nf)?;
+                        } else if self.precall_inner(
+                            func,
+                            nargs,
+                            nres,
+                            Protect::None,
+                            func,
+                            false,
+                        )? {
                             continue 'frames;
                         }
                         // `debug.sethook` turned line or count hooks on or off.
@@ -2948,7 +3119,16 @@ impl Vm<'_> {
                             continue 'frames;
                         }
                         // Otherwise an ordinary open call; the RETURN after it returns all.
-                        if self.precall(func, nargs, -1, Protect::None, func, false)? {
+                        if let Value::Func(h) = f
+                            && let Func::Native {
+                                f: nf,
+                                special: Special::None,
+                                ..
+                            } = *self.heap.funcs.get(h)
+                            && self.hook_mask == 0
+                        {
+                            self.call_native(func, nargs, -1, h, nf)?;
+                        } else if self.precall(func, nargs, -1, Protect::None, func, false)? {
                             continue 'frames;
                         }
                     }
@@ -2967,6 +3147,36 @@ impl Vm<'_> {
                         continue 'frames;
                     }
                     RETURN0 => {
+                        // As RETURN1's fast path, with no value: a procedure
+                        // returning to a Lua caller or the host.
+                        let f = &self.frames[fi];
+                        if self
+                            .open
+                            .last()
+                            .is_none_or(|&(o, _)| (o as usize) < f.func - f.nvarargs)
+                            && f.protect == Protect::None
+                            && self.hook_mask == 0
+                            && (fi > 0 || self.cur == 0)
+                            && self.tbc.last().is_none_or(|&t| t < f.base)
+                            && f.nresults >= 0
+                            && f.ret + (f.nresults as usize) < self.stack.len()
+                        {
+                            let (ret, nres) = (f.ret, f.nresults as usize);
+                            let host_entry = f.host_entry;
+                            for j in 0..nres {
+                                self.stack[ret + j] = Value::Nil;
+                            }
+                            self.frames.pop();
+                            self.budget -= pc as i64;
+                            if self.budget < 0 {
+                                return Err(LErr::Limit(LimitKind::Instructions));
+                            }
+                            self.top = ret + nres;
+                            if host_entry {
+                                return Ok(());
+                            }
+                            continue 'frames;
+                        }
                         save!();
                         if self.tbc.last().is_some_and(|&t| t >= base) {
                             self.return_close(fi, base, 0)?;
@@ -3008,8 +3218,11 @@ impl Vm<'_> {
                             if self.budget < 0 {
                                 return Err(LErr::Limit(LimitKind::Instructions));
                             }
+                            // As `adjust`: a return that a `__close` handler
+                            // interrupted runs again and counts its values up
+                            // to the top.
+                            self.top = ret + nres;
                             if host_entry {
-                                self.top = ret + nres;
                                 return Ok(());
                             }
                             // Back in a frame of the same closure (a recursive
@@ -3061,6 +3274,7 @@ impl Vm<'_> {
                                 self.charge(0)?;
                                 self.gc_point_locals(base + a + 4)?;
                             }
+                            run_fast!();
                             continue;
                         }
                         let ra = base + a;
@@ -3226,6 +3440,19 @@ impl Vm<'_> {
         self.heap.bytes += (new - old) * 16;
     }
 
+    /// The first two upvalue handles of Lua closure `cl` (0 where it has
+    /// fewer: the compiler never names those).
+    #[inline(never)]
+    fn closure_ups2(&self, cl: u32) -> [u32; 2] {
+        match self.heap.funcs.get(cl) {
+            Func::Lua { upvals, .. } => [
+                upvals.first().copied().unwrap_or(0),
+                upvals.get(1).copied().unwrap_or(0),
+            ],
+            Func::Native { .. } => [0; 2],
+        }
+    }
+
     #[inline]
     fn closure_upval(&self, cl: u32, i: usize) -> u32 {
         match self.heap.funcs.get(cl) {
@@ -3240,7 +3467,7 @@ impl Vm<'_> {
             let tb = self.heap.tables.get_mut(th);
             if tb.meta.is_none() {
                 if let Value::Str(_, _) = key {
-                    let grown = tb.set(key, v);
+                    let grown = tb.set_str(key, v);
                     self.heap.bytes += grown;
                     return Ok(());
                 }
@@ -3372,40 +3599,7 @@ impl Vm<'_> {
 /// place rather than 16-byte values copied through the loop's stack frame.
 #[inline(always)]
 fn fast_arith(op: u8, x: &Value, y: &Value) -> Option<Value> {
-    match (x, y) {
-        (&Value::Int(p), &Value::Int(q)) => Some(Value::Int(match op {
-            ADD => p.wrapping_add(q),
-            SUB => p.wrapping_sub(q),
-            MUL => p.wrapping_mul(q),
-            MOD => imod(p, q)?,
-            IDIV => idiv(p, q)?,
-            BAND => p & q,
-            BOR => p | q,
-            BXOR => p ^ q,
-            SHL => shl(p, q),
-            SHR => shl(p, q.wrapping_neg()),
-            DIV => return Some(Value::Num(p as f64 / q as f64)),
-            POW => return Some(Value::Num((p as f64).powf(q as f64))),
-            _ => return None,
-        })),
-        (&Value::Num(p), &Value::Num(q)) => Some(Value::Num(match op {
-            ADD => p + q,
-            SUB => p - q,
-            MUL => p * q,
-            DIV => p / q,
-            MOD => fmod(p, q),
-            IDIV => (p / q).floor(),
-            POW => {
-                if q == 2.0 {
-                    p * p
-                } else {
-                    p.powf(q)
-                }
-            }
-            _ => return None,
-        })),
-        _ => None,
-    }
+    crate::fast::arith(op, x, y)
 }
 
 /// Slot of `basic_meta` for a value without its own metatable.
