@@ -8,6 +8,9 @@ use shield_engine::vfs::{DirEntry, EntryKind};
 
 use crate::outside::{CHUNK, host};
 
+/// The first request's size when reading a host file or listing.
+const FIRST_CHUNK: usize = 16 * 1024;
+
 /// Development mode: the files of the host's script directory, plaintext.
 #[derive(Debug)]
 pub(crate) struct HostDirectory {
@@ -25,7 +28,10 @@ impl HostDirectory {
         ocall: impl Fn(u64, &mut [u8], &mut u64) -> Result<i32, shield_enclave::wire::BridgeError>,
     ) -> io::Result<Option<Vec<u8>>> {
         let mut data = Vec::new();
-        let mut buf = vec![0u8; CHUNK];
+        // An `[out]` buffer crosses the boundary whole, whatever the host
+        // fills: start small (most scripts and modules are a few KiB) and
+        // double up to `CHUNK` while the file goes on.
+        let mut buf = vec![0u8; FIRST_CHUNK];
         loop {
             let mut got = 0u64;
             let status = ocall(data.len() as u64, &mut buf, &mut got).map_err(io::Error::other)?;
@@ -53,6 +59,7 @@ impl HostDirectory {
             if got < buf.len() {
                 return Ok(Some(data));
             }
+            buf.resize((buf.len() * 2).min(CHUNK), 0);
         }
     }
 }

@@ -17,6 +17,8 @@
 use std::io::Write;
 use std::path::PathBuf;
 
+pub mod test262;
+
 /// The test data root, if it exists.
 pub fn root() -> Option<PathBuf> {
     let root = match std::env::var_os("SHIELD_TESTDATA") {

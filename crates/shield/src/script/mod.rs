@@ -18,6 +18,8 @@ pub(crate) mod image;
 pub(crate) mod ops;
 pub(crate) mod state;
 #[cfg(test)]
+mod test262_tests;
+#[cfg(test)]
 mod test_support;
 
 /// `ecall_run_bundle`'s status for a refused bundle (no script ran).

@@ -42,12 +42,18 @@ pub(crate) struct DevSession {
     enclave: Enclave,
 }
 
+/// [`DevRun::status`] when the ECALL itself failed (the enclave was lost,
+/// or the channel broke): the run has no outcome.
+pub(crate) const ECALL_FAILED: i32 = i32::MIN;
+
 /// How a development-mode run ended, and what it wrote.
 #[derive(Debug)]
 pub(crate) struct DevRun {
-    /// The script's exit status, or the ECALL's negative failure code.
+    /// The script's exit status, the ECALL's negative failure code, or
+    /// [`ECALL_FAILED`].
     pub(crate) status: i32,
-    /// The enclave's message when `status` is negative.
+    /// The enclave's message when `status` is negative (the ECALL's error
+    /// for [`ECALL_FAILED`]).
     pub(crate) message: String,
     pub(crate) stdout: Vec<u8>,
     pub(crate) stderr: Vec<u8>,
@@ -85,24 +91,26 @@ impl DevSession {
         });
         HOST.with(|h| *h.borrow_mut() = Some(host.clone()));
         let (mut msg, mut msg_len) = ([0u8; 1024], 0u64);
-        let status = EcallProxy::new(&self.enclave, Limits::default())
-            .ecall_exec(
-                entry,
-                &ops::encode_args(args).unwrap(),
-                b"",
-                limits.instructions.unwrap_or(0),
-                limits.memory_bytes.unwrap_or(0),
-                limits.output_bytes.unwrap_or(0),
-                &mut msg,
-                &mut msg_len,
-            )
-            .unwrap();
+        let status = EcallProxy::new(&self.enclave, Limits::default()).ecall_exec(
+            entry,
+            &ops::encode_args(args).unwrap(),
+            b"",
+            limits.instructions.unwrap_or(0),
+            limits.memory_bytes.unwrap_or(0),
+            limits.output_bytes.unwrap_or(0),
+            &mut msg,
+            &mut msg_len,
+        );
         HOST.with(|h| *h.borrow_mut() = None);
         let len = usize::try_from(msg_len).unwrap().min(msg.len());
         let captured = std::mem::take(&mut *host.captured.as_ref().unwrap().lock().unwrap());
+        let (status, message) = match status {
+            Ok(status) => (status, String::from_utf8_lossy(&msg[..len]).into_owned()),
+            Err(e) => (ECALL_FAILED, e.to_string()),
+        };
         DevRun {
             status,
-            message: String::from_utf8_lossy(&msg[..len]).into_owned(),
+            message,
             stdout: captured.stdout,
             stderr: captured.stderr,
         }

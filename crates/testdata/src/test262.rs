@@ -1,16 +1,14 @@
-//! A test262 runner following INTERPRETING.md, through [`JsEngine`] and a
-//! [`Job`] as the enclave runs scripts. A driver (`driver.js`, CommonJS)
-//! defines `$262`, evaluates the harness files and the test as classic
-//! global scripts with `vm.runInThisContext` (or imports a module test),
-//! and prints how the test ended; the runner reads that from stdout.
-#![allow(dead_code, unreachable_pub)]
+//! test262 as INTERPRETING.md describes it, for any runner of scripts: a
+//! driver (`driver.js`, CommonJS, Node's `vm` module) defines `$262`,
+//! evaluates the harness files and the test as classic global scripts with
+//! `vm.runInThisContext` (or imports a module test) and prints how the test
+//! ended. [`Suite::run`] builds each run's files and judges what the runner
+//! reports; the runner (the engine in process, or a JavaScript enclave)
+//! only runs `driver.js` among those files.
 
 use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-
-use shield_engine::vfs::{MemoryFiles, MemoryWrites, Overlay};
-use shield_engine::{Engine, Job, Limits, SystemClock};
-use shield_lang_js::JsEngine;
 
 /// Features the engine lacks (with default features off, and no host
 /// agents or realms); tests using them are skipped and counted.
@@ -40,9 +38,10 @@ pub const UNSUPPORTED: &[&str] = &[
     "intl-normative-optional",
 ];
 
-/// The unpacked suite: `harness/`, `test/`.
+/// The unpacked suite (`harness/`, `test/`), or `None` after a `SKIPPED`
+/// line when the tarball is absent.
 pub fn unpack() -> Option<PathBuf> {
-    let tarball = shield_testdata::file("test262/test262-es.tar.gz")?;
+    let tarball = crate::file("test262/test262-es.tar.gz")?;
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/test262-es");
     if !dir.join("harness/assert.js").is_file() {
         std::fs::create_dir_all(&dir).unwrap();
@@ -194,13 +193,36 @@ try {
 }
 "#;
 
+/// The entry every run starts from.
+pub const ENTRY: &str = "driver.js";
+
+/// The limits a runner gives each run: no test needs more than this many
+/// instructions or bytes of output.
+pub const INSTRUCTIONS: u64 = 200_000_000;
+/// See [`INSTRUCTIONS`].
+pub const OUTPUT_BYTES: u64 = 1 << 20;
+
+/// One run's files, by path relative to the script root.
+pub type Files = BTreeMap<String, Vec<u8>>;
+
+/// What a runner reports of one run of [`ENTRY`].
+#[derive(Debug, Default)]
+pub struct Ran {
+    /// The script's exit status (any value but 0 fails a positive test).
+    pub status: i32,
+    /// Everything the script printed.
+    pub stdout: Vec<u8>,
+}
+
 /// Harness files by name, read once.
+#[derive(Debug)]
 pub struct Suite {
     root: PathBuf,
     harness: HashMap<String, Vec<u8>>,
 }
 
 impl Suite {
+    /// The suite unpacked at `root` (see [`unpack`]).
     pub fn new(root: PathBuf) -> Self {
         Suite {
             root,
@@ -216,9 +238,10 @@ impl Suite {
             .clone()
     }
 
-    /// Runs the test at `rel` (as `all_tests` names it) in every mode its
-    /// flags ask for; passes only when every mode passes.
-    pub fn run(&mut self, rel: &str) -> Verdict {
+    /// Runs the test at `rel` (as [`all_tests`] names it) in every mode its
+    /// flags ask for, each through `runner` (given the run's files, by path
+    /// relative to the script root); passes only when every mode passes.
+    pub fn run(&mut self, rel: &str, runner: &mut dyn FnMut(&Files) -> Ran) -> Verdict {
         let Ok(source) = std::fs::read_to_string(self.root.join(rel)) else {
             return Verdict::Fail;
         };
@@ -238,14 +261,18 @@ impl Suite {
             &[false, true]
         };
         for &strict in modes {
-            if !self.run_mode(rel, &source, &m, strict, module) {
+            let files = self.files(rel, &source, &m, strict, module);
+            if !passed(&m, &runner(&files)) {
                 return Verdict::Fail;
             }
         }
         Verdict::Pass
     }
 
-    fn run_mode(&mut self, rel: &str, source: &str, m: &Meta, strict: bool, module: bool) -> bool {
+    /// The files of one run: the driver, its manifest, the harness files
+    /// the test includes, the test (strict mode by a prologue; a module
+    /// test as `.mjs`) and any fixtures beside it.
+    fn files(&mut self, rel: &str, source: &str, m: &Meta, strict: bool, module: bool) -> Files {
         let raw = m.flags.iter().any(|f| f == "raw");
         let is_async = m.flags.iter().any(|f| f == "async");
         let mut files = BTreeMap::new();
@@ -300,40 +327,100 @@ impl Suite {
             test_name
         );
         files.insert("files.json".to_owned(), manifest.into_bytes());
-        files.insert("driver.js".to_owned(), DRIVER.as_bytes().to_vec());
-        let mut vfs = Overlay::new(MemoryFiles::new(files), MemoryWrites::new());
-        let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
-        let outcome = JsEngine::new().run(Job {
-            entry: "driver.js",
-            args: &[],
-            env: &[],
-            stdin: &mut std::io::empty(),
-            stdout: &mut stdout,
-            stderr: &mut stderr,
-            vfs: &mut vfs,
-            clock: &SystemClock,
-            limits: Limits {
-                instructions: Some(200_000_000),
-                memory_bytes: None,
-                output_bytes: Some(1 << 20),
-            },
-            heap_exceeded: shield_engine::no_heap_budget,
-        });
-        let out = String::from_utf8_lossy(&stdout);
-        let error = out
-            .lines()
-            .find_map(|l| l.strip_prefix("Test262:Error:"))
-            .map(|e| e.split(':').next().unwrap_or("").to_owned());
-        match &m.negative {
-            Some((_, kind)) => error.as_deref() == Some(kind.as_str()),
-            None => {
-                outcome.exit_status() == 0
-                    && error.is_none()
-                    && out.contains("Test262:Done")
-                    && (!is_async || out.contains("Test262:AsyncTestComplete"))
-                    && !out.contains("Test262:AsyncTestFailure")
+        files.insert(ENTRY.to_owned(), DRIVER.as_bytes().to_vec());
+        files
+    }
+}
+
+/// Whether one mode's run passed: a negative test must fail with the error
+/// type it names; any other must finish (and an async one report
+/// completion) without an error.
+fn passed(m: &Meta, ran: &Ran) -> bool {
+    let out = String::from_utf8_lossy(&ran.stdout);
+    let error = out
+        .lines()
+        .find_map(|l| l.strip_prefix("Test262:Error:"))
+        .map(|e| e.split(':').next().unwrap_or("").to_owned());
+    let is_async = m.flags.iter().any(|f| f == "async");
+    match &m.negative {
+        Some((_, kind)) => error.as_deref() == Some(kind.as_str()),
+        None => {
+            ran.status == 0
+                && error.is_none()
+                && out.contains("Test262:Done")
+                && (!is_async || out.contains("Test262:AsyncTestComplete"))
+                && !out.contains("Test262:AsyncTestFailure")
+        }
+    }
+}
+
+/// Verdicts counted per [`group`], and the unsupported features of the
+/// skipped tests.
+#[derive(Debug, Default)]
+pub struct Tally {
+    /// Per group: passed, failed, skipped.
+    pub groups: BTreeMap<String, [usize; 3]>,
+    /// Per unsupported feature: the skipped tests using it.
+    pub skipped_features: BTreeMap<String, usize>,
+}
+
+impl Tally {
+    /// Counts `verdict` for the test at `rel` under `root`.
+    pub fn record(&mut self, root: &Path, rel: &str, verdict: Verdict) {
+        let g = self.groups.entry(group(rel)).or_default();
+        match verdict {
+            Verdict::Pass => g[0] += 1,
+            Verdict::Fail => g[1] += 1,
+            Verdict::Skip => {
+                g[2] += 1;
+                let source = std::fs::read_to_string(root.join(rel)).unwrap_or_default();
+                for f in meta(&source).features {
+                    if UNSUPPORTED.contains(&f.as_str()) {
+                        *self.skipped_features.entry(f).or_default() += 1;
+                    }
+                }
             }
         }
+    }
+
+    /// Passed, failed and skipped over every group.
+    pub fn totals(&self) -> [usize; 3] {
+        self.groups
+            .values()
+            .fold([0; 3], |t, g| [t[0] + g[0], t[1] + g[1], t[2] + g[2]])
+    }
+
+    /// The pass rate of the tests not skipped.
+    pub fn pass_rate(&self) -> f64 {
+        let [p, f, _] = self.totals();
+        p as f64 / (p + f).max(1) as f64
+    }
+
+    /// CONFORMANCE.md: `how` (the command and where the tests ran) over
+    /// `scope` (which tests), a table per group and the skipped features.
+    pub fn markdown(&self, how: &str, scope: &str) -> String {
+        let mut md = format!(
+            "# test262 conformance of shield-lang-js\n\n\
+             Generated by {how} over {scope}, from\n\
+             `shared/testdata/test262/test262-es.tar.gz` (test262 be13516f). A test passes\n\
+             when it passes in every mode its flags ask for (non-strict and strict by default).\n\
+             Rates are of the tests not skipped.\n\n\
+             | directory | passed | failed | skipped | pass rate |\n|---|---|---|---|---|\n",
+        );
+        for (g, [p, f, s]) in &self.groups {
+            let rate = 100.0 * *p as f64 / (p + f).max(1) as f64;
+            let _ = writeln!(md, "| {g} | {p} | {f} | {s} | {rate:.1}% |");
+        }
+        let [p, f, s] = self.totals();
+        let _ = writeln!(
+            md,
+            "| **all** | {p} | {f} | {s} | **{:.2}%** |\n\n## Skipped features (tests using each)\n",
+            100.0 * self.pass_rate()
+        );
+        for (f, n) in &self.skipped_features {
+            let _ = writeln!(md, "- `{f}`: {n}");
+        }
+        md
     }
 }
 
