@@ -415,6 +415,8 @@ impl Heap {
 
     /// An empty heap whose string hash uses `key` (tests choose it).
     pub fn with_key(key: [u64; 4]) -> Heap {
+        // Before this heap holds any table.
+        crate::table::init_key(hash_key()[0]);
         Heap {
             threshold: 1 << 20,
             key,
