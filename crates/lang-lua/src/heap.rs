@@ -255,6 +255,12 @@ pub struct Heap {
     hashes: Vec<u64>,
     intern: Vec<(u32, u32)>,
     interned: usize,
+    /// This VM's secret key of the string hash.
+    key: [u64; 4],
+    /// Strings whose probe window in `intern` was full (see [`MAX_PROBE`]).
+    overflow: std::collections::BTreeMap<Box<[u8]>, u32>,
+    /// Intern-set slots read so far (see [`Heap::probes`]).
+    probes: std::cell::Cell<u64>,
     /// Tables.
     pub tables: Arena<Table>,
     /// Functions.
@@ -302,60 +308,99 @@ impl Heap {
     }
 }
 
-/// The interner's hash of string bytes.
-pub fn str_hash(b: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ b.len() as u64;
+/// The interner's hash of string bytes under a VM's secret `key`.
+///
+/// Every multiply takes a secret operand, so which strings collide depends
+/// on the key: a script that cannot read the key cannot build colliding
+/// strings ahead of time (the fixed hash before let it: flipping the top bit
+/// of one 8-byte word and bit 28 of the next gave the same hash).
+pub fn str_hash(key: &[u64; 4], b: &[u8]) -> u64 {
+    // A 64x64->128-bit multiply folded to 64 bits.
+    let mum = |x: u64, y: u64| {
+        let r = u128::from(x) * u128::from(y);
+        (r as u64) ^ ((r >> 64) as u64)
+    };
+    let word = |c: &[u8], i: usize| {
+        u64::from_le_bytes([
+            c[i],
+            c[i + 1],
+            c[i + 2],
+            c[i + 3],
+            c[i + 4],
+            c[i + 5],
+            c[i + 6],
+            c[i + 7],
+        ])
+    };
+    let mut h = key[0] ^ b.len() as u64;
     let mut b = b;
     if b.len() >= 64 {
         // Long strings, built by repeated concatenation, are hashed whole
-        // each time: four independent lanes, each folding 16 bytes into a
-        // 64x64->128-bit multiply, so the multiplies overlap (C Lua does not
-        // hash long strings; every byte still counts here).
-        let word = |c: &[u8], i: usize| {
-            u64::from_le_bytes([
-                c[i],
-                c[i + 1],
-                c[i + 2],
-                c[i + 3],
-                c[i + 4],
-                c[i + 5],
-                c[i + 6],
-                c[i + 7],
-            ])
-        };
-        let mum = |x: u64, y: u64| {
-            let r = u128::from(x) * u128::from(y);
-            (r as u64) ^ ((r >> 64) as u64)
-        };
-        const K: [u64; 4] = [
-            0xa076_1d64_78bd_642f,
-            0xe703_7ed1_a0b4_28db,
-            0x8ebc_6af0_9c88_c6e3,
-            0x5899_65cc_7537_4cc3,
+        // each time: four independent lanes, each folding 16 bytes into one
+        // multiply, so the multiplies overlap (C Lua does not hash long
+        // strings; every byte still counts here).
+        let mut lanes = [
+            h ^ key[1],
+            h ^ key[2],
+            h ^ key[3],
+            h ^ key[1].rotate_left(32),
         ];
-        let mut lanes = [h ^ K[0], h ^ K[1], h ^ K[2], h ^ K[3]];
         let mut blocks = b.chunks_exact(64);
         for c in &mut blocks {
             for (j, l) in lanes.iter_mut().enumerate() {
-                *l = mum(word(c, 16 * j) ^ *l, word(c, 16 * j + 8) ^ K[j]);
+                *l = mum(word(c, 16 * j) ^ *l, word(c, 16 * j + 8) ^ key[(j & 1) + 2]);
             }
         }
         h = mum(
             lanes[0] ^ lanes[1].rotate_left(32),
-            lanes[2] ^ lanes[3].rotate_left(32) ^ K[0],
+            lanes[2] ^ lanes[3].rotate_left(32) ^ key[1],
         );
         b = blocks.remainder();
     }
     let mut chunks = b.chunks_exact(8);
     for c in &mut chunks {
-        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
-        h = (h ^ w).wrapping_mul(0x100_0000_01b3).rotate_left(29);
+        h = mum(h ^ word(c, 0), key[1]);
     }
-    for &c in chunks.remainder() {
-        h = (h ^ c as u64).wrapping_mul(0x100_0000_01b3);
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        // The length is in the initial state, so zero padding is unambiguous.
+        let mut w = 0u64;
+        for (i, &c) in rest.iter().enumerate() {
+            w |= u64::from(c) << (8 * i);
+        }
+        h = mum(h ^ w, key[2]);
     }
-    h ^ (h >> 31)
+    h
 }
+
+/// A fresh secret key for the string hash: from the operating system's
+/// randomness (`getrandom`, a system call the enclave allows, as it seeds
+/// `Math.random` of the JavaScript engine); should that fail, from std's
+/// per-process random hash keys, which come from the same source.
+pub fn hash_key() -> [u64; 4] {
+    let mut bytes = [0u8; 32];
+    if getrandom::getrandom(&mut bytes).is_err() {
+        use std::hash::{BuildHasher, Hasher};
+        let rs = std::collections::hash_map::RandomState::new();
+        for (i, c) in bytes.chunks_exact_mut(8).enumerate() {
+            let mut hs = rs.build_hasher();
+            hs.write_usize(i);
+            c.copy_from_slice(&hs.finish().to_le_bytes());
+        }
+    }
+    let mut key = [0u64; 4];
+    for (k, c) in key.iter_mut().zip(bytes.chunks_exact(8)) {
+        *k = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+    }
+    key
+}
+
+/// The longest probe of the intern set: a string whose window of this many
+/// slots is full goes to the overflow map instead, so no interning ever
+/// costs more than this many slot reads (plus a logarithmic map search)
+/// whatever the hash does. Under a keyed hash at load 1/2 a run this long
+/// does not happen in practice; the bound is the guarantee, not the plan.
+pub const MAX_PROBE: usize = 32;
 
 /// Bytes accounted for a string of `n` bytes.
 pub fn str_size(n: usize) -> usize {
@@ -365,16 +410,40 @@ pub fn str_size(n: usize) -> usize {
 impl Heap {
     /// An empty heap.
     pub fn new() -> Heap {
+        Heap::with_key(hash_key())
+    }
+
+    /// An empty heap whose string hash uses `key` (tests choose it).
+    pub fn with_key(key: [u64; 4]) -> Heap {
+        // Before this heap holds any table.
+        crate::table::init_key(hash_key()[0]);
         Heap {
             threshold: 1 << 20,
+            key,
             ..Heap::default()
         }
+    }
+
+    /// The secret key of this heap's string hash.
+    pub fn hash_key(&self) -> [u64; 4] {
+        self.key
+    }
+
+    /// Intern-set slots read so far: the work of interning, which the
+    /// probe bound keeps linear in the strings made.
+    pub fn probes(&self) -> u64 {
+        self.probes.get()
+    }
+
+    /// How many strings live in the overflow map.
+    pub fn overflowed(&self) -> usize {
+        self.overflow.len()
     }
 
     /// Interns `b`: the same bytes always give the same handle.
     pub fn intern(&mut self, b: &[u8]) -> u32 {
         self.intern_ready();
-        let hash = str_hash(b);
+        let hash = str_hash(&self.key, b);
         match self.find_interned(b, hash) {
             Ok(h) => h,
             Err(i) => self.add_interned(i, b.into(), hash),
@@ -387,7 +456,7 @@ impl Heap {
         self.intern_ready();
         let found = {
             let piece = &self.strings.get(h)[a..b];
-            let hash = str_hash(piece);
+            let hash = str_hash(&self.key, piece);
             (hash, self.find_interned(piece, hash))
         };
         match found {
@@ -406,34 +475,69 @@ impl Heap {
     }
 
     /// The handle of bytes `b` (with hash `hash`) if interned, or the free
-    /// slot of the set where they go.
-    fn find_interned(&self, b: &[u8], hash: u64) -> Result<u32, usize> {
+    /// slot of the set where they go (`None`: the overflow map). Reads at
+    /// most [`MAX_PROBE`] slots.
+    fn find_interned(&self, b: &[u8], hash: u64) -> Result<u32, Option<usize>> {
         let mask = self.intern.len() - 1;
         let tag = (hash >> 32) as u32;
         let mut i = hash as usize & mask;
-        loop {
+        for n in 1..=MAX_PROBE {
             let (h, t) = self.intern[i];
             if h == EMPTY {
-                return Err(i);
+                self.probes.set(self.probes.get() + n as u64);
+                return Err(Some(i));
             }
             // The stored hash tag spares a byte compare on most collisions.
             if t == tag && &**self.strings.get(h) == b {
+                self.probes.set(self.probes.get() + n as u64);
                 return Ok(h);
             }
             i = (i + 1) & mask;
         }
+        self.find_overflow(b)
     }
 
-    /// Stores new string `b` at free slot `i` of the set.
-    fn add_interned(&mut self, i: usize, b: Box<[u8]>, hash: u64) -> u32 {
+    /// The end of a lookup whose window was full: slots are only filled
+    /// between rebuilds, which redo the overflow, so a string not in its
+    /// full window was put in the map, if anywhere.
+    #[cold]
+    #[inline(never)]
+    fn find_overflow(&self, b: &[u8]) -> Result<u32, Option<usize>> {
+        self.probes.set(self.probes.get() + MAX_PROBE as u64);
+        match self.overflow.get(b) {
+            Some(&h) => Ok(h),
+            None => Err(None),
+        }
+    }
+
+    /// Stores new string `b` in the overflow map.
+    #[cold]
+    #[inline(never)]
+    fn add_overflow(&mut self, b: Box<[u8]>) -> u32 {
+        // The map keeps its own copy of the bytes: accounted too.
+        self.bytes += str_size(b.len());
+        let h = self.strings.alloc(b.clone());
+        self.overflow.insert(b, h);
+        h
+    }
+
+    /// Stores new string `b` at free slot `i` of the set (`None`: in the
+    /// overflow map).
+    fn add_interned(&mut self, i: Option<usize>, b: Box<[u8]>, hash: u64) -> u32 {
         let len = b.len();
-        let h = self.strings.alloc(b);
+        let h = match i {
+            Some(i) => {
+                let h = self.strings.alloc(b);
+                self.intern[i] = (h, (hash >> 32) as u32);
+                h
+            }
+            None => self.add_overflow(b),
+        };
         if self.hashes.len() <= h as usize {
             self.hashes.resize(h as usize + 1, 0);
         }
         self.hashes[h as usize] = hash;
         self.bytes += str_size(len);
-        self.intern[i] = (h, (hash >> 32) as u32);
         self.interned += 1;
         if self.interned * 2 > self.intern.len() {
             self.rebuild_intern(self.intern.len() * 2);
@@ -480,16 +584,28 @@ impl Heap {
             set = vec![(EMPTY, 0u32); cap];
         }
         let mask = cap - 1;
+        let old_over: usize = self.overflow.keys().map(|b| str_size(b.len())).sum();
+        self.overflow.clear();
+        let mut over = 0;
         for (h, s) in self.strings.slots.iter().enumerate() {
-            if s.is_some() {
+            if let Some(s) = s {
                 let hash = self.hashes[h];
                 let mut i = hash as usize & mask;
-                while set[i].0 != EMPTY {
+                let mut n = 1;
+                while set[i].0 != EMPTY && n < MAX_PROBE {
                     i = (i + 1) & mask;
+                    n += 1;
                 }
-                set[i] = (h as u32, (hash >> 32) as u32);
+                self.probes.set(self.probes.get() + n as u64);
+                if set[i].0 == EMPTY {
+                    set[i] = (h as u32, (hash >> 32) as u32);
+                } else {
+                    self.overflow.insert(s.clone(), h as u32);
+                    over += str_size(s.len());
+                }
             }
         }
+        self.bytes = (self.bytes + over).saturating_sub(old_over);
         self.bytes = (self.bytes + cap * 8).saturating_sub(old_len * 8);
         self.intern = set;
         self.interned = live;
@@ -520,5 +636,148 @@ impl Heap {
     pub fn new_upval(&mut self, u: UpVal) -> u32 {
         self.bytes += 24;
         self.upvals.alloc(u)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The interner's hash before the key (fixed and public), for short
+    /// strings: the function an attacker could build collisions against.
+    fn old_hash(b: &[u8]) -> u64 {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ b.len() as u64;
+        let mut chunks = b.chunks_exact(8);
+        for c in &mut chunks {
+            let w = u64::from_le_bytes(c.try_into().unwrap());
+            h = (h ^ w).wrapping_mul(0x100_0000_01b3).rotate_left(29);
+        }
+        for &c in chunks.remainder() {
+            h = (h ^ c as u64).wrapping_mul(0x100_0000_01b3);
+        }
+        h ^ (h >> 31)
+    }
+
+    /// `n` distinct 56-byte strings that all land in one slot of any intern
+    /// set of up to 2^16 slots under the old hash: bases found by search on
+    /// the low 16 bits, each spread into 64 strings of the same full hash
+    /// (flipping the top bit of a word and bit 28 of the next cancels out).
+    fn old_collisions(n: usize) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        let mut base = [b'a'; 56];
+        let mut ctr = 0u64;
+        let target = old_hash(&base) & 0xffff;
+        while out.len() < n {
+            base[..8].copy_from_slice(&ctr.to_le_bytes());
+            ctr += 1;
+            if old_hash(&base) & 0xffff != target {
+                continue;
+            }
+            for flips in 0u32..64 {
+                let mut s = base;
+                // Word w carries the difference out if bit w is set; each
+                // word takes the incoming difference (bit 28) and the
+                // outgoing one (bit 63) so that none is left at the end.
+                let mut carry = false;
+                for w in 0..7 {
+                    let out_bit = w < 6 && flips >> w & 1 == 1;
+                    let mut x = u64::from_le_bytes(s[8 * w..8 * w + 8].try_into().unwrap());
+                    if carry {
+                        x ^= 1 << 28;
+                    }
+                    if out_bit {
+                        x ^= 1 << 63;
+                    }
+                    s[8 * w..8 * w + 8].copy_from_slice(&x.to_le_bytes());
+                    carry = out_bit;
+                }
+                out.push(s.to_vec());
+            }
+        }
+        out.truncate(n);
+        out
+    }
+
+    /// Slot reads of a linear-probing set at load 1/2 under `hash`.
+    fn probes_under(hash: impl Fn(&[u8]) -> u64, strings: &[Vec<u8>]) -> u64 {
+        let mut set = vec![false; (strings.len() * 2).next_power_of_two()];
+        let mask = set.len() - 1;
+        let mut probes = 0;
+        for s in strings {
+            let mut i = hash(s) as usize & mask;
+            probes += 1;
+            while set[i] {
+                i = (i + 1) & mask;
+                probes += 1;
+            }
+            set[i] = true;
+        }
+        probes
+    }
+
+    #[test]
+    fn collisions_against_the_old_hash_no_longer_degrade() {
+        let n = 4000;
+        let attack = old_collisions(n);
+        let mut distinct = attack.clone();
+        distinct.sort();
+        distinct.dedup();
+        assert_eq!(distinct.len(), n);
+        // Under the old hash these strings made interning quadratic.
+        let old = probes_under(old_hash, &attack);
+        assert!(old > (n * n / 4) as u64, "old hash: {old} probes");
+        let mut heap = Heap::new();
+        let before = heap.probes();
+        let handles: Vec<u32> = attack.iter().map(|s| heap.intern(s)).collect();
+        let work = heap.probes() - before;
+        eprintln!("{n} strings colliding under the old hash: {old} probes then, {work} now");
+        // Every string probed a few slots, rebuilds included.
+        assert!(
+            work < 8 * n as u64,
+            "keyed hash: {work} probes for {n} strings"
+        );
+        for (s, &h) in attack.iter().zip(&handles) {
+            assert_eq!(heap.intern(s), h);
+        }
+    }
+
+    #[test]
+    fn the_probe_bound_holds_when_every_string_collides() {
+        // A zero key makes every multiply zero: all strings of one length
+        // share one hash, the worst any hash can do.
+        let mut heap = Heap::with_key([0; 4]);
+        let n = 3000;
+        let strings: Vec<Vec<u8>> = (0..n as u64)
+            .map(|i| (i * 0x9e37_79b9).to_le_bytes().repeat(2))
+            .collect();
+        let before = heap.probes();
+        let handles: Vec<u32> = strings.iter().map(|s| heap.intern(s)).collect();
+        let work = heap.probes() - before;
+        assert!(
+            heap.overflowed() > n - 2 * MAX_PROBE,
+            "{}",
+            heap.overflowed()
+        );
+        // MAX_PROBE per intern and per string of each rebuild (4 doublings
+        // at most here, over at most 2n strings).
+        let bound = (MAX_PROBE * (n + 8 * n)) as u64;
+        assert!(work <= bound, "{work} > {bound}");
+        let mut distinct = handles.clone();
+        distinct.sort();
+        distinct.dedup();
+        assert_eq!(distinct.len(), n);
+        heap.rebuild_intern(0);
+        for (s, &h) in strings.iter().zip(&handles) {
+            assert_eq!(heap.intern(s), h);
+        }
+    }
+
+    #[test]
+    fn each_heap_draws_its_own_key() {
+        let a = Heap::new().hash_key();
+        let b = Heap::new().hash_key();
+        assert_ne!(a, b);
+        assert_ne!(a, [0; 4]);
+        assert_ne!(str_hash(&a, b"same"), str_hash(&b, b"same"));
     }
 }

@@ -1,10 +1,11 @@
 //! Lua tables: an array part for keys `1..=n` and an open-addressed hash part
-//! (linear probing on a multiplicative hash). Interned strings make the
-//! handle itself the hash, so string lookups never touch string bytes.
+//! (linear probing on a keyed multiplicative hash). Interned strings make
+//! the handle itself the key, so string lookups never touch string bytes.
 //! Removing a key leaves it in place with a `nil` value, so `next` keeps
 //! working during a traversal that clears fields; dead keys go at rehash.
 
 use crate::value::{Value, float_to_int};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 #[derive(Clone, Copy, Debug, Default)]
 struct Node {
@@ -27,6 +28,35 @@ pub struct Table {
     pub absent: u32,
 }
 
+/// The multiplier of the key hash: secret and odd, drawn once per process
+/// by the first heap ([`init_key`], before it holds any table) from the
+/// same source as the string hash's key; it never changes after, as every
+/// table's layout depends on it. Keys a script chooses (integers, and
+/// strings whose handles it can learn from `%p`) must not collide on
+/// purpose: with the public multiplier and the middle bits before,
+/// `t[j << 50]` for j = 1..20000 put every key in one slot (0.4 s of probes
+/// for 20,000 instructions: quadratic). Multiply-shift with a random odd
+/// multiplier, the slot taken from the product's top bits, makes any two
+/// given keys collide with probability about 2 / slots.
+static MUL: AtomicU64 = AtomicU64::new(PUBLIC_MUL);
+
+/// The multiplier until [`init_key`] (tables are only made after it).
+const PUBLIC_MUL: u64 = 0x9E37_79B9_7F4A_7C15;
+
+/// Sets the key hash's secret multiplier, if no heap of this process did.
+pub fn init_key(k: u64) {
+    if MUL.load(Ordering::Acquire) == PUBLIC_MUL {
+        let _ = MUL.compare_exchange(PUBLIC_MUL, k | 1, Ordering::AcqRel, Ordering::Acquire);
+    }
+}
+
+/// The home slot of hash `h` in a hash part of `len` (a power of two)
+/// slots: the top bits of the product.
+#[inline]
+fn home(h: u64, len: usize) -> usize {
+    ((h >> (63 - len.trailing_zeros())) >> 1) as usize
+}
+
 #[inline]
 fn hash(k: Value) -> u64 {
     let bits = match k {
@@ -41,7 +71,7 @@ fn hash(k: Value) -> u64 {
         Value::Light(p) => p ^ 0x5_0000_0000,
         Value::Nil => 0,
     };
-    bits.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    bits.wrapping_mul(MUL.load(Ordering::Relaxed))
 }
 
 /// Normalizes a float key with an integral value to an integer key.
@@ -79,7 +109,7 @@ impl Table {
             return None;
         }
         let mask = self.nodes.len() - 1;
-        let mut i = (hash(k) >> 32) as usize & mask;
+        let mut i = home(hash(k), mask + 1);
         loop {
             let n = &self.nodes[i];
             if n.key.is_nil() {
@@ -100,7 +130,7 @@ impl Table {
             return None;
         }
         let mask = self.nodes.len() - 1;
-        let mut i = (hash(Value::Str(s, s)) >> 32) as usize & mask;
+        let mut i = home(hash(Value::Str(s, s)), mask + 1);
         loop {
             match self.nodes[i].key {
                 Value::Str(h, _) if h == s => return Some(i),
@@ -131,7 +161,7 @@ impl Table {
             return None;
         }
         let mask = self.nodes.len() - 1;
-        let mut i = (hash(Value::Int(k)) >> 32) as usize & mask;
+        let mut i = home(hash(Value::Int(k)), mask + 1);
         loop {
             match self.nodes[i].key {
                 Value::Int(h) if h == k => return Some(i),
@@ -191,7 +221,7 @@ impl Table {
             return if v.is_nil() { 0 } else { self.set_hashed(k, v) };
         }
         let mask = self.nodes.len() - 1;
-        let mut i = (hash(Value::Str(s, s)) >> 32) as usize & mask;
+        let mut i = home(hash(Value::Str(s, s)), mask + 1);
         loop {
             match self.nodes[i].key {
                 Value::Str(h, _) if h == s => {
@@ -313,7 +343,7 @@ impl Table {
 
     fn insert_new(&mut self, k: Value, v: Value) {
         let mask = self.nodes.len() - 1;
-        let mut i = (hash(k) >> 32) as usize & mask;
+        let mut i = home(hash(k), mask + 1);
         while !self.nodes[i].key.is_nil() {
             i = (i + 1) & mask;
         }
@@ -424,6 +454,43 @@ impl Table {
             if !n.val.is_nil() && ((weak_k && dead(n.key)) || (weak_v && dead(n.val))) {
                 n.val = Value::Nil;
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_colliding_under_the_old_hash_spread() {
+        // `j << 50`: every one landed in slot 0 of the hash part under the
+        // old public multiply (its bits 32.. were 0 mod any size up to 2^18).
+        let keys: Vec<i64> = (1..=5000).map(|j| j << 50).collect();
+        let old = |k: i64| ((k as u64).wrapping_mul(PUBLIC_MUL) >> 32) & 0x3_ffff;
+        assert!(keys.iter().all(|&k| old(k) == 0));
+        init_key(crate::heap::hash_key()[0]);
+        let mut t = Table::default();
+        for &k in &keys {
+            t.set_int(k, Value::Bool(true));
+        }
+        // Probe lengths now: every key's distance from its home slot.
+        let mask = t.nodes.len() - 1;
+        let mut total = 0;
+        let mut longest = 0;
+        for (i, n) in t.nodes.iter().enumerate() {
+            if !n.key.is_nil() {
+                let home = home(hash(n.key), mask + 1);
+                let d = i.wrapping_sub(home) & mask;
+                total += d;
+                longest = longest.max(d);
+            }
+        }
+        // Under the old hash the total was 0 + 1 + ... + 4999 (12.5M).
+        assert!(total < 4 * keys.len(), "total displacement {total}");
+        assert!(longest < 64, "longest probe {longest}");
+        for &k in &keys {
+            assert!(matches!(t.get_int(k), Value::Bool(true)));
         }
     }
 }
