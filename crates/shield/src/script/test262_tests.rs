@@ -91,7 +91,7 @@ fn test262_in_the_javascript_enclave() {
             )
         };
         let md = tally.markdown(
-            "`SHIELD_TEST262=all cargo test -p shield --release test262` (crates/shield/src/script/test262_tests.rs), inside the JavaScript development enclave,",
+            "`SHIELD_TEST262=all` (or `=sample`) `cargo test -p shield --release test262` (crates/shield/src/script/test262_tests.rs), inside the JavaScript development enclave,",
             &scope,
         );
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../lang-js/CONFORMANCE.md");
