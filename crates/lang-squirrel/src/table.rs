@@ -168,3 +168,57 @@ impl Table {
             .map(|e| (e.key, e.val))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::heap::Heap;
+
+    /// Total and longest distance of the keys from their home slots: the
+    /// extra slot reads a lookup of each key makes.
+    fn displacement(t: &Table) -> (usize, usize) {
+        let mask = t.slots.len() - 1;
+        let mut total = 0;
+        let mut longest = 0;
+        for (i, e) in t.slots.iter().enumerate() {
+            if !matches!(e.key, Value::Null) {
+                let d = i.wrapping_sub(e.hash as usize & mask) & mask;
+                total += d;
+                longest = longest.max(d);
+            }
+        }
+        (total, longest)
+    }
+
+    #[test]
+    fn integer_keys_colliding_under_the_old_hash_spread() {
+        // `t[j << 40]`: the old public mix left the low 11 bits zero, so
+        // every key had slot 0 in a table of up to 2048 slots.
+        let old = |x: u64| {
+            let h = x.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            h ^ (h >> 29)
+        };
+        let keys: Vec<i64> = (1..=1500).map(|j| j << 40).collect();
+        let mut t = Table::default();
+        for &k in &keys {
+            t.insert(old(k as u64), Value::Int(k), Value::Bool(true));
+        }
+        let (old_total, old_longest) = displacement(&t);
+        assert_eq!((old_total, old_longest), (1_124_250, 1499));
+        let heap = Heap::new();
+        let mut t = Table::default();
+        for &k in &keys {
+            t.insert(heap.mix(k as u64), Value::Int(k), Value::Bool(true));
+        }
+        let (total, longest) = displacement(&t);
+        eprintln!(
+            "displacement of 1500 keys: {total}, longest {longest} (old {old_total}, {old_longest})"
+        );
+        assert!(total < 4 * keys.len(), "total displacement {total}");
+        assert!(longest < 64, "longest probe {longest}");
+        for &k in &keys {
+            let v = t.get(heap.mix(k as u64), Value::Int(k));
+            assert!(matches!(v, Some(Value::Bool(true))));
+        }
+    }
+}
