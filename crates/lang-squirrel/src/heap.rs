@@ -307,6 +307,9 @@ pub(crate) struct Heap {
     pub bytes: usize,
     /// Collect when `bytes` passes this.
     pub next_gc: usize,
+    /// This heap's secret hash key ([`hash_key`]), for strings and the
+    /// table keys of the VM that owns it.
+    pub key: [u64; 4],
 }
 
 /// A table with an optional delegate.
@@ -316,24 +319,90 @@ pub(crate) struct TableObj {
     pub delegate: Option<u32>,
 }
 
-/// FNV-1a over the bytes. Long strings hash their length, both ends and
-/// a sample of the middle, so building a long string piece by piece stays
-/// linear; equal-hash strings are still told apart by comparing bytes.
-pub(crate) fn hash_bytes(b: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ b.len() as u64;
-    let mut eat = |c: u8| {
-        h ^= u64::from(c);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    };
-    if b.len() <= 128 {
-        b.iter().for_each(|&c| eat(c));
-    } else {
-        b[..32].iter().for_each(|&c| eat(c));
-        b[b.len() - 32..].iter().for_each(|&c| eat(c));
-        let step = b.len() / 64;
-        b.iter().step_by(step).for_each(|&c| eat(c));
+/// A 64x64-bit multiply folded to 64 bits (high half xor low half): the
+/// mixing step of the keyed hashes.
+#[inline(always)]
+pub(crate) fn mum(a: u64, b: u64) -> u64 {
+    let p = u128::from(a) * u128::from(b);
+    (p as u64) ^ ((p >> 64) as u64)
+}
+
+/// Draws a VM's secret hash key from the operating system (`getrandom`, a
+/// system call the enclave allows), falling back to std's per-process
+/// random hash keys should that fail. Words 1 to 3 are multipliers: odd,
+/// so never zero.
+pub(crate) fn hash_key() -> [u64; 4] {
+    let mut bytes = [0u8; 32];
+    if getrandom::getrandom(&mut bytes).is_err() {
+        use std::hash::{BuildHasher, Hasher};
+        let rs = std::collections::hash_map::RandomState::new();
+        for (i, c) in bytes.chunks_exact_mut(8).enumerate() {
+            let mut hs = rs.build_hasher();
+            hs.write_usize(i);
+            c.copy_from_slice(&hs.finish().to_le_bytes());
+        }
     }
-    h ^ (h >> 31)
+    let mut key = [0u64; 4];
+    for (k, c) in key.iter_mut().zip(bytes.chunks_exact(8)) {
+        *k = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+    }
+    for k in &mut key[1..] {
+        *k |= 1;
+    }
+    key
+}
+
+/// The keyed hash of a string: every byte, 8 at a time, each word mixed
+/// by a multiply with a key word, so which strings collide depends on the
+/// secret key. The old hash (public FNV-1a, and only a sample of a long
+/// string's bytes) let a script make any number of strings with one hash.
+pub(crate) fn hash_bytes(key: &[u64; 4], b: &[u8]) -> u64 {
+    let mut h = key[0] ^ b.len() as u64;
+    let mut b = b;
+    if b.len() >= 32 {
+        // Four independent lanes: the multiplies overlap, so a long string
+        // hashes about as fast as it is copied.
+        let mut lanes = [
+            h,
+            key[0].rotate_left(16),
+            key[0].rotate_left(32),
+            key[0].rotate_left(48),
+        ];
+        let muls = [key[1], key[2], key[3], (key[1] ^ key[3]) | 1];
+        let mut blocks = b.chunks_exact(32);
+        for c in &mut blocks {
+            for (j, l) in lanes.iter_mut().enumerate() {
+                let w = &c[8 * j..8 * j + 8];
+                let w = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+                *l = mum(*l ^ w, muls[j]);
+            }
+        }
+        h = lanes[0];
+        for (l, m) in lanes[1..].iter().zip(&key[1..]) {
+            h = mum(h ^ l, *m);
+        }
+        b = blocks.remainder();
+    }
+    let mut words = b.chunks_exact(8);
+    for c in &mut words {
+        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        h = mum(h ^ w, key[1]);
+    }
+    let rest = words.remainder();
+    if !rest.is_empty() {
+        let mut t = [0u8; 8];
+        t[..rest.len()].copy_from_slice(rest);
+        h = mum(h ^ u64::from_le_bytes(t), key[2]);
+    }
+    mum(h ^ key[0], key[3])
+}
+
+/// The intern bucket of `hash` among `n` (a power of two): its low bits.
+/// Tables place keys by the top bits, which `foreach` order lets a script
+/// observe; the interner uses bits no table order reveals.
+#[inline]
+fn bucket(hash: u64, n: usize) -> usize {
+    (hash as usize) & (n - 1)
 }
 
 impl Heap {
@@ -355,14 +424,27 @@ impl Heap {
             outers: Arena::new(),
             bytes: 0,
             next_gc: 1 << 20,
+            key: hash_key(),
         }
+    }
+
+    /// The keyed hash of a non-string table key's bits (tables take the top
+    /// bits): a secret odd multiply, an xor-shift, a second secret multiply.
+    /// A public multiply and the low bits before let `t[j << 40]` put every
+    /// key in one slot of any table up to 2048 slots. One secret multiply
+    /// alone is not enough for such progressions: for about one key in 30
+    /// it still clustered 1500 of them into runs of 58 (the second round
+    /// breaks the linearity).
+    #[inline(always)]
+    pub(crate) fn mix(&self, x: u64) -> u64 {
+        let h = (x ^ self.key[0]).wrapping_mul(self.key[1]);
+        (h ^ (h >> 29)).wrapping_mul(self.key[2])
     }
 
     /// Interns `b`: equal strings share one handle.
     pub(crate) fn intern(&mut self, b: &[u8]) -> Value {
-        let hash = hash_bytes(b);
-        let mask = self.buckets.len() - 1;
-        let mut i = self.buckets[(hash as usize) & mask];
+        let hash = hash_bytes(&self.key, b);
+        let mut i = self.buckets[bucket(hash, self.buckets.len())];
         while i != u32::MAX {
             let s = self.strs.get(i);
             if s.hash == hash && &*s.bytes == b {
@@ -373,8 +455,7 @@ impl Heap {
         if self.nstrs >= self.buckets.len() {
             self.grow_buckets();
         }
-        let mask = self.buckets.len() - 1;
-        let slot = (hash as usize) & mask;
+        let slot = bucket(hash, self.buckets.len());
         self.bytes += b.len() + OBJ_COST;
         let id = self.strs.alloc(StrObj {
             bytes: b.into(),
@@ -392,7 +473,7 @@ impl Heap {
         let mut b = vec![u32::MAX; n];
         for i in 0..self.strs.slots.len() {
             if let Some(s) = &mut self.strs.slots[i] {
-                let slot = (s.hash as usize) & (n - 1);
+                let slot = bucket(s.hash, n);
                 s.next = b[slot];
                 b[slot] = i as u32;
             }
@@ -667,5 +748,81 @@ fn push_proto(gray: &mut Vec<Value>, p: &Proto) {
     }
     for c in &p.protos {
         push_proto(gray, c);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The hash before the fix: public FNV-1a, and for a string over 128
+    /// bytes only its ends and every (len / 64)th byte.
+    fn old_hash(b: &[u8]) -> u64 {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ b.len() as u64;
+        let mut eat = |c: u8| {
+            h ^= u64::from(c);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        };
+        if b.len() <= 128 {
+            b.iter().for_each(|&c| eat(c));
+        } else {
+            b[..32].iter().for_each(|&c| eat(c));
+            b[b.len() - 32..].iter().for_each(|&c| eat(c));
+            b.iter().step_by(b.len() / 64).for_each(|&c| eat(c));
+        }
+        h ^ (h >> 31)
+    }
+
+    /// Chain entries read to find `b` in the interner.
+    fn chain_reads(h: &Heap, b: &[u8]) -> usize {
+        let mut i = h.buckets[bucket(hash_bytes(&h.key, b), h.buckets.len())];
+        let mut n = 0;
+        while i != u32::MAX {
+            n += 1;
+            let s = h.strs.get(i);
+            if &*s.bytes == b {
+                return n;
+            }
+            i = s.next;
+        }
+        panic!("not interned");
+    }
+
+    #[test]
+    fn strings_colliding_under_the_old_hash_spread() {
+        // 4096-byte strings differing only in bytes 33 and 34, which the
+        // old sampled hash never read: one hash for all, so the old
+        // interner walked a chain of every earlier one for each.
+        let n = 2000;
+        let strs: Vec<Vec<u8>> = (0..n)
+            .map(|j: usize| {
+                let mut s = vec![b'a'; 4096];
+                s[33] = (j % 256) as u8;
+                s[34] = (j / 256) as u8;
+                s
+            })
+            .collect();
+        let h0 = old_hash(&strs[0]);
+        assert!(strs.iter().all(|s| old_hash(s) == h0));
+        let old_reads = n * (n + 1) / 2;
+        assert_eq!(old_reads, 2_001_000);
+        let mut h = Heap::new();
+        for s in &strs {
+            h.intern(s);
+        }
+        let reads: usize = strs.iter().map(|s| chain_reads(&h, s)).sum();
+        let longest = strs.iter().map(|s| chain_reads(&h, s)).max().unwrap_or(0);
+        eprintln!("chain reads for {n} strings: {reads} (old hash {old_reads}), longest {longest}");
+        assert!(reads < 2 * n, "chain reads {reads}");
+        assert!(longest < 16, "longest chain {longest}");
+    }
+
+    #[test]
+    fn two_heaps_draw_different_keys() {
+        let (a, b) = (Heap::new(), Heap::new());
+        assert_ne!(a.key, b.key);
+        let s = b"the same bytes";
+        assert_ne!(hash_bytes(&a.key, s), hash_bytes(&b.key, s));
+        assert_ne!(a.mix(1 << 40), b.mix(1 << 40));
     }
 }

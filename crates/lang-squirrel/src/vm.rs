@@ -232,10 +232,7 @@ impl<'j> Vm<'j> {
 
     #[inline(always)]
     pub(crate) fn hash(&self, v: Value) -> u64 {
-        let mix = |x: u64| {
-            let h = x.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-            h ^ (h >> 29)
-        };
+        let mix = |x: u64| self.heap.mix(x);
         match v {
             Value::Str(s) => self.heap.str_hash(s),
             Value::Int(i) => mix(i as u64),
