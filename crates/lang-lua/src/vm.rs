@@ -928,20 +928,7 @@ impl<'h> Vm<'h> {
                 }
                 self.native_func = saved_fn;
                 self.native_parent = saved;
-                let n = match res {
-                    Ok(n) => n,
-                    Err(e) => {
-                        // The innermost native an error leaves is where it
-                        // was raised; the same error passing out through
-                        // further natives keeps it.
-                        if let LErr::Rt(v) = e
-                            && !self.raised_by.is_some_and(|(_, r)| r.raw_eq(v))
-                        {
-                            self.raised_by = Some((Value::Func(h), v));
-                        }
-                        return Err(e);
-                    }
-                };
+                let n = res.inspect_err(|e| self.note_raised(h, e))?;
                 if self.hook_mask & HOOK_RET != 0 {
                     let top = self.top;
                     self.native_hook(func, "return")?;
@@ -970,6 +957,17 @@ impl<'h> Vm<'h> {
         (!w.is_nil() || it.meta.is_none()).then_some(w)
     }
 
+    /// Records native `h` as where error `e` was raised, unless the same
+    /// error already passed out of an inner native (the innermost keeps it).
+    #[cold]
+    fn note_raised(&mut self, h: u32, e: &LErr) {
+        if let LErr::Rt(v) = *e
+            && !self.raised_by.is_some_and(|(_, r)| r.raw_eq(v))
+        {
+            self.raised_by = Some((Value::Func(h), v));
+        }
+    }
+
     /// A call from Lua of native `nf` (handle `h`, not special, no hooks
     /// set) at `func`: `precall_inner`'s native path without what applies
     /// only to protected calls, host entries and hooks.
@@ -989,19 +987,7 @@ impl<'h> Vm<'h> {
         let res = nf(self, func + 1, nargs);
         self.native_func = saved_fn;
         self.native_parent = saved;
-        let n = match res {
-            Ok(n) => n,
-            Err(e) => {
-                // As `precall_inner`: the innermost native an error leaves
-                // is where it was raised.
-                if let LErr::Rt(v) = e
-                    && !self.raised_by.is_some_and(|(_, r)| r.raw_eq(v))
-                {
-                    self.raised_by = Some((Value::Func(h), v));
-                }
-                return Err(e);
-            }
-        };
+        let n = res.inspect_err(|e| self.note_raised(h, e))?;
         // The native may have set a hook (`debug.sethook`): its own return
         // is the first event.
         if self.hook_mask & HOOK_RET != 0 {
