@@ -67,6 +67,7 @@ use std::fmt;
 use std::sync::OnceLock;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+pub mod keyed;
 pub mod vfs;
 
 /// A script language implementation.

@@ -767,15 +767,10 @@ fn math_random(_: &JsValue, _: &[JsValue], _: &mut Context) -> JsResult<JsValue>
     Ok(JsValue::from(bits as f64 / (1u64 << 53) as f64))
 }
 
-/// Seeds `Math.random` from the process's randomness (`getrandom`, a
-/// system call the enclave allows).
+/// Seeds `Math.random` inside the enclave, from the same secret source as
+/// the script VMs' hash keys ([`shield_engine::keyed::secret_key`]).
 pub(crate) fn seed_random() {
-    let mut bytes = [0u8; 8];
-    let seed = match getrandom::getrandom(&mut bytes) {
-        Ok(()) => u64::from_le_bytes(bytes),
-        Err(_) => 0x5348_4945_4c44_2121,
-    };
-    RANDOM.set(seed | 1);
+    RANDOM.set(shield_engine::keyed::secret_key()[0] | 1);
 }
 
 /// Builds the natives object the prelude receives, and replaces

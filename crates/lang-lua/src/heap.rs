@@ -3,6 +3,7 @@
 //! VM runs it only at instruction boundaries where every live value is in a
 //! register, a global, a thread or an upvalue.
 
+use shield_engine::keyed::{Key, hash_bytes, secret_key};
 use std::rc::Rc;
 
 use crate::proto::Proto;
@@ -256,7 +257,7 @@ pub struct Heap {
     intern: Vec<(u32, u32)>,
     interned: usize,
     /// This VM's secret key of the string hash.
-    key: [u64; 4],
+    key: Key,
     /// Strings whose probe window in `intern` was full (see [`MAX_PROBE`]).
     overflow: std::collections::BTreeMap<Box<[u8]>, u32>,
     /// Intern-set slots read so far (see [`Heap::probes`]).
@@ -308,93 +309,6 @@ impl Heap {
     }
 }
 
-/// The interner's hash of string bytes under a VM's secret `key`.
-///
-/// Every multiply takes a secret operand, so which strings collide depends
-/// on the key: a script that cannot read the key cannot build colliding
-/// strings ahead of time (the fixed hash before let it: flipping the top bit
-/// of one 8-byte word and bit 28 of the next gave the same hash).
-pub fn str_hash(key: &[u64; 4], b: &[u8]) -> u64 {
-    // A 64x64->128-bit multiply folded to 64 bits.
-    let mum = |x: u64, y: u64| {
-        let r = u128::from(x) * u128::from(y);
-        (r as u64) ^ ((r >> 64) as u64)
-    };
-    let word = |c: &[u8], i: usize| {
-        u64::from_le_bytes([
-            c[i],
-            c[i + 1],
-            c[i + 2],
-            c[i + 3],
-            c[i + 4],
-            c[i + 5],
-            c[i + 6],
-            c[i + 7],
-        ])
-    };
-    let mut h = key[0] ^ b.len() as u64;
-    let mut b = b;
-    if b.len() >= 64 {
-        // Long strings, built by repeated concatenation, are hashed whole
-        // each time: four independent lanes, each folding 16 bytes into one
-        // multiply, so the multiplies overlap (C Lua does not hash long
-        // strings; every byte still counts here).
-        let mut lanes = [
-            h ^ key[1],
-            h ^ key[2],
-            h ^ key[3],
-            h ^ key[1].rotate_left(32),
-        ];
-        let mut blocks = b.chunks_exact(64);
-        for c in &mut blocks {
-            for (j, l) in lanes.iter_mut().enumerate() {
-                *l = mum(word(c, 16 * j) ^ *l, word(c, 16 * j + 8) ^ key[(j & 1) + 2]);
-            }
-        }
-        h = mum(
-            lanes[0] ^ lanes[1].rotate_left(32),
-            lanes[2] ^ lanes[3].rotate_left(32) ^ key[1],
-        );
-        b = blocks.remainder();
-    }
-    let mut chunks = b.chunks_exact(8);
-    for c in &mut chunks {
-        h = mum(h ^ word(c, 0), key[1]);
-    }
-    let rest = chunks.remainder();
-    if !rest.is_empty() {
-        // The length is in the initial state, so zero padding is unambiguous.
-        let mut w = 0u64;
-        for (i, &c) in rest.iter().enumerate() {
-            w |= u64::from(c) << (8 * i);
-        }
-        h = mum(h ^ w, key[2]);
-    }
-    h
-}
-
-/// A fresh secret key for the string hash: from the operating system's
-/// randomness (`getrandom`, a system call the enclave allows, as it seeds
-/// `Math.random` of the JavaScript engine); should that fail, from std's
-/// per-process random hash keys, which come from the same source.
-pub fn hash_key() -> [u64; 4] {
-    let mut bytes = [0u8; 32];
-    if getrandom::getrandom(&mut bytes).is_err() {
-        use std::hash::{BuildHasher, Hasher};
-        let rs = std::collections::hash_map::RandomState::new();
-        for (i, c) in bytes.chunks_exact_mut(8).enumerate() {
-            let mut hs = rs.build_hasher();
-            hs.write_usize(i);
-            c.copy_from_slice(&hs.finish().to_le_bytes());
-        }
-    }
-    let mut key = [0u64; 4];
-    for (k, c) in key.iter_mut().zip(bytes.chunks_exact(8)) {
-        *k = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
-    }
-    key
-}
-
 /// The longest probe of the intern set: a string whose window of this many
 /// slots is full goes to the overflow map instead, so no interning ever
 /// costs more than this many slot reads (plus a logarithmic map search)
@@ -410,13 +324,13 @@ pub fn str_size(n: usize) -> usize {
 impl Heap {
     /// An empty heap.
     pub fn new() -> Heap {
-        Heap::with_key(hash_key())
+        Heap::with_key(secret_key())
     }
 
     /// An empty heap whose string hash uses `key` (tests choose it).
-    pub fn with_key(key: [u64; 4]) -> Heap {
+    pub fn with_key(key: Key) -> Heap {
         // Before this heap holds any table.
-        crate::table::init_key(hash_key()[0]);
+        crate::table::init_key();
         Heap {
             threshold: 1 << 20,
             key,
@@ -425,7 +339,7 @@ impl Heap {
     }
 
     /// The secret key of this heap's string hash.
-    pub fn hash_key(&self) -> [u64; 4] {
+    pub fn hash_key(&self) -> Key {
         self.key
     }
 
@@ -443,7 +357,7 @@ impl Heap {
     /// Interns `b`: the same bytes always give the same handle.
     pub fn intern(&mut self, b: &[u8]) -> u32 {
         self.intern_ready();
-        let hash = str_hash(&self.key, b);
+        let hash = hash_bytes(&self.key, b);
         match self.find_interned(b, hash) {
             Ok(h) => h,
             Err(i) => self.add_interned(i, b.into(), hash),
@@ -456,7 +370,7 @@ impl Heap {
         self.intern_ready();
         let found = {
             let piece = &self.strings.get(h)[a..b];
-            let hash = str_hash(&self.key, piece);
+            let hash = hash_bytes(&self.key, piece);
             (hash, self.find_interned(piece, hash))
         };
         match found {
@@ -778,6 +692,6 @@ mod tests {
         let b = Heap::new().hash_key();
         assert_ne!(a, b);
         assert_ne!(a, [0; 4]);
-        assert_ne!(str_hash(&a, b"same"), str_hash(&b, b"same"));
+        assert_ne!(hash_bytes(&a, b"same"), hash_bytes(&b, b"same"));
     }
 }

@@ -1,10 +1,12 @@
 //! Lua tables: an array part for keys `1..=n` and an open-addressed hash part
-//! (linear probing on a keyed multiplicative hash). Interned strings make
+//! (linear probing on a keyed hash). Interned strings make
 //! the handle itself the key, so string lookups never touch string bytes.
 //! Removing a key leaves it in place with a `nil` value, so `next` keeps
 //! working during a traversal that clears fields; dead keys go at rehash.
 
 use crate::value::{Value, float_to_int};
+use shield_engine::keyed::{mix, secret_key};
+use std::sync::Once;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -28,26 +30,31 @@ pub struct Table {
     pub absent: u32,
 }
 
-/// The multiplier of the key hash: secret and odd, drawn once per process
-/// by the first heap ([`init_key`], before it holds any table) from the
-/// same source as the string hash's key; it never changes after, as every
-/// table's layout depends on it. Keys a script chooses (integers, and
-/// strings whose handles it can learn from `%p`) must not collide on
-/// purpose: with the public multiplier and the middle bits before,
-/// `t[j << 50]` for j = 1..20000 put every key in one slot (0.4 s of probes
-/// for 20,000 instructions: quadratic). Multiply-shift with a random odd
-/// multiplier, the slot taken from the product's top bits, makes any two
-/// given keys collide with probability about 2 / slots.
-static MUL: AtomicU64 = AtomicU64::new(PUBLIC_MUL);
+/// The key hash's secret key words, drawn once per process by the first
+/// heap ([`init_key`], before it holds any table) and never changed after,
+/// as every table's layout depends on them. Keys a script chooses
+/// (integers, and strings whose handles it can learn from `%p`) must not
+/// collide on purpose: with a public multiplier, `t[j << 50]` for
+/// j = 1..20000 put every key in one slot (0.4 s of probes for 20,000
+/// instructions: quadratic); with one secret multiply, keys in a
+/// progression (string handles are one) still clustered for about one key
+/// in twenty. [`shield_engine::keyed::mix`] says why two multiplies do not.
+/// Plain atomics read relaxed (a `OnceLock` here cost closures/OOP about
+/// 10%): [`init_key`]'s `Once` orders the stores before any heap exists.
+static KEY: [AtomicU64; 3] = [
+    AtomicU64::new(0x9E37_79B9_7F4A_7C15),
+    AtomicU64::new(0xBF58_476D_1CE4_E5B9),
+    AtomicU64::new(0x94D0_49BB_1331_11EB),
+];
 
-/// The multiplier until [`init_key`] (tables are only made after it).
-const PUBLIC_MUL: u64 = 0x9E37_79B9_7F4A_7C15;
-
-/// Sets the key hash's secret multiplier, if no heap of this process did.
-pub fn init_key(k: u64) {
-    if MUL.load(Ordering::Acquire) == PUBLIC_MUL {
-        let _ = MUL.compare_exchange(PUBLIC_MUL, k | 1, Ordering::AcqRel, Ordering::Acquire);
-    }
+/// Draws the key hash's secret key, if no heap of this process did.
+pub fn init_key() {
+    static DRAWN: Once = Once::new();
+    DRAWN.call_once(|| {
+        for (k, v) in KEY.iter().zip(secret_key()) {
+            k.store(v, Ordering::Relaxed);
+        }
+    });
 }
 
 /// The home slot of hash `h` in a hash part of `len` (a power of two)
@@ -71,7 +78,8 @@ fn hash(k: Value) -> u64 {
         Value::Light(p) => p ^ 0x5_0000_0000,
         Value::Nil => 0,
     };
-    bits.wrapping_mul(MUL.load(Ordering::Relaxed))
+    let k = |i: usize| KEY[i].load(Ordering::Relaxed);
+    mix(&[k(0), k(1), k(2), 0], bits)
 }
 
 /// Normalizes a float key with an integral value to an integer key.
@@ -467,9 +475,9 @@ mod tests {
         // `j << 50`: every one landed in slot 0 of the hash part under the
         // old public multiply (its bits 32.. were 0 mod any size up to 2^18).
         let keys: Vec<i64> = (1..=5000).map(|j| j << 50).collect();
-        let old = |k: i64| ((k as u64).wrapping_mul(PUBLIC_MUL) >> 32) & 0x3_ffff;
+        let old = |k: i64| ((k as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) & 0x3_ffff;
         assert!(keys.iter().all(|&k| old(k) == 0));
-        init_key(crate::heap::hash_key()[0]);
+        init_key();
         let mut t = Table::default();
         for &k in &keys {
             t.set_int(k, Value::Bool(true));
@@ -486,7 +494,9 @@ mod tests {
                 longest = longest.max(d);
             }
         }
-        // Under the old hash the total was 0 + 1 + ... + 4999 (12.5M).
+        // Under the old hash the total was 0 + 1 + ... + 4999 (12.5M);
+        // random keys give about 0.8 per key at this load (the hash's own
+        // test in `shield_engine::keyed` checks the spread on many keys).
         assert!(total < 4 * keys.len(), "total displacement {total}");
         assert!(longest < 64, "longest probe {longest}");
         for &k in &keys {

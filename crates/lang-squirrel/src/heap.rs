@@ -3,6 +3,7 @@
 //! is Squirrel-specific except the object kinds; see DESIGN.md.
 
 use crate::table::Table;
+use shield_engine::keyed::{Key, hash_bytes, mix, secret_key};
 use std::rc::Rc;
 
 /// A Squirrel value: 16 bytes, copied freely; objects are handles. The
@@ -307,9 +308,9 @@ pub(crate) struct Heap {
     pub bytes: usize,
     /// Collect when `bytes` passes this.
     pub next_gc: usize,
-    /// This heap's secret hash key ([`hash_key`]), for strings and the
+    /// This heap's secret hash key ([`secret_key`]), for strings and the
     /// table keys of the VM that owns it.
-    pub key: [u64; 4],
+    pub key: Key,
 }
 
 /// A table with an optional delegate.
@@ -317,84 +318,6 @@ pub(crate) struct Heap {
 pub(crate) struct TableObj {
     pub t: Table,
     pub delegate: Option<u32>,
-}
-
-/// A 64x64-bit multiply folded to 64 bits (high half xor low half): the
-/// mixing step of the keyed hashes.
-#[inline(always)]
-pub(crate) fn mum(a: u64, b: u64) -> u64 {
-    let p = u128::from(a) * u128::from(b);
-    (p as u64) ^ ((p >> 64) as u64)
-}
-
-/// Draws a VM's secret hash key from the operating system (`getrandom`, a
-/// system call the enclave allows), falling back to std's per-process
-/// random hash keys should that fail. Words 1 to 3 are multipliers: odd,
-/// so never zero.
-pub(crate) fn hash_key() -> [u64; 4] {
-    let mut bytes = [0u8; 32];
-    if getrandom::getrandom(&mut bytes).is_err() {
-        use std::hash::{BuildHasher, Hasher};
-        let rs = std::collections::hash_map::RandomState::new();
-        for (i, c) in bytes.chunks_exact_mut(8).enumerate() {
-            let mut hs = rs.build_hasher();
-            hs.write_usize(i);
-            c.copy_from_slice(&hs.finish().to_le_bytes());
-        }
-    }
-    let mut key = [0u64; 4];
-    for (k, c) in key.iter_mut().zip(bytes.chunks_exact(8)) {
-        *k = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
-    }
-    for k in &mut key[1..] {
-        *k |= 1;
-    }
-    key
-}
-
-/// The keyed hash of a string: every byte, 8 at a time, each word mixed
-/// by a multiply with a key word, so which strings collide depends on the
-/// secret key. The old hash (public FNV-1a, and only a sample of a long
-/// string's bytes) let a script make any number of strings with one hash.
-pub(crate) fn hash_bytes(key: &[u64; 4], b: &[u8]) -> u64 {
-    let mut h = key[0] ^ b.len() as u64;
-    let mut b = b;
-    if b.len() >= 32 {
-        // Four independent lanes: the multiplies overlap, so a long string
-        // hashes about as fast as it is copied.
-        let mut lanes = [
-            h,
-            key[0].rotate_left(16),
-            key[0].rotate_left(32),
-            key[0].rotate_left(48),
-        ];
-        let muls = [key[1], key[2], key[3], (key[1] ^ key[3]) | 1];
-        let mut blocks = b.chunks_exact(32);
-        for c in &mut blocks {
-            for (j, l) in lanes.iter_mut().enumerate() {
-                let w = &c[8 * j..8 * j + 8];
-                let w = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
-                *l = mum(*l ^ w, muls[j]);
-            }
-        }
-        h = lanes[0];
-        for (l, m) in lanes[1..].iter().zip(&key[1..]) {
-            h = mum(h ^ l, *m);
-        }
-        b = blocks.remainder();
-    }
-    let mut words = b.chunks_exact(8);
-    for c in &mut words {
-        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
-        h = mum(h ^ w, key[1]);
-    }
-    let rest = words.remainder();
-    if !rest.is_empty() {
-        let mut t = [0u8; 8];
-        t[..rest.len()].copy_from_slice(rest);
-        h = mum(h ^ u64::from_le_bytes(t), key[2]);
-    }
-    mum(h ^ key[0], key[3])
 }
 
 /// The intern bucket of `hash` among `n` (a power of two): its low bits.
@@ -424,21 +347,17 @@ impl Heap {
             outers: Arena::new(),
             bytes: 0,
             next_gc: 1 << 20,
-            key: hash_key(),
+            key: secret_key(),
         }
     }
 
     /// The keyed hash of a non-string table key's bits (tables take the top
-    /// bits): a secret odd multiply, an xor-shift, a second secret multiply.
-    /// A public multiply and the low bits before let `t[j << 40]` put every
-    /// key in one slot of any table up to 2048 slots. One secret multiply
-    /// alone is not enough for such progressions: for about one key in 30
-    /// it still clustered 1500 of them into runs of 58 (the second round
-    /// breaks the linearity).
+    /// bits; see [`shield_engine::keyed::mix`]). A public multiply and the
+    /// low bits before let `t[j << 40]` put every key in one slot of any
+    /// table up to 2048 slots.
     #[inline(always)]
     pub(crate) fn mix(&self, x: u64) -> u64 {
-        let h = (x ^ self.key[0]).wrapping_mul(self.key[1]);
-        (h ^ (h >> 29)).wrapping_mul(self.key[2])
+        mix(&self.key, x)
     }
 
     /// Interns `b`: equal strings share one handle.
