@@ -2,7 +2,7 @@
 
 use crate::api::arg;
 use crate::heap::Special;
-use crate::lpattern::{Cap, Matcher};
+use crate::lpattern::{Cap, Matcher, PErr};
 use crate::number::{fmt_float, fmt_g};
 use crate::table::Table;
 use crate::value::Value;
@@ -242,7 +242,7 @@ fn find_aux(vm: &mut Vm, base: usize, n: usize, find: bool) -> LResult<usize> {
     let mut m = Matcher::new(s, p);
     let mut st = init;
     let found = loop {
-        match m.try_at(st, pstart) {
+        match m.try_at(st, pstart, &mut vm.budget) {
             Err(e) => break Err(e),
             Ok(Some(e)) => break m.captures(st, e, !find).map(|c| Some((st, e, c))),
             Ok(None) => {}
@@ -253,7 +253,7 @@ fn find_aux(vm: &mut Vm, base: usize, n: usize, find: bool) -> LResult<usize> {
         }
     };
     match found {
-        Err(e) => Err(vm.rt_error(&e)),
+        Err(e) => Err(pattern_error(vm, e)),
         Ok(None) => {
             vm.push(Value::Nil);
             Ok(1)
@@ -351,7 +351,7 @@ fn gmatch_iter(vm: &mut Vm, base: usize, _n: usize) -> LResult<usize> {
         let mut st = pos as usize;
         let mut found = None;
         while st <= s.len() {
-            match m.try_at(st, 0) {
+            match m.try_at(st, 0, &mut vm.budget) {
                 Err(e) => {
                     found = Some(Err(e));
                     break;
@@ -381,12 +381,21 @@ fn gmatch_iter(vm: &mut Vm, base: usize, _n: usize) -> LResult<usize> {
             }
             Ok(k)
         }
-        Some(Err(e)) => Err(vm.rt_error(&e)),
+        Some(Err(e)) => Err(pattern_error(vm, e)),
         None => {
             set(vm, slen as i64 + 1, last);
             vm.push(Value::Nil);
             Ok(1)
         }
+    }
+}
+
+/// A failed match as the VM raises it: the budget's end stops the run as
+/// the dispatch loop's would, anything else is a Lua error.
+fn pattern_error(vm: &mut Vm, e: PErr) -> LErr {
+    match e {
+        PErr::Budget => LErr::Limit(shield_engine::LimitKind::Instructions),
+        PErr::Msg(m) => vm.rt_error(&m),
     }
 }
 
@@ -432,11 +441,13 @@ fn gsub(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     // As C Lua: without a substitution the subject itself is the result.
     let mut changed = false;
     while max_n.is_none_or(|mx| count < mx) {
-        let r = m.try_at(st, pstart).map_err(|e| vm.rt_error(&e))?;
+        let r = m
+            .try_at(st, pstart, &mut vm.budget)
+            .map_err(|e| pattern_error(vm, e))?;
         match r {
             Some(e) if Some(e) != lastmatch => {
                 count += 1;
-                let caps = m.captures(st, e, true).map_err(|e| vm.rt_error(&e))?;
+                let caps = m.captures(st, e, true).map_err(|e| pattern_error(vm, e))?;
                 let whole = &s[st..e];
                 match repl {
                     Value::Str(rh, _) => {

@@ -1,6 +1,10 @@
 //! Lua patterns: a backtracking matcher over bytes with captures, character
 //! classes, sets, `%b`, `%f`, anchors and position captures. Recursion is
 //! bounded; a too complex pattern is an error, never a host stack overflow.
+//! Every step is charged to the run's instruction budget: a pattern like
+//! `.-.-.-b` takes time polynomial in the subject (C Lua spends minutes on
+//! 3,000 bytes), and one native call must not buy unbounded time for one
+//! instruction.
 
 /// A capture: a byte range, or a position capture.
 #[derive(Debug, Clone, Copy)]
@@ -22,14 +26,27 @@ pub struct Matcher<'a> {
     /// Captures: (start, length or CAP_UNF / CAP_POS).
     caps: Vec<(usize, isize)>,
     depth: usize,
-    steps: usize,
+    /// Steps left of the instruction budget while a [`Matcher::try_at`] runs.
+    left: i64,
 }
 
 const CAP_UNF: isize = -1;
 const CAP_POS: isize = -2;
 
-/// A pattern error message.
-pub type PErr = String;
+/// Why a match failed to complete.
+#[derive(Debug)]
+pub enum PErr {
+    /// A malformed or too deeply nested pattern: a Lua error.
+    Msg(String),
+    /// The instruction budget ran out.
+    Budget,
+}
+
+impl From<&str> for PErr {
+    fn from(m: &str) -> PErr {
+        PErr::Msg(m.to_owned())
+    }
+}
 
 impl<'a> Matcher<'a> {
     /// A matcher of `pat` over `src`.
@@ -39,15 +56,19 @@ impl<'a> Matcher<'a> {
             pat,
             caps: Vec::new(),
             depth: 0,
-            steps: 0,
+            left: 0,
         }
     }
 
     /// Tries a match at `s` with the pattern from `p`; the end on success.
-    pub fn try_at(&mut self, s: usize, p: usize) -> Result<Option<usize>, PErr> {
+    /// Each step takes one unit off `budget` (the VM's instructions left).
+    pub fn try_at(&mut self, s: usize, p: usize, budget: &mut i64) -> Result<Option<usize>, PErr> {
         self.caps.clear();
         self.depth = 0;
-        self.do_match(s, p)
+        self.left = *budget;
+        let r = self.do_match(s, p);
+        *budget = self.left;
+        r
     }
 
     /// The captures of the last match (the whole match when there are none).
@@ -59,7 +80,7 @@ impl<'a> Matcher<'a> {
             .iter()
             .map(|&(st, l)| match l {
                 CAP_POS => Ok(Cap::Pos(st + 1)),
-                CAP_UNF => Err("unfinished capture".to_string()),
+                CAP_UNF => Err("unfinished capture".into()),
                 l => Ok(Cap::Range(st, st + l as usize)),
             })
             .collect()
@@ -144,9 +165,9 @@ impl<'a> Matcher<'a> {
         if self.depth > MAX_DEPTH {
             return Err("pattern too complex".into());
         }
-        self.steps += 1;
-        if self.steps > 50_000_000 {
-            return Err("pattern too complex".into());
+        self.left -= 1;
+        if self.left < 0 {
+            return Err(PErr::Budget);
         }
         let r = loop {
             if p >= self.pat.len() {
@@ -230,10 +251,10 @@ impl<'a> Matcher<'a> {
                         if l == usize::MAX {
                             return Err("invalid capture index %0".into());
                         }
-                        return Err(format!("invalid capture index %{}", l + 1));
+                        return Err(PErr::Msg(format!("invalid capture index %{}", l + 1)));
                     };
                     if len < 0 {
-                        return Err(format!("invalid capture index %{}", l + 1));
+                        return Err(PErr::Msg(format!("invalid capture index %{}", l + 1)));
                     }
                     let len = len as usize;
                     if self.src.len() - s >= len && self.src[st..st + len] == self.src[s..s + len] {

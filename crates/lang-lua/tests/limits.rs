@@ -52,6 +52,34 @@ fn instruction_budget_stops_loops_and_recursion() {
 }
 
 #[test]
+fn pattern_steps_are_instructions() {
+    // Polynomial backtracking inside one native call: lua5.4 spends minutes
+    // on the first (its only bound is nesting depth). Each step is charged,
+    // so even under `pcall` the run ends at the budget, with no Lua error.
+    for src in [
+        "print(string.find(('a'):rep(3000), '.-.-.-b'))",
+        "print(pcall(string.gsub, ('a'):rep(3000), '.-.-.-b', ''))",
+        "for w in (('a'):rep(3000) .. 'c'):gmatch('a.-a.-a.-b') do end",
+        "print(pcall(string.match, ('a'):rep(3000), '(.-)(.-)(.-)b'))",
+    ] {
+        let (o, out) = run(src, limited(5_000_000, 64 << 20));
+        assert_eq!(
+            kind(&o),
+            Some(LimitKind::Instructions),
+            "{src}: {o:?} {out}"
+        );
+    }
+    // Linear work over a big subject is no error, however many steps it
+    // takes (a cap of 50 million steps per call used to say "pattern too
+    // complex" here; lua5.4 prints nil).
+    let (o, out) = run(
+        "print(('ab'):rep(10000000):find('a?b?a?b?c'))",
+        limited(2_000_000_000, 512 << 20),
+    );
+    assert_eq!((o, out.as_str()), (Outcome::Exited(0), "nil\n"));
+}
+
+#[test]
 fn memory_limit_is_a_clean_end() {
     for src in [
         "local s = ('x'):rep(1e9)",
