@@ -7,6 +7,9 @@
 //! The registry's lock is held while a temporary is created, persisted or
 //! removed, and by the watcher until the process ends: a temporary is
 //! either registered when the watcher cleans up, or never created.
+//!
+//! A [`Deadline`] (`--timeout`) ends a run the same way when it takes too
+//! long, with exit status 3.
 
 use std::fs::File;
 use std::os::unix::fs::PermissionsExt;
@@ -20,11 +23,14 @@ use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 struct Pending {
     paths: Vec<PathBuf>,
     enclaves: Vec<u32>,
+    /// Set when the run a [`Deadline`] watches has ended in time.
+    run_over: bool,
 }
 
 static PENDING: Mutex<Pending> = Mutex::new(Pending {
     paths: Vec::new(),
     enclaves: Vec::new(),
+    run_over: false,
 });
 
 fn pending() -> MutexGuard<'static, Pending> {
@@ -75,6 +81,57 @@ pub(crate) fn install() -> Result<()> {
         })
         .context("starting the signal watcher")?;
     Ok(())
+}
+
+/// A wall-clock limit on one run, kept by the host. The engines' limits
+/// count instructions, memory and output, not time, and one library call
+/// can take long for one instruction (a regular expression that backtracks
+/// exponentially, a comparison of two huge strings in a loop): past the
+/// limit the host stops the enclave (or, in process, the engine), removes
+/// what the command made, says so on stderr and exits with status 3. The
+/// run leaves no result. Dropping the deadline, as soon as the run is over,
+/// disarms it; the clock is the host's, which could stop a run anyway.
+#[derive(Debug)]
+pub(crate) struct Deadline(Option<std::sync::mpsc::Sender<()>>);
+
+impl Deadline {
+    /// Starts the clock; `None` is no limit.
+    pub(crate) fn arm(limit: Option<std::time::Duration>) -> Result<Self> {
+        use std::sync::mpsc::{RecvTimeoutError, channel};
+        let Some(limit) = limit else {
+            return Ok(Self(None));
+        };
+        let (armed, wait) = channel::<()>();
+        pending().run_over = false;
+        std::thread::Builder::new()
+            .name("deadline".into())
+            .spawn(move || {
+                if wait.recv_timeout(limit) != Err(RecvTimeoutError::Timeout) {
+                    return;
+                }
+                // Held until the process ends, as on a signal.
+                let mut pending = pending();
+                if pending.run_over {
+                    return;
+                }
+                eprintln!(
+                    "shield: time limit of {limit:?} reached: the host stopped the run; \
+                     nothing of it was kept"
+                );
+                pending.clean();
+                std::process::exit(3);
+            })
+            .context("starting the deadline's watcher")?;
+        Ok(Self(Some(armed)))
+    }
+}
+
+impl Drop for Deadline {
+    fn drop(&mut self) {
+        if self.0.take().is_some() {
+            pending().run_over = true;
+        }
+    }
 }
 
 /// Keeps an enclave process registered (by its pid) while it lives; drop

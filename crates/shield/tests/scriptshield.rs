@@ -595,35 +595,104 @@ impl Drop for KillOnDrop {
     }
 }
 
-#[test]
-fn an_interrupted_run_leaves_nothing_behind() {
-    use rustix::process::{Pid, Signal};
-    let dir = project("interrupted", &[("main.lua", "while true do end\n")]);
-    ok(&pack(&dir, &["main.lua"], &["--max-instructions", "0"]));
-    // A state directory of its own: other tests' scratch files do not count.
+/// What a run left in its project `dir` (results and their temporaries)
+/// and in the scratch directory of `state`.
+fn leftovers(dir: &Path, state: &Path) -> Vec<String> {
+    let listed = |d: &Path| -> Vec<String> {
+        std::fs::read_dir(d)
+            .map(|items| {
+                items
+                    .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut found: Vec<String> = listed(dir)
+        .into_iter()
+        .filter(|n| n.contains("partial") || n.contains("result"))
+        .collect();
+    found.extend(listed(&state.join("scratch")));
+    found
+}
+
+/// A state directory of its own under `dir` (other tests' scratch files
+/// do not count), holding the fixture's enclave keys.
+fn own_state(dir: &Path) -> PathBuf {
     let state = dir.join("state");
     copy_dir(
         &fixture().state.join("enclave-keys"),
         &state.join("enclave-keys"),
     );
-    let scratch = state.join("scratch");
-    let leftovers = || -> Vec<String> {
-        let listed = |d: &Path| -> Vec<String> {
-            std::fs::read_dir(d)
-                .map(|items| {
-                    items
-                        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
-        let mut found: Vec<String> = listed(&dir)
+    state
+}
+
+#[test]
+fn a_timeout_ends_a_spinning_run_with_status_3_and_keeps_nothing() {
+    // One library call can take long for one instruction; the host's
+    // clock bounds the whole run.
+    let dir = project("timeout", &[("main.lua", "while true do end\n")]);
+    ok(&pack(&dir, &["main.lua"], &["--max-instructions", "0"]));
+    let state = own_state(&dir);
+    let child = Command::new(env!("CARGO_BIN_EXE_shield"))
+        .args(["run", "app.shield", "-o", "app.result", "--timeout", "3s"])
+        .arg("--state-dir")
+        .arg(&state)
+        .current_dir(&dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut enclave = None;
+    eventually("the run started", || {
+        enclave = children(child.id())
             .into_iter()
-            .filter(|n| n.contains("partial") || n.contains("result"))
-            .collect();
-        found.extend(listed(&scratch));
-        found
-    };
+            .find(|&p| enclave_running(p));
+        enclave.is_some()
+    });
+    let enclave = KillOnDrop(enclave.unwrap());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("time limit of 3s reached"), "{err}");
+    assert_eq!(leftovers(&dir, &state), Vec::<String>::new());
+    eventually("the enclave stopped", || !enclave_running(enclave.0));
+    // exec, in the development enclave and in process; a run that ends in
+    // time is not disturbed.
+    for native in [false, true] {
+        let mode: &[&str] = if native { &["--native"] } else { &[] };
+        let spin = run(
+            &dir,
+            &[&["exec", "--timeout", "1"], mode, &["main.lua"]].concat(),
+            None,
+        );
+        assert_eq!(spin.status.code(), Some(3), "{spin:?}");
+        assert!(String::from_utf8_lossy(&spin.stderr).contains("time limit of 1s reached"));
+        std::fs::write(dir.join("quick.lua"), "print('done')\n").unwrap();
+        let quick = run(
+            &dir,
+            &[&["exec", "--timeout", "1h"], mode, &["quick.lua"]].concat(),
+            None,
+        );
+        assert_eq!(
+            (quick.status.code(), quick.stdout.as_slice()),
+            (Some(0), &b"done\n"[..])
+        );
+    }
+    let bad = run(&dir, &["exec", "--timeout", "soon", "quick.lua"], None);
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("is not a duration"),
+        "{bad:?}"
+    );
+}
+
+#[test]
+fn an_interrupted_run_leaves_nothing_behind() {
+    use rustix::process::{Pid, Signal};
+    let dir = project("interrupted", &[("main.lua", "while true do end\n")]);
+    ok(&pack(&dir, &["main.lua"], &["--max-instructions", "0"]));
+    let state = own_state(&dir);
+    let leftovers = || leftovers(&dir, &state);
     for signal in [Signal::INT, Signal::TERM] {
         let mut child = Command::new(env!("CARGO_BIN_EXE_shield"))
             .args(["run", "app.shield", "-o", "app.result", "--state-dir"])

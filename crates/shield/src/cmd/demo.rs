@@ -187,7 +187,7 @@ fn round(language: Language, dir: &Path, owner: &OwnerSecret) -> Result<()> {
     // 4. The host runs it.
     let result = dir.join("app.result");
     let trace = dir.join("host-view.trace");
-    let size = match ops::run_bundle(&bundle, &result, &[], &host_state, Some(&trace))? {
+    let size = match ops::run_bundle(&bundle, &result, &[], &host_state, Some(&trace), None)? {
         RunEnd::Result(size) => size,
         RunEnd::Refused(reason) => bail!("the enclave refused the demo's bundle: {reason}"),
     };
@@ -261,6 +261,7 @@ fn round(language: Language, dir: &Path, owner: &OwnerSecret) -> Result<()> {
         &dir.join("tampered.result"),
         &[],
         &host_state,
+        None,
         None,
     )? {
         RunEnd::Refused(reason) => step(

@@ -18,7 +18,7 @@ use crate::script::{ops, state};
     after_help = "Runs in the development enclave (signed with DEBUG set; the production \
     enclave refuses development mode). Limits: none by default but 128M of memory (the \
     script enclave's maximum). The script's exit status (0-255) is shield's; 3 means it hit \
-    a limit; shield's own failures exit 2."
+    a limit (or --timeout); shield's own failures exit 2."
 )]
 pub(crate) struct Args {
     /// Run the engine in this process instead of the enclave.
@@ -31,6 +31,8 @@ pub(crate) struct Args {
     lang: Option<Language>,
     #[command(flatten)]
     limits: super::LimitFlags,
+    #[command(flatten)]
+    timeout: super::TimeoutFlag,
     /// State directory (the unpacked enclave; default: $SHIELD_STATE_DIR or ~/.shield).
     #[arg(long)]
     state_dir: Option<PathBuf>,
@@ -43,10 +45,17 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
     let language = super::entry_language(&args.file, args.lang)?;
     let limits = ops::exec_limits(&args.limits);
     let status = if args.native {
-        ops::exec_native(language, &args.file, &args.args, limits)?
+        ops::exec_native(
+            language,
+            &args.file,
+            &args.args,
+            limits,
+            args.timeout.limit(),
+        )?
     } else {
         let state = state::resolve(args.state_dir.as_deref());
-        ops::exec_enclave(language, &args.file, &args.args, limits, &state)?
+        let timeout = args.timeout.limit();
+        ops::exec_enclave(language, &args.file, &args.args, limits, timeout, &state)?
     };
     Ok(ExitCode::from(
         u8::try_from(status.clamp(0, 255)).unwrap_or(1),

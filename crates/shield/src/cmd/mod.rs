@@ -120,6 +120,42 @@ pub(crate) struct LimitFlags {
     pub(crate) max_output: Option<u64>,
 }
 
+/// Parses a `--timeout`: seconds, or a number with `s`, `m` or `h` (0: no
+/// limit, see [`timeout`]).
+pub(crate) fn parse_timeout(text: &str) -> Result<std::time::Duration, String> {
+    let (digits, unit) = match text.char_indices().last() {
+        Some((i, 's')) => (&text[..i], 1),
+        Some((i, 'm')) => (&text[..i], 60),
+        Some((i, 'h')) => (&text[..i], 3600),
+        _ => (text, 1),
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration (e.g. 90, 90s, 15m, 2h)"))?;
+    let secs = n
+        .checked_mul(unit)
+        .ok_or_else(|| format!("{text:?} is too long"))?;
+    Ok(std::time::Duration::from_secs(secs))
+}
+
+/// The `--timeout` flag (run and exec). The engines count instructions,
+/// memory and output; this bounds the time a run takes on the host's clock
+/// ([`crate::interrupt::Deadline`]).
+#[derive(Debug, clap::Args)]
+pub(crate) struct TimeoutFlag {
+    /// Stop the run after this long on the host's clock, e.g. 90s, 15m, 2h
+    /// (exit status 3, nothing kept; default and 0: no limit).
+    #[arg(long, value_parser = parse_timeout, value_name = "DURATION")]
+    timeout: Option<std::time::Duration>,
+}
+
+impl TimeoutFlag {
+    /// The limit, if any.
+    pub(crate) fn limit(&self) -> Option<std::time::Duration> {
+        self.timeout.filter(|d| !d.is_zero())
+    }
+}
+
 impl LimitFlags {
     /// Instructions, memory and output: each flag over its default, 0
     /// meaning "no limit".

@@ -26,6 +26,8 @@ pub(crate) struct Args {
     /// neither the bundle nor the result.
     #[arg(long, value_name = "FILE")]
     trace: Option<PathBuf>,
+    #[command(flatten)]
+    timeout: super::TimeoutFlag,
     /// Arguments for the script (arg[1], ...).
     #[arg(last = true)]
     args: Vec<String>,
@@ -39,6 +41,7 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
         &args.args,
         &state,
         args.trace.as_deref(),
+        args.timeout.limit(),
     )? {
         RunEnd::Result(size) => {
             println!(

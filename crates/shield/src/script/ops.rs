@@ -373,6 +373,7 @@ pub(crate) fn run_bundle(
     args: &[String],
     state: &Path,
     trace: Option<&Path>,
+    timeout: Option<std::time::Duration>,
 ) -> Result<RunEnd> {
     if same_file(out, bundle) {
         bail!("-o {} would replace the bundle", out.display());
@@ -416,11 +417,14 @@ pub(crate) fn run_bundle(
         trace,
         ..ScriptHost::default()
     };
+    let deadline = crate::interrupt::Deadline::arm(timeout)?;
     let launched = host.launch(&binary)?;
     let proxy = EcallProxy::new(&launched.enclave, Limits::default());
     let arg_bytes = encode_args(args)?;
     let (mut msg, mut msg_len) = ([0u8; MESSAGE_CAP], 0u64);
     let status = proxy.ecall_run_bundle(&sealed, bundle_len, &arg_bytes, &mut msg, &mut msg_len)?;
+    // The result is whole: no time limit may remove it now.
+    drop(deadline);
     match status {
         0 => {
             result.persist(out, true)?;
@@ -528,12 +532,14 @@ pub(crate) fn exec_native(
     file: &Path,
     args: &[String],
     limits: shield_engine::Limits,
+    timeout: Option<std::time::Duration>,
 ) -> Result<i32> {
     use shield_engine::vfs::{DirReader, MemoryWrites, Overlay};
     let (root, entry) = script_root(file)?;
     let mut vfs = Overlay::new(DirReader::new(root), MemoryWrites::new());
     let mut stdout = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
     let env = host_environment();
+    let deadline = crate::interrupt::Deadline::arm(timeout)?;
     let outcome = engine(language).run(shield_engine::Job {
         entry: &entry,
         args,
@@ -546,6 +552,7 @@ pub(crate) fn exec_native(
         limits,
         heap_exceeded: shield_engine::no_heap_budget,
     });
+    drop(deadline);
     stdout.flush()?;
     Ok(outcome.exit_status())
 }
@@ -556,10 +563,12 @@ pub(crate) fn exec_enclave(
     file: &Path,
     args: &[String],
     limits: shield_engine::Limits,
+    timeout: Option<std::time::Duration>,
     state: &Path,
 ) -> Result<i32> {
     let (root, entry) = script_root(file)?;
     let binary = image::development(language).unpack(state)?;
+    let deadline = crate::interrupt::Deadline::arm(timeout)?;
     let launched = ScriptHost {
         dev_root: Some(root),
         ..ScriptHost::default()
@@ -583,6 +592,7 @@ pub(crate) fn exec_enclave(
         &mut msg,
         &mut msg_len,
     )?;
+    drop(deadline);
     if status < 0 {
         bail!("the enclave failed: {}", message(&msg, msg_len));
     }
