@@ -615,6 +615,34 @@ fn leftovers(dir: &Path, state: &Path) -> Vec<String> {
     found
 }
 
+/// `shield run app.shield -o app.result EXTRA` in `dir` with `state`,
+/// started (its output piped).
+fn spawn_run(dir: &Path, state: &Path, extra: &[&str]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_shield"))
+        .args(["run", "app.shield", "-o", "app.result"])
+        .args(extra)
+        .arg("--state-dir")
+        .arg(state)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// The enclave `child` launched, once it runs and `ready` holds.
+fn enclave_of(child: &std::process::Child, ready: impl Fn() -> bool) -> KillOnDrop {
+    let mut enclave = None;
+    eventually("the run started", || {
+        enclave = children(child.id())
+            .into_iter()
+            .find(|&p| enclave_running(p));
+        enclave.is_some() && ready()
+    });
+    KillOnDrop(enclave.unwrap())
+}
+
 /// A state directory of its own under `dir` (other tests' scratch files
 /// do not count), holding the fixture's enclave keys.
 fn own_state(dir: &Path) -> PathBuf {
@@ -633,24 +661,8 @@ fn a_timeout_ends_a_spinning_run_with_status_3_and_keeps_nothing() {
     let dir = project("timeout", &[("main.lua", "while true do end\n")]);
     ok(&pack(&dir, &["main.lua"], &["--max-instructions", "0"]));
     let state = own_state(&dir);
-    let child = Command::new(env!("CARGO_BIN_EXE_shield"))
-        .args(["run", "app.shield", "-o", "app.result", "--timeout", "3s"])
-        .arg("--state-dir")
-        .arg(&state)
-        .current_dir(&dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut enclave = None;
-    eventually("the run started", || {
-        enclave = children(child.id())
-            .into_iter()
-            .find(|&p| enclave_running(p));
-        enclave.is_some()
-    });
-    let enclave = KillOnDrop(enclave.unwrap());
+    let child = spawn_run(&dir, &state, &["--timeout", "3s"]);
+    let enclave = enclave_of(&child, || true);
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(3), "{out:?}");
     let err = String::from_utf8_lossy(&out.stderr);
@@ -694,25 +706,10 @@ fn an_interrupted_run_leaves_nothing_behind() {
     let state = own_state(&dir);
     let leftovers = || leftovers(&dir, &state);
     for signal in [Signal::INT, Signal::TERM] {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_shield"))
-            .args(["run", "app.shield", "-o", "app.result", "--state-dir"])
-            .arg(&state)
-            .current_dir(&dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = spawn_run(&dir, &state, &[]);
         // The script spins in its enclave; the result's temporary and the
         // scratch directory exist.
-        let mut enclave = None;
-        eventually("the run started", || {
-            enclave = children(child.id())
-                .into_iter()
-                .find(|&p| enclave_running(p));
-            enclave.is_some() && leftovers().len() == 2
-        });
-        let enclave = KillOnDrop(enclave.unwrap());
+        let enclave = enclave_of(&child, || leftovers().len() == 2);
         rustix::process::kill_process(Pid::from_child(&child), signal).unwrap();
         let status = child.wait().unwrap();
         assert!(!status.success(), "{signal:?}: {status:?}");
