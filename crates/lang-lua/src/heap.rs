@@ -236,6 +236,9 @@ pub struct Thread {
     pub resume_at: Option<ResumeAt>,
     /// The error that killed it, until `coroutine.close` reports it.
     pub error: Option<Value>,
+    /// Its hook's events, count and traced pcs while another thread runs
+    /// (`Vm::hook_mask`, `hook_count`, `hook_pcs`): hooks are per thread.
+    pub hook: (u8, (u32, u32), Vec<usize>),
 }
 
 /// A full userdata.

@@ -335,6 +335,9 @@ fn getinfo_all(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
 
 /// The name a Lua caller used for the function of frame `idx`.
 fn call_name(vm: &Vm, idx: usize) -> Option<(String, String)> {
+    if vm.hook_frame == Some((vm.cur, idx)) {
+        return Some(("?".into(), "hook".into()));
+    }
     let fr = vm.frames[idx];
     if fr.host_entry || idx == 0 || fr.protect != Protect::None {
         return None;
@@ -364,9 +367,13 @@ fn call_name(vm: &Vm, idx: usize) -> Option<(String, String)> {
 
 /// `debug.sethook([thread,] f, mask)`: "c" and "r" events call `f`; the
 /// hook is the script's and chains with the VM's own instruction budget,
-/// which it can neither see nor replace.
+/// which it can neither see nor replace. Each thread has its own hook,
+/// kept in the registry's weak-keyed `_HOOKKEY` table as in C Lua.
 fn sethook(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
-    let first = usize::from(matches!(arg(vm, base, n, 0), Value::Thread(_)));
+    let (th, first) = match arg(vm, base, n, 0) {
+        Value::Thread(t) => (t, 1),
+        _ => (vm.cur, 0),
+    };
     let h = arg(vm, base, n, first);
     let mask = match arg(vm, base, n, first + 1) {
         Value::Str(m, _) => vm.heap.str(m).to_vec(),
@@ -390,30 +397,69 @@ fn sethook(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     if count > 0 {
         bits |= crate::vm::HOOK_COUNT;
     }
-    vm.hook_count = (count, count);
-    // Running frames continue their current lines (as C Lua's 'oldpc').
-    vm.hook_pcs = vm.frames.iter().map(|f| f.pc.saturating_sub(1)).collect();
     if !matches!(h, Value::Func(_)) {
         bits = 0;
     }
+    let keys = match vm.get_field(vm.registry, "_HOOKKEY") {
+        Value::Table(k) => k,
+        _ => {
+            let k = vm.heap.new_table(Table::default());
+            let meta = vm.heap.new_table(Table::default());
+            let mode = vm.str(b"k");
+            vm.set_field(meta, "__mode", mode);
+            vm.heap.tables.get_mut(k).meta = Some(meta);
+            vm.set_field(vm.registry, "_HOOKKEY", Value::Table(k));
+            k
+        }
+    };
     let stored = if bits == 0 { Value::Nil } else { h };
-    vm.set_field(vm.registry, "hook", stored);
-    let m = if bits == 0 { Value::Nil } else { vm.str(&mask) };
-    vm.set_field(vm.registry, "hookmask", m);
-    vm.hook_mask = bits;
+    vm.raw_set(keys, Value::Thread(th), stored)?;
+    let count = if bits == 0 { (0, 0) } else { (count, count) };
+    if th == vm.cur {
+        vm.hook_count = count;
+        // Running frames continue their current lines (as C Lua's 'oldpc').
+        vm.hook_pcs = vm.frames.iter().map(|f| f.pc.saturating_sub(1)).collect();
+        vm.hook_mask = bits;
+    } else {
+        let t = vm.heap.threads.get_mut(th);
+        let pcs = t.frames.iter().map(|f| f.pc.saturating_sub(1)).collect();
+        t.hook = (bits, count, pcs);
+    }
     Ok(0)
 }
 
-fn gethook(vm: &mut Vm, _base: usize, _n: usize) -> LResult<usize> {
-    let h = vm.get_field(vm.registry, "hook");
+/// `debug.gethook([thread])`: the hook function, its mask ("crl" order)
+/// and count.
+fn gethook(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+    let th = match arg(vm, base, n, 0) {
+        Value::Thread(t) => t,
+        _ => vm.cur,
+    };
+    let h = vm.hook_fn(Value::Thread(th));
     if h.is_nil() {
         vm.push(Value::Nil);
         return Ok(1);
     }
-    let m = vm.get_field(vm.registry, "hookmask");
+    let (bits, count) = if th == vm.cur {
+        (vm.hook_mask, vm.hook_count.0)
+    } else {
+        let t = vm.heap.threads.get(th);
+        (t.hook.0, t.hook.1.0)
+    };
+    let mut m = Vec::new();
+    for (bit, c) in [
+        (crate::vm::HOOK_CALL, b'c'),
+        (crate::vm::HOOK_RET, b'r'),
+        (crate::vm::HOOK_LINE, b'l'),
+    ] {
+        if bits & bit != 0 {
+            m.push(c);
+        }
+    }
+    let m = vm.str(&m);
     vm.push(h);
     vm.push(m);
-    vm.push(Value::Int(i64::from(vm.hook_count.0)));
+    vm.push(Value::Int(i64::from(count)));
     Ok(3)
 }
 
@@ -426,13 +472,18 @@ fn find_local(
     th: Option<u32>,
     level: usize,
     n: i64,
-    limit_top: usize,
+    me: (usize, usize),
     f: &str,
 ) -> LResult<Option<(Vec<u8>, usize)>> {
     let frames = match th {
         Some(t) => &vm.heap.threads.get(t).frames,
         None => &vm.frames,
     };
+    // Level 0 is the running native itself: its arguments.
+    if level == 0 && th.is_none() {
+        return Ok((n > 0 && n as usize <= me.1)
+            .then(|| (b"(C temporary)".to_vec(), me.0 + n as usize - 1)));
+    }
     if level == 0 || level > frames.len() {
         return Err(vm.arg_error(if th.is_some() { 1 } else { 0 }, f, "level out of range"));
     }
@@ -441,7 +492,7 @@ fn find_local(
     let limit = match frames.get(idx + 1) {
         Some(next) => next.func,
         None if th.is_some() => vm.heap.threads.get(th.unwrap_or(0)).top,
-        None => limit_top,
+        None => me.0 - 1,
     };
     let stack_fn = match th {
         Some(t) => vm.heap.threads.get(t).stack[fr.func],
@@ -470,7 +521,13 @@ fn find_local(
         }
     }
     if n > 0 && limit >= fr.base && limit - fr.base >= n {
-        return Ok(Some((b"(temporary)".to_vec(), fr.base + n - 1)));
+        let name: &[u8] = match stack_fn {
+            Value::Func(h) if matches!(vm.heap.funcs.get(h), Func::Native { .. }) => {
+                b"(C temporary)"
+            }
+            _ => b"(temporary)",
+        };
+        return Ok(Some((name.to_vec(), fr.base + n - 1)));
     }
     Ok(None)
 }
@@ -509,7 +566,7 @@ fn getlocal(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     }
     let level = vm.check_int(base, n, first, "getlocal")?;
     let level = usize::try_from(level).unwrap_or(usize::MAX);
-    match find_local(vm, th, level, k, base - 1, "getlocal")? {
+    match find_local(vm, th, level, k, (base, n), "getlocal")? {
         Some((name, slot)) => {
             let v = match th {
                 Some(t) => vm.heap.threads.get(t).stack[slot],
@@ -533,7 +590,7 @@ fn setlocal(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     let level = usize::try_from(level).unwrap_or(usize::MAX);
     let k = vm.check_int(base, n, first + 1, "setlocal")?;
     let v = arg(vm, base, n, first + 2);
-    match find_local(vm, th, level, k, base - 1, "setlocal")? {
+    match find_local(vm, th, level, k, (base, n), "setlocal")? {
         Some((name, slot)) => {
             match th {
                 Some(t) => vm.heap.threads.get_mut(t).stack[slot] = v,

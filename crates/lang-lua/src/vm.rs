@@ -247,6 +247,9 @@ pub struct Vm<'h> {
     /// For line hooks: the last traced instruction of each frame (by
     /// index), `usize::MAX` for a frame just entered.
     pub hook_pcs: Vec<usize>,
+    /// The thread and frame index of the running hook function, which
+    /// `debug.getinfo` names `hook '?'`.
+    pub hook_frame: Option<(u32, usize)>,
 }
 
 /// `debug.sethook` mask bit: function calls.
@@ -326,6 +329,7 @@ impl<'h> Vm<'h> {
             in_hook: false,
             hook_count: (0, 0),
             hook_pcs: Vec::new(),
+            hook_frame: None,
         }
     }
 
@@ -1139,18 +1143,29 @@ impl<'h> Vm<'h> {
         if self.in_hook {
             return Ok(());
         }
-        let h = self.get_field(self.registry, "hook");
+        let h = self.hook_fn(Value::Thread(self.cur));
         if h.is_nil() {
             return Ok(());
         }
         let ev = self.str(event.as_bytes());
         self.in_hook = true;
+        self.hook_frame = Some((self.cur, self.frames.len()));
         let r = match line {
             Some(l) => self.call_n(h, &[ev, Value::Int(l)], 0),
             None => self.call_n(h, &[ev], 0),
         };
+        self.hook_frame = None;
         self.in_hook = false;
         r.map(|_| ())
+    }
+
+    /// The hook function of thread `th` (nil for none): the registry's
+    /// `_HOOKKEY` table, weak-keyed by thread, holds them, as in C Lua.
+    pub fn hook_fn(&mut self, th: Value) -> Value {
+        match self.get_field(self.registry, "_HOOKKEY") {
+            Value::Table(t) => self.heap.tables.get(t).get(th),
+            _ => Value::Nil,
+        }
     }
 
     /// Whether line or count hooks run in the loop.
@@ -1526,8 +1541,14 @@ impl<'h> Vm<'h> {
             th.open = open;
             th.tbc = tbc;
             th.top = self.top;
+            th.hook = (
+                self.hook_mask,
+                self.hook_count,
+                std::mem::take(&mut self.hook_pcs),
+            );
         }
         let th = self.heap.threads.get_mut(t);
+        (self.hook_mask, self.hook_count, self.hook_pcs) = std::mem::take(&mut th.hook);
         self.stack = std::mem::take(&mut th.stack);
         self.frames = std::mem::take(&mut th.frames);
         self.open = std::mem::take(&mut th.open);
