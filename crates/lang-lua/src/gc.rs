@@ -321,6 +321,9 @@ impl Vm<'_> {
                     if let Some(e) = t.error {
                         m.gray.push(e);
                     }
+                    if let Some(r) = t.raiser {
+                        m.gray.push(r);
+                    }
                     if let Some(r) = t.resumer {
                         m.gray.push(Value::Thread(r));
                     }

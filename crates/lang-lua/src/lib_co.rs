@@ -111,7 +111,11 @@ fn close(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     let t = check_co(vm, base, n, "close")?;
     match status_str(vm, t) {
         "suspended" | "dead" => {
-            if let Some(e) = vm.heap.threads.get_mut(t).error.take() {
+            let th = vm.heap.threads.get_mut(t);
+            if let Some(e) = th.error.take() {
+                // The frames a failed coroutine kept for tracebacks go.
+                th.frames.clear();
+                th.raiser = None;
                 vm.push(Value::Bool(false));
                 vm.push(e);
                 return Ok(2);

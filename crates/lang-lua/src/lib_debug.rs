@@ -458,7 +458,8 @@ fn call_name_in(vm: &Vm, th: Option<u32>, idx: usize) -> Option<(String, String)
         return Some(("?".into(), "hook".into()));
     }
     let fr = frames[idx];
-    if fr.host_entry || idx == 0 || fr.protect != Protect::None {
+    // A tail call leaves no caller to name it by.
+    if fr.host_entry || idx == 0 || fr.protect != Protect::None || fr.tail {
         return None;
     }
     let caller = frames[idx - 1];

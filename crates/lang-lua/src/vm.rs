@@ -962,7 +962,7 @@ impl<'h> Vm<'h> {
                 let n = res.inspect_err(|e| self.note_raised(h, e))?;
                 if self.hook_mask & HOOK_RET != 0 {
                     let top = self.top;
-                    self.native_hook(func, "return", (top - n - func, n))?;
+                    self.native_hook(func, "return", ((top - n).saturating_sub(func), n))?;
                     self.top = top;
                 }
                 let src = self.top - n;
@@ -1023,7 +1023,7 @@ impl<'h> Vm<'h> {
         // is the first event.
         if self.hook_mask & HOOK_RET != 0 {
             let top = self.top;
-            self.native_hook(func, "return", (top - n - func, n))?;
+            self.native_hook(func, "return", ((top - n).saturating_sub(func), n))?;
             self.top = top;
         }
         let src = self.top - n;
@@ -1186,7 +1186,8 @@ impl<'h> Vm<'h> {
         self.hook_frame = Some((self.cur, self.frames.len()));
         let r = match line {
             Some(l) => self.call_n(h, &[ev, Value::Int(l)], 0),
-            None => self.call_n(h, &[ev], 0),
+            // As C Lua, the line argument is always there (nil if none).
+            None => self.call_n(h, &[ev, Value::Nil], 0),
         };
         self.hook_frame = None;
         self.in_hook = false;
@@ -2243,7 +2244,7 @@ impl Vm<'_> {
             let top = self.top;
             self.top = self.top.max(src + n);
             let f = self.frames.last().map_or(src, |f| f.func);
-            self.call_hook("return", (src - f, n))?;
+            self.call_hook("return", (src.saturating_sub(f), n))?;
             self.top = top;
         }
         // Fields are read in place: the frame was written field by field
