@@ -56,6 +56,9 @@ pub struct Compiler<'h> {
     chunkname: Rc<[u8]>,
     text: u32,
     line: u32,
+    /// The line a global, upvalue or indexed left operand of a binary
+    /// operator is read on: the operator's, as C Lua charges it.
+    discharge: Option<u32>,
 }
 
 /// Compiles a parsed chunk into its main function.
@@ -74,6 +77,7 @@ pub fn compile(
         chunkname: chunkname.into(),
         text,
         line: 0,
+        discharge: None,
     };
     // The main chunk's only upvalue is _ENV.
     let p = c.function(body, Some(vec![(true, 0, b"_ENV".to_vec())]))?;
@@ -223,7 +227,13 @@ impl Compiler<'_> {
             self.add_local(name.clone(), Attrib::None)?;
         }
         self.block_stats(&body.body)?;
-        self.line = body.end_line;
+        // A function's final return is on its `end`; a main chunk's on its
+        // last token, as C Lua charges it.
+        self.line = if body.line == 0 {
+            body.body.last_line
+        } else {
+            body.end_line
+        };
         self.close_block()?;
         self.emit(abc(RETURN0, 0, 0, 0));
         let f = self.fs.pop().ok_or_else(|| self.err("internal"))?;
@@ -481,13 +491,15 @@ impl Compiler<'_> {
                 let r = self.add_local(name.clone(), Attrib::None)?;
                 self.closure(body, r)?;
             }
-            S::Assign(targets, exprs) => self.assign(targets, exprs)?,
+            S::Assign(targets, exprs) => self.assign(targets, exprs, s.last)?,
             S::Do(b) => self.block(b, false)?,
             S::While(cond, b) => {
                 let start = self.pc();
                 let exits = self.cond_jump(cond, false)?;
                 self.open_block(true);
                 self.block(b, false)?;
+                // The jump back is charged to the body's last token.
+                self.line = b.last_line;
                 let j = self.jump();
                 self.patch(j, start);
                 self.patch_here(&exits);
@@ -527,9 +539,11 @@ impl Compiler<'_> {
                 let mut ends = Vec::new();
                 for (i, (cond, b)) in arms.iter().enumerate() {
                     let last = i + 1 == arms.len() && els.is_none();
-                    let next = self.cond_jump(cond, false)?;
+                    // A value's test is charged to `then`, as C Lua does.
+                    let next = self.cond_jump_at(cond, false, Some(b.first_line))?;
                     self.block(b, false)?;
                     if !last {
+                        self.line = b.last_line;
                         ends.push(self.jump());
                     }
                     self.patch_here(&next);
@@ -812,9 +826,10 @@ impl Compiler<'_> {
     }
 
     fn closure(&mut self, body: &FuncBody, r: u8) -> CResult<()> {
-        let save = self.line;
         let p = self.function(body, None)?;
-        self.line = save;
+        // Charged to `end`, as C Lua does (a line hook sees a local
+        // function defined only after its last line).
+        self.line = body.end_line;
         let f = self.f();
         f.p.protos.push(Rc::new(p));
         let idx = f.p.protos.len() - 1;
@@ -850,6 +865,7 @@ impl Compiler<'_> {
         let save = self.f().freereg.max(r as usize + 1);
         self.f().freereg = save;
         self.line = e.line;
+        let disch = self.discharge.take();
         match &e.k {
             E::Bin(BinOp::And, ..) | E::Bin(BinOp::Or, ..) | E::Table(_)
                 if (r as usize) < self.f().actives.len() =>
@@ -915,9 +931,11 @@ impl Compiler<'_> {
                     }
                 }
                 Target::Upval(u) => {
+                    self.line = disch.unwrap_or(e.line);
                     self.emit(abc(GETUPVAL, r, u, 0));
                 }
                 Target::Global(env, k) => {
+                    self.line = disch.unwrap_or(e.line);
                     if k <= 255 {
                         self.emit(abc(GETTABUP, r, env, k as u8));
                     } else {
@@ -939,7 +957,7 @@ impl Compiler<'_> {
                 } else {
                     self.expr_any(obj)?
                 };
-                self.line = e.line;
+                self.line = disch.unwrap_or(e.line);
                 match &key.k {
                     E::Str(s) => {
                         let k = self.str_k(s)?;
@@ -950,7 +968,7 @@ impl Compiler<'_> {
                     }
                     _ => {
                         let kr = self.expr_any(key)?;
-                        self.line = e.line;
+                        self.line = disch.unwrap_or(e.line);
                         self.emit(abc(GETTABLE, r, o, kr));
                     }
                 }
@@ -1061,12 +1079,14 @@ impl Compiler<'_> {
                 // A left operand that is not a local is computed into the target when
                 // the target is a temporary: left-leaning chains reuse one register.
                 let is_local = matches!(&a.k, E::Name(n) if self.resolve_local(self.fs.len() - 1, n).is_some());
+                self.discharge = Some(line);
                 let ar = if !is_local && (r as usize) >= self.f().actives.len() {
                     self.expr_to(a, r)?;
                     r
                 } else {
                     self.expr_any(a)?
                 };
+                self.discharge = None;
                 if op == BinOp::Add
                     && let E::Int(i) = b.k
                     && (-128..128).contains(&i)
@@ -1110,6 +1130,12 @@ impl Compiler<'_> {
     /// Compiles a condition; returns the jumps taken when its truth equals
     /// `when`; falls through otherwise.
     fn cond_jump(&mut self, e: &Expr, when: bool) -> CResult<Vec<usize>> {
+        self.cond_jump_at(e, when, None)
+    }
+
+    /// `cond_jump` with the tests of values charged to line `test` (`then`;
+    /// the left operand of `and`/`or`: the operator).
+    fn cond_jump_at(&mut self, e: &Expr, when: bool, test: Option<u32>) -> CResult<Vec<usize>> {
         let save = self.f().freereg;
         self.line = e.line;
         let res = match &e.k {
@@ -1127,29 +1153,31 @@ impl Compiler<'_> {
                     vec![self.jump()]
                 }
             }
-            E::Un(UnOp::Not, a) => self.cond_jump(a, !when)?,
+            E::Un(UnOp::Not, a) => self.cond_jump_at(a, !when, test)?,
             E::Bin(BinOp::And, a, b) => {
+                let ta = test.map(|_| e.line);
                 if when {
                     // a and b is true: a true and b true.
-                    let fa = self.cond_jump(a, false)?;
-                    let tb = self.cond_jump(b, true)?;
+                    let fa = self.cond_jump_at(a, false, ta)?;
+                    let tb = self.cond_jump_at(b, true, test)?;
                     self.patch_here(&fa);
                     tb
                 } else {
-                    let mut fa = self.cond_jump(a, false)?;
-                    fa.extend(self.cond_jump(b, false)?);
+                    let mut fa = self.cond_jump_at(a, false, ta)?;
+                    fa.extend(self.cond_jump_at(b, false, test)?);
                     fa
                 }
             }
             E::Bin(BinOp::Or, a, b) => {
+                let ta = test.map(|_| e.line);
                 if when {
-                    let mut ta = self.cond_jump(a, true)?;
-                    ta.extend(self.cond_jump(b, true)?);
-                    ta
+                    let mut t = self.cond_jump_at(a, true, ta)?;
+                    t.extend(self.cond_jump_at(b, true, test)?);
+                    t
                 } else {
-                    let ta = self.cond_jump(a, true)?;
-                    let fb = self.cond_jump(b, false)?;
-                    self.patch_here(&ta);
+                    let t = self.cond_jump_at(a, true, ta)?;
+                    let fb = self.cond_jump_at(b, false, test)?;
+                    self.patch_here(&t);
                     fb
                 }
             }
@@ -1164,7 +1192,9 @@ impl Compiler<'_> {
                     op = BinOp::Eq;
                     when = !when;
                 }
+                self.discharge = Some(e.line);
                 let ar = self.expr_any(a)?;
+                self.discharge = None;
                 // Immediate and constant forms.
                 // An integral float compares as its integer (the flag keeps
                 // its type for metamethods), except for `==`, which EQK does.
@@ -1213,6 +1243,9 @@ impl Compiler<'_> {
             }
             _ => {
                 let r = self.expr_any(e)?;
+                if let Some(l) = test {
+                    self.line = l;
+                }
                 self.emit(abc(TEST, r, 0, when as u8));
                 vec![self.jump()]
             }
@@ -1342,15 +1375,16 @@ impl Compiler<'_> {
         Ok(())
     }
 
-    fn assign(&mut self, targets: &[Expr], exprs: &[Expr]) -> CResult<()> {
+    /// An assignment; its stores are charged to `last`, the line of its
+    /// last token, as C Lua's.
+    fn assign(&mut self, targets: &[Expr], exprs: &[Expr], last: u32) -> CResult<()> {
         if targets.len() == 1 && exprs.len() == 1 {
             let t = self.target(&targets[0])?;
             if let Target::Local(r) = t {
                 return self.expr_to(&exprs[0], r);
             }
-            let line = targets[0].line;
             let v = self.expr_any(&exprs[0])?;
-            self.line = line;
+            self.line = last;
             return self.store(&t, v);
         }
         // Evaluate every target's table and key first, copying locals that
@@ -1391,7 +1425,7 @@ impl Compiler<'_> {
         let base = self.f().freereg as u8;
         self.explist_to(exprs, base, targets.len())?;
         for (i, t) in ts.iter().enumerate().rev() {
-            self.line = targets[i].line;
+            self.line = last;
             self.store(t, base + i as u8)?;
         }
         Ok(())

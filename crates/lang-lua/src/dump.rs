@@ -10,7 +10,8 @@
 //! length the chunk claims before the bytes are seen to be there.
 //!
 //! What differs from C Lua: a dump carries the source text, even stripped
-//! (a stripped function loses only its lines, local and upvalue names).
+//! (a stripped function loses only its lines, local and upvalue names, and
+//! its chunk name).
 
 use std::rc::Rc;
 
@@ -35,8 +36,14 @@ pub fn dump(p: &Proto, text: &[u8], strip: bool) -> Vec<u8> {
     for &i in &p.path {
         out.extend_from_slice(&i.to_le_bytes());
     }
-    put_len(&mut out, p.chunkname.len());
-    out.extend_from_slice(&p.chunkname);
+    // A stripped dump keeps no source name (C Lua's neither).
+    let name: &[u8] = if strip || p.stripped {
+        b"=?"
+    } else {
+        &p.chunkname
+    };
+    put_len(&mut out, name.len());
+    out.extend_from_slice(name);
     put_len(&mut out, text.len());
     out.extend_from_slice(text);
     out

@@ -190,7 +190,10 @@ impl Vm<'_> {
             }
             // `o` stays a root while its finalizer runs.
             self.roots.push(o);
+            // `debug.getinfo` names it metamethod '__gc', as C Lua does.
+            self.tm_calls.push((self.frames.len(), tm::GC));
             let r = self.call_n(f, &[o], 0);
+            self.tm_calls.pop();
             self.roots.pop();
             match r {
                 Ok(_) => {}
@@ -317,6 +320,9 @@ impl Vm<'_> {
                     }
                     if let Some(e) = t.error {
                         m.gray.push(e);
+                    }
+                    if let Some(r) = t.raiser {
+                        m.gray.push(r);
                     }
                     if let Some(r) = t.resumer {
                         m.gray.push(Value::Thread(r));

@@ -174,6 +174,8 @@ pub struct Frame {
     /// Resume by running the last instruction again (a block exit or return
     /// that was closing a to-be-closed variable).
     pub redo: bool,
+    /// Entered by a tail call (`debug.getinfo`'s `istailcall`).
+    pub tail: bool,
 }
 
 /// What a frame does with an error or a normal return, for pcall.
@@ -236,6 +238,11 @@ pub struct Thread {
     pub resume_at: Option<ResumeAt>,
     /// The error that killed it, until `coroutine.close` reports it.
     pub error: Option<Value>,
+    /// The native that raised that error, if one did (for tracebacks).
+    pub raiser: Option<Value>,
+    /// Its hook's events, count and traced pcs while another thread runs
+    /// (`Vm::hook_mask`, `hook_count`, `hook_pcs`): hooks are per thread.
+    pub hook: (u8, (u32, u32), Vec<usize>),
 }
 
 /// A full userdata.

@@ -35,11 +35,20 @@ fn new_thread(vm: &mut Vm, base: usize, n: usize, name: &str) -> LResult<u32> {
     vm.check_heap()?;
     vm.check_mem(1024)?;
     vm.heap.bytes += 1024;
-    Ok(vm.heap.threads.alloc(Thread {
+    // A new coroutine starts with its creator's hook, as in C Lua.
+    let t = vm.heap.threads.alloc(Thread {
         status: Some(CoStatus::Suspended),
         pending: Some(f),
+        hook: (vm.hook_mask, vm.hook_count, Vec::new()),
         ..Thread::default()
-    }))
+    });
+    let h = vm.hook_fn(Value::Thread(vm.cur));
+    if !h.is_nil()
+        && let Value::Table(k) = vm.get_field(vm.registry, "_HOOKKEY")
+    {
+        vm.raw_set(k, Value::Thread(t), h)?;
+    }
+    Ok(t)
 }
 
 fn create(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
@@ -102,7 +111,11 @@ fn close(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     let t = check_co(vm, base, n, "close")?;
     match status_str(vm, t) {
         "suspended" | "dead" => {
-            if let Some(e) = vm.heap.threads.get_mut(t).error.take() {
+            let th = vm.heap.threads.get_mut(t);
+            if let Some(e) = th.error.take() {
+                // The frames a failed coroutine kept for tracebacks go.
+                th.frames.clear();
+                th.raiser = None;
                 vm.push(Value::Bool(false));
                 vm.push(e);
                 return Ok(2);

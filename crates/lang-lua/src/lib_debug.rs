@@ -66,11 +66,20 @@ pub fn append_traceback(vm: &mut Vm, th: Option<u32>, level: usize, s: &mut Vec<
     let lines = frame_lines(vm, th);
     // Level 0 is traceback itself, a native.
     let mut all: Vec<String> = Vec::new();
-    if level == 0 {
-        all.push("[C]: in function 'debug.traceback'".into());
+    // Level 0 is traceback itself (another thread's: its innermost).
+    if th.is_some() {
+        all.extend(lines.into_iter().skip(level));
+    } else {
+        if level == 0 {
+            all.push("[C]: in function 'debug.traceback'".into());
+        }
+        all.extend(lines.into_iter().skip(level.saturating_sub(1)));
     }
-    all.extend(lines.into_iter().skip(level.saturating_sub(1)));
-    all.push("[C]: in ?".into());
+    // The main chunk was called by the host (lua.c); a coroutine's first
+    // function by nothing.
+    if th.unwrap_or(vm.cur) == 0 {
+        all.push("[C]: in ?".into());
+    }
     let total = all.len();
     for (i, l) in all.iter().enumerate() {
         // As C Lua: the first 10 and the last 11 levels of a deep stack.
@@ -86,32 +95,59 @@ pub fn append_traceback(vm: &mut Vm, th: Option<u32>, level: usize, s: &mut Vec<
     }
 }
 
-/// One traceback line per Lua frame of the running thread (or of `th`),
+/// One traceback line per frame of the running thread (or of `th`),
 /// innermost first: position and what the function is, worded as C Lua's
-/// `luaL_traceback`.
+/// `luaL_traceback`. Natives have no frames; the ones still running are
+/// placed where they sit: under `pcall`, below a frame they called, at the
+/// top of a suspended coroutine (its `yield`) or of one an error killed.
 fn frame_lines(vm: &mut Vm, th: Option<u32>) -> Vec<String> {
     let frames = match th {
         Some(t) => vm.heap.threads.get(t).frames.clone(),
         None => vm.frames.clone(),
     };
+    let tid = th.unwrap_or(vm.cur);
     let mut out = Vec::with_capacity(frames.len() + 1);
     // Under a message handler, the native that raised the error sits
     // between the handler's frames and the ones below, as in C Lua.
     let raiser = match vm.handling {
         Some((t, at, native)) if th.is_none() && t == vm.cur && !native.is_nil() => {
-            let line = match vm.global_func_name(native) {
-                Some(name) => format!("[C]: in function '{name}'"),
-                None => "[C]: in ?".to_owned(),
-            };
+            let line = native_line(vm, native);
             Some((at.min(frames.len()), line))
         }
         _ => None,
     };
+    // The natives pcall or xpcall runs (innermost last), by frame count.
+    let protected: Vec<(usize, Value, bool)> = vm
+        .protected_natives
+        .iter()
+        .filter(|e| e.0 == tid)
+        .map(|e| (e.1, e.2, e.3))
+        .collect();
+    // A suspended coroutine waits in `coroutine.yield`; one an error
+    // killed shows the native that raised it.
+    if let Some(t) = th {
+        let thr = vm.heap.threads.get(t);
+        let top_native = match (thr.status, thr.error) {
+            (Some(crate::heap::CoStatus::Suspended), _) if !frames.is_empty() => {
+                Some("[C]: in function 'coroutine.yield'".to_owned())
+            }
+            (_, Some(_)) => thr.raiser.map(|f| native_line(vm, f)),
+            _ => None,
+        };
+        out.extend(top_native);
+    }
     for idx in (0..frames.len()).rev() {
         if let Some((at, line)) = &raiser
             && idx + 1 == *at
         {
             out.push(line.clone());
+        }
+        // Natives running above this frame: under pcall, or called by it.
+        for &(_, _, xp) in protected.iter().rev().filter(|e| e.0 == idx + 1) {
+            out.push(format!(
+                "[C]: in function '{}'",
+                if xp { "xpcall" } else { "pcall" }
+            ));
         }
         let fr = frames[idx];
         let f = match th {
@@ -136,7 +172,7 @@ fn frame_lines(vm: &mut Vm, th: Option<u32>) -> Vec<String> {
             format!("metamethod '{ev}'")
         } else if let Some(g) = vm.global_func_name(f) {
             format!("function '{g}'")
-        } else if let Some((name, what)) = th.is_none().then(|| call_name(vm, idx)).flatten() {
+        } else if let Some((name, what)) = call_name_in(vm, th, idx) {
             format!("{what} '{name}'")
         } else if proto.line == 0 {
             "main chunk".into()
@@ -144,11 +180,64 @@ fn frame_lines(vm: &mut Vm, th: Option<u32>) -> Vec<String> {
             format!("function <{}:{}>", proto.source, proto.line)
         };
         out.push(format!("{}:{line}: in {what}", proto.source));
+        if fr.tail {
+            out.push("(...tail calls...)".into());
+        }
+        match fr.protect {
+            Protect::Pcall => out.push("[C]: in function 'pcall'".into()),
+            Protect::Xpcall => out.push("[C]: in function 'xpcall'".into()),
+            _ => {}
+        }
+        if fr.host_entry && idx > 0 && th.is_none() {
+            let protected_here = protected.iter().rev().find(|e| e.0 == idx);
+            let native = match protected_here {
+                Some(&(_, f, _)) => Some(f),
+                None => calling_native(vm, &frames, idx),
+            };
+            if let Some(nf) = native {
+                out.push(native_line(vm, nf));
+            }
+        }
     }
     if let Some((0, line)) = raiser {
         out.push(line);
     }
     out
+}
+
+/// A traceback line for native `f`: by its name in a loaded module, as C
+/// Lua's `pushglobalfuncname`, or `?`.
+fn native_line(vm: &mut Vm, f: Value) -> String {
+    match vm.global_func_name(f) {
+        Some(name) => format!("[C]: in function '{name}'"),
+        None => "[C]: in ?".to_owned(),
+    }
+}
+
+/// The native that frame `idx` (entered from the host) was called by: the
+/// function of the call instruction its Lua caller is running, if that is
+/// a native (not for metamethods or hooks, which the VM calls itself).
+fn calling_native(vm: &Vm, frames: &[crate::heap::Frame], idx: usize) -> Option<Value> {
+    if vm.tm_event(idx).is_some() || vm.hook_frame == Some((vm.cur, idx)) {
+        return None;
+    }
+    let caller = frames.get(idx.checked_sub(1)?)?;
+    let Value::Func(h) = vm.stack[caller.func] else {
+        return None;
+    };
+    let Func::Lua { proto, .. } = vm.heap.funcs.get(h) else {
+        return None;
+    };
+    let i = *proto.code.get(caller.pc.checked_sub(1)?)?;
+    let o = crate::proto::op(i);
+    if o != crate::proto::CALL && o != crate::proto::TAILCALL {
+        return None;
+    }
+    let f = *vm.stack.get(caller.base + crate::proto::ga(i))?;
+    match f {
+        Value::Func(n) if matches!(vm.heap.funcs.get(n), Func::Native { .. }) => Some(f),
+        _ => None,
+    }
 }
 
 /// `debug.getinfo([thread,] f, [what])`: the fields the options ask for
@@ -192,24 +281,38 @@ fn getinfo(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
         }
     }
     if what.contains(&b'r') {
-        vm.set_field(t, "ftransfer", Value::Int(0));
-        vm.set_field(t, "ntransfer", Value::Int(0));
+        // Only the frame a call or return hook is about has transfers.
+        let level = match arg(vm, base, n, first) {
+            Value::Int(l) if first == 0 => usize::try_from(l).ok(),
+            _ => None,
+        };
+        let (ft, nt) = match (level, vm.hook_frame) {
+            (Some(l), Some((th, hf)))
+                if th == vm.cur && l >= 1 && vm.frames.len() + 1 == hf + l =>
+            {
+                vm.hook_transfer
+            }
+            _ => (0, 0),
+        };
+        vm.set_field(t, "ftransfer", Value::Int(ft as i64));
+        vm.set_field(t, "ntransfer", Value::Int(nt as i64));
     }
     Ok(k)
 }
 
 fn getinfo_all(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
-    let (first, n0) = match arg(vm, base, n, 0) {
-        Value::Thread(_) => (1, 1),
-        _ => (0, 0),
+    let (th, first) = thread_arg(vm, base, n);
+    let frames = match th {
+        Some(h) => vm.heap.threads.get(h).frames.clone(),
+        None => vm.frames.clone(),
     };
-    let _ = n0;
     let target = arg(vm, base, n, first);
     let t = vm.heap.new_table(Table::default());
     let (func, pc) = match target {
         Value::Func(_) => {
             let wv = vm.str(b"");
             vm.set_field(t, "namewhat", wv);
+            vm.set_field(t, "istailcall", Value::Bool(false));
             (target, None)
         }
         Value::Int(_) | Value::Num(_) => {
@@ -226,14 +329,15 @@ fn getinfo_all(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
                 let s = vm.str(b"[C]");
                 vm.set_field(t, "short_src", s);
                 vm.set_field(t, "currentline", Value::Int(-1));
+                vm.set_field(t, "istailcall", Value::Bool(false));
                 vm.push(Value::Table(t));
                 return Ok(1);
             }
             let lvl = lvl as usize;
             // A pcall/xpcall running `__close` metamethods after an error
             // is a native frame, as in C Lua.
-            if lvl <= vm.frames.len()
-                && let Protect::Closing(xp) = vm.frames[vm.frames.len() - lvl].protect
+            if lvl <= frames.len()
+                && let Protect::Closing(xp) = frames[frames.len() - lvl].protect
             {
                 let name = if xp { "xpcall" } else { "pcall" };
                 let pf = vm.get_field(vm.globals, name);
@@ -253,15 +357,15 @@ fn getinfo_all(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
                 vm.push(Value::Table(t));
                 return Ok(1);
             }
-            if lvl > vm.frames.len() {
+            if lvl > frames.len() {
                 vm.push(Value::Nil);
                 return Ok(1);
             }
-            let idx = vm.frames.len() - lvl;
-            let fr = vm.frames[idx];
-            let named = match vm.tm_event(idx) {
+            let idx = frames.len() - lvl;
+            let fr = frames[idx];
+            let named = match th.is_none().then(|| vm.tm_event(idx)).flatten() {
                 Some(ev) => Some((ev.to_string(), "metamethod".to_string())),
-                None => call_name(vm, idx),
+                None => call_name_in(vm, th, idx),
             };
             if let Some((name, what)) = named {
                 let nv = vm.str(name.as_bytes());
@@ -272,7 +376,12 @@ fn getinfo_all(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
                 let wv = vm.str(b"");
                 vm.set_field(t, "namewhat", wv);
             }
-            (vm.stack[fr.func], Some(fr.pc))
+            vm.set_field(t, "istailcall", Value::Bool(fr.tail));
+            let f = match th {
+                Some(h) => vm.heap.threads.get(h).stack[fr.func],
+                None => vm.stack[fr.func],
+            };
+            (f, Some(fr.pc))
         }
         v => return Err(vm.type_arg_error(first, "getinfo", "function or level", v, true)),
     };
@@ -314,33 +423,47 @@ fn getinfo_all(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
                 }
                 vm.set_field(t, "activelines", Value::Table(lines));
             }
-            Func::Native { .. } => {
+            Func::Native { upvals, .. } => {
+                let nups = upvals.len();
                 let w = vm.str(b"C");
                 vm.set_field(t, "what", w);
                 let s = vm.str(b"[C]");
                 vm.set_field(t, "short_src", s);
+                let s = vm.str(b"=[C]");
                 vm.set_field(t, "source", s);
                 vm.set_field(t, "currentline", Value::Int(-1));
                 vm.set_field(t, "linedefined", Value::Int(-1));
-                vm.set_field(t, "nups", Value::Int(0));
+                vm.set_field(t, "lastlinedefined", Value::Int(-1));
+                vm.set_field(t, "nups", Value::Int(nups as i64));
                 vm.set_field(t, "isvararg", Value::Bool(true));
                 vm.set_field(t, "nparams", Value::Int(0));
             }
         }
     }
-    vm.set_field(t, "istailcall", Value::Bool(false));
     vm.push(Value::Table(t));
     Ok(1)
 }
 
-/// The name a Lua caller used for the function of frame `idx`.
-fn call_name(vm: &Vm, idx: usize) -> Option<(String, String)> {
-    let fr = vm.frames[idx];
-    if fr.host_entry || idx == 0 || fr.protect != Protect::None {
+/// The name a Lua caller used for the function of frame `idx` of the
+/// running thread or of thread `th`.
+fn call_name_in(vm: &Vm, th: Option<u32>, idx: usize) -> Option<(String, String)> {
+    let (frames, stack) = match th {
+        Some(t) => {
+            let t = vm.heap.threads.get(t);
+            (&t.frames, &t.stack)
+        }
+        None => (&vm.frames, &vm.stack),
+    };
+    if vm.hook_frame == Some((th.unwrap_or(vm.cur), idx)) {
+        return Some(("?".into(), "hook".into()));
+    }
+    let fr = frames[idx];
+    // A tail call leaves no caller to name it by.
+    if fr.host_entry || idx == 0 || fr.protect != Protect::None || fr.tail {
         return None;
     }
-    let caller = vm.frames[idx - 1];
-    let Value::Func(h) = vm.stack[caller.func] else {
+    let caller = frames[idx - 1];
+    let Value::Func(h) = stack[caller.func] else {
         return None;
     };
     let Func::Lua { proto, .. } = vm.heap.funcs.get(h) else {
@@ -364,9 +487,13 @@ fn call_name(vm: &Vm, idx: usize) -> Option<(String, String)> {
 
 /// `debug.sethook([thread,] f, mask)`: "c" and "r" events call `f`; the
 /// hook is the script's and chains with the VM's own instruction budget,
-/// which it can neither see nor replace.
+/// which it can neither see nor replace. Each thread has its own hook,
+/// kept in the registry's weak-keyed `_HOOKKEY` table as in C Lua.
 fn sethook(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
-    let first = usize::from(matches!(arg(vm, base, n, 0), Value::Thread(_)));
+    let (th, first) = match arg(vm, base, n, 0) {
+        Value::Thread(t) => (t, 1),
+        _ => (vm.cur, 0),
+    };
     let h = arg(vm, base, n, first);
     let mask = match arg(vm, base, n, first + 1) {
         Value::Str(m, _) => vm.heap.str(m).to_vec(),
@@ -390,30 +517,69 @@ fn sethook(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     if count > 0 {
         bits |= crate::vm::HOOK_COUNT;
     }
-    vm.hook_count = (count, count);
-    // Running frames continue their current lines (as C Lua's 'oldpc').
-    vm.hook_pcs = vm.frames.iter().map(|f| f.pc.saturating_sub(1)).collect();
     if !matches!(h, Value::Func(_)) {
         bits = 0;
     }
+    let keys = match vm.get_field(vm.registry, "_HOOKKEY") {
+        Value::Table(k) => k,
+        _ => {
+            let k = vm.heap.new_table(Table::default());
+            let meta = vm.heap.new_table(Table::default());
+            let mode = vm.str(b"k");
+            vm.set_field(meta, "__mode", mode);
+            vm.heap.tables.get_mut(k).meta = Some(meta);
+            vm.set_field(vm.registry, "_HOOKKEY", Value::Table(k));
+            k
+        }
+    };
     let stored = if bits == 0 { Value::Nil } else { h };
-    vm.set_field(vm.registry, "hook", stored);
-    let m = if bits == 0 { Value::Nil } else { vm.str(&mask) };
-    vm.set_field(vm.registry, "hookmask", m);
-    vm.hook_mask = bits;
+    vm.raw_set(keys, Value::Thread(th), stored)?;
+    let count = if bits == 0 { (0, 0) } else { (count, count) };
+    if th == vm.cur {
+        vm.hook_count = count;
+        // Running frames continue their current lines (as C Lua's 'oldpc').
+        vm.hook_pcs = vm.frames.iter().map(|f| f.pc.saturating_sub(1)).collect();
+        vm.hook_mask = bits;
+    } else {
+        let t = vm.heap.threads.get_mut(th);
+        let pcs = t.frames.iter().map(|f| f.pc.saturating_sub(1)).collect();
+        t.hook = (bits, count, pcs);
+    }
     Ok(0)
 }
 
-fn gethook(vm: &mut Vm, _base: usize, _n: usize) -> LResult<usize> {
-    let h = vm.get_field(vm.registry, "hook");
+/// `debug.gethook([thread])`: the hook function, its mask ("crl" order)
+/// and count.
+fn gethook(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
+    let th = match arg(vm, base, n, 0) {
+        Value::Thread(t) => t,
+        _ => vm.cur,
+    };
+    let h = vm.hook_fn(Value::Thread(th));
     if h.is_nil() {
         vm.push(Value::Nil);
         return Ok(1);
     }
-    let m = vm.get_field(vm.registry, "hookmask");
+    let (bits, count) = if th == vm.cur {
+        (vm.hook_mask, vm.hook_count.0)
+    } else {
+        let t = vm.heap.threads.get(th);
+        (t.hook.0, t.hook.1.0)
+    };
+    let mut m = Vec::new();
+    for (bit, c) in [
+        (crate::vm::HOOK_CALL, b'c'),
+        (crate::vm::HOOK_RET, b'r'),
+        (crate::vm::HOOK_LINE, b'l'),
+    ] {
+        if bits & bit != 0 {
+            m.push(c);
+        }
+    }
+    let m = vm.str(&m);
     vm.push(h);
     vm.push(m);
-    vm.push(Value::Int(i64::from(vm.hook_count.0)));
+    vm.push(Value::Int(i64::from(count)));
     Ok(3)
 }
 
@@ -426,13 +592,18 @@ fn find_local(
     th: Option<u32>,
     level: usize,
     n: i64,
-    limit_top: usize,
+    me: (usize, usize),
     f: &str,
 ) -> LResult<Option<(Vec<u8>, usize)>> {
     let frames = match th {
         Some(t) => &vm.heap.threads.get(t).frames,
         None => &vm.frames,
     };
+    // Level 0 is the running native itself: its arguments.
+    if level == 0 && th.is_none() {
+        return Ok((n > 0 && n as usize <= me.1)
+            .then(|| (b"(C temporary)".to_vec(), me.0 + n as usize - 1)));
+    }
     if level == 0 || level > frames.len() {
         return Err(vm.arg_error(if th.is_some() { 1 } else { 0 }, f, "level out of range"));
     }
@@ -441,7 +612,7 @@ fn find_local(
     let limit = match frames.get(idx + 1) {
         Some(next) => next.func,
         None if th.is_some() => vm.heap.threads.get(th.unwrap_or(0)).top,
-        None => limit_top,
+        None => me.0 - 1,
     };
     let stack_fn = match th {
         Some(t) => vm.heap.threads.get(t).stack[fr.func],
@@ -470,7 +641,13 @@ fn find_local(
         }
     }
     if n > 0 && limit >= fr.base && limit - fr.base >= n {
-        return Ok(Some((b"(temporary)".to_vec(), fr.base + n - 1)));
+        let name: &[u8] = match stack_fn {
+            Value::Func(h) if matches!(vm.heap.funcs.get(h), Func::Native { .. }) => {
+                b"(C temporary)"
+            }
+            _ => b"(temporary)",
+        };
+        return Ok(Some((name.to_vec(), fr.base + n - 1)));
     }
     Ok(None)
 }
@@ -509,7 +686,7 @@ fn getlocal(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     }
     let level = vm.check_int(base, n, first, "getlocal")?;
     let level = usize::try_from(level).unwrap_or(usize::MAX);
-    match find_local(vm, th, level, k, base - 1, "getlocal")? {
+    match find_local(vm, th, level, k, (base, n), "getlocal")? {
         Some((name, slot)) => {
             let v = match th {
                 Some(t) => vm.heap.threads.get(t).stack[slot],
@@ -533,7 +710,7 @@ fn setlocal(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     let level = usize::try_from(level).unwrap_or(usize::MAX);
     let k = vm.check_int(base, n, first + 1, "setlocal")?;
     let v = arg(vm, base, n, first + 2);
-    match find_local(vm, th, level, k, base - 1, "setlocal")? {
+    match find_local(vm, th, level, k, (base, n), "setlocal")? {
         Some((name, slot)) => {
             match th {
                 Some(t) => vm.heap.threads.get_mut(t).stack[slot] = v,
@@ -603,7 +780,12 @@ fn getupvalue(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
                 Func::Lua { proto, .. } => proto.upvals[i].2.clone(),
                 _ => Vec::new(),
             };
-            let name = if name.is_empty() { b"?".to_vec() } else { name };
+            // A stripped function's upvalues have no names.
+            let name = if name.is_empty() {
+                b"(no name)".to_vec()
+            } else {
+                name
+            };
             let nv = vm.str(&name);
             vm.push(nv);
             let v = vm.upval_get(u);
@@ -631,6 +813,7 @@ fn setupvalue(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
         Some(u) => {
             vm.upval_set(u, v);
             match vm.heap.funcs.get(h) {
+                Func::Lua { proto, .. } if proto.upvals[i].2.is_empty() => b"(no name)".to_vec(),
                 Func::Lua { proto, .. } => proto.upvals[i].2.clone(),
                 _ => Vec::new(),
             }

@@ -114,6 +114,8 @@ pub struct Stat {
     pub k: S,
     /// Source line.
     pub line: u32,
+    /// Line of its last token (where C Lua charges its stores).
+    pub last: u32,
 }
 
 /// Statement kinds.
@@ -143,6 +145,10 @@ pub struct Block {
     pub stats: Vec<Stat>,
     /// Line of the closing keyword.
     pub end_line: u32,
+    /// Line of the token before its first statement (`then`, `do`).
+    pub first_line: u32,
+    /// Line of its last token.
+    pub last_line: u32,
 }
 
 /// The parser state.
@@ -153,6 +159,8 @@ pub struct Parser<'a> {
     ahead: Option<(Tok, Vec<u8>, u32)>,
     /// Line of the current token.
     line: u32,
+    /// Line of the last token consumed: C Lua charges an instruction to it.
+    last: u32,
     depth: u32,
     /// Lines where the enclosing functions start (empty: the main one).
     funcs: Vec<u32>,
@@ -175,6 +183,7 @@ pub fn parse(src: &[u8], chunk: &str) -> Result<FuncBody, SynErr> {
         tok,
         ahead: None,
         line,
+        last: line,
         depth: 0,
         funcs: Vec::new(),
     };
@@ -202,6 +211,7 @@ fn tok_text(t: &Tok, raw: &[u8]) -> Vec<u8> {
 
 impl Parser<'_> {
     fn advance(&mut self) -> Result<(), SynErr> {
+        self.last = self.line;
         if let Some((t, raw, line)) = self.ahead.take() {
             self.tok = t;
             self.lex.last_raw = raw;
@@ -306,6 +316,7 @@ impl Parser<'_> {
 
     fn block(&mut self) -> Result<Block, SynErr> {
         self.enter()?;
+        let first_line = self.last;
         let mut stats = Vec::new();
         while !self.block_end() {
             if self.is("return") {
@@ -320,6 +331,7 @@ impl Parser<'_> {
                 stats.push(Stat {
                     k: S::Return(exprs),
                     line,
+                    last: self.last,
                 });
                 if !self.block_end() {
                     return Err(self.err_near("'<eof>' expected"));
@@ -334,6 +346,8 @@ impl Parser<'_> {
         Ok(Block {
             stats,
             end_line: self.line,
+            first_line,
+            last_line: self.last,
         })
     }
 
@@ -467,13 +481,18 @@ impl Parser<'_> {
                     }
                 }
                 let body = self.funcbody(method, line, full)?;
-                S::Assign(
-                    vec![target],
-                    vec![Expr {
-                        k: E::Func(body),
-                        line,
-                    }],
-                )
+                // The definition is charged to the line of `function`.
+                return Ok(Some(Stat {
+                    k: S::Assign(
+                        vec![target],
+                        vec![Expr {
+                            k: E::Func(body),
+                            line,
+                        }],
+                    ),
+                    line,
+                    last: line,
+                }));
             }
             Tok::Sym("local") => {
                 self.advance()?;
@@ -569,7 +588,11 @@ impl Parser<'_> {
                 }
             }
         };
-        Ok(Some(Stat { k, line }))
+        Ok(Some(Stat {
+            k,
+            line,
+            last: self.last,
+        }))
     }
 
     fn funcbody(&mut self, method: bool, line: u32, name: String) -> Result<Box<FuncBody>, SynErr> {

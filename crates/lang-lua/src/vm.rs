@@ -232,7 +232,9 @@ pub struct Vm<'h> {
     /// Natives running under pcall or xpcall (which push no frame): the
     /// thread and its frame count when each started, innermost last, so an
     /// error inside one is known to be caught there, not by an outer xpcall.
-    pub protected_natives: Vec<(u32, usize)>,
+    /// Also the native and whether `xpcall` (not `pcall`) protects it, for
+    /// tracebacks.
+    pub protected_natives: Vec<(u32, usize, Value, bool)>,
     /// An error leaving the main thread's frames with no protected call
     /// left below to catch it, and the traceback taken before they unwound:
     /// what lua.c's message handler prints if it ends the script.
@@ -247,6 +249,14 @@ pub struct Vm<'h> {
     /// For line hooks: the last traced instruction of each frame (by
     /// index), `usize::MAX` for a frame just entered.
     pub hook_pcs: Vec<usize>,
+    /// The thread and frame index of the running hook function, which
+    /// `debug.getinfo` names `hook '?'`.
+    pub hook_frame: Option<(u32, usize)>,
+    /// For call and return hooks: where the values passed start (as a
+    /// local's index in the hooked frame) and how many (`getinfo`'s `r`).
+    pub hook_transfer: (usize, usize),
+    /// A tail call is entering its callee (its call hook says so).
+    tail_call: bool,
 }
 
 /// `debug.sethook` mask bit: function calls.
@@ -326,6 +336,9 @@ impl<'h> Vm<'h> {
             in_hook: false,
             hook_count: (0, 0),
             hook_pcs: Vec::new(),
+            hook_frame: None,
+            hook_transfer: (0, 0),
+            tail_call: false,
         }
     }
 
@@ -501,7 +514,7 @@ impl<'h> Vm<'h> {
                 tmv
             };
             if let Value::Func(_) = tmv {
-                return self.call1(tmv, &[obj, key]);
+                return self.call_tm(tmv, tm::INDEX, &[obj, key]);
             }
             obj = tmv;
         }
@@ -531,7 +544,10 @@ impl<'h> Vm<'h> {
                 tmv
             };
             if let Value::Func(_) = tmv {
-                self.call_n(tmv, &[obj, key, val], 0)?;
+                self.tm_calls.push((self.frames.len(), tm::NEWINDEX));
+                let r = self.call_n(tmv, &[obj, key, val], 0);
+                self.tm_calls.pop();
+                r?;
                 return Ok(());
             }
             obj = tmv;
@@ -600,7 +616,8 @@ impl<'h> Vm<'h> {
             .iter()
             .rev()
             .find(|c| c.0 == idx)
-            .map(|c| &TM_NAMES[c.1][2..])
+            // Finalizers keep the underscores (C Lua's CIST_FIN case).
+            .map(|c| &TM_NAMES[c.1][if c.1 == tm::GC { 0 } else { 2 }..])
     }
 
     /// Calls `f` with `args` from the host and returns its first result.
@@ -706,6 +723,7 @@ impl<'h> Vm<'h> {
                 host_entry: true,
                 tm_close: false,
                 redo: false,
+                tail: false,
                 ret: func,
             });
             self.run()?;
@@ -838,6 +856,7 @@ impl<'h> Vm<'h> {
                     host_entry,
                     tm_close: false,
                     redo: false,
+                    tail: false,
                     ret,
                 });
                 if self.hook_mask & HOOK_LINE != 0 {
@@ -848,7 +867,14 @@ impl<'h> Vm<'h> {
                     self.hook_pcs[at] = usize::MAX;
                 }
                 if self.hook_mask & HOOK_CALL != 0 {
-                    self.call_hook("call")?;
+                    let ev = if std::mem::take(&mut self.tail_call) {
+                        let at = self.frames.len() - 1;
+                        self.frames[at].tail = true;
+                        "tail call"
+                    } else {
+                        "call"
+                    };
+                    self.call_hook(ev, (1, np))?;
                 }
                 Ok(true)
             }
@@ -916,11 +942,16 @@ impl<'h> Vm<'h> {
                 );
                 let saved_fn = std::mem::replace(&mut self.native_func, func);
                 if self.hook_mask & HOOK_CALL != 0 {
-                    self.native_hook(func, "call")?;
+                    self.native_hook(func, "call", (1, nargs))?;
                 }
                 let guarded = protect != Protect::None;
                 if guarded {
-                    self.protected_natives.push((self.cur, self.frames.len()));
+                    self.protected_natives.push((
+                        self.cur,
+                        self.frames.len(),
+                        Value::Func(h),
+                        protect == Protect::Xpcall,
+                    ));
                 }
                 let res = nf(self, func + 1, nargs);
                 if guarded {
@@ -931,7 +962,7 @@ impl<'h> Vm<'h> {
                 let n = res.inspect_err(|e| self.note_raised(h, e))?;
                 if self.hook_mask & HOOK_RET != 0 {
                     let top = self.top;
-                    self.native_hook(func, "return")?;
+                    self.native_hook(func, "return", ((top - n).saturating_sub(func), n))?;
                     self.top = top;
                 }
                 let src = self.top - n;
@@ -992,7 +1023,7 @@ impl<'h> Vm<'h> {
         // is the first event.
         if self.hook_mask & HOOK_RET != 0 {
             let top = self.top;
-            self.native_hook(func, "return")?;
+            self.native_hook(func, "return", ((top - n).saturating_sub(func), n))?;
             self.top = top;
         }
         let src = self.top - n;
@@ -1131,26 +1162,45 @@ impl<'h> Vm<'h> {
 
     /// Calls the script's hook for `event` unless a hook is running; the
     /// function the event is about is the top frame.
-    pub fn call_hook(&mut self, event: &str) -> LResult<()> {
-        self.call_hook_line(event, None)
+    /// `transfer`: the first value passed (as a local's index) and how many.
+    pub fn call_hook(&mut self, event: &str, transfer: (usize, usize)) -> LResult<()> {
+        self.call_hook_line(event, None, transfer)
     }
 
-    fn call_hook_line(&mut self, event: &str, line: Option<i64>) -> LResult<()> {
+    fn call_hook_line(
+        &mut self,
+        event: &str,
+        line: Option<i64>,
+        transfer: (usize, usize),
+    ) -> LResult<()> {
         if self.in_hook {
             return Ok(());
         }
-        let h = self.get_field(self.registry, "hook");
+        self.hook_transfer = transfer;
+        let h = self.hook_fn(Value::Thread(self.cur));
         if h.is_nil() {
             return Ok(());
         }
         let ev = self.str(event.as_bytes());
         self.in_hook = true;
+        self.hook_frame = Some((self.cur, self.frames.len()));
         let r = match line {
             Some(l) => self.call_n(h, &[ev, Value::Int(l)], 0),
-            None => self.call_n(h, &[ev], 0),
+            // As C Lua, the line argument is always there (nil if none).
+            None => self.call_n(h, &[ev, Value::Nil], 0),
         };
+        self.hook_frame = None;
         self.in_hook = false;
         r.map(|_| ())
+    }
+
+    /// The hook function of thread `th` (nil for none): the registry's
+    /// `_HOOKKEY` table, weak-keyed by thread, holds them, as in C Lua.
+    pub fn hook_fn(&mut self, th: Value) -> Value {
+        match self.get_field(self.registry, "_HOOKKEY") {
+            Value::Table(t) => self.heap.tables.get(t).get(th),
+            _ => Value::Nil,
+        }
     }
 
     /// Whether line or count hooks run in the loop.
@@ -1168,21 +1218,23 @@ impl<'h> Vm<'h> {
             self.hook_count.1 = self.hook_count.1.saturating_sub(1);
             if self.hook_count.1 == 0 {
                 self.hook_count.1 = self.hook_count.0;
-                self.call_hook("count")?;
+                self.call_hook("count", (0, 0))?;
             }
         }
-        if self.hook_mask & HOOK_LINE != 0 && !proto.lines.is_empty() {
+        if self.hook_mask & HOOK_LINE != 0 {
             if self.hook_pcs.len() <= fi {
                 self.hook_pcs.resize(fi + 1, usize::MAX);
             }
             let old = self.hook_pcs[fi];
             self.hook_pcs[fi] = pc;
-            let line = proto.lines.get(pc).copied().unwrap_or(0);
+            // Stripped code (no lines): events on entry and jumps back
+            // only, with a nil line, as C Lua.
+            let line = proto.lines.get(pc).copied();
             let fire = old == usize::MAX
                 || pc <= old
-                || proto.lines.get(old).copied().unwrap_or(0) != line;
+                || (line.is_some() && proto.lines.get(old).copied() != line);
             if fire {
-                self.call_hook_line("line", Some(i64::from(line)))?;
+                self.call_hook_line("line", line.map(i64::from), (0, 0))?;
             }
         }
         Ok(())
@@ -1190,7 +1242,7 @@ impl<'h> Vm<'h> {
 
     /// A hook event of the native at stack slot `func`: a frame stands for
     /// it while the hook runs, so `debug.getinfo(2)` describes it.
-    fn native_hook(&mut self, func: usize, event: &str) -> LResult<()> {
+    fn native_hook(&mut self, func: usize, event: &str, transfer: (usize, usize)) -> LResult<()> {
         if self.in_hook {
             return Ok(());
         }
@@ -1206,8 +1258,9 @@ impl<'h> Vm<'h> {
             ret: func,
             tm_close: false,
             redo: false,
+            tail: false,
         });
-        let r = self.call_hook(event);
+        let r = self.call_hook(event, transfer);
         self.frames.truncate(at);
         r
     }
@@ -1387,8 +1440,8 @@ impl<'h> Vm<'h> {
             .protected_natives
             .iter()
             .rev()
-            .find(|(t, _)| *t == self.cur)
-            .map(|&(_, at)| at);
+            .find(|e| e.0 == self.cur)
+            .map(|e| e.1);
         if let Some(i) = self.frames.iter().rposition(|f| f.protect != Protect::None)
             && matches!(
                 self.frames[i].protect,
@@ -1452,6 +1505,7 @@ impl<'h> Vm<'h> {
                         host_entry: f.host_entry,
                         tm_close: false,
                         redo: false,
+                        tail: false,
                     });
                     return Ok(false);
                 }
@@ -1474,10 +1528,12 @@ impl<'h> Vm<'h> {
             }
             self.close_upvals(0);
             e = self.close_tbc(0, Some(e))?.unwrap_or(e);
-            self.frames.clear();
+            // The frames stay for `debug.traceback` of the dead coroutine.
+            let raiser = self.raised_by.filter(|(_, r)| r.raw_eq(e)).map(|(f, _)| f);
             let th = self.heap.threads.get_mut(self.cur);
             th.status = Some(CoStatus::Dead);
             th.error = Some(e);
+            th.raiser = raiser;
             match self.co_deliver(false, vec![e]) {
                 Ok(()) => return Ok(false),
                 // A wrap function a native called: the error is that
@@ -1496,7 +1552,7 @@ impl<'h> Vm<'h> {
     /// keeps the first, fuller one.
     fn note_escape(&mut self, e: Value) {
         let caught_below = self.frames.iter().any(|f| f.protect != Protect::None)
-            || self.protected_natives.iter().any(|&(t, _)| t == self.cur);
+            || self.protected_natives.iter().any(|e| e.0 == self.cur);
         if self.cur != 0 || caught_below || self.escaping.as_ref().is_some_and(|(v, _)| v.raw_eq(e))
         {
             return;
@@ -1526,8 +1582,14 @@ impl<'h> Vm<'h> {
             th.open = open;
             th.tbc = tbc;
             th.top = self.top;
+            th.hook = (
+                self.hook_mask,
+                self.hook_count,
+                std::mem::take(&mut self.hook_pcs),
+            );
         }
         let th = self.heap.threads.get_mut(t);
+        (self.hook_mask, self.hook_count, self.hook_pcs) = std::mem::take(&mut th.hook);
         self.stack = std::mem::take(&mut th.stack);
         self.frames = std::mem::take(&mut th.frames);
         self.open = std::mem::take(&mut th.open);
@@ -2181,7 +2243,8 @@ impl Vm<'_> {
         if self.hook_mask & HOOK_RET != 0 {
             let top = self.top;
             self.top = self.top.max(src + n);
-            self.call_hook("return")?;
+            let f = self.frames.last().map_or(src, |f| f.func);
+            self.call_hook("return", (src.saturating_sub(f), n))?;
             self.top = top;
         }
         // Fields are read in place: the frame was written field by field
@@ -3026,6 +3089,7 @@ impl Vm<'_> {
                                     host_entry: false,
                                     tm_close: false,
                                     redo: false,
+                                    tail: false,
                                     ret: func,
                                 });
                                 // A recursive call keeps this loop's prototype,
@@ -3094,14 +3158,20 @@ impl Vm<'_> {
                             }
                             let old = self.frames[fi];
                             self.frames.pop();
-                            self.precall(
+                            self.tail_call = true;
+                            let r = self.precall(
                                 dst,
                                 nargs,
                                 old.nresults,
                                 old.protect,
                                 old.ret,
                                 old.host_entry,
-                            )?;
+                            );
+                            self.tail_call = false;
+                            r?;
+                            if let Some(f) = self.frames.get_mut(fi) {
+                                f.tail = true;
+                            }
                             continue 'frames;
                         }
                         // Otherwise an ordinary open call; the RETURN after it returns all.

@@ -112,6 +112,18 @@ const CASES: &[&str] = &[
     "print(load('\\27Lua\\84\\0garbage')) print(load('\\27Lua\\84\\0garbage', 'named')) print(load('\\27Lua', '=eq'))",
     // io failures with C's strerror text and errno.
     "local f = io.open('main.lua') print(f:write('x')) print(pcall(io.lines, 'missing.txt')) print(pcall(io.input, 'missing.txt'))",
+    // Line events charged to C Lua's lines: `then`, the last token of a
+    // block or an assignment, `end` of a function, a binary operator.
+    "local t = {} debug.sethook(function(e, l) t[#t + 1] = l end, 'l')\nlocal b = {10}\nif\nmath.sin(1)\nthen\n  a = 1\nelse\n  a = 2\nend\nlocal function foo()\nend\nfoo()\nwhile a < 3 do\n  a = a + 1\nend\nfor i = 1, 2 do\n  a = i\nend\na = b[1]\n +\n b[1]\nlocal F = function()\n  return 1\nend\ndebug.sethook()\nprint(table.concat(t, ' '))",
+    // Natives in the middle of tracebacks; tail calls; coroutines' own.
+    "print(pcall(debug.traceback)) table.sort({1, 2, 3}, function(a, b) print(debug.traceback('s', 1)) return a < b end)",
+    "local function f(n) if n > 0 then f(n - 1) else coroutine.yield() end end local co = coroutine.create(f) coroutine.resume(co, 2) print(debug.traceback(co)) print(debug.traceback(co, 'm', 1))",
+    "local function f(i) if i == 0 then error('e') else coroutine.yield() f(i - 1) end end local co = coroutine.create(function() f(1) end) coroutine.resume(co) coroutine.resume(co) print(debug.traceback(co)) print(coroutine.close(co)) print(debug.traceback(co))",
+    "local function g() print(debug.traceback()) return debug.getinfo(1, 't').istailcall end local function h() return g() end print(h())",
+    "local ev = {} local function g() end local function h() return g() end debug.sethook(function(e) ev[#ev + 1] = e end, 'cr') h() debug.sethook() print(table.concat(ev, ' '))",
+    "local out = {} debug.sethook(function(e) local ar = debug.getinfo(2, 'r') for i = ar.ftransfer, ar.ftransfer + ar.ntransfer - 1 do out[#out + 1] = e .. '=' .. tostring(select(2, debug.getlocal(2, i))) end end, 'cr') math.abs(-4) debug.sethook() print(table.concat(out, ' '))",
+    "local co = coroutine.create(function() return 1 end) debug.sethook(co, print, 'l') print(debug.gethook(co) == print, debug.gethook(), getmetatable(debug.getregistry()._HOOKKEY).__mode) print(debug.getlocal(0, 1), debug.getinfo(string.gmatch('a', 'a')).nups > 0)",
+    "local a = 1 local f = load(string.dump(function() return a end, true)) print(debug.getupvalue(f, 1), debug.setupvalue(f, 1, 2), debug.getinfo(f).source)",
 ];
 
 #[test]

@@ -9,7 +9,7 @@ mod common;
 use shield_engine::{Limits, Outcome};
 
 /// Files passing when this was last recorded; raise it as the VM improves.
-const RECORDED_PASSES: usize = 29;
+const RECORDED_PASSES: usize = 30;
 
 #[test]
 fn official_suite() {
