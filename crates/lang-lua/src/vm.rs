@@ -724,6 +724,80 @@ impl<'h> Vm<'h> {
         Ok(n)
     }
 
+    /// Runs `f`, a native's series of calls into Lua through
+    /// [`Vm::call_in_series`] (sort's comparisons), as `call_at` runs one
+    /// call: the host-depth check, and the marks that the Lua code runs
+    /// under a native (the depth, the thread's non-yieldable count), taken
+    /// once for the series instead of once a call.
+    pub(crate) fn host_series<R>(
+        &mut self,
+        f: impl FnOnce(&mut Vm<'h>) -> LResult<R>,
+    ) -> LResult<R> {
+        if self.depth >= MAX_HOST_DEPTH {
+            rt!(self, "stack overflow (C stack overflow)");
+        }
+        self.depth += 1;
+        self.heap.threads.get_mut(self.cur).nny += 1;
+        let cur = self.cur;
+        let r = f(self);
+        if let Some(t) = self
+            .heap
+            .threads
+            .slots
+            .get_mut(cur as usize)
+            .and_then(|t| t.as_mut())
+        {
+            t.nny = t.nny.saturating_sub(1);
+        }
+        self.depth -= 1;
+        r
+    }
+
+    /// One call of a series ([`Vm::host_series`]): the fixed-arity Lua
+    /// function at `func` (`np` parameters, frame size `ms`, read once by
+    /// the caller) with the `nargs` values after it, one result left at
+    /// `func`. Hooks, a full frame list or a short stack take `call_at`.
+    pub(crate) fn call_in_series(
+        &mut self,
+        func: usize,
+        nargs: usize,
+        np: usize,
+        ms: usize,
+    ) -> LResult<()> {
+        let base = func + 1;
+        if self.hook_mask != 0
+            || self.frames.len() >= MAX_FRAMES
+            || base + ms + 1 > self.stack.len()
+        {
+            self.call_at(func, nargs, 1)?;
+            return Ok(());
+        }
+        let saved = std::mem::replace(&mut self.native_parent, false);
+        for i in nargs.min(np)..np {
+            self.stack[base + i] = Value::Nil;
+        }
+        self.frames.push(Frame {
+            func,
+            base,
+            pc: 0,
+            nresults: 1,
+            nvarargs: 0,
+            protect: Protect::None,
+            host_entry: true,
+            tm_close: false,
+            redo: false,
+            ret: func,
+        });
+        let r = self.run();
+        self.native_parent = saved;
+        r?;
+        if self.top == func {
+            self.stack[func] = Value::Nil;
+        }
+        self.top = func + 1;
+        Ok(())
+    }
+
     pub(crate) fn ensure_stack(&mut self, n: usize) -> LResult<()> {
         if n > self.stack.len() {
             let max = MAX_STACK + if self.err_slack { 200 } else { 0 };
