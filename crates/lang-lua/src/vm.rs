@@ -2680,14 +2680,14 @@ impl Vm<'_> {
                         }
                     }
                     SETFIELD => {
-                        // Fast path: overwriting a present field of a table
-                        // without metatable.
+                        // Fast path: a table without metatable, one probe
+                        // for the key or the slot a new key takes (a
+                        // constructor's `{x = x}` stores new keys).
                         if let Value::Table(th) = self.stack[base + a]
-                            && let Value::Str(s, _) = k[gb(i)]
-                            && !self.stack[base + gc(i)].is_nil()
+                            && let key @ Value::Str(..) = k[gb(i)]
                         {
-                            let tb = self.heap.tables.get_mut(th);
-                            if tb.meta.is_none() && tb.replace_str(s, self.stack[base + gc(i)]) {
+                            let v = self.stack[base + gc(i)];
+                            if self.heap.set_str_plain(th, key, v) {
                                 continue;
                             }
                         }
