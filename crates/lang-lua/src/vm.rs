@@ -150,6 +150,10 @@ pub struct Vm<'h> {
     /// function again (a sort comparator, a gsub callback, a metamethod)
     /// skips the lookup and the reference count.
     proto_cache: Option<(u32, u64, Rc<Proto>)>,
+    /// The entry the loop's prototype cache held before its last change: a
+    /// call and its return swap the two (no lookup, no reference count),
+    /// so a caller and a callee that alternate both stay cached.
+    proto_prev: Option<(u32, u64, Rc<Proto>)>,
     /// A spare buffer for the values a resume, yield or coroutine return
     /// hands over, so a transfer does not allocate (kept only while small,
     /// as it is outside the memory accounting).
@@ -287,6 +291,7 @@ impl<'h> Vm<'h> {
         Vm {
             heap,
             proto_cache: None,
+            proto_prev: None,
             xfer: Vec::new(),
             stack: Vec::with_capacity(1024),
             frames: Vec::new(),
@@ -2346,11 +2351,10 @@ impl Vm<'_> {
                 _ => rt!(self, "internal: frame without function"),
             };
             let epoch = self.heap.epoch;
-            if !matches!(cache, Some((c, e, _)) if *c == cl && *e == epoch) {
-                *cache = match self.heap.funcs.get(cl) {
-                    Func::Lua { proto, .. } => Some((cl, epoch, proto.clone())),
-                    Func::Native { .. } => rt!(self, "internal: native frame"),
-                };
+            if !matches!(cache, Some((c, e, _)) if *c == cl && *e == epoch)
+                && !self.proto_switch(cache, cl)
+            {
+                rt!(self, "internal: native frame");
             }
             let proto: &Rc<Proto> = match cache {
                 Some((_, _, p)) => p,
@@ -3070,15 +3074,25 @@ impl Vm<'_> {
                         // Fast path: a fixed-arity Lua function with room on the
                         // stack. A recursive call reads the running prototype,
                         // not the heap (a chain of three dependent loads).
+                        // A callee in the previous cache entry (the caller
+                        // called it before) is swapped in with no lookup.
+                        // Another callee is put in the cache here (its
+                        // prototype is at hand), the caller's entry kept as
+                        // the previous one for the return.
                         let callee = match self.stack[func] {
-                            Value::Func(h) if h == cl => Some((h, &**proto)),
-                            Value::Func(h) => match self.heap.funcs.get(h) {
-                                Func::Lua { proto: p, .. } => Some((h, &**p)),
-                                Func::Native { .. } => None,
+                            Value::Func(h) if h == cl => Some((h, &**proto, false)),
+                            Value::Func(h) => match &self.proto_prev {
+                                Some((c, e, p)) if *c == h && *e == self.heap.epoch => {
+                                    Some((h, &**p, true))
+                                }
+                                _ => match self.heap.funcs.get(h) {
+                                    Func::Lua { proto: p, .. } => Some((h, &**p, false)),
+                                    Func::Native { .. } => None,
+                                },
                             },
                             _ => None,
                         };
-                        if let Some((h, callee)) = callee
+                        if let Some((h, callee, prev)) = callee
                             && !callee.vararg
                         {
                             let (np, ms) = (callee.nparams as usize, callee.maxstack as usize);
@@ -3110,6 +3124,11 @@ impl Vm<'_> {
                                         self.frame_window(base);
                                     }
                                     continue;
+                                }
+                                if prev {
+                                    std::mem::swap(cache, &mut self.proto_prev);
+                                } else {
+                                    self.proto_switch(cache, h);
                                 }
                                 continue 'frames;
                             }
@@ -3483,6 +3502,26 @@ impl Vm<'_> {
         }
     }
 
+    /// The loop's prototype cache missed on closure `cl`: swaps in the
+    /// previous entry when it is `cl`'s, or looks the prototype up (the
+    /// entry it replaces becomes the previous one). False for a native.
+    #[inline(never)]
+    fn proto_switch(&mut self, cache: &mut Option<(u32, u64, Rc<Proto>)>, cl: u32) -> bool {
+        let epoch = self.heap.epoch;
+        if matches!(&self.proto_prev, Some((c, e, _)) if *c == cl && *e == epoch) {
+            std::mem::swap(cache, &mut self.proto_prev);
+            return true;
+        }
+        match self.heap.funcs.get(cl) {
+            Func::Lua { proto, .. } => {
+                let new = Some((cl, epoch, proto.clone()));
+                self.proto_prev = std::mem::replace(cache, new);
+                true
+            }
+            Func::Native { .. } => false,
+        }
+    }
+
     /// Grows the main thread's stack so that the frame at `base` has a
     /// whole register window, which the dispatch loop's fast paths
     /// slice once per instruction (8-bit operands then need no bounds
@@ -3608,10 +3647,14 @@ impl Vm<'_> {
             if if st > 0 { i0 > lim } else { i0 < lim } {
                 return Ok(false);
             }
+            // The distance is exact in u64 (the bounds are ordered); a
+            // 128-bit division here was a call to `__divti3` on every loop
+            // entry (5% of fannkuch, which enters many short loops).
             let count = if st > 0 {
-                ((lim as i128 - i0 as i128) / st as i128) as u64
+                let d = (lim as u64).wrapping_sub(i0 as u64);
+                if st == 1 { d } else { d / st as u64 }
             } else {
-                ((i0 as i128 - lim as i128) / -(st as i128)) as u64
+                (i0 as u64).wrapping_sub(lim as u64) / st.unsigned_abs()
             };
             self.stack[ra + 1] = Value::Int(count.min(i64::MAX as u64) as i64);
             self.stack[ra + 3] = init;
