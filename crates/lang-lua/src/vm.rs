@@ -1593,24 +1593,21 @@ impl<'h> Vm<'h> {
 
     /// Makes thread `t` the running one, saving the current one's state.
     pub fn switch_to(&mut self, t: u32) {
+        // Swapped, not taken and stored: the running thread's own vectors
+        // are empty while it runs, so two swaps move everything and nothing
+        // is dropped.
         let cur = self.cur;
-        {
-            let stack = std::mem::take(&mut self.stack);
-            let frames = std::mem::take(&mut self.frames);
-            let open = std::mem::take(&mut self.open);
-            let tbc = std::mem::take(&mut self.tbc);
-            let th = self.heap.threads.get_mut(cur);
-            th.stack = stack;
-            th.frames = frames;
-            th.open = open;
-            th.tbc = tbc;
-            th.top = self.top;
-        }
+        let th = self.heap.threads.get_mut(cur);
+        std::mem::swap(&mut th.stack, &mut self.stack);
+        std::mem::swap(&mut th.frames, &mut self.frames);
+        std::mem::swap(&mut th.open, &mut self.open);
+        std::mem::swap(&mut th.tbc, &mut self.tbc);
+        th.top = self.top;
         let th = self.heap.threads.get_mut(t);
-        self.stack = std::mem::take(&mut th.stack);
-        self.frames = std::mem::take(&mut th.frames);
-        self.open = std::mem::take(&mut th.open);
-        self.tbc = std::mem::take(&mut th.tbc);
+        std::mem::swap(&mut th.stack, &mut self.stack);
+        std::mem::swap(&mut th.frames, &mut self.frames);
+        std::mem::swap(&mut th.open, &mut self.open);
+        std::mem::swap(&mut th.tbc, &mut self.tbc);
         self.top = th.top;
         self.cur = t;
     }
