@@ -2,6 +2,7 @@
 //! reachable while the comparator runs Lua code).
 
 use crate::api::arg;
+use crate::heap::Func;
 use crate::value::Value;
 use crate::vm::{LResult, NativeFn, Vm, rt};
 
@@ -237,14 +238,26 @@ enum Elem {
     Val(Value),
 }
 
+/// What one sort works with: the table, the comparator (nil for `<`), the
+/// stack slot its calls use, and, for a fixed-arity Lua comparator, its
+/// arity and frame size.
+struct Sort {
+    t: Value,
+    cmp: Value,
+    slot: usize,
+    lua: Option<(usize, usize)>,
+}
+
 /// `less` of two operands, an element read straight into the comparator's
 /// argument slot: an element returned as a `Value` through `LResult` was
 /// stored in 8-byte halves and read back whole, a store-forwarding stall
 /// on every comparison (perf on sort). `slot` is where the comparator and
 /// its arguments go: the first free slot above the running frame, the same
 /// for the whole sort (a comparator's calls leave the stack as they found
-/// it).
-fn less_elems(vm: &mut Vm, t: Value, cmp: Value, slot: usize, a: Elem, b: Elem) -> LResult<bool> {
+/// it). A fixed-arity Lua comparator runs in the sort's series of host
+/// calls.
+fn less_elems(vm: &mut Vm, s: &Sort, a: Elem, b: Elem) -> LResult<bool> {
+    let &Sort { t, cmp, slot, lua } = s;
     let (Value::Func(_), Value::Table(h)) = (cmp, t) else {
         let (a, b) = (elem(vm, t, a)?, elem(vm, t, b)?);
         return less(vm, cmp, a, b);
@@ -266,7 +279,12 @@ fn less_elems(vm: &mut Vm, t: Value, cmp: Value, slot: usize, a: Elem, b: Elem) 
     }
     let old_top = vm.top;
     vm.top = slot + 3;
-    vm.call_at(slot, 2, 1)?;
+    match lua {
+        Some((np, ms)) => vm.call_in_series(slot, 2, np, ms)?,
+        None => {
+            vm.call_at(slot, 2, 1)?;
+        }
+    }
     let r = vm.stack[slot].truthy();
     vm.top = old_top;
     Ok(r)
@@ -291,21 +309,28 @@ fn sort(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
             return Err(vm.type_arg_error(1, "sort", "function", cmp, true));
         }
         let slot = vm.safe_top();
-        quicksort(vm, t, cmp, slot, 1, len, 0)?;
+        let lua = match cmp {
+            Value::Func(h) => match vm.heap.funcs.get(h) {
+                Func::Lua { proto, .. } if !proto.vararg => {
+                    Some((proto.nparams as usize, proto.maxstack as usize))
+                }
+                _ => None,
+            },
+            _ => None,
+        };
+        let s = Sort { t, cmp, slot, lua };
+        if lua.is_some() {
+            vm.host_series(|vm| quicksort(vm, &s, 1, len, 0))?;
+        } else {
+            quicksort(vm, &s, 1, len, 0)?;
+        }
     }
     Ok(0)
 }
 
 /// In-place quicksort (median of three), recursing on the smaller half.
-fn quicksort(
-    vm: &mut Vm,
-    t: Value,
-    cmp: Value,
-    slot: usize,
-    mut lo: i64,
-    mut hi: i64,
-    depth: u32,
-) -> LResult<()> {
+fn quicksort(vm: &mut Vm, s: &Sort, mut lo: i64, mut hi: i64, depth: u32) -> LResult<()> {
+    let t = s.t;
     while lo < hi {
         if depth > 200 {
             rt!(vm, "invalid order function for sorting");
@@ -313,7 +338,7 @@ fn quicksort(
         // Order lo, mid, hi.
         let mid = lo + (hi - lo) / 2;
         let (a, b) = (geti(vm, t, lo)?, geti(vm, t, hi)?);
-        if less(vm, cmp, b, a)? {
+        if less_elems(vm, s, Elem::Val(b), Elem::Val(a))? {
             seti(vm, t, lo, b)?;
             seti(vm, t, hi, a)?;
         }
@@ -321,12 +346,12 @@ fn quicksort(
             return Ok(());
         }
         let (a, m) = (geti(vm, t, lo)?, geti(vm, t, mid)?);
-        if less(vm, cmp, m, a)? {
+        if less_elems(vm, s, Elem::Val(m), Elem::Val(a))? {
             seti(vm, t, lo, m)?;
             seti(vm, t, mid, a)?;
         } else {
             let b = geti(vm, t, hi)?;
-            if less(vm, cmp, b, m)? {
+            if less_elems(vm, s, Elem::Val(b), Elem::Val(m))? {
                 seti(vm, t, mid, b)?;
                 seti(vm, t, hi, m)?;
             }
@@ -342,7 +367,7 @@ fn quicksort(
         loop {
             i += 1;
             loop {
-                if !less_elems(vm, t, cmp, slot, Elem::At(i), Elem::Val(pivot))? {
+                if !less_elems(vm, s, Elem::At(i), Elem::Val(pivot))? {
                     break;
                 }
                 if i >= hi {
@@ -352,7 +377,7 @@ fn quicksort(
             }
             j -= 1;
             loop {
-                if !less_elems(vm, t, cmp, slot, Elem::Val(pivot), Elem::At(j))? {
+                if !less_elems(vm, s, Elem::Val(pivot), Elem::At(j))? {
                     break;
                 }
                 if j <= lo {
@@ -371,10 +396,10 @@ fn quicksort(
         seti(vm, t, hi - 1, vi)?;
         seti(vm, t, i, vh)?;
         if i - lo < hi - i {
-            quicksort(vm, t, cmp, slot, lo, i - 1, depth + 1)?;
+            quicksort(vm, s, lo, i - 1, depth + 1)?;
             lo = i + 1;
         } else {
-            quicksort(vm, t, cmp, slot, i + 1, hi, depth + 1)?;
+            quicksort(vm, s, i + 1, hi, depth + 1)?;
             hi = i - 1;
         }
     }

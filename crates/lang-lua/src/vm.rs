@@ -150,6 +150,10 @@ pub struct Vm<'h> {
     /// function again (a sort comparator, a gsub callback, a metamethod)
     /// skips the lookup and the reference count.
     proto_cache: Option<(u32, u64, Rc<Proto>)>,
+    /// The entry the loop's prototype cache held before its last change: a
+    /// call and its return swap the two (no lookup, no reference count),
+    /// so a caller and a callee that alternate both stay cached.
+    proto_prev: Option<(u32, u64, Rc<Proto>)>,
     /// A spare buffer for the values a resume, yield or coroutine return
     /// hands over, so a transfer does not allocate (kept only while small,
     /// as it is outside the memory accounting).
@@ -297,6 +301,7 @@ impl<'h> Vm<'h> {
         Vm {
             heap,
             proto_cache: None,
+            proto_prev: None,
             xfer: Vec::new(),
             stack: Vec::with_capacity(1024),
             frames: Vec::new(),
@@ -740,6 +745,81 @@ impl<'h> Vm<'h> {
             return Ok(want);
         }
         Ok(n)
+    }
+
+    /// Runs `f`, a native's series of calls into Lua through
+    /// [`Vm::call_in_series`] (sort's comparisons), as `call_at` runs one
+    /// call: the host-depth check, and the marks that the Lua code runs
+    /// under a native (the depth, the thread's non-yieldable count), taken
+    /// once for the series instead of once a call.
+    pub(crate) fn host_series<R>(
+        &mut self,
+        f: impl FnOnce(&mut Vm<'h>) -> LResult<R>,
+    ) -> LResult<R> {
+        if self.depth >= MAX_HOST_DEPTH {
+            rt!(self, "stack overflow (C stack overflow)");
+        }
+        self.depth += 1;
+        self.heap.threads.get_mut(self.cur).nny += 1;
+        let cur = self.cur;
+        let r = f(self);
+        if let Some(t) = self
+            .heap
+            .threads
+            .slots
+            .get_mut(cur as usize)
+            .and_then(|t| t.as_mut())
+        {
+            t.nny = t.nny.saturating_sub(1);
+        }
+        self.depth -= 1;
+        r
+    }
+
+    /// One call of a series ([`Vm::host_series`]): the fixed-arity Lua
+    /// function at `func` (`np` parameters, frame size `ms`, read once by
+    /// the caller) with the `nargs` values after it, one result left at
+    /// `func`. Hooks, a full frame list or a short stack take `call_at`.
+    pub(crate) fn call_in_series(
+        &mut self,
+        func: usize,
+        nargs: usize,
+        np: usize,
+        ms: usize,
+    ) -> LResult<()> {
+        let base = func + 1;
+        if self.hook_mask != 0
+            || self.frames.len() >= MAX_FRAMES
+            || base + ms + 1 > self.stack.len()
+        {
+            self.call_at(func, nargs, 1)?;
+            return Ok(());
+        }
+        let saved = std::mem::replace(&mut self.native_parent, false);
+        for i in nargs.min(np)..np {
+            self.stack[base + i] = Value::Nil;
+        }
+        self.frames.push(Frame {
+            func,
+            base,
+            pc: 0,
+            nresults: 1,
+            nvarargs: 0,
+            protect: Protect::None,
+            host_entry: true,
+            tm_close: false,
+            redo: false,
+            tail: false,
+            ret: func,
+        });
+        let r = self.run();
+        self.native_parent = saved;
+        r?;
+        if self.top == func {
+            self.stack[func] = Value::Nil;
+        }
+        self.top = func + 1;
+        Ok(())
     }
 
     pub(crate) fn ensure_stack(&mut self, n: usize) -> LResult<()> {
@@ -1570,30 +1650,28 @@ impl<'h> Vm<'h> {
 
     /// Makes thread `t` the running one, saving the current one's state.
     pub fn switch_to(&mut self, t: u32) {
+        // Swapped, not taken and stored: the running thread's own vectors
+        // are empty while it runs, so two swaps move everything and nothing
+        // is dropped.
         let cur = self.cur;
-        {
-            let stack = std::mem::take(&mut self.stack);
-            let frames = std::mem::take(&mut self.frames);
-            let open = std::mem::take(&mut self.open);
-            let tbc = std::mem::take(&mut self.tbc);
-            let th = self.heap.threads.get_mut(cur);
-            th.stack = stack;
-            th.frames = frames;
-            th.open = open;
-            th.tbc = tbc;
-            th.top = self.top;
-            th.hook = (
-                self.hook_mask,
-                self.hook_count,
-                std::mem::take(&mut self.hook_pcs),
-            );
-        }
+        let th = self.heap.threads.get_mut(cur);
+        std::mem::swap(&mut th.stack, &mut self.stack);
+        std::mem::swap(&mut th.frames, &mut self.frames);
+        std::mem::swap(&mut th.open, &mut self.open);
+        std::mem::swap(&mut th.tbc, &mut self.tbc);
+        th.top = self.top;
+        // Hooks are per thread (a coroutine has its own).
+        th.hook = (
+            self.hook_mask,
+            self.hook_count,
+            std::mem::take(&mut self.hook_pcs),
+        );
         let th = self.heap.threads.get_mut(t);
+        std::mem::swap(&mut th.stack, &mut self.stack);
+        std::mem::swap(&mut th.frames, &mut self.frames);
+        std::mem::swap(&mut th.open, &mut self.open);
+        std::mem::swap(&mut th.tbc, &mut self.tbc);
         (self.hook_mask, self.hook_count, self.hook_pcs) = std::mem::take(&mut th.hook);
-        self.stack = std::mem::take(&mut th.stack);
-        self.frames = std::mem::take(&mut th.frames);
-        self.open = std::mem::take(&mut th.open);
-        self.tbc = std::mem::take(&mut th.tbc);
         self.top = th.top;
         self.cur = t;
     }
@@ -2335,11 +2413,10 @@ impl Vm<'_> {
                 _ => rt!(self, "internal: frame without function"),
             };
             let epoch = self.heap.epoch;
-            if !matches!(cache, Some((c, e, _)) if *c == cl && *e == epoch) {
-                *cache = match self.heap.funcs.get(cl) {
-                    Func::Lua { proto, .. } => Some((cl, epoch, proto.clone())),
-                    Func::Native { .. } => rt!(self, "internal: native frame"),
-                };
+            if !matches!(cache, Some((c, e, _)) if *c == cl && *e == epoch)
+                && !self.proto_switch(cache, cl)
+            {
+                rt!(self, "internal: native frame");
             }
             let proto: &Rc<Proto> = match cache {
                 Some((_, _, p)) => p,
@@ -2669,14 +2746,14 @@ impl Vm<'_> {
                         }
                     }
                     SETFIELD => {
-                        // Fast path: overwriting a present field of a table
-                        // without metatable.
+                        // Fast path: a table without metatable, one probe
+                        // for the key or the slot a new key takes (a
+                        // constructor's `{x = x}` stores new keys).
                         if let Value::Table(th) = self.stack[base + a]
-                            && let Value::Str(s, _) = k[gb(i)]
-                            && !self.stack[base + gc(i)].is_nil()
+                            && let key @ Value::Str(..) = k[gb(i)]
                         {
-                            let tb = self.heap.tables.get_mut(th);
-                            if tb.meta.is_none() && tb.replace_str(s, self.stack[base + gc(i)]) {
+                            let v = self.stack[base + gc(i)];
+                            if self.heap.set_str_plain(th, key, v) {
                                 continue;
                             }
                         }
@@ -3059,15 +3136,25 @@ impl Vm<'_> {
                         // Fast path: a fixed-arity Lua function with room on the
                         // stack. A recursive call reads the running prototype,
                         // not the heap (a chain of three dependent loads).
+                        // A callee in the previous cache entry (the caller
+                        // called it before) is swapped in with no lookup.
+                        // Another callee is put in the cache here (its
+                        // prototype is at hand), the caller's entry kept as
+                        // the previous one for the return.
                         let callee = match self.stack[func] {
-                            Value::Func(h) if h == cl => Some((h, &**proto)),
-                            Value::Func(h) => match self.heap.funcs.get(h) {
-                                Func::Lua { proto: p, .. } => Some((h, &**p)),
-                                Func::Native { .. } => None,
+                            Value::Func(h) if h == cl => Some((h, &**proto, false)),
+                            Value::Func(h) => match &self.proto_prev {
+                                Some((c, e, p)) if *c == h && *e == self.heap.epoch => {
+                                    Some((h, &**p, true))
+                                }
+                                _ => match self.heap.funcs.get(h) {
+                                    Func::Lua { proto: p, .. } => Some((h, &**p, false)),
+                                    Func::Native { .. } => None,
+                                },
                             },
                             _ => None,
                         };
-                        if let Some((h, callee)) = callee
+                        if let Some((h, callee, prev)) = callee
                             && !callee.vararg
                         {
                             let (np, ms) = (callee.nparams as usize, callee.maxstack as usize);
@@ -3100,6 +3187,11 @@ impl Vm<'_> {
                                         self.frame_window(base);
                                     }
                                     continue;
+                                }
+                                if prev {
+                                    std::mem::swap(cache, &mut self.proto_prev);
+                                } else {
+                                    self.proto_switch(cache, h);
                                 }
                                 continue 'frames;
                             }
@@ -3479,6 +3571,26 @@ impl Vm<'_> {
         }
     }
 
+    /// The loop's prototype cache missed on closure `cl`: swaps in the
+    /// previous entry when it is `cl`'s, or looks the prototype up (the
+    /// entry it replaces becomes the previous one). False for a native.
+    #[inline(never)]
+    fn proto_switch(&mut self, cache: &mut Option<(u32, u64, Rc<Proto>)>, cl: u32) -> bool {
+        let epoch = self.heap.epoch;
+        if matches!(&self.proto_prev, Some((c, e, _)) if *c == cl && *e == epoch) {
+            std::mem::swap(cache, &mut self.proto_prev);
+            return true;
+        }
+        match self.heap.funcs.get(cl) {
+            Func::Lua { proto, .. } => {
+                let new = Some((cl, epoch, proto.clone()));
+                self.proto_prev = std::mem::replace(cache, new);
+                true
+            }
+            Func::Native { .. } => false,
+        }
+    }
+
     /// Grows the main thread's stack so that the frame at `base` has a
     /// whole register window, which the dispatch loop's fast paths
     /// slice once per instruction (8-bit operands then need no bounds
@@ -3604,10 +3716,14 @@ impl Vm<'_> {
             if if st > 0 { i0 > lim } else { i0 < lim } {
                 return Ok(false);
             }
+            // The distance is exact in u64 (the bounds are ordered); a
+            // 128-bit division here was a call to `__divti3` on every loop
+            // entry (5% of fannkuch, which enters many short loops).
             let count = if st > 0 {
-                ((lim as i128 - i0 as i128) / st as i128) as u64
+                let d = (lim as u64).wrapping_sub(i0 as u64);
+                if st == 1 { d } else { d / st as u64 }
             } else {
-                ((i0 as i128 - lim as i128) / -(st as i128)) as u64
+                (i0 as u64).wrapping_sub(lim as u64) / st.unsigned_abs()
             };
             self.stack[ra + 1] = Value::Int(count.min(i64::MAX as u64) as i64);
             self.stack[ra + 3] = init;
