@@ -23,7 +23,12 @@
 //! each far bigger than its piece: `(',' * 10**7).split(',')`). A cheap
 //! bound comes first; the exact measure (tabs, occurrences, lookups per
 //! code point, pieces) only when that bound passes the limit, so ordinary
-//! calls pay some arithmetic, not a second pass. Checked and bounded
+//! calls pay some arithmetic, not a second pass. `int.to_bytes` is
+//! checked for its length. Native code that drains an iterator in one call
+//! (`sorted(range(10**10))`, `dict.fromkeys(...)`, `list.extend(...)`,
+//! `list(itertools.repeat(0, n))`, `list('中' * n)`) meets the heap poll
+//! at every item of the builtin iterators of range, str, bytes and
+//! bytearray and of itertools' `repeat`, `count` and `cycle`. Checked and bounded
 //! without a guard: `bytes.translate` (byte to byte), case mappings (at
 //! most 3 code points per code point), `encode`/`decode`, `hex`, `repr`
 //! (a small constant factor), slicing, `partition`, `strip`.
@@ -78,6 +83,8 @@ enum Check {
     Split,
     /// One new object per line (`splitlines`).
     Lines,
+    /// A length argument (`int.to_bytes`).
+    Length,
 }
 
 /// Methods guarded: (type index in [`SEQUENCES`] order or [`INT`],
@@ -117,6 +124,7 @@ const METHODS: &[(usize, &str, Check)] = &[
     (BYTEARRAY, "split", Check::Split),
     (BYTEARRAY, "rsplit", Check::Split),
     (BYTEARRAY, "splitlines", Check::Lines),
+    (INT, "to_bytes", Check::Length),
 ];
 const INT: usize = SEQUENCES;
 const FLOAT: usize = SEQUENCES + 1;
@@ -135,7 +143,15 @@ struct Originals {
     bytearray_init: Option<InitFn>,
     list_init: Option<InitFn>,
     methods: Vec<Option<PyObjectRef>>,
+    iternext: [Option<IterNextFn>; ITERATORS],
 }
+
+type IterNextFn = fn(&PyObject, &VirtualMachine) -> PyResult<PyIterReturn>;
+
+/// Iterators polled (see [`polled_next`]): the builtin ones of range, str,
+/// bytes and bytearray, and itertools' `repeat`, `count` and `cycle`.
+const ITERATORS: usize = 8;
+const ITERTOOLS: [&str; 3] = ["repeat", "count", "cycle"];
 
 thread_local! {
     static ORIGINALS: RefCell<Option<Originals>> = const { RefCell::new(None) };
@@ -245,6 +261,45 @@ pub(crate) fn install(vm: &VirtualMachine) {
         }
         originals.methods.push(original);
     }
+    let mut iterators: Vec<PyTypeRef> = [
+        types.range_iterator_type,
+        types.long_range_iterator_type,
+        types.str_iterator_type,
+        types.bytes_iterator_type,
+        types.bytearray_iterator_type,
+    ]
+    .iter()
+    .map(|t| (*t).to_owned())
+    .collect();
+    if let Ok(itertools) = vm.import("itertools", 0) {
+        for name in ITERTOOLS {
+            if let Ok(class) = itertools.get_attr(name, vm)
+                && let Ok(class) = class.downcast::<PyType>()
+            {
+                iterators.push(class);
+            }
+        }
+    }
+    let polled: [IterNextFn; ITERATORS] = [
+        polled_next::<0>,
+        polled_next::<1>,
+        polled_next::<2>,
+        polled_next::<3>,
+        polled_next::<4>,
+        polled_next::<5>,
+        polled_next::<6>,
+        polled_next::<7>,
+    ];
+    for ((class, wrapper), slot) in iterators
+        .iter()
+        .zip(polled)
+        .zip(originals.iternext.iter_mut())
+    {
+        *slot = class.slots.iternext.load();
+        if slot.is_some() {
+            class.slots.iternext.store(Some(wrapper));
+        }
+    }
     ORIGINALS.set(Some(originals));
 }
 
@@ -306,6 +361,22 @@ fn inplace_repeat<const KIND: usize>(
     match original(|o| o.inplace_repeat[KIND]) {
         Some(f) => f(seq, n, vm),
         None => Err(vm.new_system_error("shield: sequence repeat slot missing")),
+    }
+}
+
+/// The next item of a builtin iterator that native code (`sorted`,
+/// `list.extend`, `dict.fromkeys`, `list(itertools.repeat(0, n))`...) may
+/// drain in one call, making one object per item or growing one
+/// container: the heap is polled at every item, as the limit hook polls it
+/// between bytecodes, so such a call ends at the memory limit.
+fn polled_next<const I: usize>(zelf: &PyObject, vm: &VirtualMachine) -> PyResult<PyIterReturn> {
+    if LIMIT.get().is_some() && crate::HEAP_EXCEEDED.get()() {
+        crate::trip(LimitKind::Memory);
+        return Err(crate::limit_error(vm));
+    }
+    match original(|o| o.iternext[I]) {
+        Some(f) => f(zelf, vm),
+        None => Err(vm.new_system_error("shield: iterator slot missing")),
     }
 }
 
@@ -430,6 +501,10 @@ fn method(k: usize, mut args: FuncArgs, vm: &VirtualMachine) -> PyResult {
     if LIMIT.get().is_some() {
         let size = match what {
             Check::Width => arg(&args, 1, "width").map_or(0, |n| {
+                n.downcast_ref::<PyInt>()
+                    .map_or(0, |n| n.try_to_primitive::<u64>(vm).map_or(0, u128::from))
+            }),
+            Check::Length => arg(&args, 1, "length").map_or(0, |n| {
                 n.downcast_ref::<PyInt>()
                     .map_or(0, |n| n.try_to_primitive::<u64>(vm).map_or(0, u128::from))
             }),

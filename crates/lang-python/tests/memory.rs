@@ -329,3 +329,26 @@ fn measured_methods_within_the_limit() {
     ));
     assert!(outcome.starts_with("Exited(0)"), "{outcome}");
 }
+
+/// Native calls that drain an iterator into one growing object, and
+/// `int.to_bytes` of a huge length.
+#[test]
+fn draining_iterators() {
+    let mut failed = Vec::new();
+    for source in [
+        "x = sorted(range(10**10))\n",
+        "x = [].extend(range(10**10))\n",
+        "x = dict.fromkeys(range(10**9))\n",
+        "import itertools\nx = list(itertools.repeat(0, 10**10))\n",
+        "import itertools\nx = set(itertools.count())\n",
+        "x = list('\u{4e2d}' * 10**7)\n",
+        "x = (1).to_bytes(10**10, 'big')\n",
+        "x = (1).to_bytes(length=10**10)\n",
+    ] {
+        let outcome = bomb_outcome(source);
+        if !outcome.starts_with("Limit { kind: Memory") {
+            failed.push(format!("{source:?}: {outcome}"));
+        }
+    }
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
+}

@@ -102,3 +102,10 @@ for bad in [lambda: "a".split(""), lambda: b"a".split(b"")]:
     except ValueError:
         print("ValueError")
 print(repr("ab\tc\n\td".expandtabs(0)), repr("ab\tc".expandtabs(-1)), repr("é\t".expandtabs(tabsize=0)))
+
+# iterators drained by native code, int.to_bytes
+print(sorted(range(5, 0, -1)), list(itertools.repeat("r", 3)), sorted("héllo"),
+      list(zip(itertools.count(10), "ab")), dict.fromkeys(range(3)), list(b"ab"),
+      list(bytearray(b"cd")), list(itertools.islice(itertools.cycle("xy"), 5)),
+      list(range(10**20, 10**20 + 2)))
+print((1024).to_bytes(2, "big"), (1).to_bytes(), (5).to_bytes(length=3, byteorder="little"))
