@@ -24,7 +24,7 @@
 //! bound comes first; the exact measure (tabs, occurrences, lookups per
 //! code point, pieces) only when that bound passes the limit, so ordinary
 //! calls pay some arithmetic, not a second pass. `int.to_bytes` is
-//! checked for its length. Native code that drains an iterator in one call
+//! checked for its length (and `os.urandom`, in `host`). Native code that drains an iterator in one call
 //! (`sorted(range(10**10))`, `dict.fromkeys(...)`, `list.extend(...)`,
 //! `list(itertools.repeat(0, n))`, `list('中' * n)`) meets the heap poll
 //! at every item of the builtin iterators of range, str, bytes and
@@ -305,7 +305,7 @@ pub(crate) fn install(vm: &VirtualMachine) {
 
 /// Fails (with the memory limit) when `bytes` exceed the run's limit, or
 /// when the heap is already past its budget.
-fn check(bytes: u128, vm: &VirtualMachine) -> PyResult<()> {
+pub(crate) fn check(bytes: u128, vm: &VirtualMachine) -> PyResult<()> {
     let Some(limit) = LIMIT.get() else {
         return Ok(());
     };

@@ -331,7 +331,7 @@ fn measured_methods_within_the_limit() {
 }
 
 /// Native calls that drain an iterator into one growing object, and
-/// `int.to_bytes` of a huge length.
+/// `int.to_bytes` and `os.urandom` of a huge length.
 #[test]
 fn draining_iterators() {
     let mut failed = Vec::new();
@@ -344,6 +344,7 @@ fn draining_iterators() {
         "x = list('\u{4e2d}' * 10**7)\n",
         "x = (1).to_bytes(10**10, 'big')\n",
         "x = (1).to_bytes(length=10**10)\n",
+        "import os\nx = os.urandom(10**10)\n",
     ] {
         let outcome = bomb_outcome(source);
         if !outcome.starts_with("Limit { kind: Memory") {
