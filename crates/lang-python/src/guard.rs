@@ -7,10 +7,12 @@
 //!
 //! The guards replace slots of the builtin types (sequence repeat and
 //! in-place repeat of str, bytes, bytearray, list and tuple; int power and
-//! left shift; `%` formatting of str and bytes; the constructors of bytes,
+//! left shift; `%` formatting of str, bytes and bytearray; the constructors of bytes,
 //! bytearray, list and tuple given a size or a sized operand) and methods
 //! with wrappers that compute or bound the result's size, then call the
-//! original. The methods: padding (`ljust`, `rjust`, `center`, `zfill`);
+//! original. The methods: the dunders that reach the same natives by name
+//! (`'x'.__mul__(n)`, `__rmul__`, `__imul__`, `int.__pow__`/`__rpow__`,
+//! `__lshift__`/`__rlshift__`, `__mod__`); padding (`ljust`, `rjust`, `center`, `zfill`);
 //! `__format__` of int, float and str (whose spec may ask for any width or
 //! precision); and those whose result can be many times their operands:
 //! `expandtabs` and `replace` of str, bytes and bytearray (tabs times the
@@ -85,6 +87,19 @@ enum Check {
     Lines,
     /// A length argument (`int.to_bytes`).
     Length,
+    /// Repetition called by name (`'x'.__mul__(n)`, `__rmul__`,
+    /// `__imul__`): the slots' check.
+    Repeat,
+    /// `int.__pow__(a, b, mod)` / `__rpow__` (operands swapped).
+    Pow,
+    /// `int.__rpow__`.
+    RPow,
+    /// `int.__lshift__`.
+    Shift,
+    /// `int.__rlshift__`.
+    RShift,
+    /// `%` formatting called by name (`__mod__`).
+    Percent,
 }
 
 /// Methods guarded: (type index in [`SEQUENCES`] order or [`INT`],
@@ -125,6 +140,26 @@ const METHODS: &[(usize, &str, Check)] = &[
     (BYTEARRAY, "rsplit", Check::Split),
     (BYTEARRAY, "splitlines", Check::Lines),
     (INT, "to_bytes", Check::Length),
+    // The dunder methods reach the same natives as the slots, by name.
+    (STR, "__mul__", Check::Repeat),
+    (STR, "__rmul__", Check::Repeat),
+    (BYTES, "__mul__", Check::Repeat),
+    (BYTES, "__rmul__", Check::Repeat),
+    (BYTEARRAY, "__mul__", Check::Repeat),
+    (BYTEARRAY, "__rmul__", Check::Repeat),
+    (BYTEARRAY, "__imul__", Check::Repeat),
+    (LIST, "__mul__", Check::Repeat),
+    (LIST, "__rmul__", Check::Repeat),
+    (LIST, "__imul__", Check::Repeat),
+    (TUPLE, "__mul__", Check::Repeat),
+    (TUPLE, "__rmul__", Check::Repeat),
+    (INT, "__pow__", Check::Pow),
+    (INT, "__rpow__", Check::RPow),
+    (INT, "__lshift__", Check::Shift),
+    (INT, "__rlshift__", Check::RShift),
+    (STR, "__mod__", Check::Percent),
+    (BYTES, "__mod__", Check::Percent),
+    (BYTEARRAY, "__mod__", Check::Percent),
 ];
 const INT: usize = SEQUENCES;
 const FLOAT: usize = SEQUENCES + 1;
@@ -138,6 +173,7 @@ struct Originals {
     lshift: Option<PyNumberBinaryFunc>,
     str_mod: Option<PyNumberBinaryFunc>,
     bytes_mod: Option<PyNumberBinaryFunc>,
+    bytearray_mod: Option<PyNumberBinaryFunc>,
     bytes_new: Option<NewFn>,
     tuple_new: Option<NewFn>,
     bytearray_init: Option<InitFn>,
@@ -229,6 +265,15 @@ pub(crate) fn install(vm: &VirtualMachine) {
             .as_number
             .remainder
             .store(Some(bytes_mod));
+    }
+    originals.bytearray_mod = types.bytearray_type.slots.as_number.remainder.load();
+    if originals.bytearray_mod.is_some() {
+        types
+            .bytearray_type
+            .slots
+            .as_number
+            .remainder
+            .store(Some(bytearray_mod));
     }
     originals.bytes_new = types.bytes_type.slots.new.load();
     if originals.bytes_new.is_some() {
@@ -380,23 +425,82 @@ fn polled_next<const I: usize>(zelf: &PyObject, vm: &VirtualMachine) -> PyResult
     }
 }
 
+/// A repetition method's size: the receiver's bytes times the count.
+fn repeat_size(kind: usize, args: &FuncArgs, vm: &VirtualMachine) -> PyResult<u128> {
+    let (Some(zelf), Some(n)) = (args.args.first(), args.args.get(1)) else {
+        return Ok(0);
+    };
+    // Called unbound on another type, the original raises.
+    if !zelf.fast_isinstance(builtin_type(kind, vm)) {
+        return Ok(0);
+    }
+    let Some(n) = n.downcast_ref::<PyInt>() else {
+        return Ok(0);
+    };
+    if n.as_bigint().bits() > 64 {
+        return Ok(u128::MAX);
+    }
+    let n = n.try_to_primitive::<i64>(vm).unwrap_or(0);
+    if n <= 1 {
+        return Ok(0);
+    }
+    Ok(unit_bytes(kind, zelf, vm)?.saturating_mul(n as u128))
+}
+
+/// The widest field of `format % values` for a str, bytes or bytearray
+/// format.
+fn percent_of(format: &PyObject, values: &PyObject, vm: &VirtualMachine) -> u128 {
+    if let Some(f) = format.downcast_ref::<PyStr>() {
+        percent_size(f.as_bytes(), values, vm)
+    } else if let Some(f) = format.downcast_ref::<PyBytes>() {
+        percent_size(f.as_bytes(), values, vm)
+    } else if let Some(f) = format.downcast_ref::<PyByteArray>() {
+        percent_size(&f.borrow_buf(), values, vm)
+    } else {
+        0
+    }
+}
+
 /// Bits of `obj` if it is an int.
 fn int_bits(obj: &PyObject) -> Option<u64> {
     obj.downcast_ref::<PyInt>().map(|i| i.as_bigint().bits())
 }
 
-fn power(a: &PyObject, b: &PyObject, c: &PyObject, vm: &VirtualMachine) -> PyResult {
-    // Without a modulus, base ** exponent has about bits(base) * exponent
-    // bits; a modulus keeps it small.
-    if vm.is_none(c)
-        && let (Some(base_bits), Some(exp)) = (int_bits(a), b.downcast_ref::<PyInt>())
-        && base_bits > 1
-    {
-        if exp.as_bigint().bits() > 64 {
-            check(u128::MAX, vm)?;
-        } else if let Ok(e) = exp.try_to_primitive::<u64>(vm) {
-            check(u128::from(base_bits) * u128::from(e) / 8, vm)?;
+/// Bytes of `a ** b` without a modulus: about bits(a) * b bits.
+fn power_size(a: &PyObject, b: &PyObject, vm: &VirtualMachine) -> u128 {
+    match (int_bits(a), b.downcast_ref::<PyInt>()) {
+        (Some(base_bits), Some(exp)) if base_bits > 1 => {
+            if exp.as_bigint().bits() > 64 {
+                u128::MAX
+            } else {
+                exp.try_to_primitive::<u64>(vm)
+                    .map_or(0, |e| u128::from(base_bits) * u128::from(e) / 8)
+            }
         }
+        _ => 0,
+    }
+}
+
+/// Bytes of `a << b`.
+fn lshift_size(a: &PyObject, b: &PyObject, vm: &VirtualMachine) -> u128 {
+    match (int_bits(a), b.downcast_ref::<PyInt>()) {
+        (Some(base_bits), Some(shift)) if base_bits > 0 => {
+            if shift.as_bigint().bits() > 64 {
+                u128::MAX
+            } else {
+                shift
+                    .try_to_primitive::<u64>(vm)
+                    .map_or(0, |s| (u128::from(base_bits) + u128::from(s)) / 8)
+            }
+        }
+        _ => 0,
+    }
+}
+
+fn power(a: &PyObject, b: &PyObject, c: &PyObject, vm: &VirtualMachine) -> PyResult {
+    // A modulus keeps the result small.
+    if vm.is_none(c) {
+        check(power_size(a, b, vm), vm)?;
     }
     match original(|o| o.power) {
         Some(f) => f(a, b, c, vm),
@@ -405,15 +509,7 @@ fn power(a: &PyObject, b: &PyObject, c: &PyObject, vm: &VirtualMachine) -> PyRes
 }
 
 fn lshift(a: &PyObject, b: &PyObject, vm: &VirtualMachine) -> PyResult {
-    if let (Some(base_bits), Some(shift)) = (int_bits(a), b.downcast_ref::<PyInt>())
-        && base_bits > 0
-    {
-        if shift.as_bigint().bits() > 64 {
-            check(u128::MAX, vm)?;
-        } else if let Ok(s) = shift.try_to_primitive::<u64>(vm) {
-            check((u128::from(base_bits) + u128::from(s)) / 8, vm)?;
-        }
-    }
+    check(lshift_size(a, b, vm), vm)?;
     match original(|o| o.lshift) {
         Some(f) => f(a, b, vm),
         None => Err(vm.new_system_error("shield: int shift slot missing")),
@@ -508,6 +604,26 @@ fn method(k: usize, mut args: FuncArgs, vm: &VirtualMachine) -> PyResult {
                 n.downcast_ref::<PyInt>()
                     .map_or(0, |n| n.try_to_primitive::<u64>(vm).map_or(0, u128::from))
             }),
+            Check::Repeat => repeat_size(kind, &args, vm)?,
+            Check::Pow | Check::RPow => match (args.args.first(), args.args.get(1)) {
+                (Some(zelf), Some(other)) if args.args.get(2).is_none_or(|m| vm.is_none(m)) => {
+                    if what == Check::Pow {
+                        power_size(zelf, other, vm)
+                    } else {
+                        power_size(other, zelf, vm)
+                    }
+                }
+                _ => 0,
+            },
+            Check::Shift | Check::RShift => match (args.args.first(), args.args.get(1)) {
+                (Some(zelf), Some(other)) if what == Check::Shift => lshift_size(zelf, other, vm),
+                (Some(zelf), Some(other)) => lshift_size(other, zelf, vm),
+                _ => 0,
+            },
+            Check::Percent => match (args.args.first(), args.args.get(1)) {
+                (Some(format), Some(values)) => percent_of(format, values, vm),
+                _ => 0,
+            },
             Check::Spec => arg(&args, 1, "format_spec").map_or(0, |spec| {
                 spec.downcast_ref::<PyStr>()
                     .map_or(0, |s| spec_size(&s.to_string_lossy()))
@@ -929,5 +1045,13 @@ fn bytes_mod(a: &PyObject, b: &PyObject, vm: &VirtualMachine) -> PyResult {
     match original(|o| o.bytes_mod) {
         Some(f) => f(a, b, vm),
         None => Err(vm.new_system_error("shield: bytes % slot missing")),
+    }
+}
+
+fn bytearray_mod(a: &PyObject, b: &PyObject, vm: &VirtualMachine) -> PyResult {
+    check(percent_of(a, b, vm), vm)?;
+    match original(|o| o.bytearray_mod) {
+        Some(f) => f(a, b, vm),
+        None => Err(vm.new_system_error("shield: bytearray % slot missing")),
     }
 }

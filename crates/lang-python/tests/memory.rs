@@ -353,3 +353,29 @@ fn draining_iterators() {
     }
     assert!(failed.is_empty(), "{}", failed.join("\n"));
 }
+
+/// The slots' checks hold when the dunder methods are called by name.
+#[test]
+fn dunders_by_name() {
+    let mut failed = Vec::new();
+    for source in [
+        "x = 'x'.__mul__(10**10)\n",
+        "x = str.__mul__('ab', 10**10)\n",
+        "x = b'x'.__rmul__(10**10)\n",
+        "x = bytearray(b'x').__imul__(10**10)\n",
+        "x = [0].__rmul__(10**10)\n",
+        "x = (1,).__mul__(10**10)\n",
+        "x = (2).__pow__(10**10)\n",
+        "x = (10**10).__rpow__(3)\n",
+        "x = (1).__lshift__(10**10)\n",
+        "x = (10**10).__rlshift__(1)\n",
+        "x = 'a%1000000000d'.__mod__(1)\n",
+        "x = bytearray(b'%1000000000d') % 1\n",
+    ] {
+        let outcome = bomb_outcome(source);
+        if !outcome.starts_with("Limit { kind: Memory") {
+            failed.push(format!("{source:?}: {outcome}"));
+        }
+    }
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
+}

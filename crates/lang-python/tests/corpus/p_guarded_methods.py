@@ -109,3 +109,13 @@ print(sorted(range(5, 0, -1)), list(itertools.repeat("r", 3)), sorted("héllo"),
       list(bytearray(b"cd")), list(itertools.islice(itertools.cycle("xy"), 5)),
       list(range(10**20, 10**20 + 2)))
 print((1024).to_bytes(2, "big"), (1).to_bytes(), (5).to_bytes(length=3, byteorder="little"))
+
+# dunders by name
+print("ab".__mul__(3), [1].__rmul__(2), (2).__pow__(10), (2).__pow__(10, 7), (3).__rpow__(2),
+      (1).__lshift__(4), (4).__rlshift__(1), "%d-%s".__mod__((1, "a")), bytearray(b"ab").__imul__(2),
+      str.__mul__("x", -1), b"%d" % 5, (5).__pow__(-1), bytearray(b"%05d|%s") % (42, b"z"),
+      (2).__pow__(3.0), "ab".__mul__(True), (1,).__rmul__(0), b"x".__mul__(2))
+try:
+    str.__mul__(b"x", 3)
+except TypeError:
+    print("TypeError")
