@@ -523,6 +523,7 @@ mod _shield {
     /// `n` random bytes from the system's generator (getrandom).
     #[pyfunction]
     fn urandom(n: usize, vm: &VirtualMachine) -> PyResult<PyBytesRef> {
+        crate::guard::check(n as u128, vm)?;
         let mut buf = vec![0; n];
         getrandom::getrandom(&mut buf)
             .map_err(|e| vm.new_os_error(format!("getrandom failed: {e}")))?;

@@ -101,7 +101,13 @@ fn corpus_matches_cpython() {
         child.stdin.take().unwrap().write_all(STDIN).unwrap();
         let expected = child.wait_with_output().unwrap();
         let _ = std::fs::remove_dir_all(&dir);
-        let ran = common::run_with(files.clone(), program, ARGS, STDIN, Limits::default());
+        // A memory limit, as an enclave always sets: the guards (src/guard.rs)
+        // are then on, and their ordinary results compared too.
+        let limits = Limits {
+            memory_bytes: Some(256 << 20),
+            ..Limits::default()
+        };
+        let ran = common::run_with(files.clone(), program, ARGS, STDIN, limits);
         let want_status = expected.status.code().unwrap_or(-1);
         let got_status = ran.outcome.exit_status();
         if ran.stdout != expected.stdout || got_status != want_status {

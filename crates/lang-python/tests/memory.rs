@@ -123,8 +123,9 @@ fn memory_bomb_child() {
     println!("<<<OUTCOME {outcome}>>>");
 }
 
-/// Runs `source` in a child; its outcome line.
-fn bomb(source: &str) -> String {
+/// Runs `source` in a child; its outcome line, or why there is none
+/// (the child died).
+fn bomb_outcome(source: &str) -> String {
     let out = Command::new(std::env::current_exe().expect("test binary"))
         .args([
             "memory_bomb_child",
@@ -136,17 +137,27 @@ fn bomb(source: &str) -> String {
         .output()
         .expect("child runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{source:?}: the child died ({}):\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
+    if !out.status.success() {
+        return format!(
+            "the child died ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
     stdout
         .split_once("<<<OUTCOME ")
         .and_then(|(_, rest)| rest.split_once(">>>"))
-        .map(|(o, _)| o.to_owned())
-        .unwrap_or_else(|| panic!("{source:?}: no outcome in {stdout}"))
+        .map_or_else(|| format!("no outcome in {stdout}"), |(o, _)| o.to_owned())
+}
+
+/// Runs `source` in a child; its outcome line (the child must survive).
+fn bomb(source: &str) -> String {
+    let outcome = bomb_outcome(source);
+    assert!(
+        !outcome.starts_with("the child died"),
+        "{source:?}: {outcome}"
+    );
+    outcome
 }
 
 fn assert_memory_limit(source: &str) {
@@ -247,6 +258,123 @@ fn sized_constructors_and_padding() {
                 out.status,
                 stdout.lines().find(|l| l.contains("OUTCOME")).unwrap_or("")
             ));
+        }
+    }
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
+}
+
+/// Native calls whose result is many times their operands, in one step.
+#[test]
+fn multiplying_methods() {
+    let mut failed = Vec::new();
+    for source in [
+        "x = 'a\\tb'.expandtabs(10**10)\n",
+        "x = ('\\t' * 1000).expandtabs(10**6)\n",
+        "x = b'\\t'.expandtabs(10**10)\n",
+        "x = bytearray(b'a\\t').expandtabs(tabsize=10**10)\n",
+        "s = 'x' * 10**5\nx = s.replace('', s)\n",
+        "s = 'a' * 10**5\nx = s.replace('a', 'b' * 10**4)\n",
+        "s = 'a' * 10**5\nx = s.replace('a', 'b' * 10**4, count=50000)\n",
+        "s = b'x' * 10**5\nx = s.replace(b'', s)\n",
+        "s = bytearray(b'a' * 10**5)\nx = s.replace(b'a', memoryview(b'b' * 10**4))\n",
+        "s = 'x' * 10**6\nx = ''.join([s] * 1000)\n",
+        "s = 'x' * 10**6\nx = ','.join((s,) * 1000)\n",
+        "s = 'x' * 10**6\nx = ''.join(s for _ in range(1000))\n",
+        "import itertools\nx = ''.join(itertools.repeat('x' * 10**6, 1000))\n",
+        "import itertools\nx = ''.join(itertools.repeat('', 10**10))\n",
+        "x = ('x' * 10**6).join('a' * 1000)\n",
+        "s = b'x' * 10**6\nx = b''.join([s] * 1000)\n",
+        "s = bytearray(b'x' * 10**6)\nx = bytearray().join([s, memoryview(s)] * 500)\n",
+        "x = ('a' * 10**5).translate({97: 'b' * 10**4})\n",
+        "x = ('a' * 10**5).translate(['b' * 10**4] * 128)\n",
+        "x = ('a' * 10**5).translate(('b' * 10**4,) * 128)\n",
+        "class D(dict):\n    pass\nx = ('a' * 10**5).translate(D({97: 'b' * 10**4}))\n",
+        "t = {i: 'y' for i in range(10**5)}\nt[97] = 'b' * 10**4\nx = ('a' * 10**4).translate(t)\n",
+        "x = ('ab ' * 3 * 10**6).split()\n",
+        "x = (',' * 10**7).split(',')\n",
+        "x = ('ab,' * 3 * 10**6).rsplit(',', maxsplit=10**8)\n",
+        "x = ('\\n' * 10**7).splitlines()\n",
+        "x = (b'ab ' * 3 * 10**6).split()\n",
+        "x = bytearray(b',' * 10**7).split(b',')\n",
+        "x = (b'\\r\\n' * 5 * 10**6).splitlines(True)\n",
+    ] {
+        let outcome = bomb_outcome(source);
+        if !outcome.starts_with("Limit { kind: Memory") {
+            failed.push(format!("{source:?}: {outcome}"));
+        }
+    }
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
+}
+
+/// Big but ordinary uses of the same methods still run under the limit,
+/// also where the first bound passes it and the guard measures exactly.
+#[test]
+fn measured_methods_within_the_limit() {
+    let outcome = bomb(concat!(
+        "assert len(('a\\tbc\\t' * 10**5).expandtabs(4)) == 8 * 10**5\n",
+        "assert len(('x' * 10**6 + '\\t').expandtabs(100)) == 10**6 + 100\n",
+        "assert len(('x' * 10**6).replace('x', 'yy')) == 2 * 10**6\n",
+        "assert len(('x' * 10**5).replace('', '-', 10)) == 10**5 + 10\n",
+        "s = 'a' * 10 + 'b' * 10**6\n",
+        "assert len(s.replace('a', 'c' * 1000)) == 10**6 + 10 * 1000\n",
+        "assert len(s.encode().replace(b'a', b'c' * 1000)) == 10**6 + 10 * 1000\n",
+        "assert len(s.translate({97: 'z' * 100, 98: None})) == 1000\n",
+        "assert len(''.join(['x' * 1000] * 1000)) == 10**6\n",
+        "assert len(b'-'.join(b'x' for _ in range(10**5))) == 2 * 10**5 - 1\n",
+        "assert len(('a' * 10**6).translate({97: 'bc'})) == 2 * 10**6\n",
+        "assert len(('a,' * 10**6).split(',')) == 10**6 + 1\n",
+        "assert len(('ab ' * 10**6).split(maxsplit=3)) == 4\n",
+        "assert len(('a\\n' * 10**6).splitlines()) == 10**6\n",
+        "assert len((b'ab,' * 10**5).split(b',')) == 10**5 + 1\n",
+    ));
+    assert!(outcome.starts_with("Exited(0)"), "{outcome}");
+}
+
+/// Native calls that drain an iterator into one growing object, and
+/// `int.to_bytes` and `os.urandom` of a huge length.
+#[test]
+fn draining_iterators() {
+    let mut failed = Vec::new();
+    for source in [
+        "x = sorted(range(10**10))\n",
+        "x = [].extend(range(10**10))\n",
+        "x = dict.fromkeys(range(10**9))\n",
+        "import itertools\nx = list(itertools.repeat(0, 10**10))\n",
+        "import itertools\nx = set(itertools.count())\n",
+        "x = list('\u{4e2d}' * 10**7)\n",
+        "x = (1).to_bytes(10**10, 'big')\n",
+        "x = (1).to_bytes(length=10**10)\n",
+        "import os\nx = os.urandom(10**10)\n",
+    ] {
+        let outcome = bomb_outcome(source);
+        if !outcome.starts_with("Limit { kind: Memory") {
+            failed.push(format!("{source:?}: {outcome}"));
+        }
+    }
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
+}
+
+/// The slots' checks hold when the dunder methods are called by name.
+#[test]
+fn dunders_by_name() {
+    let mut failed = Vec::new();
+    for source in [
+        "x = 'x'.__mul__(10**10)\n",
+        "x = str.__mul__('ab', 10**10)\n",
+        "x = b'x'.__rmul__(10**10)\n",
+        "x = bytearray(b'x').__imul__(10**10)\n",
+        "x = [0].__rmul__(10**10)\n",
+        "x = (1,).__mul__(10**10)\n",
+        "x = (2).__pow__(10**10)\n",
+        "x = (10**10).__rpow__(3)\n",
+        "x = (1).__lshift__(10**10)\n",
+        "x = (10**10).__rlshift__(1)\n",
+        "x = 'a%1000000000d'.__mod__(1)\n",
+        "x = bytearray(b'%1000000000d') % 1\n",
+    ] {
+        let outcome = bomb_outcome(source);
+        if !outcome.starts_with("Limit { kind: Memory") {
+            failed.push(format!("{source:?}: {outcome}"));
         }
     }
     assert!(failed.is_empty(), "{}", failed.join("\n"));
