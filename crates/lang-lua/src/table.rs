@@ -202,6 +202,28 @@ impl Table {
         }
     }
 
+    /// `get_str` trying slot `hint` first: an instruction that reads the
+    /// same field of tables of one shape (`self.x`, a class's methods,
+    /// globals) finds its key there with one compare, without the keyed
+    /// hash. A wrong or stale hint only costs that compare; a found key's
+    /// slot is remembered for the next time.
+    #[inline]
+    pub fn get_str_hint(&self, s: u32, hint: &std::cell::Cell<u32>) -> Value {
+        if let Some(n) = self.nodes.get(hint.get() as usize)
+            && let Value::Str(h, _) = n.key
+            && h == s
+        {
+            return n.val;
+        }
+        match self.slot_str(s) {
+            Some(i) => {
+                hint.set(i as u32);
+                self.nodes[i].val
+            }
+            None => Value::Nil,
+        }
+    }
+
     /// Stores non-nil `v` under string key `s` if the key is present with a
     /// non-nil value (no growth, no new key); false otherwise.
     #[inline]
