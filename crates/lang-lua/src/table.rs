@@ -238,6 +238,30 @@ impl Table {
         }
     }
 
+    /// `replace_str` trying slot `hint` first (see
+    /// [`Table::get_str_hint`]), remembering the slot a probe finds: a
+    /// store to a present field (`self.x = v`) whatever the metatable, as
+    /// `__newindex` is not consulted for a present key.
+    #[inline]
+    pub fn replace_str_hint(&mut self, s: u32, v: Value, hint: &std::cell::Cell<u32>) -> bool {
+        let i = match self.nodes.get(hint.get() as usize) {
+            Some(n) if matches!(n.key, Value::Str(h, _) if h == s) => hint.get() as usize,
+            _ => match self.slot_str(s) {
+                Some(i) => {
+                    hint.set(i as u32);
+                    i
+                }
+                None => return false,
+            },
+        };
+        if v.is_nil() || self.nodes[i].val.is_nil() {
+            return false;
+        }
+        self.nodes[i].val = v;
+        self.absent = 0;
+        true
+    }
+
     /// Raw set with an interned string key `k` (a `Value::Str`): one probe
     /// finds the key or the free slot a new key takes. Returns the growth
     /// in bytes, as `set`.

@@ -2752,12 +2752,15 @@ impl Vm<'_> {
                     SETFIELD => {
                         // Fast path: a table without metatable, one probe
                         // for the key or the slot a new key takes (a
-                        // constructor's `{x = x}` stores new keys).
+                        // constructor's `{x = x}` stores new keys); with
+                        // one, a present field through the slot hint.
                         if let Value::Table(th) = self.stack[base + a]
                             && let key @ Value::Str(..) = k[gb(i)]
                         {
                             let v = self.stack[base + gc(i)];
-                            if self.heap.set_str_plain(th, key, v) {
+                            if let Some(hint) = hints.get(pc - 1)
+                                && self.heap.set_field(th, key, v, hint)
+                            {
                                 continue;
                             }
                         }
