@@ -2533,6 +2533,7 @@ impl Vm<'_> {
                             gc_due,
                             code,
                             k,
+                            hints,
                             pc,
                         );
                     }
