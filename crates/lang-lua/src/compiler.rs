@@ -236,7 +236,8 @@ impl Compiler<'_> {
         };
         self.close_block()?;
         self.emit(abc(RETURN0, 0, 0, 0));
-        let f = self.fs.pop().ok_or_else(|| self.err("internal"))?;
+        let mut f = self.fs.pop().ok_or_else(|| self.err("internal"))?;
+        f.p.hints = vec![Default::default(); f.p.code.len()];
         Ok(f.p)
     }
 

@@ -151,6 +151,7 @@ fn stripped(p: &Proto) -> Proto {
         text: p.text,
         path: p.path.clone(),
         stripped: true,
+        hints: vec![Default::default(); p.code.len()],
     }
 }
 

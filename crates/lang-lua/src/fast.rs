@@ -73,6 +73,10 @@ fn pow(p: f64, q: f64) -> f64 {
 /// loop; returns that instruction's pc. `gc_due`: the heap is over its
 /// collection threshold (a backward jump stops here then, so the dispatch
 /// loop collects). `budget` is charged as the dispatch loop charges it.
+/// `hints`: the prototype's slot hints, for GETFIELD.
+// Each argument is a local the loop keeps in a register or at hand; a
+// struct of them would be read through memory.
+#[allow(clippy::too_many_arguments)]
 #[inline(never)]
 pub(crate) fn run(
     w: &mut [Value; WINDOW],
@@ -81,6 +85,7 @@ pub(crate) fn run(
     gc_due: bool,
     code: &[u32],
     k: &[Value],
+    hints: &[std::cell::Cell<u32>],
     mut pc: usize,
 ) -> usize {
     loop {
@@ -187,11 +192,13 @@ pub(crate) fn run(
                 w[a] = v;
             }
             GETFIELD => {
-                let (Value::Table(th), Value::Str(s, _)) = (w[gb(i)], k[gc(i)]) else {
+                let (Value::Table(th), Value::Str(s, _), Some(hint)) =
+                    (w[gb(i)], k[gc(i)], hints.get(pc - 1))
+                else {
                     bail!()
                 };
                 let tb = tables.get(th);
-                let v = tb.get_str(s);
+                let v = tb.get_str_hint(s, hint);
                 if v.is_nil() && tb.meta.is_some() {
                     bail!();
                 }

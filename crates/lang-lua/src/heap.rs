@@ -4,6 +4,7 @@
 //! register, a global, a thread or an upvalue.
 
 use shield_engine::keyed::{Key, hash_bytes, secret_key};
+use std::cell::Cell;
 use std::rc::Rc;
 
 use crate::proto::Proto;
@@ -268,7 +269,7 @@ pub struct Heap {
     /// Strings whose probe window in `intern` was full (see [`MAX_PROBE`]).
     overflow: std::collections::BTreeMap<Box<[u8]>, u32>,
     /// Intern-set slots read so far (see [`Heap::probes`]).
-    probes: std::cell::Cell<u64>,
+    probes: Cell<u64>,
     /// Tables.
     pub tables: Arena<Table>,
     /// Functions.
@@ -544,15 +545,20 @@ impl Heap {
         self.tables.alloc(t)
     }
 
-    /// Stores `v` under string key `key` in table `th` if it has no
-    /// metatable (one probe, growth counted); false if it has one. Out of
-    /// line: inlined, the probe and the insertion cost the dispatch loop
-    /// registers (fib 4% slower).
+    /// Stores `v` under string key `key` in table `th` (SETFIELD's fast
+    /// path): without a metatable, through one probe (growth counted); with
+    /// one, only over a present field, through the instruction's slot
+    /// `hint` ([`Table::replace_str_hint`]). False when neither applies.
+    /// Out of line: inlined, the probe and the insertion cost the dispatch
+    /// loop registers (fib 4% slower).
     #[inline(never)]
-    pub fn set_str_plain(&mut self, th: u32, key: Value, v: Value) -> bool {
+    pub fn set_field(&mut self, th: u32, key: Value, v: Value, hint: &Cell<u32>) -> bool {
         let tb = self.tables.get_mut(th);
         if tb.meta.is_some() {
-            return false;
+            return match key {
+                Value::Str(s, _) => tb.replace_str_hint(s, v, hint),
+                _ => false,
+            };
         }
         self.bytes += tb.set_str(key, v);
         true

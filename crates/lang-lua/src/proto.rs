@@ -42,6 +42,11 @@ pub struct Proto {
     pub path: Vec<u32>,
     /// Loaded from a dump made with `strip`: no lines, locals or names.
     pub stripped: bool,
+    /// Per instruction, the hash-part slot where its constant string key
+    /// was last found (GETFIELD, GETTABUP, SELF: see
+    /// [`crate::table::Table::get_str_hint`]); a guess, checked by one key
+    /// compare before the keyed hash is computed, never trusted.
+    pub hints: Vec<std::cell::Cell<u32>>,
 }
 
 macro_rules! ops {

@@ -202,6 +202,28 @@ impl Table {
         }
     }
 
+    /// `get_str` trying slot `hint` first: an instruction that reads the
+    /// same field of tables of one shape (`self.x`, a class's methods,
+    /// globals) finds its key there with one compare, without the keyed
+    /// hash. A wrong or stale hint only costs that compare; a found key's
+    /// slot is remembered for the next time.
+    #[inline]
+    pub fn get_str_hint(&self, s: u32, hint: &std::cell::Cell<u32>) -> Value {
+        if let Some(n) = self.nodes.get(hint.get() as usize)
+            && let Value::Str(h, _) = n.key
+            && h == s
+        {
+            return n.val;
+        }
+        match self.slot_str(s) {
+            Some(i) => {
+                hint.set(i as u32);
+                self.nodes[i].val
+            }
+            None => Value::Nil,
+        }
+    }
+
     /// Stores non-nil `v` under string key `s` if the key is present with a
     /// non-nil value (no growth, no new key); false otherwise.
     #[inline]
@@ -214,6 +236,30 @@ impl Table {
             }
             _ => false,
         }
+    }
+
+    /// `replace_str` trying slot `hint` first (see
+    /// [`Table::get_str_hint`]), remembering the slot a probe finds: a
+    /// store to a present field (`self.x = v`) whatever the metatable, as
+    /// `__newindex` is not consulted for a present key.
+    #[inline]
+    pub fn replace_str_hint(&mut self, s: u32, v: Value, hint: &std::cell::Cell<u32>) -> bool {
+        let i = match self.nodes.get(hint.get() as usize) {
+            Some(n) if matches!(n.key, Value::Str(h, _) if h == s) => hint.get() as usize,
+            _ => match self.slot_str(s) {
+                Some(i) => {
+                    hint.set(i as u32);
+                    i
+                }
+                None => return false,
+            },
+        };
+        if v.is_nil() || self.nodes[i].val.is_nil() {
+            return false;
+        }
+        self.nodes[i].val = v;
+        self.absent = 0;
+        true
     }
 
     /// Raw set with an interned string key `k` (a `Value::Str`): one probe

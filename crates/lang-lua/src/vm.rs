@@ -2424,6 +2424,7 @@ impl Vm<'_> {
             };
             let code = &proto.code[..];
             let k = &proto.consts[..];
+            let hints = &proto.hints[..];
             if redo {
                 pc -= 1;
                 self.frames[fi].redo = false;
@@ -2532,6 +2533,7 @@ impl Vm<'_> {
                             gc_due,
                             code,
                             k,
+                            hints,
                             pc,
                         );
                     }
@@ -2589,9 +2591,11 @@ impl Vm<'_> {
                         let h = up_handle!(gb(i));
                         let t = self.upval_get(h);
                         let key = k[gc(i)];
-                        if let (Value::Table(th), Value::Str(s, _)) = (t, key) {
+                        if let (Value::Table(th), Value::Str(s, _)) = (t, key)
+                            && let Some(hint) = hints.get(pc - 1)
+                        {
                             let tb = self.heap.tables.get(th);
-                            let v = tb.get_str(s);
+                            let v = tb.get_str_hint(s, hint);
                             if !v.is_nil() || tb.meta.is_none() {
                                 r!(a) = v;
                                 continue;
@@ -2671,9 +2675,10 @@ impl Vm<'_> {
                     GETFIELD => {
                         if let Value::Table(th) = self.stack[base + gb(i)]
                             && let Value::Str(s, _) = k[gc(i)]
+                            && let Some(hint) = hints.get(pc - 1)
                         {
                             let tb = self.heap.tables.get(th);
-                            let v = tb.get_str(s);
+                            let v = tb.get_str_hint(s, hint);
                             if !v.is_nil() || tb.meta.is_none() {
                                 r!(a) = v;
                                 continue;
@@ -2748,12 +2753,15 @@ impl Vm<'_> {
                     SETFIELD => {
                         // Fast path: a table without metatable, one probe
                         // for the key or the slot a new key takes (a
-                        // constructor's `{x = x}` stores new keys).
+                        // constructor's `{x = x}` stores new keys); with
+                        // one, a present field through the slot hint.
                         if let Value::Table(th) = self.stack[base + a]
                             && let key @ Value::Str(..) = k[gb(i)]
                         {
                             let v = self.stack[base + gc(i)];
-                            if self.heap.set_str_plain(th, key, v) {
+                            if let Some(hint) = hints.get(pc - 1)
+                                && self.heap.set_field(th, key, v, hint)
+                            {
                                 continue;
                             }
                         }
@@ -2791,9 +2799,11 @@ impl Vm<'_> {
                                     continue;
                                 }
                                 Some(m) => {
-                                    if let Value::Table(ih) = self.tm_of(m, tm::INDEX) {
+                                    if let Value::Table(ih) = self.tm_of(m, tm::INDEX)
+                                        && let Some(hint) = hints.get(pc - 1)
+                                    {
                                         let it = self.heap.tables.get(ih);
-                                        let w = it.get_str(s);
+                                        let w = it.get_str_hint(s, hint);
                                         if !w.is_nil() || it.meta.is_none() {
                                             r!(a) = w;
                                             continue;
