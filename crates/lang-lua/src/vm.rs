@@ -674,26 +674,12 @@ impl<'h> Vm<'h> {
     /// Calls the function at `func` with the `nargs` values after it; results
     /// start at `func` and end at `self.top`.
     pub fn call_at(&mut self, func: usize, nargs: usize, nres: i32) -> LResult<usize> {
-        if self.depth >= MAX_HOST_DEPTH {
-            rt!(self, "stack overflow (C stack overflow)");
-        }
-        self.depth += 1;
-        self.heap.threads.get_mut(self.cur).nny += 1;
-        let cur = self.cur;
-        let np = std::mem::replace(&mut self.native_parent, false);
-        let r = self.call_at_inner(func, nargs, nres);
-        self.native_parent = np;
-        if let Some(t) = self
-            .heap
-            .threads
-            .slots
-            .get_mut(cur as usize)
-            .and_then(|t| t.as_mut())
-        {
-            t.nny = t.nny.saturating_sub(1);
-        }
-        self.depth -= 1;
-        r
+        self.host_series(|vm| {
+            let np = std::mem::replace(&mut vm.native_parent, false);
+            let r = vm.call_at_inner(func, nargs, nres);
+            vm.native_parent = np;
+            r
+        })
     }
 
     fn call_at_inner(&mut self, func: usize, nargs: usize, nres: i32) -> LResult<usize> {
@@ -747,11 +733,12 @@ impl<'h> Vm<'h> {
         Ok(n)
     }
 
-    /// Runs `f`, a native's series of calls into Lua through
-    /// [`Vm::call_in_series`] (sort's comparisons), as `call_at` runs one
-    /// call: the host-depth check, and the marks that the Lua code runs
-    /// under a native (the depth, the thread's non-yieldable count), taken
-    /// once for the series instead of once a call.
+    /// Runs `f`, a native's calls into Lua (one in `call_at`; a series
+    /// through [`Vm::call_in_series`] in sort's comparisons) with the
+    /// host-depth check, and the marks that the Lua code runs under a
+    /// native (the depth, the thread's non-yieldable count), taken once for
+    /// the whole series.
+    #[inline]
     pub(crate) fn host_series<R>(
         &mut self,
         f: impl FnOnce(&mut Vm<'h>) -> LResult<R>,
