@@ -248,33 +248,18 @@ pub(crate) fn install(vm: &VirtualMachine) {
     if originals.lshift.is_some() {
         numbers.lshift.store(Some(lshift));
     }
-    originals.str_mod = types.str_type.slots.as_number.remainder.load();
-    if originals.str_mod.is_some() {
-        types
-            .str_type
-            .slots
-            .as_number
-            .remainder
-            .store(Some(str_mod));
-    }
-    originals.bytes_mod = types.bytes_type.slots.as_number.remainder.load();
-    if originals.bytes_mod.is_some() {
-        types
-            .bytes_type
-            .slots
-            .as_number
-            .remainder
-            .store(Some(bytes_mod));
-    }
-    originals.bytearray_mod = types.bytearray_type.slots.as_number.remainder.load();
-    if originals.bytearray_mod.is_some() {
-        types
-            .bytearray_type
-            .slots
-            .as_number
-            .remainder
-            .store(Some(bytearray_mod));
-    }
+    // `%` of str, bytes and bytearray: each type's own slot.
+    let wrap_mod = |ty: &Py<PyType>, wrapper: PyNumberBinaryFunc| {
+        let slot = &ty.slots.as_number.remainder;
+        let original = slot.load();
+        if original.is_some() {
+            slot.store(Some(wrapper));
+        }
+        original
+    };
+    originals.str_mod = wrap_mod(types.str_type, str_mod);
+    originals.bytes_mod = wrap_mod(types.bytes_type, bytes_mod);
+    originals.bytearray_mod = wrap_mod(types.bytearray_type, bytearray_mod);
     originals.bytes_new = types.bytes_type.slots.new.load();
     if originals.bytes_new.is_some() {
         types.bytes_type.slots.new.store(Some(bytes_new));
