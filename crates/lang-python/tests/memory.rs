@@ -160,6 +160,18 @@ fn bomb(source: &str) -> String {
     outcome
 }
 
+/// Runs every source in a child and asserts each ended at the memory
+/// limit, listing all that did not.
+fn assert_all_memory_limit(sources: &[&str]) {
+    let failed: Vec<String> = sources
+        .iter()
+        .map(|source| (source, bomb_outcome(source)))
+        .filter(|(_, outcome)| !outcome.starts_with("Limit { kind: Memory"))
+        .map(|(source, outcome)| format!("{source:?}: {outcome}"))
+        .collect();
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
+}
+
 fn assert_memory_limit(source: &str) {
     let outcome = bomb(source);
     assert!(
@@ -223,8 +235,7 @@ fn deep_recursion() {
 
 #[test]
 fn sized_constructors_and_padding() {
-    let mut failed = Vec::new();
-    for source in [
+    assert_all_memory_limit(&[
         "x = bytes(10**10)\n",
         "x = bytearray(10**10)\n",
         "x = 'x'.ljust(10**10)\n",
@@ -240,34 +251,13 @@ fn sized_constructors_and_padding() {
         "x = b'%.1000000000d' % 1\n",
         "x = list(range(10**10))\n",
         "x = ','.join(['ab'] * 10**6) * 1000\n",
-    ] {
-        let out = Command::new(std::env::current_exe().expect("test binary"))
-            .args([
-                "memory_bomb_child",
-                "--exact",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(BOMB, source)
-            .output()
-            .expect("child runs");
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        if !out.status.success() || !stdout.contains("<<<OUTCOME Limit { kind: Memory") {
-            failed.push(format!(
-                "{source:?}: {} {}",
-                out.status,
-                stdout.lines().find(|l| l.contains("OUTCOME")).unwrap_or("")
-            ));
-        }
-    }
-    assert!(failed.is_empty(), "{}", failed.join("\n"));
+    ]);
 }
 
 /// Native calls whose result is many times their operands, in one step.
 #[test]
 fn multiplying_methods() {
-    let mut failed = Vec::new();
-    for source in [
+    assert_all_memory_limit(&[
         "x = 'a\\tb'.expandtabs(10**10)\n",
         "x = ('\\t' * 1000).expandtabs(10**6)\n",
         "x = b'\\t'.expandtabs(10**10)\n",
@@ -297,13 +287,7 @@ fn multiplying_methods() {
         "x = (b'ab ' * 3 * 10**6).split()\n",
         "x = bytearray(b',' * 10**7).split(b',')\n",
         "x = (b'\\r\\n' * 5 * 10**6).splitlines(True)\n",
-    ] {
-        let outcome = bomb_outcome(source);
-        if !outcome.starts_with("Limit { kind: Memory") {
-            failed.push(format!("{source:?}: {outcome}"));
-        }
-    }
-    assert!(failed.is_empty(), "{}", failed.join("\n"));
+    ]);
 }
 
 /// Big but ordinary uses of the same methods still run under the limit,
@@ -334,8 +318,7 @@ fn measured_methods_within_the_limit() {
 /// `int.to_bytes` and `os.urandom` of a huge length.
 #[test]
 fn draining_iterators() {
-    let mut failed = Vec::new();
-    for source in [
+    assert_all_memory_limit(&[
         "x = sorted(range(10**10))\n",
         "x = [].extend(range(10**10))\n",
         "x = dict.fromkeys(range(10**9))\n",
@@ -345,20 +328,13 @@ fn draining_iterators() {
         "x = (1).to_bytes(10**10, 'big')\n",
         "x = (1).to_bytes(length=10**10)\n",
         "import os\nx = os.urandom(10**10)\n",
-    ] {
-        let outcome = bomb_outcome(source);
-        if !outcome.starts_with("Limit { kind: Memory") {
-            failed.push(format!("{source:?}: {outcome}"));
-        }
-    }
-    assert!(failed.is_empty(), "{}", failed.join("\n"));
+    ]);
 }
 
 /// The slots' checks hold when the dunder methods are called by name.
 #[test]
 fn dunders_by_name() {
-    let mut failed = Vec::new();
-    for source in [
+    assert_all_memory_limit(&[
         "x = 'x'.__mul__(10**10)\n",
         "x = str.__mul__('ab', 10**10)\n",
         "x = b'x'.__rmul__(10**10)\n",
@@ -371,11 +347,5 @@ fn dunders_by_name() {
         "x = (10**10).__rlshift__(1)\n",
         "x = 'a%1000000000d'.__mod__(1)\n",
         "x = bytearray(b'%1000000000d') % 1\n",
-    ] {
-        let outcome = bomb_outcome(source);
-        if !outcome.starts_with("Limit { kind: Memory") {
-            failed.push(format!("{source:?}: {outcome}"));
-        }
-    }
-    assert!(failed.is_empty(), "{}", failed.join("\n"));
+    ]);
 }
