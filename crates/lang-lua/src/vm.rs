@@ -699,24 +699,8 @@ impl<'h> Vm<'h> {
             && self.hook_mask == 0
             && self.frames.len() < MAX_FRAMES
         {
-            let base = func + 1;
-            self.ensure_stack(base + ms + 1)?;
-            for i in nargs.min(np)..np {
-                self.stack[base + i] = Value::Nil;
-            }
-            self.frames.push(Frame {
-                func,
-                base,
-                pc: 0,
-                nresults: nres,
-                nvarargs: 0,
-                protect: Protect::None,
-                host_entry: true,
-                tm_close: false,
-                redo: false,
-                tail: false,
-                ret: func,
-            });
+            self.ensure_stack(func + 1 + ms + 1)?;
+            self.enter_from_host(func, nargs, np, nres);
             self.run()?;
         } else if self.precall(func, nargs, nres, Protect::None, func, true)? {
             self.run()?;
@@ -783,22 +767,7 @@ impl<'h> Vm<'h> {
             return Ok(());
         }
         let saved = std::mem::replace(&mut self.native_parent, false);
-        for i in nargs.min(np)..np {
-            self.stack[base + i] = Value::Nil;
-        }
-        self.frames.push(Frame {
-            func,
-            base,
-            pc: 0,
-            nresults: 1,
-            nvarargs: 0,
-            protect: Protect::None,
-            host_entry: true,
-            tm_close: false,
-            redo: false,
-            tail: false,
-            ret: func,
-        });
+        self.enter_from_host(func, nargs, np, 1);
         let r = self.run();
         self.native_parent = saved;
         r?;
@@ -807,6 +776,30 @@ impl<'h> Vm<'h> {
         }
         self.top = func + 1;
         Ok(())
+    }
+
+    /// Enters the fixed-arity Lua function at `func` (`np` parameters,
+    /// `nargs` given, the stack already long enough) from the host: missing
+    /// parameters nil, a frame returning `nresults` values to `func`.
+    #[inline(always)]
+    fn enter_from_host(&mut self, func: usize, nargs: usize, np: usize, nresults: i32) {
+        let base = func + 1;
+        for i in nargs.min(np)..np {
+            self.stack[base + i] = Value::Nil;
+        }
+        self.frames.push(Frame {
+            func,
+            base,
+            pc: 0,
+            nresults,
+            nvarargs: 0,
+            protect: Protect::None,
+            host_entry: true,
+            tm_close: false,
+            redo: false,
+            tail: false,
+            ret: func,
+        });
     }
 
     pub(crate) fn ensure_stack(&mut self, n: usize) -> LResult<()> {
