@@ -451,35 +451,37 @@ fn int_bits(obj: &PyObject) -> Option<u64> {
     obj.downcast_ref::<PyInt>().map(|i| i.as_bigint().bits())
 }
 
-/// Bytes of `a ** b` without a modulus: about bits(a) * b bits.
-fn power_size(a: &PyObject, b: &PyObject, vm: &VirtualMachine) -> u128 {
+/// Bytes of an int result from int `a` (more than `min_bits` bits) and an
+/// int count `b` (an exponent, a shift): `size(bits of a, b)`; past 64
+/// bits of `b`, everything. 0 when either is not an int.
+fn int_result_size(
+    a: &PyObject,
+    b: &PyObject,
+    min_bits: u64,
+    vm: &VirtualMachine,
+    size: fn(u128, u128) -> u128,
+) -> u128 {
     match (int_bits(a), b.downcast_ref::<PyInt>()) {
-        (Some(base_bits), Some(exp)) if base_bits > 1 => {
-            if exp.as_bigint().bits() > 64 {
+        (Some(bits), Some(n)) if bits > min_bits => {
+            if n.as_bigint().bits() > 64 {
                 u128::MAX
             } else {
-                exp.try_to_primitive::<u64>(vm)
-                    .map_or(0, |e| u128::from(base_bits) * u128::from(e) / 8)
+                n.try_to_primitive::<u64>(vm)
+                    .map_or(0, |n| size(u128::from(bits), u128::from(n)))
             }
         }
         _ => 0,
     }
 }
 
+/// Bytes of `a ** b` without a modulus: about bits(a) * b bits.
+fn power_size(a: &PyObject, b: &PyObject, vm: &VirtualMachine) -> u128 {
+    int_result_size(a, b, 1, vm, |bits, e| bits * e / 8)
+}
+
 /// Bytes of `a << b`.
 fn lshift_size(a: &PyObject, b: &PyObject, vm: &VirtualMachine) -> u128 {
-    match (int_bits(a), b.downcast_ref::<PyInt>()) {
-        (Some(base_bits), Some(shift)) if base_bits > 0 => {
-            if shift.as_bigint().bits() > 64 {
-                u128::MAX
-            } else {
-                shift
-                    .try_to_primitive::<u64>(vm)
-                    .map_or(0, |s| (u128::from(base_bits) + u128::from(s)) / 8)
-            }
-        }
-        _ => 0,
-    }
+    int_result_size(a, b, 0, vm, |bits, s| (bits + s) / 8)
 }
 
 fn power(a: &PyObject, b: &PyObject, c: &PyObject, vm: &VirtualMachine) -> PyResult {
@@ -581,14 +583,8 @@ fn method(k: usize, mut args: FuncArgs, vm: &VirtualMachine) -> PyResult {
     }
     if LIMIT.get().is_some() {
         let size = match what {
-            Check::Width => arg(&args, 1, "width").map_or(0, |n| {
-                n.downcast_ref::<PyInt>()
-                    .map_or(0, |n| n.try_to_primitive::<u64>(vm).map_or(0, u128::from))
-            }),
-            Check::Length => arg(&args, 1, "length").map_or(0, |n| {
-                n.downcast_ref::<PyInt>()
-                    .map_or(0, |n| n.try_to_primitive::<u64>(vm).map_or(0, u128::from))
-            }),
+            Check::Width => count_arg(&args, 1, "width", vm),
+            Check::Length => count_arg(&args, 1, "length", vm),
             Check::Repeat => repeat_size(kind, &args, vm)?,
             Check::Pow | Check::RPow => match (args.args.first(), args.args.get(1)) {
                 (Some(zelf), Some(other)) if args.args.get(2).is_none_or(|m| vm.is_none(m)) => {
@@ -630,6 +626,14 @@ fn method(k: usize, mut args: FuncArgs, vm: &VirtualMachine) -> PyResult {
 /// The argument at `pos` (the receiver is 0), or the keyword `name`.
 fn arg<'a>(args: &'a FuncArgs, pos: usize, name: &str) -> Option<&'a PyObjectRef> {
     args.args.get(pos).or_else(|| args.kwargs.get(name))
+}
+
+/// An int argument as a count of bytes (0 when absent, negative or not
+/// an int: the original decides).
+fn count_arg(args: &FuncArgs, pos: usize, name: &str, vm: &VirtualMachine) -> u128 {
+    arg(args, pos, name)
+        .and_then(|n| n.downcast_ref::<PyInt>())
+        .map_or(0, |n| n.try_to_primitive::<u64>(vm).map_or(0, u128::from))
 }
 
 /// Whether `bytes` fit the run's limit.
@@ -1013,30 +1017,29 @@ fn percent_size(format: &[u8], values: &PyObject, vm: &VirtualMachine) -> u128 {
     size
 }
 
-fn str_mod(a: &PyObject, b: &PyObject, vm: &VirtualMachine) -> PyResult {
-    if let Some(format) = a.downcast_ref::<PyStr>() {
-        check(percent_size(format.as_bytes(), b, vm), vm)?;
-    }
-    match original(|o| o.str_mod) {
+/// `%` of a str, bytes or bytearray format: the widest field checked,
+/// then the type's original (`slot` picks it).
+fn percent(
+    a: &PyObject,
+    b: &PyObject,
+    vm: &VirtualMachine,
+    slot: fn(&Originals) -> Option<PyNumberBinaryFunc>,
+) -> PyResult {
+    check(percent_of(a, b, vm), vm)?;
+    match original(slot) {
         Some(f) => f(a, b, vm),
-        None => Err(vm.new_system_error("shield: str % slot missing")),
+        None => Err(vm.new_system_error("shield: % slot missing")),
     }
+}
+
+fn str_mod(a: &PyObject, b: &PyObject, vm: &VirtualMachine) -> PyResult {
+    percent(a, b, vm, |o| o.str_mod)
 }
 
 fn bytes_mod(a: &PyObject, b: &PyObject, vm: &VirtualMachine) -> PyResult {
-    if let Some(format) = a.downcast_ref::<PyBytes>() {
-        check(percent_size(format.as_bytes(), b, vm), vm)?;
-    }
-    match original(|o| o.bytes_mod) {
-        Some(f) => f(a, b, vm),
-        None => Err(vm.new_system_error("shield: bytes % slot missing")),
-    }
+    percent(a, b, vm, |o| o.bytes_mod)
 }
 
 fn bytearray_mod(a: &PyObject, b: &PyObject, vm: &VirtualMachine) -> PyResult {
-    check(percent_of(a, b, vm), vm)?;
-    match original(|o| o.bytearray_mod) {
-        Some(f) => f(a, b, vm),
-        None => Err(vm.new_system_error("shield: bytearray % slot missing")),
-    }
+    percent(a, b, vm, |o| o.bytearray_mod)
 }
