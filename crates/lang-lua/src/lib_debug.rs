@@ -302,9 +302,15 @@ fn getinfo(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
 
 fn getinfo_all(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
     let (th, first) = thread_arg(vm, base, n);
-    let frames = match th {
-        Some(h) => vm.heap.threads.get(h).frames.clone(),
-        None => vm.frames.clone(),
+    // The level's frame is copied out, never the whole list (a deep
+    // recursion holds many thousand frames).
+    let frame_at = |vm: &Vm, i: usize| match th {
+        Some(h) => vm.heap.threads.get(h).frames[i],
+        None => vm.frames[i],
+    };
+    let depth = match th {
+        Some(h) => vm.heap.threads.get(h).frames.len(),
+        None => vm.frames.len(),
     };
     let target = arg(vm, base, n, first);
     let t = vm.heap.new_table(Table::default());
@@ -336,8 +342,8 @@ fn getinfo_all(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
             let lvl = lvl as usize;
             // A pcall/xpcall running `__close` metamethods after an error
             // is a native frame, as in C Lua.
-            if lvl <= frames.len()
-                && let Protect::Closing(xp) = frames[frames.len() - lvl].protect
+            if lvl <= depth
+                && let Protect::Closing(xp) = frame_at(vm, depth - lvl).protect
             {
                 let name = if xp { "xpcall" } else { "pcall" };
                 let pf = vm.get_field(vm.globals, name);
@@ -357,12 +363,12 @@ fn getinfo_all(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
                 vm.push(Value::Table(t));
                 return Ok(1);
             }
-            if lvl > frames.len() {
+            if lvl > depth {
                 vm.push(Value::Nil);
                 return Ok(1);
             }
-            let idx = frames.len() - lvl;
-            let fr = frames[idx];
+            let idx = depth - lvl;
+            let fr = frame_at(vm, idx);
             let named = match th.is_none().then(|| vm.tm_event(idx)).flatten() {
                 Some(ev) => Some((ev.to_string(), "metamethod".to_string())),
                 None => call_name_in(vm, th, idx),
