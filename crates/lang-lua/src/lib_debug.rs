@@ -328,8 +328,6 @@ fn getinfo_all(vm: &mut Vm, base: usize, n: usize) -> LResult<usize> {
                 return Ok(1);
             }
             if lvl == 0 {
-                let f = vm.get_field(vm.globals, "debug");
-                let _ = f;
                 let w = vm.str(b"C");
                 vm.set_field(t, "what", w);
                 let s = vm.str(b"[C]");
